@@ -1,0 +1,57 @@
+# junheng: run `make help` for the list of targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DAGSTER_HOME := $(CURDIR)/.dagster_home
+
+help: ## Show the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml requirements.lock
+	@echo "Creating $(VENV) and installing pinned dependencies (first run takes a few minutes)..."
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP) ## Create .venv with the pinned dependencies
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	@mkdir -p $(DAGSTER_HOME)
+	@cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+
+demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml ## Generate a synthetic province and run the whole pipeline on it
+	$(BIN)/junheng demo
+
+test: $(STAMP) ## Run the whole test suite
+	$(BIN)/python -m pytest
+
+dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml ## Start the Dagster UI (asset graph, runs) on localhost:3000
+	$(BIN)/dagster dev -m pipelines.definitions -h 127.0.0.1 -p 3000
+
+lint: $(STAMP) ## ruff (lint + format check) and mypy
+	$(BIN)/ruff check pipelines contracts tests
+	$(BIN)/ruff format --check pipelines contracts tests
+	$(BIN)/mypy pipelines contracts
+
+format: $(STAMP) ## Apply ruff formatting and safe fixes
+	$(BIN)/ruff check --fix pipelines contracts tests
+	$(BIN)/ruff format pipelines contracts tests
+
+lock: ## Re-resolve requirements.lock from pyproject.toml in a scratch environment
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet -e '.[dev]'
+	{ echo '# Resolved versions of every package (direct and transitive) that `make` installs, as constraints.'; \
+	  echo '# Regenerate after changing pyproject.toml: make lock'; \
+	  .lock-venv/bin/python -m pip freeze --exclude-editable | grep -vi '^junheng'; } > requirements.lock
+	rm -rf .lock-venv
+
+clean: ## Remove the generated warehouse, landing data and Dagster state (keeps .venv)
+	rm -rf warehouse/landing warehouse/published warehouse/reports warehouse/*.duckdb* $(DAGSTER_HOME)
+
+.PHONY: help venv demo test dev lint format lock clean
