@@ -1,0 +1,1 @@
+"""Input contracts: canonical columns, code lists and pandera models for census extracts."""
