@@ -1,0 +1,82 @@
+-- One row per census_year x county_code x stage x standard_id: the standard's CV rule applied.
+-- composite: the mean of the indicator CVs must be <= the threshold (basic_2012);
+-- each_indicator: every indicator CV must be <= the threshold (quality_2017).
+
+with
+
+indicator_cvs as (
+    select * from marts.county_indicator_cv
+    where census_year = $census_year
+),
+
+standards as (
+    select * from marts.standards
+),
+
+thresholds as (
+    select * from marts.standard_thresholds
+),
+
+expected_indicators as (
+    select standard_id, stage, count(*) as n_indicators_expected
+    from marts.standard_indicators
+    group by all
+),
+
+per_county as (
+    select
+        indicator_cvs.census_year,
+        indicator_cvs.county_code,
+        indicator_cvs.stage,
+        indicator_cvs.standard_id,
+        max(indicator_cvs.n_schools) as n_schools,
+        max(indicator_cvs.students) as students,
+        count(indicator_cvs.cv) as n_indicators_with_cv,
+        avg(indicator_cvs.cv) as mean_cv,
+        max(indicator_cvs.cv) as max_indicator_cv,
+        arg_max(indicator_cvs.indicator_id, indicator_cvs.cv) as max_indicator_id,
+        count_if(indicator_cvs.cv > thresholds.cv_threshold) as n_indicators_above,
+    from indicator_cvs
+    inner join thresholds using (standard_id, stage)
+    group by all
+),
+
+final as (
+    select
+        per_county.census_year,
+        per_county.county_code,
+        per_county.stage,
+        per_county.standard_id,
+        standards.cv_rule,
+        per_county.n_schools,
+        per_county.students,
+        case
+            when per_county.n_indicators_with_cv = expected_indicators.n_indicators_expected
+                then per_county.mean_cv
+        end as composite_cv,
+        per_county.max_indicator_cv,
+        per_county.max_indicator_id,
+        thresholds.cv_threshold,
+        case
+            when standards.cv_rule = 'each_indicator'
+                then per_county.n_indicators_above
+        end as n_indicators_over_threshold,
+        case
+            when per_county.n_indicators_with_cv < expected_indicators.n_indicators_expected
+                then null
+            when standards.cv_rule = 'composite'
+                then per_county.mean_cv <= thresholds.cv_threshold
+            when standards.cv_rule = 'each_indicator'
+                then per_county.max_indicator_cv <= thresholds.cv_threshold
+        end as passes,
+        case
+            when per_county.n_indicators_with_cv < expected_indicators.n_indicators_expected
+                then 'missing_indicator_cv'
+        end as passes_null_reason,
+    from per_county
+    inner join standards using (standard_id)
+    inner join thresholds using (standard_id, stage)
+    inner join expected_indicators using (standard_id, stage)
+)
+
+select * from final

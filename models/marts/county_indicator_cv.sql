@@ -1,0 +1,92 @@
+-- One row per census_year x county_code x stage x standard_id x indicator_id: the official
+-- student-weighted coefficient of variation (DOMAIN.md §2), population form:
+--   mean = Σ P_i x_i / P,  sd = sqrt(Σ (P_i / P) (x_i - mean)²),  cv = sd / mean.
+
+with
+
+school_values as (
+    select * from marts.school_indicators
+    where census_year = $census_year and students > 0 and value is not null
+),
+
+standards as (
+    select * from marts.standards
+),
+
+thresholds as (
+    select * from marts.standard_thresholds
+),
+
+indicator_order as (
+    select standard_id, stage, indicator_id, indicator_order from marts.standard_indicators
+),
+
+county_means as (
+    select
+        census_year,
+        county_code,
+        stage,
+        standard_id,
+        indicator_id,
+        count(*) as n_schools,
+        sum(students) as students,
+        fsum(students * value) / sum(students) as mean_value,
+    from school_values
+    group by all
+),
+
+county_squares as (
+    select
+        county_means.census_year,
+        county_means.county_code,
+        county_means.stage,
+        county_means.standard_id,
+        county_means.indicator_id,
+        fsum(school_values.students * (school_values.value - county_means.mean_value) ^ 2)
+            as weighted_squares,
+    from county_means
+    inner join school_values using (census_year, county_code, stage, standard_id, indicator_id)
+    group by all
+),
+
+county_spread as (
+    select
+        county_means.*,
+        sqrt(county_squares.weighted_squares / county_means.students) as sd_value,
+    from county_means
+    inner join county_squares using (census_year, county_code, stage, standard_id, indicator_id)
+),
+
+final as (
+    select
+        county_spread.census_year,
+        county_spread.county_code,
+        county_spread.stage,
+        county_spread.standard_id,
+        county_spread.indicator_id,
+        indicator_order.indicator_order,
+        county_spread.n_schools,
+        county_spread.students,
+        county_spread.mean_value,
+        county_spread.sd_value,
+        case
+            when county_spread.n_schools < 2 or county_spread.mean_value = 0 then null
+            else county_spread.sd_value / county_spread.mean_value
+        end as cv,
+        case
+            when county_spread.n_schools < 2 then 'fewer_than_2_schools'
+            when county_spread.mean_value = 0 then 'zero_mean'
+        end as cv_null_reason,
+        case when standards.cv_rule = 'each_indicator' then thresholds.cv_threshold end as cv_threshold,
+        case
+            when standards.cv_rule = 'each_indicator' and county_spread.n_schools >= 2
+                and county_spread.mean_value <> 0
+                then county_spread.sd_value / county_spread.mean_value <= thresholds.cv_threshold
+        end as passes,
+    from county_spread
+    inner join standards using (standard_id)
+    inner join thresholds using (standard_id, stage)
+    inner join indicator_order using (standard_id, stage, indicator_id)
+)
+
+select * from final

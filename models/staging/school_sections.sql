@@ -1,0 +1,147 @@
+-- One row per census_year x standard_id x school_id x stage: every school split into the
+-- compulsory stages its type teaches, shared facilities apportioned by weighted students
+-- (facility_split in models/standards/*.yaml), and the first matching exclusion rule recorded.
+
+with
+
+schools as (
+    select * from raw.census_schools
+    where census_year = $census_year
+),
+
+school_types as (
+    select * from marts.dim_school_types
+),
+
+standards as (
+    select standard_id from marts.standards
+),
+
+split_weights as (
+    select * from marts.standard_split_weights
+),
+
+exclusion_rules as (
+    select * from marts.standard_exclusion_rules
+),
+
+-- every stage a school's type teaches, senior included (it takes a share of the facilities)
+school_stages as (
+    select
+        schools.school_id,
+        unnest(school_types.stages) as stage,
+        case unnest(school_types.stages)
+            when 'primary' then schools.primary_students
+            when 'junior' then schools.junior_students
+            when 'senior' then schools.senior_students
+        end as stage_students,
+    from schools
+    inner join school_types using (school_type_code)
+),
+
+weighted_students as (
+    select
+        standards.standard_id,
+        school_stages.school_id,
+        school_stages.stage,
+        coalesce(split_weights.weight, 1.0) * school_stages.stage_students as weighted,
+        count(*) over (
+            partition by standards.standard_id, school_stages.school_id
+        ) as n_stages,
+        sum(coalesce(split_weights.weight, 1.0) * school_stages.stage_students) over (
+            partition by standards.standard_id, school_stages.school_id
+        ) as weighted_total,
+    from school_stages
+    cross join standards
+    inner join schools using (school_id)
+    left join split_weights
+        on split_weights.standard_id = standards.standard_id
+        and split_weights.school_type_code = schools.school_type_code
+        and split_weights.stage = school_stages.stage
+),
+
+shares as (
+    select
+        standard_id,
+        school_id,
+        stage,
+        case
+            when weighted_total > 0 then weighted / weighted_total
+            else 1.0 / n_stages
+        end as facility_share,
+    from weighted_students
+    where stage in ('primary', 'junior')
+),
+
+sections as (
+    select
+        schools.census_year,
+        shares.standard_id,
+        schools.school_id,
+        shares.stage,
+        schools.school_name,
+        schools.county_code,
+        schools.school_type_code,
+        schools.urban_rural_code,
+        schools.ownership,
+        schools.is_county_run,
+        schools.parent_school_id,
+        case shares.stage when 'primary' then schools.primary_students else schools.junior_students end as students,
+        case shares.stage when 'primary' then schools.primary_classes else schools.junior_classes end as classes,
+        case shares.stage when 'primary' then schools.primary_teachers else schools.junior_teachers end as teachers,
+        case shares.stage when 'primary' then schools.primary_teachers_above_degree else schools.junior_teachers_above_degree end as teachers_above_degree,
+        case shares.stage when 'primary' then schools.primary_teachers_senior_title else schools.junior_teachers_senior_title end as teachers_senior_title,
+        case shares.stage when 'primary' then schools.primary_key_teachers else schools.junior_key_teachers end as key_teachers,
+        case shares.stage when 'primary' then schools.primary_pe_art_teachers else schools.junior_pe_art_teachers end as pe_art_teachers,
+        schools.max_class_size,
+        shares.facility_share,
+        shares.facility_share * schools.teaching_aux_area_m2 as teaching_aux_area_m2,
+        shares.facility_share * schools.indoor_sports_area_m2 as indoor_sports_area_m2,
+        shares.facility_share * schools.sports_ground_area_m2 as sports_ground_area_m2,
+        shares.facility_share * schools.equipment_value_yuan as equipment_value_yuan,
+        shares.facility_share * schools.computers as computers,
+        shares.facility_share * schools.books as books,
+        shares.facility_share * schools.multimedia_classrooms as multimedia_classrooms,
+        shares.facility_share * schools.music_rooms as music_rooms,
+        shares.facility_share * schools.music_room_area_m2 as music_room_area_m2,
+        shares.facility_share * schools.art_rooms as art_rooms,
+        shares.facility_share * schools.art_room_area_m2 as art_room_area_m2,
+    from shares
+    inner join schools using (school_id)
+),
+
+-- the first exclusion rule (in file order) whose every condition holds
+first_exclusion as (
+    select
+        sections.standard_id,
+        sections.school_id,
+        sections.stage,
+        arg_min(exclusion_rules.rule_id, exclusion_rules.rule_order) as exclusion_rule_id,
+        arg_min(exclusion_rules.reason_zh, exclusion_rules.rule_order) as exclusion_reason_zh,
+        arg_min(exclusion_rules.reason_en, exclusion_rules.rule_order) as exclusion_reason_en,
+    from sections
+    inner join exclusion_rules
+        on exclusion_rules.standard_id = sections.standard_id
+        and (exclusion_rules.school_type_codes is null
+            or list_contains(exclusion_rules.school_type_codes, sections.school_type_code))
+        and (exclusion_rules.ownership is null
+            or exclusion_rules.ownership = sections.ownership)
+        and (exclusion_rules.is_county_run is null
+            or exclusion_rules.is_county_run = sections.is_county_run)
+        and (exclusion_rules.students_below is null
+            or sections.students < exclusion_rules.students_below)
+    group by all
+),
+
+final as (
+    select
+        sections.*,
+        first_exclusion.exclusion_rule_id is null as is_included,
+        first_exclusion.exclusion_rule_id,
+        first_exclusion.exclusion_reason_zh,
+        first_exclusion.exclusion_reason_en,
+    from sections
+    left join first_exclusion using (standard_id, school_id, stage)
+)
+
+select * from final

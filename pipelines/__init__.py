@@ -1,0 +1,1 @@
+"""junheng: census extracts to county balance coefficients (Dagster + DuckDB)."""

@@ -1,0 +1,165 @@
+"""The `junheng` command line: generate, run, demo.
+
+Every command drives the same Dagster definitions in-process (pipelines.runner); paths default
+to the JUNHENG_* environment variables, and flags override them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from pipelines.lib import paths
+
+
+def _years(text: str) -> list[int]:
+    """`2015-2024` or `2015,2017,2019` or `2020`."""
+    try:
+        if "-" in text:
+            first, last = (int(p) for p in text.split("-", 1))
+            if last < first:
+                raise ValueError
+            return list(range(first, last + 1))
+        return sorted(int(p) for p in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected years like 2015-2024 or 2015,2016, got {text!r}") from None
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from pipelines.lib.synthetic import generate
+
+    started = time.perf_counter()
+    truth = generate(Path(args.out), counties=args.counties, years=args.years, seed=args.seed,
+                     progress=lambda m: print(f"  {m}", flush=True))
+    units = truth["school_units_per_year"]
+    print(f"wrote {args.out}: {args.counties} counties, {len(units)} census years, "
+          f"{min(units.values())}-{max(units.values())} school units per year "
+          f"({time.perf_counter() - started:.1f}s)")
+    print(f"planted scenarios: {Path(args.out) / 'truth.json'}")
+    return 0
+
+
+def _print_summary(warehouse: Path) -> None:
+    from pipelines.lib.summary import balance_summary, format_summary
+    from pipelines.lib.warehouse import connect
+
+    with connect(warehouse, read_only=True) as con:
+        print(format_summary(balance_summary(con)))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from pipelines.runner import PipelineFailed, run_pipeline
+
+    try:
+        summary = run_pipeline(
+            landing=paths.landing_dir(args.landing), warehouse=paths.warehouse_file(args.warehouse),
+            census_years=args.years, progress=lambda m: print(f"  {m}", flush=True),
+        )
+    except PipelineFailed as exc:
+        print(f"junheng run failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"built {summary.warehouse} for census years {summary.census_years[0]}-"
+          f"{summary.census_years[-1]} in {summary.seconds:.1f}s\n")
+    _print_summary(summary.warehouse)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pipelines.runner import PipelineFailed, run_pipeline
+    from pipelines.lib.synthetic import generate
+
+    started = time.perf_counter()
+    landing = paths.landing_dir(args.landing)
+    warehouse = paths.warehouse_file(args.warehouse)
+    print(f"1/2 generating a synthetic province ({args.counties} counties, "
+          f"{args.years[0]}-{args.years[-1]}) into {landing}", flush=True)
+    truth = generate(landing, counties=args.counties, years=args.years, seed=args.seed,
+                     progress=lambda m: print(f"  {m}", flush=True))
+    if warehouse.exists():
+        warehouse.unlink()  # the demo always starts from an empty warehouse
+    print(f"2/2 running the pipeline into {warehouse}", flush=True)
+    try:
+        run_pipeline(landing=landing, warehouse=warehouse, census_years=args.years,
+                     progress=lambda m: print(f"  {m}", flush=True))
+    except PipelineFailed as exc:
+        print(f"junheng demo failed: {exc}", file=sys.stderr)
+        return 1
+    print("\nCounties meeting each standard's coefficient-of-variation rule:\n")
+    _print_summary(warehouse)
+    print("\nPlanted scenarios (landing truth.json) and what the warehouse says:")
+    _print_scenarios(warehouse, truth)
+    units = truth["school_units_per_year"]
+    print(f"\nprovince: {args.counties} counties, {min(units.values())}-{max(units.values())} "
+          f"school units per census year")
+    print(f"warehouse: {warehouse}")
+    print(f"landing:   {landing}")
+    print(f"query it:  duckdb -readonly {warehouse} \"select * from marts.county_balance limit 10\"")
+    print(f"done in {time.perf_counter() - started:.1f}s")
+    return 0
+
+
+def _print_scenarios(warehouse: Path, truth: dict) -> None:
+    from pipelines.lib.warehouse import connect
+
+    with connect(warehouse, read_only=True) as con:
+        for s in truth["scenarios"]:
+            if s["metric"] == "composite_cv":
+                sql = ("select census_year, composite_cv, passes from marts.county_balance "
+                       "where county_code = $c and stage = $s and standard_id = $d order by 1")
+                params = {"c": s["county_code"], "s": s["stage"], "d": s["standard_id"]}
+            else:
+                sql = ("select census_year, cv, passes from marts.county_indicator_cv "
+                       "where county_code = $c and stage = $s and standard_id = $d "
+                       "and indicator_id = $i order by 1")
+                params = {"c": s["county_code"], "s": s["stage"], "d": s["standard_id"],
+                          "i": s["indicator_id"]}
+            rows = con.execute(sql, params).fetchall()
+            failing = [year for year, _, passes in rows if passes is False]
+            what = s["indicator_id"] or "composite"
+            print(f"  {s['scenario_id']}: {s['county_name']} ({s['county_code']}) "
+                  f"{s['standard_id']} {s['stage']} {what}, threshold {s['threshold']}")
+            print("    " + "  ".join(f"{year}:{value:.3f}{'' if passes else '!'}" for year, value, passes in rows))
+            print(f"    planted first failing year: {s['first_failing_year']}; "
+                  f"warehouse first failing year: {failing[0] if failing else None}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="junheng",
+        description="County compulsory-education balance: census extracts to official coefficients.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="write a synthetic province as a landing folder")
+    gen.add_argument("--out", required=True, help="landing folder to write")
+    gen.add_argument("--counties", type=int, default=30, help="number of counties (default 30)")
+    gen.add_argument("--years", type=_years, default=_years("2015-2024"), help="census years, e.g. 2015-2024")
+    gen.add_argument("--seed", type=int, default=2012, help="random seed (same seed, same files)")
+    gen.set_defaults(func=cmd_generate)
+
+    run = sub.add_parser("run", help="load every census year found and build the warehouse")
+    run.add_argument("--landing", help="landing folder (default $JUNHENG_LANDING or warehouse/landing)")
+    run.add_argument("--warehouse", help="DuckDB file (default $JUNHENG_WAREHOUSE or warehouse/junheng.duckdb)")
+    run.add_argument("--years", type=_years, help="only these census years")
+    run.set_defaults(func=cmd_run)
+
+    demo = sub.add_parser("demo", help="generate a synthetic province and run the whole pipeline")
+    demo.add_argument("--landing", help="landing folder to (re)write")
+    demo.add_argument("--warehouse", help="DuckDB file to (re)build")
+    demo.add_argument("--counties", type=int, default=30)
+    demo.add_argument("--years", type=_years, default=_years("2015-2024"))
+    demo.add_argument("--seed", type=int, default=2012)
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""Ingest: one census year of extracts -> raw.census_schools (rejections -> audit.rejected_rows)."""
+
+
+import dagster as dg
+import polars as pl
+
+from pipelines.lib.census_ingest import load_census_year
+from pipelines.lib.warehouse import replace_census_year
+from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse, census_year_partitions
+
+
+def _rejection_summary(rejected: pl.DataFrame) -> str:
+    if rejected.is_empty():
+        return "No rows rejected."
+    counts = (
+        rejected.group_by("source_file", "column", "check")
+        .agg(pl.len().alias("rows"), pl.col("message_en").first().alias("example"))
+        .sort("rows", descending=True)
+        .head(20)
+    )
+    lines = ["| file | column | check | rows | example |", "|---|---|---|---|---|"]
+    lines += [
+        f"| {r['source_file']} | {r['column']} | {r['check']} | {r['rows']} | {r['example']} |"
+        for r in counts.iter_rows(named=True)
+    ]
+    return "\n".join(lines)
+
+
+@dg.asset(
+    key=["raw", "census_schools"],
+    group_name="raw",
+    kinds={"duckdb", "polars"},
+    partitions_def=census_year_partitions,
+    deps=[["marts", "dim_counties"]],
+    pool=WAREHOUSE_POOL,
+    check_specs=[dg.AssetCheckSpec("no_rejected_rows", asset=["raw", "census_schools"])],
+)
+def census_schools(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    """Read, check and load one census year's extracts; the year is replaced atomically."""
+    census_year = int(context.partition_key)
+    with warehouse.connect() as con:
+        county_codes = [r[0] for r in con.execute("select county_code from marts.dim_counties").fetchall()]
+        load = load_census_year(warehouse.landing_path(), census_year, county_codes, context.run_id)
+        rows = replace_census_year(con, census_year, load.accepted, load.rejected, context.run_id)
+    read = sum(f.rows_read for f in load.files)
+    rejected_rows = sum(f.rows_rejected for f in load.files)
+    context.log.info(f"census {census_year}: {read} rows read, {rows} loaded, {rejected_rows} rejected")
+    yield dg.MaterializeResult(
+        metadata={
+            "rows_read": read,
+            "rows_loaded": rows,
+            "rows_rejected": rejected_rows,
+            "files": dg.MetadataValue.md(
+                "\n".join(
+                    f"- {f.source_file}: {f.rows_read} read, {f.rows_accepted} accepted, "
+                    f"{f.rows_rejected} rejected" + (f"; unknown columns {f.unknown_columns}" if f.unknown_columns else "")
+                    for f in load.files
+                )
+            ),
+            "rejections": dg.MetadataValue.md(_rejection_summary(load.rejected)),
+        }
+    )
+    yield dg.AssetCheckResult(
+        check_name="no_rejected_rows",
+        passed=rejected_rows == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"rows_rejected": rejected_rows},
+        description="Rows refused by the contract are in audit.rejected_rows with their reason.",
+    )

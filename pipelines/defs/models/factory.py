@@ -1,0 +1,60 @@
+"""The one factory: every models/<layer>/<table>.sql becomes a census-year-partitioned asset.
+
+The asset runs the SQL for its partition (pipelines.lib.sql_models.run_model) and checks the
+sidecar's unique key for that year, blocking downstream models when it is broken.
+"""
+
+
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.lib.sql_models import SqlModel, load_models, run_model
+from pipelines.lib.warehouse import scalar
+from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse, census_year_partitions
+
+
+def duplicate_keys(con, model: SqlModel, census_year: int) -> int:
+    key = ", ".join(model.unique_key)
+    count = scalar(
+        con,
+        f"select count(*) from (select {key} from {model.relation} "
+        f"where census_year = $census_year group by all having count(*) > 1)",
+        {"census_year": census_year},
+    )
+    return int(count or 0)  # type: ignore[call-overload]
+
+
+def model_asset(model: SqlModel) -> dg.AssetsDefinition:
+    key = dg.AssetKey([model.schema, model.table])
+
+    @dg.asset(
+        key=key,
+        name=None,
+        group_name=model.schema,
+        description=f"{model.description}\n\nGrain: {model.grain}.",
+        deps=[dg.AssetKey(dep.split(".")) for dep in model.depends_on],
+        partitions_def=census_year_partitions,
+        kinds={"duckdb", "sql"},
+        pool=WAREHOUSE_POOL,
+        check_specs=[dg.AssetCheckSpec("unique_key", asset=key, blocking=True)],
+        metadata={"sql": dg.MetadataValue.path(str(model.path)), "grain": model.grain},
+    )
+    def _asset(context: dg.AssetExecutionContext, warehouse: Warehouse):
+        census_year = int(context.partition_key)
+        with warehouse.connect() as con:
+            rows = run_model(con, model, census_year)
+            duplicates = duplicate_keys(con, model, census_year)
+        yield dg.MaterializeResult(metadata={"rows": rows, "census_year": census_year})
+        yield dg.AssetCheckResult(
+            check_name="unique_key",
+            passed=duplicates == 0,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"duplicate_keys": duplicates, "unique_key": ", ".join(model.unique_key)},
+        )
+
+    return _asset
+
+
+def build_model_assets(models_dir: Path) -> list[dg.AssetsDefinition]:
+    return [model_asset(m) for m in load_models(models_dir)]

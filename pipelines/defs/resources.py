@@ -1,0 +1,43 @@
+"""The one resource: where the landing folder and the working warehouse are.
+
+Dagster modules avoid `from __future__ import annotations`: Dagster reads the real annotations.
+"""
+
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from pipelines.lib import paths
+from pipelines.lib.warehouse import connect
+
+WAREHOUSE_POOL = "warehouse"
+"""Every asset that writes the working warehouse runs in this pool (limit 1 in dagster.yaml)."""
+
+census_year_partitions = dg.DynamicPartitionsDefinition(name="census_year")
+"""One partition per census year found in the landing folder (added by the CLI or a sensor)."""
+
+
+class Warehouse(dg.ConfigurableResource):
+    """Paths of the landing folder and the warehouse file.
+
+    Empty values fall back to JUNHENG_LANDING / JUNHENG_WAREHOUSE, then to the defaults under
+    warehouse/; they are resolved when a run uses them, never at import.
+    """
+
+    landing: str = ""
+    database: str = ""
+
+    def landing_path(self) -> Path:
+        return paths.landing_dir(self.landing or None)
+
+    def database_path(self) -> Path:
+        return paths.warehouse_file(self.database or None)
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with connect(self.database_path()) as con:
+            yield con

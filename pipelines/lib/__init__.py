@@ -1,0 +1,1 @@
+"""Plain-Python business logic. Nothing here imports Dagster."""

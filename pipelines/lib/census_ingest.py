@@ -1,0 +1,264 @@
+"""Reading one census year of canonical CSV extracts and applying the contract.
+
+Every row read is either accepted or rejected with a reason naming file, row and column, so
+read = accepted + rejected for every file. A file-level problem (unreadable, wrong year, a
+required column missing, too many bad rows, a school id already seen in another file of the
+year) raises FileRejected and nothing of that year is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandera.polars as pa
+import polars as pl
+
+from contracts.census import census_schema, ingest_rules
+from contracts.columns import CENSUS_COLUMN_NAMES, CENSUS_DTYPES, REQUIRED_COLUMNS
+
+EXTRACT_SUFFIXES = (".csv",)
+
+REJECTION_SCHEMA = {
+    "source_file": pl.String,
+    "source_row": pl.Int64,
+    "school_id": pl.String,
+    "column": pl.String,
+    "check": pl.String,
+    "value": pl.String,
+    "message_zh": pl.String,
+    "message_en": pl.String,
+}
+
+_TYPE_NAMES = {
+    pl.Int32: ("整数", "whole number"),
+    pl.Int64: ("整数", "whole number"),
+    pl.Float64: ("数值", "number"),
+    pl.Boolean: ("是/否", "true/false value"),
+}
+
+
+class FileRejected(ValueError):
+    """A whole file is refused; the message names the file and says why (Chinese and English)."""
+
+
+@dataclass
+class FileReport:
+    source_file: str
+    sha256: str
+    rows_read: int = 0
+    rows_accepted: int = 0
+    rows_rejected: int = 0
+    unknown_columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class YearLoad:
+    census_year: int
+    accepted: pl.DataFrame
+    rejected: pl.DataFrame
+    files: list[FileReport]
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def extract_files(landing: Path, census_year: int) -> list[Path]:
+    folder = landing / str(census_year)
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in EXTRACT_SUFFIXES)
+
+
+def read_extract(path: Path, name: str) -> pl.DataFrame:
+    """All cells as text (codes keep their leading zeros), plus `source_row` (header = line 1)."""
+    try:
+        frame = pl.read_csv(path, infer_schema=False, encoding="utf8", raise_if_empty=False)
+    except Exception as exc:  # polars raises several error types for unreadable files
+        raise FileRejected(f"{name}: 文件无法读取 / cannot be read as UTF-8 CSV: {exc}") from exc
+    frame = frame.rename({c: c.lstrip("\ufeff").strip() for c in frame.columns})
+    return frame.with_row_index("source_row", offset=2).with_columns(
+        pl.col("source_row").cast(pl.Int64)
+    )
+
+
+def normalise_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """Trim every cell and turn the usual empty markers into nulls."""
+    markers = ingest_rules()["empty_markers"]["values"]
+    text_columns = [c for c in frame.columns if c != "source_row"]
+    return frame.with_columns(
+        pl.when(pl.col(c).str.strip_chars().is_in(markers))
+        .then(None)
+        .otherwise(pl.col(c).str.strip_chars())
+        .alias(c)
+        for c in text_columns
+    )
+
+
+def _cast_expr(name: str) -> pl.Expr:
+    dtype = CENSUS_DTYPES[name]
+    if dtype == pl.Boolean:
+        rules = ingest_rules()
+        lowered = pl.col(name).str.to_lowercase()
+        return (
+            pl.when(lowered.is_in(rules["true_values"]))
+            .then(True)
+            .when(lowered.is_in(rules["false_values"]))
+            .then(False)
+            .otherwise(None)
+            .alias(name)
+        )
+    if dtype == pl.String:
+        return pl.col(name)
+    return pl.col(name).str.replace_all(",", "").cast(dtype, strict=False).alias(name)
+
+
+def cast_columns(text: pl.DataFrame, name: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Typed frame, plus one rejection per cell whose text is not a value of its type."""
+    present = [c for c in CENSUS_COLUMN_NAMES if c in text.columns]
+    typed = text.select("source_row", *(_cast_expr(c) for c in present))
+    typed = typed.with_columns(
+        pl.lit(None, dtype=CENSUS_DTYPES[c]).alias(c)
+        for c in CENSUS_COLUMN_NAMES
+        if c not in present
+    )
+    problems = []
+    for column in present:
+        if CENSUS_DTYPES[column] == pl.String:
+            continue
+        bad = text.select("source_row", column, school_id=pl.col("school_id")).filter(
+            pl.col(column).is_not_null() & typed[column].is_null()
+        )
+        zh, en = _TYPE_NAMES[CENSUS_DTYPES[column]]
+        for row in bad.iter_rows(named=True):
+            value = row[column]
+            problems.append(
+                {
+                    "source_file": name,
+                    "source_row": row["source_row"],
+                    "school_id": row["school_id"],
+                    "column": column,
+                    "check": "dtype",
+                    "value": value,
+                    "message_zh": f"{name} 第{row['source_row']}行 {column}: '{value}' 不是有效的{zh}",
+                    "message_en": f"{name} row {row['source_row']} {column}: '{value}' is not a valid {en}",
+                }
+            )
+    return typed.select("source_row", *CENSUS_COLUMN_NAMES), pl.DataFrame(
+        problems, schema=REJECTION_SCHEMA
+    )
+
+
+def contract_failures(typed: pl.DataFrame, county_codes: list[str], name: str) -> pl.DataFrame:
+    """One rejection per failed (row, column, check) of the pandera contract."""
+    schema = census_schema(county_codes)
+    try:
+        schema.validate(typed, lazy=True)
+        return pl.DataFrame(schema=REJECTION_SCHEMA)
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+    no_row = cases.filter(pl.col("index").is_null())
+    if no_row.height:
+        details = "; ".join(
+            f"{r['column']}: {r['check']}" for r in no_row.head(5).iter_rows(named=True)
+        )
+        raise FileRejected(f"{name}: 文件结构不符合规范 / file does not match the contract: {details}")
+    rows = typed.select(
+        pl.col("source_row"), pl.col("school_id"), pl.int_range(pl.len()).alias("index")
+    )
+    located = cases.with_columns(pl.col("index").cast(pl.Int64)).join(
+        rows.with_columns(pl.col("index").cast(pl.Int64)), on="index", how="left"
+    )
+    out = []
+    for r in located.iter_rows(named=True):
+        column = r["column"] if r["schema_context"] == "Column" else "(row)"
+        value = r["failure_case"]
+        out.append(
+            {
+                "source_file": name,
+                "source_row": r["source_row"],
+                "school_id": r["school_id"],
+                "column": column,
+                "check": r["check"],
+                "value": None if value is None else str(value),
+                "message_zh": f"{name} 第{r['source_row']}行 {column}: 值 '{value}' 未通过检查 {r['check']}",
+                "message_en": f"{name} row {r['source_row']} {column}: value '{value}' fails {r['check']}",
+            }
+        )
+    return pl.DataFrame(out, schema=REJECTION_SCHEMA)
+
+
+def load_file(
+    path: Path, name: str, census_year: int, county_codes: list[str]
+) -> tuple[pl.DataFrame, pl.DataFrame, FileReport]:
+    """Accepted rows (with lineage) and rejections of one extract file."""
+    report = FileReport(source_file=name, sha256=sha256_of(path))
+    text = normalise_text(read_extract(path, name))
+    report.rows_read = text.height
+    missing = [c for c in REQUIRED_COLUMNS if c not in text.columns]
+    if missing:
+        raise FileRejected(f"{name}: 缺少必需的列 / required column(s) missing: {', '.join(missing)}")
+    report.unknown_columns = [
+        c for c in text.columns if c not in CENSUS_COLUMN_NAMES and c != "source_row"
+    ]
+    if "census_year" in text.columns:
+        years = set(text["census_year"].drop_nulls().unique().to_list())
+        if years - {str(census_year)}:
+            raise FileRejected(
+                f"{name}: census_year {sorted(years)} 与文件夹年份 {census_year} 不一致 / "
+                f"does not match the folder's census year {census_year}"
+            )
+    text = text.with_columns(pl.lit(str(census_year)).alias("census_year"))
+    typed, cast_problems = cast_columns(text, name)
+    checked = typed.filter(~pl.col("source_row").is_in(cast_problems["source_row"].implode()))
+    rejected = pl.concat([cast_problems, contract_failures(checked, county_codes, name)])
+    bad_rows = rejected["source_row"].unique()
+    accepted = typed.filter(~pl.col("source_row").is_in(bad_rows.implode()))
+    report.rows_accepted = accepted.height
+    report.rows_rejected = bad_rows.len()
+    limit = float(ingest_rules()["max_invalid_row_share"])
+    if report.rows_read and report.rows_rejected / report.rows_read > limit:
+        raise FileRejected(
+            f"{name}: {report.rows_rejected}/{report.rows_read} 行无效, 超过上限 {limit:.0%} / "
+            f"{report.rows_rejected} of {report.rows_read} rows invalid, over the {limit:.0%} limit; "
+            f"first problem: {rejected['message_en'][0]}"
+        )
+    accepted = accepted.with_columns(
+        pl.lit(name).alias("source_file"), pl.lit(report.sha256).alias("source_sha256")
+    )
+    return accepted, rejected.sort("source_row", "column"), report
+
+
+def load_census_year(
+    landing: Path, census_year: int, county_codes: list[str], load_id: str
+) -> YearLoad:
+    """All extracts of one census year, checked; raises FileRejected on a file-level problem."""
+    files = extract_files(landing, census_year)
+    if not files:
+        raise FileRejected(f"{landing / str(census_year)}: 没有数据文件 / no extract files (*.csv)")
+    accepted_parts, rejected_parts, reports = [], [], []
+    seen: dict[str, str] = {}
+    for path in files:
+        name = path.relative_to(landing).as_posix()
+        accepted, rejected, report = load_file(path, name, census_year, county_codes)
+        for school_id in accepted["school_id"].to_list():
+            if school_id in seen:
+                raise FileRejected(
+                    f"{name}: 学校标识码 {school_id} 已出现在 {seen[school_id]} / school_id "
+                    f"{school_id} also appears in {seen[school_id]} (same census year)"
+                )
+            seen[school_id] = name
+        accepted_parts.append(accepted)
+        rejected_parts.append(rejected)
+        reports.append(report)
+    accepted_all = pl.concat(accepted_parts).with_columns(pl.lit(load_id).alias("load_id"))
+    return YearLoad(
+        census_year=census_year,
+        accepted=accepted_all,
+        rejected=pl.concat(rejected_parts),
+        files=reports,
+    )

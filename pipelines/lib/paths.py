@@ -1,0 +1,45 @@
+"""Where things live. Explicit arguments win over environment variables, which win over defaults.
+
+Resolved when called, never at import, so tests and the CLI can point a run anywhere.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MODELS_DIR = REPO_ROOT / "models"
+
+DEFAULTS = {
+    "JUNHENG_LANDING": "warehouse/landing",
+    "JUNHENG_WAREHOUSE": "warehouse/junheng.duckdb",
+    "JUNHENG_PUBLISHED": "warehouse/published/junheng.duckdb",
+    "JUNHENG_REPORTS": "warehouse/reports",
+}
+
+
+def resolve(variable: str, explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The path for one of the JUNHENG_* settings."""
+    if explicit:
+        return Path(explicit)
+    return Path(os.environ.get(variable) or DEFAULTS[variable])
+
+
+def landing_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
+    return resolve("JUNHENG_LANDING", explicit)
+
+
+def warehouse_file(explicit: str | os.PathLike[str] | None = None) -> Path:
+    return resolve("JUNHENG_WAREHOUSE", explicit)
+
+
+def census_years_in(landing: Path) -> list[int]:
+    """Census years that have a folder of extracts under the landing folder."""
+    if not landing.is_dir():
+        return []
+    return sorted(
+        int(p.name)
+        for p in landing.iterdir()
+        if p.is_dir() and p.name.isdigit() and len(p.name) == 4
+    )

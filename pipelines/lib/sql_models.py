@@ -1,0 +1,141 @@
+"""SQL models: one plain DuckDB `select` per table in models/<schema>/<table>.sql, with a YAML
+sidecar (description, grain, key, dependencies, a description for every column).
+
+A model's select reads one census year, given as the parameter `$census_year`; running it
+replaces that year of the table (delete, then insert) inside one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import yaml
+
+from pipelines.lib.warehouse import apply_comments, scalar, transaction
+
+MODEL_LAYERS = ("staging", "marts", "monitoring")
+
+
+class ModelError(RuntimeError):
+    """A model that cannot run as written; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class SqlModel:
+    schema: str
+    table: str
+    sql: str
+    description: str
+    grain: str
+    unique_key: tuple[str, ...]
+    depends_on: tuple[str, ...]
+    columns: dict[str, str]
+    path: Path
+
+    @property
+    def relation(self) -> str:
+        return f"{self.schema}.{self.table}"
+
+
+def load_model(sql_path: Path) -> SqlModel:
+    sidecar_path = sql_path.with_suffix(".yml")
+    if not sidecar_path.exists():
+        raise ModelError(f"{sql_path}: no YAML sidecar ({sidecar_path.name})")
+    with open(sidecar_path, encoding="utf-8") as f:
+        sidecar = yaml.safe_load(f)
+    for key in ("description", "grain", "unique_key", "depends_on", "columns"):
+        if not sidecar.get(key):
+            raise ModelError(f"{sidecar_path}: missing '{key}'")
+    return SqlModel(
+        schema=sql_path.parent.name,
+        table=sql_path.stem,
+        sql=sql_path.read_text(encoding="utf-8"),
+        description=str(sidecar["description"]).strip(),
+        grain=str(sidecar["grain"]).strip(),
+        unique_key=tuple(sidecar["unique_key"]),
+        depends_on=tuple(sidecar["depends_on"]),
+        columns={name: str(text).strip() for name, text in sidecar["columns"].items()},
+        path=sql_path,
+    )
+
+
+def load_models(models_dir: Path) -> list[SqlModel]:
+    """Every model under models/<layer>/, in dependency order."""
+    models = [
+        load_model(path)
+        for layer in MODEL_LAYERS
+        for path in sorted((models_dir / layer).glob("*.sql"))
+    ]
+    by_relation = {m.relation: m for m in models}
+    ordered: list[SqlModel] = []
+    visiting: set[str] = set()
+
+    def visit(model: SqlModel) -> None:
+        if model in ordered:
+            return
+        if model.relation in visiting:
+            raise ModelError(f"dependency cycle through {model.relation}")
+        visiting.add(model.relation)
+        for dep in model.depends_on:
+            if dep in by_relation:
+                visit(by_relation[dep])
+        visiting.discard(model.relation)
+        ordered.append(model)
+
+    for model in models:
+        visit(model)
+    return ordered
+
+
+def output_columns(con: duckdb.DuckDBPyConnection, model: SqlModel, census_year: int) -> list[str]:
+    cursor = con.execute(f"select * from ({model.sql}) limit 0", {"census_year": census_year})
+    names = [d[0] for d in cursor.description]
+    cursor.fetchall()  # DuckDB 2 wants every result finished before the next statement
+    return names
+
+
+def run_model(con: duckdb.DuckDBPyConnection, model: SqlModel, census_year: int) -> int:
+    """Replace `census_year` of the model's table with the model's rows; returns the row count."""
+    params = {"census_year": census_year}
+    columns = output_columns(con, model, census_year)
+    undocumented = [c for c in columns if c not in model.columns]
+    stale = [c for c in model.columns if c not in columns]
+    if undocumented or stale:
+        raise ModelError(
+            f"{model.path.name}: sidecar and SQL disagree; undocumented columns {undocumented}, "
+            f"documented but not produced {stale}"
+        )
+    if "census_year" not in columns:
+        raise ModelError(f"{model.path.name}: every model must have a census_year column")
+    with transaction(con):
+        exists = scalar(
+            con,
+            "select count(*) from information_schema.tables where table_schema = $s and table_name = $t",
+            {"s": model.schema, "t": model.table},
+        )
+        if not exists:
+            con.execute(
+                f"create table {model.relation} as select * from ({model.sql}) where false", params
+            )
+        else:
+            existing = [
+                r[0]
+                for r in con.execute(
+                    "select column_name from information_schema.columns "
+                    "where table_schema = $s and table_name = $t order by ordinal_position",
+                    {"s": model.schema, "t": model.table},
+                ).fetchall()
+            ]
+            if existing != columns:
+                raise ModelError(
+                    f"{model.relation}: the model's columns changed since the table was built "
+                    f"({existing} -> {columns}). Rebuild the warehouse: delete the file (or drop "
+                    f"the table) and run `junheng run` for every census year."
+                )
+        con.execute(f"delete from {model.relation} where census_year = $census_year", params)
+        con.execute(f"insert into {model.relation} by name {model.sql}", params)
+        apply_comments(con, model.relation, f"{model.description} Grain: {model.grain}.", model.columns)
+    count = scalar(con, f"select count(*) from {model.relation} where census_year = $census_year", params)
+    return int(count or 0)  # type: ignore[call-overload]

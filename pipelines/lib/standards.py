@@ -1,0 +1,282 @@
+"""Evaluation standards as data: models/standards/*.yaml, checked and turned into tables.
+
+A standard file says which sections count (exclusion rules), how combined schools split their
+facilities, which indicators there are (numerator terms, denominator, scale, per-school minimum)
+and the CV rule (composite or each indicator) with its thresholds. The SQL models join these
+tables, so a provincial variant is a new YAML file and no code changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import yaml
+
+from contracts.code_lists import school_type_codes
+from contracts.columns import SECTION_MEASURES, STAGES
+
+CV_RULES = ("composite", "each_indicator")
+RULE_CONDITIONS = ("school_type_codes", "ownership", "is_county_run", "students_below")
+SPLIT_STAGES = (*STAGES, "senior")
+
+
+class StandardError(ValueError):
+    """A standards file that cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Indicator:
+    indicator_id: str
+    name_zh: str
+    unit: str
+    add: tuple[str, ...]
+    subtract: tuple[str, ...]
+    denominator: str
+    scale: float
+    minimum: dict[str, float]
+
+
+@dataclass(frozen=True)
+class ExclusionRule:
+    rule_id: str
+    school_type_codes: tuple[str, ...] | None
+    ownership: str | None
+    is_county_run: bool | None
+    students_below: float | None
+    reason_zh: str
+    reason_en: str
+
+
+@dataclass(frozen=True)
+class Standard:
+    standard_id: str
+    name_zh: str
+    name_en: str
+    document: str
+    cv_rule: str
+    cv_thresholds: dict[str, float]
+    student_weights: dict[str, dict[str, float]]
+    exclusions: tuple[ExclusionRule, ...]
+    indicators: tuple[Indicator, ...]
+    source: str
+
+    def split_weight(self, school_type_code: str, stage: str) -> float:
+        return self.student_weights.get(school_type_code, {}).get(stage, 1.0)
+
+
+def _need(doc: dict[str, Any], key: str, where: str) -> Any:
+    if key not in doc or doc[key] is None:
+        raise StandardError(f"{where}: missing required key '{key}'")
+    return doc[key]
+
+
+def parse_standard(doc: dict[str, Any], source: str) -> Standard:
+    """Check one standards document and return it as a Standard."""
+    where = source
+    standard_id = str(_need(doc, "standard_id", where))
+    cv_rule = _need(doc, "cv_rule", where)
+    if cv_rule not in CV_RULES:
+        raise StandardError(f"{where}: cv_rule must be one of {CV_RULES}, got {cv_rule!r}")
+
+    thresholds = _need(doc, "cv_thresholds", where)
+    cv_thresholds = {}
+    for stage in STAGES:
+        value = _need(thresholds, stage, f"{where}: cv_thresholds")
+        cv_thresholds[stage] = float(value)
+
+    known_types = set(school_type_codes())
+    weights: dict[str, dict[str, float]] = {}
+    split = doc.get("facility_split") or {}
+    for type_code, stage_weights in (split.get("student_weights") or {}).items():
+        code = str(type_code)
+        if code not in known_types:
+            raise StandardError(f"{where}: facility_split names unknown school type {code!r}")
+        for stage, weight in stage_weights.items():
+            if stage not in SPLIT_STAGES:
+                raise StandardError(f"{where}: facility_split {code}: unknown stage {stage!r}")
+            if float(weight) <= 0:
+                raise StandardError(f"{where}: facility_split {code}.{stage} must be > 0")
+        weights[code] = {stage: float(w) for stage, w in stage_weights.items()}
+
+    rules = []
+    exclusion_doc = doc.get("exclusions") or {}
+    for i, rule in enumerate(exclusion_doc.get("rules") or []):
+        rule_where = f"{where}: exclusions.rules[{i}]"
+        when = _need(rule, "when", rule_where)
+        unknown = set(when) - set(RULE_CONDITIONS)
+        if unknown:
+            raise StandardError(f"{rule_where}: unknown condition(s) {sorted(unknown)}")
+        codes = when.get("school_type_codes")
+        if codes is not None:
+            bad = [str(c) for c in codes if str(c) not in known_types]
+            if bad:
+                raise StandardError(f"{rule_where}: unknown school type code(s) {bad}")
+        ownership = when.get("ownership")
+        if ownership is not None and ownership not in ("public", "private"):
+            raise StandardError(f"{rule_where}: ownership must be public or private")
+        rules.append(
+            ExclusionRule(
+                rule_id=str(_need(rule, "id", rule_where)),
+                school_type_codes=tuple(str(c) for c in codes) if codes is not None else None,
+                ownership=ownership,
+                is_county_run=when.get("is_county_run"),
+                students_below=(
+                    float(when["students_below"]) if "students_below" in when else None
+                ),
+                reason_zh=str(_need(rule, "reason_zh", rule_where)),
+                reason_en=str(_need(rule, "reason_en", rule_where)),
+            )
+        )
+
+    indicators = []
+    seen = set()
+    for i, ind in enumerate(_need(doc, "indicators", where)):
+        ind_where = f"{where}: indicators[{i}]"
+        indicator_id = str(_need(ind, "id", ind_where))
+        if indicator_id in seen:
+            raise StandardError(f"{ind_where}: duplicate indicator id {indicator_id!r}")
+        seen.add(indicator_id)
+        numerator = _need(ind, "numerator", ind_where)
+        add = tuple(numerator.get("add") or ())
+        subtract = tuple(numerator.get("subtract") or ())
+        denominator = str(ind.get("denominator", "students"))
+        for measure in (*add, *subtract, denominator):
+            if measure not in SECTION_MEASURES:
+                raise StandardError(
+                    f"{ind_where}: unknown measure {measure!r}; known: {', '.join(SECTION_MEASURES)}"
+                )
+        if not add:
+            raise StandardError(f"{ind_where}: numerator needs at least one 'add' measure")
+        minimum = {stage: float(v) for stage, v in (ind.get("minimum") or {}).items()}
+        if set(minimum) - set(STAGES):
+            raise StandardError(f"{ind_where}: minimum has unknown stage(s)")
+        indicators.append(
+            Indicator(
+                indicator_id=indicator_id,
+                name_zh=str(_need(ind, "name_zh", ind_where)),
+                unit=str(ind.get("unit", "")),
+                add=add,
+                subtract=subtract,
+                denominator=denominator,
+                scale=float(ind.get("scale", 1)),
+                minimum=minimum,
+            )
+        )
+
+    return Standard(
+        standard_id=standard_id,
+        name_zh=str(doc.get("name_zh", "")),
+        name_en=str(doc.get("name_en", "")),
+        document=str(doc.get("document", "")),
+        cv_rule=cv_rule,
+        cv_thresholds=cv_thresholds,
+        student_weights=weights,
+        exclusions=tuple(rules),
+        indicators=tuple(indicators),
+        source=source,
+    )
+
+
+def load_standards(standards_dir: Path) -> list[Standard]:
+    """Every *.yaml file in the folder, sorted by file name; standard ids must be unique."""
+    standards = []
+    for path in sorted(standards_dir.glob("*.yaml")):
+        with open(path, encoding="utf-8") as f:
+            doc = yaml.safe_load(f)
+        if not isinstance(doc, dict):
+            raise StandardError(f"{path}: not a YAML mapping")
+        standards.append(parse_standard(doc, str(path)))
+    ids = [s.standard_id for s in standards]
+    duplicates = {i for i in ids if ids.count(i) > 1}
+    if duplicates:
+        raise StandardError(f"{standards_dir}: standard_id used twice: {sorted(duplicates)}")
+    if not standards:
+        raise StandardError(f"{standards_dir}: no standards files (*.yaml)")
+    return standards
+
+
+def standard_tables(standards: list[Standard]) -> dict[str, pl.DataFrame]:
+    """The standards as the warehouse tables the SQL models join (keys are table names)."""
+    head, thresholds, indicators, terms, weights, rules = [], [], [], [], [], []
+    for s in standards:
+        head.append(
+            {
+                "standard_id": s.standard_id,
+                "name_zh": s.name_zh,
+                "name_en": s.name_en,
+                "document": s.document,
+                "cv_rule": s.cv_rule,
+                "source_file": Path(s.source).name,
+            }
+        )
+        for stage, value in s.cv_thresholds.items():
+            thresholds.append({"standard_id": s.standard_id, "stage": stage, "cv_threshold": value})
+        for order, ind in enumerate(s.indicators, start=1):
+            for stage in STAGES:
+                indicators.append(
+                    {
+                        "standard_id": s.standard_id,
+                        "stage": stage,
+                        "indicator_id": ind.indicator_id,
+                        "indicator_order": order,
+                        "name_zh": ind.name_zh,
+                        "unit": ind.unit,
+                        "denominator": ind.denominator,
+                        "scale": ind.scale,
+                        "standard_value": ind.minimum.get(stage),
+                    }
+                )
+            for measure in ind.add:
+                terms.append(
+                    {"standard_id": s.standard_id, "indicator_id": ind.indicator_id,
+                     "measure": measure, "sign": 1.0}
+                )
+            for measure in ind.subtract:
+                terms.append(
+                    {"standard_id": s.standard_id, "indicator_id": ind.indicator_id,
+                     "measure": measure, "sign": -1.0}
+                )
+        for code, stage_weights in s.student_weights.items():
+            for stage, weight in stage_weights.items():
+                weights.append(
+                    {"standard_id": s.standard_id, "school_type_code": code,
+                     "stage": stage, "weight": weight}
+                )
+        for order, rule in enumerate(s.exclusions, start=1):
+            rules.append(
+                {
+                    "standard_id": s.standard_id,
+                    "rule_order": order,
+                    "rule_id": rule.rule_id,
+                    "school_type_codes": list(rule.school_type_codes)
+                    if rule.school_type_codes is not None else None,
+                    "ownership": rule.ownership,
+                    "is_county_run": rule.is_county_run,
+                    "students_below": rule.students_below,
+                    "reason_zh": rule.reason_zh,
+                    "reason_en": rule.reason_en,
+                }
+            )
+    return {
+        "standards": pl.DataFrame(head),
+        "standard_thresholds": pl.DataFrame(thresholds),
+        "standard_indicators": pl.DataFrame(indicators),
+        "standard_indicator_terms": pl.DataFrame(terms),
+        "standard_split_weights": pl.DataFrame(
+            weights,
+            schema={"standard_id": pl.String, "school_type_code": pl.String,
+                    "stage": pl.String, "weight": pl.Float64},
+        ),
+        "standard_exclusion_rules": pl.DataFrame(
+            rules,
+            schema={
+                "standard_id": pl.String, "rule_order": pl.Int64, "rule_id": pl.String,
+                "school_type_codes": pl.List(pl.String), "ownership": pl.String,
+                "is_county_run": pl.Boolean, "students_below": pl.Float64,
+                "reason_zh": pl.String, "reason_en": pl.String,
+            },
+        ),
+    }

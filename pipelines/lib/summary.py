@@ -1,0 +1,49 @@
+"""The per-year summary `junheng demo` and `junheng run` print: counties passing each rule."""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from pipelines.lib.warehouse import query_frame
+
+SUMMARY_SQL = """
+select
+    census_year,
+    standard_id,
+    stage,
+    count(*) filter (where passes) as passing,
+    count(*) filter (where not passes) as failing,
+    count(*) filter (where passes is null) as undetermined,
+from marts.county_balance
+group by all
+order by census_year, standard_id, stage desc
+"""
+
+
+def balance_summary(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    return query_frame(con, SUMMARY_SQL)
+
+
+def format_summary(summary: pl.DataFrame) -> str:
+    """A text table: one line per census year, pass/fail counts per standard and stage."""
+    columns = (
+        summary.select("standard_id", "stage").unique(maintain_order=True).iter_rows()
+    )
+    columns = list(columns)
+    header = "census_year  " + "  ".join(f"{s}/{g}".ljust(20) for s, g in columns)
+    lines = [header, "-" * len(header)]
+    for (year,), group in summary.group_by(["census_year"], maintain_order=True):
+        cells = []
+        for standard_id, stage in columns:
+            row = group.filter((pl.col("standard_id") == standard_id) & (pl.col("stage") == stage))
+            if row.is_empty():
+                cells.append("-".ljust(20))
+                continue
+            r = row.row(0, named=True)
+            text = f"{r['passing']} pass, {r['failing']} fail"
+            if r["undetermined"]:
+                text += f", {r['undetermined']} n/a"
+            cells.append(text.ljust(20))
+        lines.append(f"{year:<11}  " + "  ".join(cells))
+    return "\n".join(lines)

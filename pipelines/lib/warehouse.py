@@ -1,0 +1,167 @@
+"""The DuckDB warehouse: connections, layer schemas, and whole-table or per-year writes.
+
+DuckDB allows one writing process; Dagster serialises the writers (pool `warehouse`, limit 1).
+Every write here happens inside one transaction, so a failure leaves the previous state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from contracts.columns import CENSUS_COLUMNS, LINEAGE_COLUMNS, Column
+
+SCHEMAS = ("raw", "staging", "marts", "monitoring", "audit")
+
+_SQL_TYPES = {
+    pl.Int32: "INTEGER",
+    pl.Int64: "BIGINT",
+    pl.Float64: "DOUBLE",
+    pl.String: "VARCHAR",
+    pl.Boolean: "BOOLEAN",
+}
+
+
+@contextmanager
+def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the warehouse file with the layer schemas in place."""
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        if not read_only:
+            for schema in SCHEMAS:
+                con.execute(f"create schema if not exists {schema}")
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    con.execute("begin transaction")
+    try:
+        yield con
+    except BaseException:
+        con.execute("rollback")
+        raise
+    con.execute("commit")
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def comment_literal(text: str) -> str:
+    """COMMENT ON takes no parameters, so comments are quoted here (they come from our YAML)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def apply_comments(
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    description: str,
+    columns: Mapping[str, str],
+) -> None:
+    """Carry the sidecar documentation into DuckDB so analysts see it in the catalog."""
+    con.execute(f"comment on table {relation} is {comment_literal(description)}")
+    for name, text in columns.items():
+        con.execute(f"comment on column {relation}.{quote(name)} is {comment_literal(text)}")
+
+
+def replace_table(
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    frame: pl.DataFrame,
+    description: str,
+    columns: Mapping[str, str] | None = None,
+) -> int:
+    """Replace a whole (small, reference) table with `frame` in one transaction."""
+    arrow_table = frame.to_arrow()  # noqa: F841  (read by DuckDB's replacement scan)
+    with transaction(con):
+        con.execute(f"create or replace table {relation} as select * from arrow_table")
+        apply_comments(con, relation, description, columns or {})
+    return frame.height
+
+
+def census_table_ddl() -> str:
+    columns: list[Column] = [*CENSUS_COLUMNS, *LINEAGE_COLUMNS]
+    body = ",\n    ".join(f"{quote(c.name)} {_SQL_TYPES[c.dtype]}" for c in columns)  # type: ignore[index]
+    return f"create table if not exists raw.census_schools (\n    {body}\n)"
+
+
+REJECTED_ROWS_DDL = """
+create table if not exists audit.rejected_rows (
+    load_id VARCHAR, census_year INTEGER, source_file VARCHAR, source_row BIGINT,
+    school_id VARCHAR, "column" VARCHAR, "check" VARCHAR, value VARCHAR,
+    message_zh VARCHAR, message_en VARCHAR
+)"""
+
+REJECTED_ROWS_COMMENTS = {
+    "load_id": "Load that read the row.",
+    "census_year": "Census year of the extract.",
+    "source_file": "Extract file, relative to the landing folder.",
+    "source_row": "Line number of the row in the file (header is line 1).",
+    "school_id": "School id as written in the file (may itself be the problem).",
+    "column": "Column that failed, or (row) for a rule across columns.",
+    "check": "The contract check that failed.",
+    "value": "The offending value as text.",
+    "message_zh": "What is wrong, in Chinese.",
+    "message_en": "What is wrong, in English.",
+}
+
+
+def replace_census_year(
+    con: duckdb.DuckDBPyConnection,
+    census_year: int,
+    accepted: pl.DataFrame,
+    rejected: pl.DataFrame,
+    load_id: str,
+) -> int:
+    """Replace one census year of raw.census_schools and its audit.rejected_rows, atomically."""
+    columns = [c.name for c in (*CENSUS_COLUMNS, *LINEAGE_COLUMNS)]
+    accepted_arrow = accepted.select(columns).to_arrow()  # noqa: F841  (DuckDB scans it by name)
+    rejected_arrow = rejected.with_columns(  # noqa: F841
+        pl.lit(load_id).alias("load_id"), pl.lit(census_year).alias("census_year")
+    ).to_arrow()
+    with transaction(con):
+        con.execute(census_table_ddl())
+        con.execute(REJECTED_ROWS_DDL)
+        con.execute("delete from raw.census_schools where census_year = $y", {"y": census_year})
+        con.execute("insert into raw.census_schools by name select * from accepted_arrow")
+        con.execute("delete from audit.rejected_rows where census_year = $y", {"y": census_year})
+        con.execute("insert into audit.rejected_rows by name select * from rejected_arrow")
+        apply_comments(
+            con,
+            "raw.census_schools",
+            "Accepted census rows, one per census_year x school_id, with lineage to file and row.",
+            {c.name: c.description for c in (*CENSUS_COLUMNS, *LINEAGE_COLUMNS)},
+        )
+        apply_comments(
+            con,
+            "audit.rejected_rows",
+            "Rows the contract refused, one per failed check, with file, row, column and reason.",
+            REJECTED_ROWS_COMMENTS,
+        )
+    return accepted.height
+
+
+def scalar(
+    con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, object] | None = None
+) -> object:
+    """The first value of the first row (fetching the whole result, as DuckDB 2 requires)."""
+    rows = con.execute(sql, dict(params or {})).fetchall()
+    return rows[0][0] if rows else None
+
+
+def query_frame(
+    con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, object] | None = None
+) -> pl.DataFrame:
+    """Run a query and return a polars frame (through Arrow, no copy of the columns)."""
+    frame = pl.from_arrow(con.sql(sql, params=dict(params or {})).to_arrow_table())
+    assert isinstance(frame, pl.DataFrame)
+    return frame
