@@ -32,7 +32,7 @@ per_county as (
         max(indicator_cvs.n_schools) as n_schools,
         max(indicator_cvs.students) as students,
         count(indicator_cvs.cv) as n_indicators_with_cv,
-        avg(indicator_cvs.cv) as mean_cv,
+        fsum(indicator_cvs.cv order by indicator_cvs.indicator_id) / count(indicator_cvs.cv) as mean_cv,
         max(indicator_cvs.cv) as max_indicator_cv,
         arg_max(indicator_cvs.indicator_id, indicator_cvs.cv) as max_indicator_id,
         count_if(indicator_cvs.cv > thresholds.cv_threshold) as n_indicators_above,

@@ -45,7 +45,7 @@ numerators as (
         section_measures.school_id,
         section_measures.stage,
         terms.indicator_id,
-        fsum(terms.sign * section_measures.amount) as resource_amount,
+        fsum(terms.sign * section_measures.amount order by terms.measure) as resource_amount,
     from section_measures
     inner join terms
         on terms.standard_id = section_measures.standard_id

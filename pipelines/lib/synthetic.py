@@ -556,7 +556,8 @@ def plan_province(counties: int, years: list[int], seed: int) -> tuple[Generator
                         _worst_ratio(gen.basic), BASIC_TARGET_RATIO, at_most=True)
 
     def plant(county: County, scenario_id: str, description: str, standard: Standard, stage: str,
-              path: list[float], keys, statistic, indicator_id: str | None = None) -> None:
+              path: list[float], keys, statistic, indicator_id: str | None = None,
+              planned_crossing: int | None = None) -> None:
         threshold = standard.cv_thresholds[stage]
         realised = []
         for year, target in zip(years, path, strict=True):
@@ -578,24 +579,27 @@ def plan_province(counties: int, years: list[int], seed: int) -> tuple[Generator
             "threshold": threshold,
             "basic_certified_year": county.basic_certified,
             "quality_certified_year": county.quality_certified,
+            "planned_first_failing_year": planned_crossing,
             "first_failing_year": failing[0] if failing else None,
             "years": realised,
         })
 
     threshold = gen.basic.cv_thresholds["primary"]
-    path, _ = _crossing_path(n, threshold)
+    path, c = _crossing_path(n, threshold)
     plant(crossing, "basic_composite_crossing",
           "Basic-certified county whose primary composite CV rises through its threshold.",
-          gen.basic, "primary", path, keys_for("primary"), _composite(gen.basic, "primary"))
+          gen.basic, "primary", path, keys_for("primary"), _composite(gen.basic, "primary"),
+          planned_crossing=years[c])
 
     threshold = gen.quality.cv_thresholds["junior"]
-    path, _ = _crossing_path(n, threshold)
+    path, c = _crossing_path(n, threshold)
     path = [p - 0.02 if p < threshold else p for p in path]
     plant(quality_cross, "quality_indicator_crossing",
           "Quality-certified county where one junior indicator CV (PE/art teachers per 100) "
           "crosses its threshold while the mean of the seven stays low.",
           gen.quality, "junior", path, [("pe_art_teachers", "junior")],
-          _indicator(gen.quality, "junior", "pe_art_teachers_per_100"), "pe_art_teachers_per_100")
+          _indicator(gen.quality, "junior", "pe_art_teachers_per_100"), "pe_art_teachers_per_100",
+          planned_crossing=years[c])
 
     threshold = gen.basic.cv_thresholds["junior"]
     path = [threshold * (0.78 + 0.17 * t / max(n - 1, 1)) for t in range(n)]

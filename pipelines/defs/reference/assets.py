@@ -5,24 +5,16 @@ import dagster as dg
 
 from pipelines.lib import reference
 from pipelines.lib.paths import MODELS_DIR
-from pipelines.lib.standards import load_standards, standard_tables
+from pipelines.lib.standards import STANDARD_TABLE_DOCS, load_standards, standard_tables
 from pipelines.lib.warehouse import replace_table
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 
-STANDARD_TABLE_DESCRIPTIONS = {
-    "standards": "One row per evaluation standard, from models/standards/*.yaml: its CV rule (composite or each_indicator) and source document.",
-    "standard_thresholds": "One row per standard_id x stage: the CV threshold.",
-    "standard_indicators": "One row per standard_id x stage x indicator_id: name, unit, denominator, scale and the per-school minimum (standard_value).",
-    "standard_indicator_terms": "One row per standard_id x indicator_id x measure: the signed measures summed into the indicator's numerator.",
-    "standard_split_weights": "One row per standard_id x school_type_code x stage: student weights for apportioning a combined school's facilities (unlisted stages weigh 1).",
-    "standard_exclusion_rules": "One row per standard_id x rule: conditions that leave a section out of a standard, tried in rule_order.",
-}
 
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(["marts", table], description=text, group_name="marts", kinds={"duckdb"})
-        for table, text in STANDARD_TABLE_DESCRIPTIONS.items()
+        dg.AssetSpec(["marts", table], description=doc[0], group_name="marts", kinds={"duckdb"})
+        for table, doc in STANDARD_TABLE_DOCS.items()
     ],
     pool=WAREHOUSE_POOL,
 )
@@ -31,7 +23,8 @@ def standards_tables(warehouse: Warehouse):
     tables = standard_tables(load_standards(MODELS_DIR / "standards"))
     with warehouse.connect() as con:
         for table, frame in tables.items():
-            rows = replace_table(con, f"marts.{table}", frame, STANDARD_TABLE_DESCRIPTIONS[table])
+            description, columns = STANDARD_TABLE_DOCS[table]
+            rows = replace_table(con, f"marts.{table}", frame, description, columns)
             yield dg.MaterializeResult(
                 asset_key=["marts", table], metadata={"rows": dg.MetadataValue.int(rows)}
             )

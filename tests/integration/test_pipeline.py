@@ -1,0 +1,189 @@
+"""The real Dagster graph on a small synthetic province, into a temporary warehouse.
+
+Generates 6 counties x 3 census years, runs `run_pipeline` (the same in-process Dagster jobs as
+`junheng run`) against a real on-disk Dagster instance and a real DuckDB file, then checks the
+marts against the extract, recomputed independently in Python.
+"""
+
+import json
+import math
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from contracts.columns import CENSUS_DTYPES
+from pipelines.lib import official
+from pipelines.lib.equity import weighted_cv
+from pipelines.lib.sql_models import load_models
+from pipelines.lib.paths import MODELS_DIR
+from pipelines.lib.synthetic import generate
+from pipelines.lib.warehouse import connect, query_frame
+from pipelines.runner import run_pipeline
+
+pytestmark = pytest.mark.integration
+
+YEARS = [2022, 2023, 2024]
+
+
+@pytest.fixture(scope="module")
+def province(tmp_path_factory):
+    root = tmp_path_factory.mktemp("province")
+    landing, warehouse = root / "landing", root / "junheng.duckdb"
+    truth = generate(landing, counties=6, years=YEARS, seed=11)
+    (root / "dagster_home").mkdir()
+    with dg.DagsterInstance.local_temp(str(root / "dagster_home")) as instance:
+        summary = run_pipeline(landing=landing, warehouse=warehouse, instance=instance,
+                               progress=lambda _: None)
+        runs = instance.get_runs()
+    return {"landing": landing, "warehouse": warehouse, "truth": truth, "summary": summary,
+            "runs": runs}
+
+
+def read_extract(landing: Path) -> pl.DataFrame:
+    frames = [pl.read_csv(p, infer_schema=False) for p in sorted(landing.glob("20*/*.csv"))]
+    census = pl.concat(frames)
+    return census.with_columns(
+        (pl.col(c) == "true") if t == pl.Boolean else pl.col(c).cast(t)
+        for c, t in CENSUS_DTYPES.items()
+    )
+
+
+def table(province, sql: str) -> pl.DataFrame:
+    with connect(province["warehouse"], read_only=True) as con:
+        return query_frame(con, sql)
+
+
+def test_every_year_ran_as_a_successful_dagster_run(province):
+    assert province["summary"].census_years == YEARS
+    runs = province["runs"]
+    assert len(runs) == 1 + len(YEARS)  # the reference job, then one run per census year
+    assert all(r.is_success for r in runs)
+
+
+def test_every_extract_row_is_loaded(province):
+    census = read_extract(province["landing"])
+    raw = table(province, "select census_year, count(*) as n from raw.census_schools group by 1 order by 1")
+    expected = census.group_by("census_year").len().sort("census_year")
+    assert raw["n"].to_list() == expected["len"].to_list()
+    assert table(province, "select count(*) as n from audit.rejected_rows")["n"][0] == 0
+
+
+@pytest.mark.parametrize("model", load_models(MODELS_DIR), ids=lambda m: m.relation)
+def test_model_grain_has_no_duplicate_keys(province, model):
+    key = ", ".join(model.unique_key)
+    duplicates = table(
+        province, f"select {key}, count(*) as n from {model.relation} group by all having n > 1"
+    )
+    assert duplicates.is_empty()
+    assert table(province, f"select count(*) as n from {model.relation}")["n"][0] > 0
+
+
+def test_every_cv_equals_an_independent_recomputation(province, standards):
+    census = read_extract(province["landing"])
+    warehouse = table(province, "select * from marts.county_indicator_cv")
+    checked = 0
+    for standard in standards.values():
+        values = official.school_values(census, standard)
+        expected = {}
+        for key, group in values.group_by(["census_year", "county_code", "stage", "indicator_id"]):
+            expected[key] = weighted_cv(group["value"].to_list(), group["weight"].to_list())
+        got = warehouse.filter(pl.col("standard_id") == standard.standard_id)
+        assert got.height == len(expected)
+        for row in got.iter_rows(named=True):
+            want = expected[(row["census_year"], row["county_code"], row["stage"], row["indicator_id"])]
+            assert row["n_schools"] == want.n_schools
+            assert row["mean_value"] == pytest.approx(want.mean_value, rel=1e-9)
+            if want.cv is None:
+                assert row["cv"] is None and row["cv_null_reason"] == want.null_reason
+            else:
+                assert row["cv"] == pytest.approx(want.cv, rel=1e-9)
+            checked += 1
+    assert checked > 100
+
+
+def test_county_balance_applies_each_standards_rule(province, standards):
+    balance = table(province, "select * from marts.county_balance")
+    cvs = table(province, "select * from marts.county_indicator_cv")
+    for row in balance.iter_rows(named=True):
+        standard = standards[row["standard_id"]]
+        mine = cvs.filter(
+            (pl.col("census_year") == row["census_year"]) & (pl.col("county_code") == row["county_code"])
+            & (pl.col("stage") == row["stage"]) & (pl.col("standard_id") == row["standard_id"])
+        )["cv"].to_list()
+        threshold = standard.cv_thresholds[row["stage"]]
+        assert row["cv_threshold"] == threshold
+        if None in mine:
+            assert row["passes"] is None
+            continue
+        assert row["composite_cv"] == pytest.approx(math.fsum(mine) / len(mine), rel=1e-12)
+        if standard.cv_rule == "composite":
+            assert row["passes"] == (row["composite_cv"] <= threshold)
+            assert row["n_indicators_over_threshold"] is None
+        else:
+            assert row["passes"] == all(cv <= threshold for cv in mine)
+            assert row["n_indicators_over_threshold"] == sum(cv > threshold for cv in mine)
+
+
+def test_planted_scenarios_show_up_in_the_right_county_year_stage(province):
+    truth = province["truth"]
+    assert {s["scenario_id"] for s in truth["scenarios"]} == {
+        "basic_composite_crossing", "quality_indicator_crossing", "near_threshold_rising",
+        "improving_steadily",
+    }
+    balance = table(province, "select * from marts.county_balance")
+    cvs = table(province, "select * from marts.county_indicator_cv")
+    for scenario in truth["scenarios"]:
+        for year in scenario["years"]:
+            where = (
+                (pl.col("census_year") == year["census_year"])
+                & (pl.col("county_code") == scenario["county_code"])
+                & (pl.col("stage") == scenario["stage"])
+                & (pl.col("standard_id") == scenario["standard_id"])
+            )
+            if scenario["metric"] == "composite_cv":
+                row = balance.filter(where).row(0, named=True)
+                value, passes = row["composite_cv"], row["passes"]
+            else:
+                row = cvs.filter(where & (pl.col("indicator_id") == scenario["indicator_id"])).row(0, named=True)
+                value, passes = row["cv"], row["passes"]
+            assert value == pytest.approx(year["value"], rel=1e-9), scenario["scenario_id"]
+            assert passes == year["passes"], (scenario["scenario_id"], year["census_year"])
+    crossing = {s["scenario_id"]: s for s in truth["scenarios"]}
+    # the planted crossings fail from the planned year on, and pass before it
+    for scenario_id in ("basic_composite_crossing", "quality_indicator_crossing"):
+        s = crossing[scenario_id]
+        planned = s["planned_first_failing_year"]
+        assert planned in YEARS[1:], scenario_id
+        assert [y["passes"] for y in s["years"]] == [y < planned for y in YEARS], scenario_id
+        assert s["first_failing_year"] == planned
+    assert all(y["passes"] for y in crossing["near_threshold_rising"]["years"])
+    quality = crossing["quality_indicator_crossing"]
+    mean_of_seven = balance.filter(
+        (pl.col("county_code") == quality["county_code"]) & (pl.col("stage") == "junior")
+        & (pl.col("standard_id") == "quality_2017") & (pl.col("census_year") == YEARS[-1])
+    )["composite_cv"][0]
+    assert mean_of_seven < quality["threshold"]  # the mean hides the failing indicator
+
+
+def test_truth_file_is_written_beside_the_extracts(province):
+    truth = json.loads((province["landing"] / "truth.json").read_text(encoding="utf-8"))
+    assert truth["generator"]["years"] == YEARS
+
+
+def test_every_column_of_every_model_carries_a_comment(province):
+    missing = table(
+        province,
+        "select schema_name, table_name, column_name from duckdb_columns() "
+        "where schema_name in ('staging', 'marts', 'raw', 'audit') and (comment is null or comment = '')",
+    )
+    assert missing.is_empty(), missing
+
+
+def test_rerunning_the_same_files_changes_nothing(province, tmp_path):
+    before = table(province, "select * from marts.county_indicator_cv order by all")
+    run_pipeline(landing=province["landing"], warehouse=province["warehouse"], census_years=[2023],
+                 progress=lambda _: None)
+    after = table(province, "select * from marts.county_indicator_cv order by all")
+    assert before.equals(after)
