@@ -31,11 +31,7 @@ def ingest_rules() -> dict[str, Any]:
 
 
 def _count_columns() -> list[str]:
-    return [
-        c.name
-        for c in CENSUS_COLUMNS
-        if c.dtype in (pl.Int64, pl.Float64) and c.name != "census_year"
-    ]
+    return [c.name for c in CENSUS_COLUMNS if c.dtype in (pl.Int64, pl.Float64) and c.name != "census_year"]
 
 
 def _teacher_subcount_checks() -> list[pa.Check]:
@@ -46,9 +42,7 @@ def _teacher_subcount_checks() -> list[pa.Check]:
             checks.append(
                 pa.Check(
                     lambda data, column=column, total=total: data.lazyframe.select(
-                        pl.col(column).is_null()
-                        | pl.col(total).is_null()
-                        | (pl.col(column) <= pl.col(total))
+                        pl.col(column).is_null() | pl.col(total).is_null() | (pl.col(column) <= pl.col(total))
                     ),
                     name=f"{column}<= {total}",
                     error=f"{column} must not exceed {total}",

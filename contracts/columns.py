@@ -63,9 +63,7 @@ def _stage_columns() -> list[Column]:
     columns = []
     for measure in STAGE_MEASURES:
         for stage in STAGES:
-            columns.append(
-                Column(f"{stage}_{measure}", pl.Int64, True, f"{stage} stage: {measure}")
-            )
+            columns.append(Column(f"{stage}_{measure}", pl.Int64, True, f"{stage} stage: {measure}"))
         if measure == "students":
             columns.append(Column("senior_students", pl.Int64, True, "senior-high students"))
     return columns

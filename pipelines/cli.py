@@ -7,7 +7,6 @@ to the JUNHENG_* environment variables, and flags override them.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -25,19 +24,28 @@ def _years(text: str) -> list[int]:
             return list(range(first, last + 1))
         return sorted(int(p) for p in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected years like 2015-2024 or 2015,2016, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected years like 2015-2024 or 2015,2016, got {text!r}"
+        ) from None
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from pipelines.lib.synthetic import generate
 
     started = time.perf_counter()
-    truth = generate(Path(args.out), counties=args.counties, years=args.years, seed=args.seed,
-                     progress=lambda m: print(f"  {m}", flush=True))
+    truth = generate(
+        Path(args.out),
+        counties=args.counties,
+        years=args.years,
+        seed=args.seed,
+        progress=lambda m: print(f"  {m}", flush=True),
+    )
     units = truth["school_units_per_year"]
-    print(f"wrote {args.out}: {args.counties} counties, {len(units)} census years, "
-          f"{min(units.values())}-{max(units.values())} school units per year "
-          f"({time.perf_counter() - started:.1f}s)")
+    print(
+        f"wrote {args.out}: {args.counties} counties, {len(units)} census years, "
+        f"{min(units.values())}-{max(units.values())} school units per year "
+        f"({time.perf_counter() - started:.1f}s)"
+    )
     print(f"planted scenarios: {Path(args.out) / 'truth.json'}")
     return 0
 
@@ -55,35 +63,51 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     try:
         summary = run_pipeline(
-            landing=paths.landing_dir(args.landing), warehouse=paths.warehouse_file(args.warehouse),
-            census_years=args.years, progress=lambda m: print(f"  {m}", flush=True),
+            landing=paths.landing_dir(args.landing),
+            warehouse=paths.warehouse_file(args.warehouse),
+            census_years=args.years,
+            progress=lambda m: print(f"  {m}", flush=True),
         )
     except PipelineFailed as exc:
         print(f"junheng run failed: {exc}", file=sys.stderr)
         return 1
-    print(f"built {summary.warehouse} for census years {summary.census_years[0]}-"
-          f"{summary.census_years[-1]} in {summary.seconds:.1f}s\n")
+    print(
+        f"built {summary.warehouse} for census years {summary.census_years[0]}-"
+        f"{summary.census_years[-1]} in {summary.seconds:.1f}s\n"
+    )
     _print_summary(summary.warehouse)
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from pipelines.runner import PipelineFailed, run_pipeline
     from pipelines.lib.synthetic import generate
+    from pipelines.runner import PipelineFailed, run_pipeline
 
     started = time.perf_counter()
     landing = paths.landing_dir(args.landing)
     warehouse = paths.warehouse_file(args.warehouse)
-    print(f"1/2 generating a synthetic province ({args.counties} counties, "
-          f"{args.years[0]}-{args.years[-1]}) into {landing}", flush=True)
-    truth = generate(landing, counties=args.counties, years=args.years, seed=args.seed,
-                     progress=lambda m: print(f"  {m}", flush=True))
+    print(
+        f"1/2 generating a synthetic province ({args.counties} counties, "
+        f"{args.years[0]}-{args.years[-1]}) into {landing}",
+        flush=True,
+    )
+    truth = generate(
+        landing,
+        counties=args.counties,
+        years=args.years,
+        seed=args.seed,
+        progress=lambda m: print(f"  {m}", flush=True),
+    )
     if warehouse.exists():
         warehouse.unlink()  # the demo always starts from an empty warehouse
     print(f"2/2 running the pipeline into {warehouse}", flush=True)
     try:
-        run_pipeline(landing=landing, warehouse=warehouse, census_years=args.years,
-                     progress=lambda m: print(f"  {m}", flush=True))
+        run_pipeline(
+            landing=landing,
+            warehouse=warehouse,
+            census_years=args.years,
+            progress=lambda m: print(f"  {m}", flush=True),
+        )
     except PipelineFailed as exc:
         print(f"junheng demo failed: {exc}", file=sys.stderr)
         return 1
@@ -92,11 +116,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print("\nPlanted scenarios (landing truth.json) and what the warehouse says:")
     _print_scenarios(warehouse, truth)
     units = truth["school_units_per_year"]
-    print(f"\nprovince: {args.counties} counties, {min(units.values())}-{max(units.values())} "
-          f"school units per census year")
+    print(
+        f"\nprovince: {args.counties} counties, {min(units.values())}-{max(units.values())} "
+        f"school units per census year"
+    )
     print(f"warehouse: {warehouse}")
     print(f"landing:   {landing}")
-    print(f"query it:  duckdb -readonly {warehouse} \"select * from marts.county_balance limit 10\"")
+    print(f'query it:  duckdb -readonly {warehouse} "select * from marts.county_balance limit 10"')
     print(f"done in {time.perf_counter() - started:.1f}s")
     return 0
 
@@ -107,23 +133,38 @@ def _print_scenarios(warehouse: Path, truth: dict) -> None:
     with connect(warehouse, read_only=True) as con:
         for s in truth["scenarios"]:
             if s["metric"] == "composite_cv":
-                sql = ("select census_year, composite_cv, passes from marts.county_balance "
-                       "where county_code = $c and stage = $s and standard_id = $d order by 1")
+                sql = (
+                    "select census_year, composite_cv, passes from marts.county_balance "
+                    "where county_code = $c and stage = $s and standard_id = $d order by 1"
+                )
                 params = {"c": s["county_code"], "s": s["stage"], "d": s["standard_id"]}
             else:
-                sql = ("select census_year, cv, passes from marts.county_indicator_cv "
-                       "where county_code = $c and stage = $s and standard_id = $d "
-                       "and indicator_id = $i order by 1")
-                params = {"c": s["county_code"], "s": s["stage"], "d": s["standard_id"],
-                          "i": s["indicator_id"]}
+                sql = (
+                    "select census_year, cv, passes from marts.county_indicator_cv "
+                    "where county_code = $c and stage = $s and standard_id = $d "
+                    "and indicator_id = $i order by 1"
+                )
+                params = {
+                    "c": s["county_code"],
+                    "s": s["stage"],
+                    "d": s["standard_id"],
+                    "i": s["indicator_id"],
+                }
             rows = con.execute(sql, params).fetchall()
             failing = [year for year, _, passes in rows if passes is False]
             what = s["indicator_id"] or "composite"
-            print(f"  {s['scenario_id']}: {s['county_name']} ({s['county_code']}) "
-                  f"{s['standard_id']} {s['stage']} {what}, threshold {s['threshold']}")
-            print("    " + "  ".join(f"{year}:{value:.3f}{'' if passes else '!'}" for year, value, passes in rows))
-            print(f"    planted first failing year: {s['first_failing_year']}; "
-                  f"warehouse first failing year: {failing[0] if failing else None}")
+            print(
+                f"  {s['scenario_id']}: {s['county_name']} ({s['county_code']}) "
+                f"{s['standard_id']} {s['stage']} {what}, threshold {s['threshold']}"
+            )
+            print(
+                "    "
+                + "  ".join(f"{year}:{value:.3f}{'' if passes else '!'}" for year, value, passes in rows)
+            )
+            print(
+                f"    planted first failing year: {s['first_failing_year']}; "
+                f"warehouse first failing year: {failing[0] if failing else None}"
+            )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -142,7 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="load every census year found and build the warehouse")
     run.add_argument("--landing", help="landing folder (default $JUNHENG_LANDING or warehouse/landing)")
-    run.add_argument("--warehouse", help="DuckDB file (default $JUNHENG_WAREHOUSE or warehouse/junheng.duckdb)")
+    run.add_argument(
+        "--warehouse", help="DuckDB file (default $JUNHENG_WAREHOUSE or warehouse/junheng.duckdb)"
+    )
     run.add_argument("--years", type=_years, help="only these census years")
     run.set_defaults(func=cmd_run)
 

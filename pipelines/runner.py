@@ -13,7 +13,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.definitions import CENSUS_YEAR_JOB, REFERENCE_JOB, build_definitions
-from pipelines.defs.resources import census_year_partitions
+from pipelines.defs.resources import CENSUS_YEAR_PARTITIONS
 from pipelines.lib import paths
 
 
@@ -56,16 +56,14 @@ def run_pipeline(
         raise PipelineFailed(f"{landing}: 没有找到统计年度文件夹 / no census-year folders found")
     defs = build_definitions()
     run_config = {
-        "resources": {
-            "warehouse": {"config": {"landing": str(landing), "database": str(warehouse)}}
-        },
+        "resources": {"warehouse": {"config": {"landing": str(landing), "database": str(warehouse)}}},
         # the CLI prints its own progress; Dagster's event log still records everything
         "loggers": {"console": {"config": {"log_level": log_level}}},
     }
     own_instance = instance is None
     instance = instance or dg.DagsterInstance.ephemeral()
     try:
-        instance.add_dynamic_partitions(census_year_partitions.name, [str(y) for y in years])
+        instance.add_dynamic_partitions(CENSUS_YEAR_PARTITIONS, [str(y) for y in years])
         progress(f"reference data and standards -> {warehouse}")
         result = defs.resolve_job_def(REFERENCE_JOB).execute_in_process(
             run_config=run_config, instance=instance, raise_on_error=False
@@ -76,12 +74,16 @@ def run_pipeline(
         for i, year in enumerate(years, start=1):
             year_started = time.perf_counter()
             result = job.execute_in_process(
-                partition_key=str(year), run_config=run_config, instance=instance,
+                partition_key=str(year),
+                run_config=run_config,
+                instance=instance,
                 raise_on_error=False,
             )
             if not result.success:
                 raise PipelineFailed(f"census year {year}: {_first_error(result)}")
-            progress(f"[{i}/{len(years)}] census year {year} done in {time.perf_counter() - year_started:.1f}s")
+            progress(
+                f"[{i}/{len(years)}] census year {year} done in {time.perf_counter() - year_started:.1f}s"
+            )
     finally:
         if own_instance:
             instance.dispose()

@@ -17,9 +17,16 @@ from pipelines.lib.standards import Standard, load_standards, standard_tables
 from pipelines.lib.warehouse import connect, replace_census_year, replace_table
 
 REJECTIONS_EMPTY = pl.DataFrame(
-    schema={"source_file": pl.String, "source_row": pl.Int64, "school_id": pl.String,
-            "column": pl.String, "check": pl.String, "value": pl.String,
-            "message_zh": pl.String, "message_en": pl.String}
+    schema={
+        "source_file": pl.String,
+        "source_row": pl.Int64,
+        "school_id": pl.String,
+        "column": pl.String,
+        "check": pl.String,
+        "value": pl.String,
+        "message_zh": pl.String,
+        "message_en": pl.String,
+    }
 )
 
 
@@ -27,14 +34,34 @@ def census_row(**overrides) -> dict:
     """A valid canonical census row of a public, county-run primary school (211)."""
     row = {name: 0 for name in CENSUS_COLUMN_NAMES}
     row.update(
-        census_year=2024, school_id="2190000001", school_name="测试小学", county_code="900101",
-        school_type_code="211", urban_rural_code="121", ownership="public", is_county_run=True,
-        parent_school_id=None, primary_students=500, primary_classes=12, primary_teachers=30,
-        primary_teachers_above_degree=25, primary_teachers_senior_title=12,
-        primary_key_teachers=6, primary_pe_art_teachers=5, max_class_size=45,
-        teaching_aux_area_m2=3000.0, indoor_sports_area_m2=200.0, sports_ground_area_m2=4000.0,
-        equipment_value_yuan=1_000_000.0, computers=60, books=15000, multimedia_classrooms=12,
-        music_rooms=1, music_room_area_m2=96.0, art_rooms=1, art_room_area_m2=90.0,
+        census_year=2024,
+        school_id="2190000001",
+        school_name="测试小学",
+        county_code="900101",
+        school_type_code="211",
+        urban_rural_code="121",
+        ownership="public",
+        is_county_run=True,
+        parent_school_id=None,
+        primary_students=500,
+        primary_classes=12,
+        primary_teachers=30,
+        primary_teachers_above_degree=25,
+        primary_teachers_senior_title=12,
+        primary_key_teachers=6,
+        primary_pe_art_teachers=5,
+        max_class_size=45,
+        teaching_aux_area_m2=3000.0,
+        indoor_sports_area_m2=200.0,
+        sports_ground_area_m2=4000.0,
+        equipment_value_yuan=1_000_000.0,
+        computers=60,
+        books=15000,
+        multimedia_classrooms=12,
+        music_rooms=1,
+        music_room_area_m2=96.0,
+        art_rooms=1,
+        art_room_area_m2=90.0,
     )
     row.update(overrides)
     return row
@@ -61,7 +88,8 @@ class TinyWarehouse:
 
     def load(self, rows: list[dict], census_year: int = 2024) -> None:
         frame = census_frame(rows).with_columns(
-            pl.lit("test.csv").alias("source_file"), pl.lit("0" * 64).alias("source_sha256"),
+            pl.lit("test.csv").alias("source_file"),
+            pl.lit("0" * 64).alias("source_sha256"),
             pl.int_range(2, len(rows) + 2, dtype=pl.Int64).alias("source_row"),
             pl.lit("test-load").alias("load_id"),
         )

@@ -3,7 +3,6 @@
 Dagster modules avoid `from __future__ import annotations`: Dagster reads the real annotations.
 """
 
-
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +16,8 @@ from pipelines.lib.warehouse import connect
 WAREHOUSE_POOL = "warehouse"
 """Every asset that writes the working warehouse runs in this pool (limit 1 in dagster.yaml)."""
 
-census_year_partitions = dg.DynamicPartitionsDefinition(name="census_year")
+CENSUS_YEAR_PARTITIONS = "census_year"
+census_year_partitions = dg.DynamicPartitionsDefinition(name=CENSUS_YEAR_PARTITIONS)
 """One partition per census year found in the landing folder (added by the CLI or a sensor)."""
 
 

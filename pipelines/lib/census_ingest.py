@@ -31,7 +31,7 @@ REJECTION_SCHEMA = {
     "message_en": pl.String,
 }
 
-_TYPE_NAMES = {
+_TYPE_NAMES: dict[object, tuple[str, str]] = {
     pl.Int32: ("整数", "whole number"),
     pl.Int64: ("整数", "whole number"),
     pl.Float64: ("数值", "number"),
@@ -81,9 +81,7 @@ def read_extract(path: Path, name: str) -> pl.DataFrame:
     except Exception as exc:  # polars raises several error types for unreadable files
         raise FileRejected(f"{name}: 文件无法读取 / cannot be read as UTF-8 CSV: {exc}") from exc
     frame = frame.rename({c: c.lstrip("\ufeff").strip() for c in frame.columns})
-    return frame.with_row_index("source_row", offset=2).with_columns(
-        pl.col("source_row").cast(pl.Int64)
-    )
+    return frame.with_row_index("source_row", offset=2).with_columns(pl.col("source_row").cast(pl.Int64))
 
 
 def normalise_text(frame: pl.DataFrame) -> pl.DataFrame:
@@ -122,9 +120,7 @@ def cast_columns(text: pl.DataFrame, name: str) -> tuple[pl.DataFrame, pl.DataFr
     present = [c for c in CENSUS_COLUMN_NAMES if c in text.columns]
     typed = text.select("source_row", *(_cast_expr(c) for c in present))
     typed = typed.with_columns(
-        pl.lit(None, dtype=CENSUS_DTYPES[c]).alias(c)
-        for c in CENSUS_COLUMN_NAMES
-        if c not in present
+        pl.lit(None, dtype=CENSUS_DTYPES[c]).alias(c) for c in CENSUS_COLUMN_NAMES if c not in present
     )
     problems = []
     for column in present:
@@ -148,9 +144,7 @@ def cast_columns(text: pl.DataFrame, name: str) -> tuple[pl.DataFrame, pl.DataFr
                     "message_en": f"{name} row {row['source_row']} {column}: '{value}' is not a valid {en}",
                 }
             )
-    return typed.select("source_row", *CENSUS_COLUMN_NAMES), pl.DataFrame(
-        problems, schema=REJECTION_SCHEMA
-    )
+    return typed.select("source_row", *CENSUS_COLUMN_NAMES), pl.DataFrame(problems, schema=REJECTION_SCHEMA)
 
 
 def contract_failures(typed: pl.DataFrame, county_codes: list[str], name: str) -> pl.DataFrame:
@@ -163,13 +157,9 @@ def contract_failures(typed: pl.DataFrame, county_codes: list[str], name: str) -
         cases = errors.failure_cases
     no_row = cases.filter(pl.col("index").is_null())
     if no_row.height:
-        details = "; ".join(
-            f"{r['column']}: {r['check']}" for r in no_row.head(5).iter_rows(named=True)
-        )
+        details = "; ".join(f"{r['column']}: {r['check']}" for r in no_row.head(5).iter_rows(named=True))
         raise FileRejected(f"{name}: 文件结构不符合规范 / file does not match the contract: {details}")
-    rows = typed.select(
-        pl.col("source_row"), pl.col("school_id"), pl.int_range(pl.len()).alias("index")
-    )
+    rows = typed.select(pl.col("source_row"), pl.col("school_id"), pl.int_range(pl.len()).alias("index"))
     located = cases.with_columns(pl.col("index").cast(pl.Int64)).join(
         rows.with_columns(pl.col("index").cast(pl.Int64)), on="index", how="left"
     )
@@ -202,9 +192,7 @@ def load_file(
     missing = [c for c in REQUIRED_COLUMNS if c not in text.columns]
     if missing:
         raise FileRejected(f"{name}: 缺少必需的列 / required column(s) missing: {', '.join(missing)}")
-    report.unknown_columns = [
-        c for c in text.columns if c not in CENSUS_COLUMN_NAMES and c != "source_row"
-    ]
+    report.unknown_columns = [c for c in text.columns if c not in CENSUS_COLUMN_NAMES and c != "source_row"]
     if "census_year" in text.columns:
         years = set(text["census_year"].drop_nulls().unique().to_list())
         if years - {str(census_year)}:
@@ -233,9 +221,7 @@ def load_file(
     return accepted, rejected.sort("source_row", "column"), report
 
 
-def load_census_year(
-    landing: Path, census_year: int, county_codes: list[str], load_id: str
-) -> YearLoad:
+def load_census_year(landing: Path, census_year: int, county_codes: list[str], load_id: str) -> YearLoad:
     """All extracts of one census year, checked; raises FileRejected on a file-level problem."""
     files = extract_files(landing, census_year)
     if not files:

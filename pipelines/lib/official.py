@@ -31,7 +31,8 @@ def sections(census: pl.DataFrame, standard: Standard) -> pl.DataFrame:
                 [code for code, stages in taught.items() if other in stages]
             )
             weight = pl.col("school_type_code").replace_strict(
-                {code: standard.split_weight(code, other) for code in taught}, default=1.0,
+                {code: standard.split_weight(code, other) for code in taught},
+                default=1.0,
                 return_dtype=pl.Float64,
             )
             weighted_total = weighted_total + pl.when(teaches).then(
@@ -41,7 +42,8 @@ def sections(census: pl.DataFrame, standard: Standard) -> pl.DataFrame:
             {code: len(stages) for code, stages in taught.items()}, return_dtype=pl.Float64
         )
         own_weight = pl.col("school_type_code").replace_strict(
-            {code: standard.split_weight(code, stage) for code in taught}, default=1.0,
+            {code: standard.split_weight(code, stage) for code in taught},
+            default=1.0,
             return_dtype=pl.Float64,
         )
         share = (
@@ -51,14 +53,15 @@ def sections(census: pl.DataFrame, standard: Standard) -> pl.DataFrame:
         )
         parts.append(
             rows.with_columns(share.alias("facility_share")).select(
-                "census_year", "school_id", "county_code", "school_type_code",
-                "ownership", "is_county_run",
+                "census_year",
+                "school_id",
+                "county_code",
+                "school_type_code",
+                "ownership",
+                "is_county_run",
                 pl.lit(stage).alias("stage"),
                 *(pl.col(f"{stage}_{m}").cast(pl.Float64).alias(m) for m in STAGE_MEASURES),
-                *(
-                    (pl.col(m).cast(pl.Float64) * pl.col("facility_share")).alias(m)
-                    for m in SHARED_MEASURES
-                ),
+                *((pl.col(m).cast(pl.Float64) * pl.col("facility_share")).alias(m) for m in SHARED_MEASURES),
             )
         )
     out = pl.concat(parts)
@@ -93,7 +96,10 @@ def school_values(census: pl.DataFrame, standard: Standard) -> pl.DataFrame:
             resource = resource - pl.col(measure)
         parts.append(
             included.select(
-                "census_year", "county_code", "stage", "school_id",
+                "census_year",
+                "county_code",
+                "stage",
+                "school_id",
                 pl.lit(indicator.indicator_id).alias("indicator_id"),
                 pl.col(indicator.denominator).alias("weight"),
                 (indicator.scale * resource / pl.col(indicator.denominator)).alias("value"),
@@ -151,8 +157,13 @@ def county_passes(cvs: pl.DataFrame, standard: Standard) -> pl.DataFrame:
         else:
             passes = max(values) <= threshold
         rows.append(
-            {"census_year": year, "county_code": county, "stage": stage,
-             "composite_cv": composite, "max_indicator_cv": max(values) if values else None,
-             "passes": passes}
+            {
+                "census_year": year,
+                "county_code": county,
+                "stage": stage,
+                "composite_cv": composite,
+                "max_indicator_cv": max(values) if values else None,
+                "passes": passes,
+            }
         )
     return pl.DataFrame(rows)

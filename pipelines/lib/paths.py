@@ -39,7 +39,5 @@ def census_years_in(landing: Path) -> list[int]:
     if not landing.is_dir():
         return []
     return sorted(
-        int(p.name)
-        for p in landing.iterdir()
-        if p.is_dir() and p.name.isdigit() and len(p.name) == 4
+        int(p.name) for p in landing.iterdir() if p.is_dir() and p.name.isdigit() and len(p.name) == 4
     )

@@ -64,9 +64,7 @@ def load_model(sql_path: Path) -> SqlModel:
 def load_models(models_dir: Path) -> list[SqlModel]:
     """Every model under models/<layer>/, in dependency order."""
     models = [
-        load_model(path)
-        for layer in MODEL_LAYERS
-        for path in sorted((models_dir / layer).glob("*.sql"))
+        load_model(path) for layer in MODEL_LAYERS for path in sorted((models_dir / layer).glob("*.sql"))
     ]
     by_relation = {m.relation: m for m in models}
     ordered: list[SqlModel] = []
@@ -116,9 +114,7 @@ def run_model(con: duckdb.DuckDBPyConnection, model: SqlModel, census_year: int)
             {"s": model.schema, "t": model.table},
         )
         if not exists:
-            con.execute(
-                f"create table {model.relation} as select * from ({model.sql}) where false", params
-            )
+            con.execute(f"create table {model.relation} as select * from ({model.sql}) where false", params)
         else:
             existing = [
                 r[0]

@@ -123,9 +123,7 @@ def parse_standard(doc: dict[str, Any], source: str) -> Standard:
                 school_type_codes=tuple(str(c) for c in codes) if codes is not None else None,
                 ownership=ownership,
                 is_county_run=when.get("is_county_run"),
-                students_below=(
-                    float(when["students_below"]) if "students_below" in when else None
-                ),
+                students_below=(float(when["students_below"]) if "students_below" in when else None),
                 reason_zh=str(_need(rule, "reason_zh", rule_where)),
                 reason_en=str(_need(rule, "reason_en", rule_where)),
             )
@@ -231,19 +229,26 @@ def standard_tables(standards: list[Standard]) -> dict[str, pl.DataFrame]:
                 )
             for measure in ind.add:
                 terms.append(
-                    {"standard_id": s.standard_id, "indicator_id": ind.indicator_id,
-                     "measure": measure, "sign": 1.0}
+                    {
+                        "standard_id": s.standard_id,
+                        "indicator_id": ind.indicator_id,
+                        "measure": measure,
+                        "sign": 1.0,
+                    }
                 )
             for measure in ind.subtract:
                 terms.append(
-                    {"standard_id": s.standard_id, "indicator_id": ind.indicator_id,
-                     "measure": measure, "sign": -1.0}
+                    {
+                        "standard_id": s.standard_id,
+                        "indicator_id": ind.indicator_id,
+                        "measure": measure,
+                        "sign": -1.0,
+                    }
                 )
         for code, stage_weights in s.student_weights.items():
             for stage, weight in stage_weights.items():
                 weights.append(
-                    {"standard_id": s.standard_id, "school_type_code": code,
-                     "stage": stage, "weight": weight}
+                    {"standard_id": s.standard_id, "school_type_code": code, "stage": stage, "weight": weight}
                 )
         for order, rule in enumerate(s.exclusions, start=1):
             rules.append(
@@ -252,7 +257,8 @@ def standard_tables(standards: list[Standard]) -> dict[str, pl.DataFrame]:
                     "rule_order": order,
                     "rule_id": rule.rule_id,
                     "school_type_codes": list(rule.school_type_codes)
-                    if rule.school_type_codes is not None else None,
+                    if rule.school_type_codes is not None
+                    else None,
                     "ownership": rule.ownership,
                     "is_county_run": rule.is_county_run,
                     "students_below": rule.students_below,
@@ -267,16 +273,25 @@ def standard_tables(standards: list[Standard]) -> dict[str, pl.DataFrame]:
         "standard_indicator_terms": pl.DataFrame(terms),
         "standard_split_weights": pl.DataFrame(
             weights,
-            schema={"standard_id": pl.String, "school_type_code": pl.String,
-                    "stage": pl.String, "weight": pl.Float64},
+            schema={
+                "standard_id": pl.String,
+                "school_type_code": pl.String,
+                "stage": pl.String,
+                "weight": pl.Float64,
+            },
         ),
         "standard_exclusion_rules": pl.DataFrame(
             rules,
             schema={
-                "standard_id": pl.String, "rule_order": pl.Int64, "rule_id": pl.String,
-                "school_type_codes": pl.List(pl.String), "ownership": pl.String,
-                "is_county_run": pl.Boolean, "students_below": pl.Float64,
-                "reason_zh": pl.String, "reason_en": pl.String,
+                "standard_id": pl.String,
+                "rule_order": pl.Int64,
+                "rule_id": pl.String,
+                "school_type_codes": pl.List(pl.String),
+                "ownership": pl.String,
+                "is_county_run": pl.Boolean,
+                "students_below": pl.Float64,
+                "reason_zh": pl.String,
+                "reason_en": pl.String,
             },
         ),
     }

@@ -27,10 +27,7 @@ def balance_summary(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 def format_summary(summary: pl.DataFrame) -> str:
     """A text table: one line per census year, pass/fail counts per standard and stage."""
-    columns = (
-        summary.select("standard_id", "stage").unique(maintain_order=True).iter_rows()
-    )
-    columns = list(columns)
+    columns = list(summary.select("standard_id", "stage").unique(maintain_order=True).iter_rows())
     header = "census_year  " + "  ".join(f"{s}/{g}".ljust(20) for s, g in columns)
     lines = [header, "-" * len(header)]
     for (year,), group in summary.group_by(["census_year"], maintain_order=True):

@@ -117,9 +117,7 @@ class Province:
 
 
 def _driver_keys() -> list[tuple[str, str | None]]:
-    return [(d, None) for d in FACILITY_DRIVERS] + [
-        (d, stage) for d in STAGE_DRIVERS for stage in STAGES
-    ]
+    return [(d, None) for d in FACILITY_DRIVERS] + [(d, stage) for d in STAGE_DRIVERS for stage in STAGES]
 
 
 class Generator:
@@ -156,9 +154,7 @@ class Generator:
             school_type_code=type_code,
             urban_rural_code=ur,
             students={"primary": 0.0, "junior": 0.0, "senior": 0.0, **students},
-            class_size=float(
-                self.rng.uniform(44, 56) if ur.startswith("1") else self.rng.uniform(24, 38)
-            ),
+            class_size=float(self.rng.uniform(44, 56) if ur.startswith("1") else self.rng.uniform(24, 38)),
             opened=self.years[0],
         )
         for key in _driver_keys():
@@ -206,28 +202,53 @@ class Generator:
         urban = county.kind == "district"
         seat_ur = "111"
         for k in range(int(rng.integers(10, 18) if urban else rng.integers(3, 7))):
-            self._school(county, "211", f"第{k + 1}小学", seat_ur if k % 3 else "112",
-                         primary=self._size("urban_primary"))
+            self._school(
+                county,
+                "211",
+                f"第{k + 1}小学",
+                seat_ur if k % 3 else "112",
+                primary=self._size("urban_primary"),
+            )
         for k in range(int(rng.integers(5, 9) if urban else rng.integers(2, 4))):
-            self._school(county, "311", f"第{k + 1}初级中学", seat_ur,
-                         junior=self._size("urban_junior"))
-        self._school(county, "341", "第一中学", seat_ur,
-                     junior=self._size("urban_junior") * 0.8, senior=float(rng.uniform(1500, 2600)))
+            self._school(county, "311", f"第{k + 1}初级中学", seat_ur, junior=self._size("urban_junior"))
+        self._school(
+            county,
+            "341",
+            "第一中学",
+            seat_ur,
+            junior=self._size("urban_junior") * 0.8,
+            senior=float(rng.uniform(1500, 2600)),
+        )
         self._school(county, "342", "高级中学", seat_ur, senior=float(rng.uniform(1500, 2500)))
         if rng.random() < 0.3:
-            self._school(county, "345", "实验学校", "112", primary=float(rng.uniform(600, 1000)),
-                         junior=float(rng.uniform(400, 700)), senior=float(rng.uniform(500, 900)))
-        self._school(county, "513", "特殊教育学校", seat_ur,
-                     primary=float(rng.uniform(40, 90)), junior=float(rng.uniform(15, 40)))
+            self._school(
+                county,
+                "345",
+                "实验学校",
+                "112",
+                primary=float(rng.uniform(600, 1000)),
+                junior=float(rng.uniform(400, 700)),
+                senior=float(rng.uniform(500, 900)),
+            )
+        self._school(
+            county,
+            "513",
+            "特殊教育学校",
+            seat_ur,
+            primary=float(rng.uniform(40, 90)),
+            junior=float(rng.uniform(15, 40)),
+        )
         private = self._school(county, "211", "民办育才小学", seat_ur, primary=self._size("urban_primary"))
         private.ownership = "private"
         if rng.random() < 0.6:
-            private = self._school(county, "311", "民办启明中学", seat_ur,
-                                   junior=self._size("urban_junior") * 0.7)
+            private = self._school(
+                county, "311", "民办启明中学", seat_ur, junior=self._size("urban_junior") * 0.7
+            )
             private.ownership = "private"
         if urban or rng.random() < 0.4:
-            city_run = self._school(county, "211", "市直实验小学", seat_ur,
-                                    primary=self._size("urban_primary"))
+            city_run = self._school(
+                county, "211", "市直实验小学", seat_ur, primary=self._size("urban_primary")
+            )
             city_run.is_county_run = False
         if rng.random() < 0.15:
             self._school(county, "219", "附设小学班", "121", primary=float(rng.uniform(40, 120)))
@@ -237,20 +258,35 @@ class Generator:
             town = self._name(used)
             town_ur = "121" if rng.random() < 0.6 else "210"
             if rng.random() < 0.2:
-                central = self._school(county, "312", f"{town}镇九年一贯制学校", town_ur,
-                                       primary=self._size("central_primary") * 0.8,
-                                       junior=self._size("town_junior") * 0.6)
+                central = self._school(
+                    county,
+                    "312",
+                    f"{town}镇九年一贯制学校",
+                    town_ur,
+                    primary=self._size("central_primary") * 0.8,
+                    junior=self._size("town_junior") * 0.6,
+                )
             else:
-                central = self._school(county, "211", f"{town}镇中心小学", town_ur,
-                                       primary=self._size("central_primary"))
-                self._school(county, "311", f"{town}镇初级中学", town_ur,
-                             junior=self._size("town_junior"))
-            for v in range(int(rng.poisson(1.0 if urban else 2.4))):
-                self._school(county, "211", f"{town}镇{self._name(used)}村小学", "220",
-                             primary=self._size("village_primary"))
-            for v in range(int(rng.poisson(1.0 if urban else 2.8))):
-                point = self._school(county, "218", f"{town}镇{self._name(used)}教学点", "220",
-                                     primary=self._size("teaching_point"))
+                central = self._school(
+                    county, "211", f"{town}镇中心小学", town_ur, primary=self._size("central_primary")
+                )
+                self._school(county, "311", f"{town}镇初级中学", town_ur, junior=self._size("town_junior"))
+            for _ in range(int(rng.poisson(1.0 if urban else 2.4))):
+                self._school(
+                    county,
+                    "211",
+                    f"{town}镇{self._name(used)}村小学",
+                    "220",
+                    primary=self._size("village_primary"),
+                )
+            for _ in range(int(rng.poisson(1.0 if urban else 2.8))):
+                point = self._school(
+                    county,
+                    "218",
+                    f"{town}镇{self._name(used)}教学点",
+                    "220",
+                    primary=self._size("teaching_point"),
+                )
                 point.parent_school_id = central.school_id
 
     # --- change over the years --------------------------------------------------------------
@@ -260,16 +296,12 @@ class Generator:
         rng = self.rng
         for year in self.years:
             for county in counties:
-                county.drift[year] = (
-                    county.drift.get(year - 1, 1.0) * math.exp(0.03 * rng.standard_normal())
-                )
+                county.drift[year] = county.drift.get(year - 1, 1.0) * math.exp(0.03 * rng.standard_normal())
                 if year != self.years[0]:
                     self._evolve_year(county, year)
                 for school in county.schools:
                     if school.closed is None and school.opened <= year:
-                        school.history[year] = {
-                            stage: int(round(n)) for stage, n in school.students.items()
-                        }
+                        school.history[year] = {stage: int(round(n)) for stage, n in school.students.items()}
 
     def _evolve_year(self, county: County, year: int) -> None:
         rng = self.rng
@@ -291,11 +323,16 @@ class Generator:
                 if parent is not None:
                     parent.students["primary"] += school.students["primary"]
                 school.closed = year
-        if county.kind == "district" or rng.random() < 0.5:
-            if rng.random() < 0.25:
-                new = self._school(county, "211", f"新城第{len(county.schools)}小学", "111",
-                                   primary=float(rng.uniform(300, 700)))
-                new.opened = year
+        # a growing town opens a school now and then (same draws as before: short-circuit first)
+        if (county.kind == "district" or rng.random() < 0.5) and rng.random() < 0.25:
+            new = self._school(
+                county,
+                "211",
+                f"新城第{len(county.schools)}小学",
+                "111",
+                primary=float(rng.uniform(300, 700)),
+            )
+            new.opened = year
 
     # --- one county-year as census rows -----------------------------------------------------
 
@@ -311,19 +348,31 @@ class Generator:
             rows.append(self._census_row(school, students, t, year, county, dispersion))
         frame = pl.DataFrame(rows)
         return frame.select(
-            pl.col(c).cast(CENSUS_DTYPES[c]) if c in frame.columns else pl.lit(None, CENSUS_DTYPES[c]).alias(c)
+            pl.col(c).cast(CENSUS_DTYPES[c])
+            if c in frame.columns
+            else pl.lit(None, CENSUS_DTYPES[c]).alias(c)
             for c in CENSUS_COLUMN_NAMES
         )
 
-    def _value(self, level: float, size: float, elasticity: float, spread: float,
-               d: float, position: float) -> float:
+    def _value(
+        self, level: float, size: float, elasticity: float, spread: float, d: float, position: float
+    ) -> float:
         scaled = spread * d
-        return level * (max(size, 1.0) / REFERENCE_SIZE) ** (-elasticity) * math.exp(
-            scaled * position - 0.5 * scaled * scaled
+        return (
+            level
+            * (max(size, 1.0) / REFERENCE_SIZE) ** (-elasticity)
+            * math.exp(scaled * position - 0.5 * scaled * scaled)
         )
 
-    def _census_row(self, school: School, students: dict[str, int], t: int, year: int,
-                    county: County, dispersion: dict[tuple[str, str | None], float]) -> dict:
+    def _census_row(
+        self,
+        school: School,
+        students: dict[str, int],
+        t: int,
+        year: int,
+        county: County,
+        dispersion: dict[tuple[str, str | None], float],
+    ) -> dict:
         type_code = school.school_type_code
         compulsory = students["primary"] + students["junior"]
         weighted = sum(
@@ -352,8 +401,14 @@ class Generator:
             if driver == "indoor_sports_m2" and (type_code == "218" or compulsory < 150):
                 facility[driver] = 0.0
                 continue
-            value = self._value(level, max(compulsory, 1), elasticity, spread,
-                                dispersion[(driver, None)], school.position[(driver, None)])
+            value = self._value(
+                level,
+                max(compulsory, 1),
+                elasticity,
+                spread,
+                dispersion[(driver, None)],
+                school.position[(driver, None)],
+            )
             facility[driver] = value * max(weighted, 1.0)
         row["teaching_aux_area_m2"] = round(facility["teaching_net_m2"] + facility["indoor_sports_m2"], 1)
         row["indoor_sports_area_m2"] = round(facility["indoor_sports_m2"], 1)
@@ -374,17 +429,27 @@ class Generator:
             if n == 0:
                 teachers = 0
             else:
-                value = self._value(TEACHER_LEVEL[stage], n, TEACHER_ELASTICITY, TEACHER_SPREAD,
-                                    dispersion[("teachers", stage)], school.position[("teachers", stage)])
+                value = self._value(
+                    TEACHER_LEVEL[stage],
+                    n,
+                    TEACHER_ELASTICITY,
+                    TEACHER_SPREAD,
+                    dispersion[("teachers", stage)],
+                    school.position[("teachers", stage)],
+                )
                 teachers = max(2 if type_code == "218" else 1, int(round(value * n)))
             row[f"{stage}_teachers"] = teachers
             for sub, (shares, spread) in TEACHER_SHARES.items():
-                share = self._value(shares[stage], REFERENCE_SIZE, 0.0, spread,
-                                    dispersion[(sub, stage)], school.position[(sub, stage)])
+                share = self._value(
+                    shares[stage],
+                    REFERENCE_SIZE,
+                    0.0,
+                    spread,
+                    dispersion[(sub, stage)],
+                    school.position[(sub, stage)],
+                )
                 row[f"{stage}_{sub}"] = min(teachers, int(round(teachers * min(share, 1.0))))
-        row["max_class_size"] = (
-            int(round(school.class_size * 1.15)) if total_classes else None
-        )
+        row["max_class_size"] = int(round(school.class_size * 1.15)) if total_classes else None
         rooms = max(0, int(round(total_classes / 12)))
         row["music_rooms"] = rooms
         row["art_rooms"] = rooms
@@ -456,6 +521,7 @@ def _composite(standard: Standard, stage: str) -> Callable[[pl.DataFrame], float
     def statistic(rows: pl.DataFrame) -> float:
         cvs = official.county_cvs(rows, standard).filter(pl.col("stage") == stage)
         return float(cvs["cv"].mean())  # type: ignore[arg-type]
+
     return statistic
 
 
@@ -465,11 +531,13 @@ def _indicator(standard: Standard, stage: str, indicator_id: str) -> Callable[[p
         return float(
             cvs.filter((pl.col("stage") == stage) & (pl.col("indicator_id") == indicator_id))["cv"][0]
         )
+
     return statistic
 
 
 def _worst_ratio(standard: Standard, skip: tuple[str, str] | None = None) -> Callable[[pl.DataFrame], float]:
     """The largest value/threshold over the standard's judged statistics, both stages."""
+
     def statistic(rows: pl.DataFrame) -> float:
         cvs = official.county_cvs(rows, standard)
         worst = 0.0
@@ -484,6 +552,7 @@ def _worst_ratio(standard: Standard, skip: tuple[str, str] | None = None) -> Cal
                         continue
                     worst = max(worst, cv / threshold)
         return worst
+
     return statistic
 
 
@@ -544,76 +613,133 @@ def plan_province(counties: int, years: list[int], seed: int) -> tuple[Generator
         exclude = ("pe_art_teachers", "junior") if county is quality_cross else None
         for year in years:
             if year >= county.quality_certified - 1:
-                gen.aim(county, year, dispersion[(county.county_code, year)], keys_for(None, exclude),
-                        _worst_ratio(gen.quality, skip), QUALITY_TARGET_RATIO, at_most=True)
+                gen.aim(
+                    county,
+                    year,
+                    dispersion[(county.county_code, year)],
+                    keys_for(None, exclude),
+                    _worst_ratio(gen.quality, skip),
+                    QUALITY_TARGET_RATIO,
+                    at_most=True,
+                )
     # basic-certified counties hold the basic standard from their certification on
     for county in roster:
         if county.basic_certified is None or county in chosen:
             continue
         for year in years:
             if year >= county.basic_certified:
-                gen.aim(county, year, dispersion[(county.county_code, year)], keys_for(None),
-                        _worst_ratio(gen.basic), BASIC_TARGET_RATIO, at_most=True)
+                gen.aim(
+                    county,
+                    year,
+                    dispersion[(county.county_code, year)],
+                    keys_for(None),
+                    _worst_ratio(gen.basic),
+                    BASIC_TARGET_RATIO,
+                    at_most=True,
+                )
 
-    def plant(county: County, scenario_id: str, description: str, standard: Standard, stage: str,
-              path: list[float], keys, statistic, indicator_id: str | None = None,
-              planned_crossing: int | None = None) -> None:
+    def plant(
+        county: County,
+        scenario_id: str,
+        description: str,
+        standard: Standard,
+        stage: str,
+        path: list[float],
+        keys,
+        statistic,
+        indicator_id: str | None = None,
+        planned_crossing: int | None = None,
+    ) -> None:
         threshold = standard.cv_thresholds[stage]
         realised = []
         for year, target in zip(years, path, strict=True):
             value = gen.aim(county, year, dispersion[(county.county_code, year)], keys, statistic, target)
             realised.append(
-                {"census_year": year, "target": round(target, 4), "value": value,
-                 "passes": value <= threshold}
+                {
+                    "census_year": year,
+                    "target": round(target, 4),
+                    "value": value,
+                    "passes": value <= threshold,
+                }
             )
         failing = [r["census_year"] for r in realised if not r["passes"]]
-        scenarios.append({
-            "scenario_id": scenario_id,
-            "description": description,
-            "county_code": county.county_code,
-            "county_name": county.county_name,
-            "standard_id": standard.standard_id,
-            "stage": stage,
-            "metric": "indicator_cv" if indicator_id else "composite_cv",
-            "indicator_id": indicator_id,
-            "threshold": threshold,
-            "basic_certified_year": county.basic_certified,
-            "quality_certified_year": county.quality_certified,
-            "planned_first_failing_year": planned_crossing,
-            "first_failing_year": failing[0] if failing else None,
-            "years": realised,
-        })
+        scenarios.append(
+            {
+                "scenario_id": scenario_id,
+                "description": description,
+                "county_code": county.county_code,
+                "county_name": county.county_name,
+                "standard_id": standard.standard_id,
+                "stage": stage,
+                "metric": "indicator_cv" if indicator_id else "composite_cv",
+                "indicator_id": indicator_id,
+                "threshold": threshold,
+                "basic_certified_year": county.basic_certified,
+                "quality_certified_year": county.quality_certified,
+                "planned_first_failing_year": planned_crossing,
+                "first_failing_year": failing[0] if failing else None,
+                "years": realised,
+            }
+        )
 
     threshold = gen.basic.cv_thresholds["primary"]
     path, c = _crossing_path(n, threshold)
-    plant(crossing, "basic_composite_crossing",
-          "Basic-certified county whose primary composite CV rises through its threshold.",
-          gen.basic, "primary", path, keys_for("primary"), _composite(gen.basic, "primary"),
-          planned_crossing=years[c])
+    plant(
+        crossing,
+        "basic_composite_crossing",
+        "Basic-certified county whose primary composite CV rises through its threshold.",
+        gen.basic,
+        "primary",
+        path,
+        keys_for("primary"),
+        _composite(gen.basic, "primary"),
+        planned_crossing=years[c],
+    )
 
     threshold = gen.quality.cv_thresholds["junior"]
     path, c = _crossing_path(n, threshold)
     path = [p - 0.02 if p < threshold else p for p in path]
-    plant(quality_cross, "quality_indicator_crossing",
-          "Quality-certified county where one junior indicator CV (PE/art teachers per 100) "
-          "crosses its threshold while the mean of the seven stays low.",
-          gen.quality, "junior", path, [("pe_art_teachers", "junior")],
-          _indicator(gen.quality, "junior", "pe_art_teachers_per_100"), "pe_art_teachers_per_100",
-          planned_crossing=years[c])
+    plant(
+        quality_cross,
+        "quality_indicator_crossing",
+        "Quality-certified county where one junior indicator CV (PE/art teachers per 100) "
+        "crosses its threshold while the mean of the seven stays low.",
+        gen.quality,
+        "junior",
+        path,
+        [("pe_art_teachers", "junior")],
+        _indicator(gen.quality, "junior", "pe_art_teachers_per_100"),
+        "pe_art_teachers_per_100",
+        planned_crossing=years[c],
+    )
 
     threshold = gen.basic.cv_thresholds["junior"]
     path = [threshold * (0.78 + 0.17 * t / max(n - 1, 1)) for t in range(n)]
-    plant(rising, "near_threshold_rising",
-          "Basic-certified county whose junior composite CV rises towards, but stays under, "
-          "its threshold (ends at 95% of it).",
-          gen.basic, "junior", path, keys_for("junior"), _composite(gen.basic, "junior"))
+    plant(
+        rising,
+        "near_threshold_rising",
+        "Basic-certified county whose junior composite CV rises towards, but stays under, "
+        "its threshold (ends at 95% of it).",
+        gen.basic,
+        "junior",
+        path,
+        keys_for("junior"),
+        _composite(gen.basic, "junior"),
+    )
 
     threshold = gen.basic.cv_thresholds["primary"]
     path = [threshold * (1.12 - 0.55 * t / max(n - 1, 1)) for t in range(n)]
-    plant(improving, "improving_steadily",
-          "County whose primary composite CV falls steadily, from above its threshold to well "
-          "below it; certified for the basic standard once both stages pass.",
-          gen.basic, "primary", path, keys_for("primary"), _composite(gen.basic, "primary"))
+    plant(
+        improving,
+        "improving_steadily",
+        "County whose primary composite CV falls steadily, from above its threshold to well "
+        "below it; certified for the basic standard once both stages pass.",
+        gen.basic,
+        "primary",
+        path,
+        keys_for("primary"),
+        _composite(gen.basic, "primary"),
+    )
     improving.basic_certified = next(
         (r["census_year"] for r in scenarios[-1]["years"] if r["value"] <= 0.9 * threshold), None
     )
@@ -622,35 +748,58 @@ def plan_province(counties: int, years: list[int], seed: int) -> tuple[Generator
     return gen, Province(gen.province_code, "示例省", years, roster, dispersion, scenarios)
 
 
-def write_landing(gen: Generator, province: Province, out: Path,
-                  progress: Callable[[str], None] = lambda _: None) -> dict:
+def write_landing(
+    gen: Generator, province: Province, out: Path, progress: Callable[[str], None] = lambda _: None
+) -> dict:
     """Write reference files, one CSV per prefecture and census year, and truth.json."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "reference").mkdir(exist_ok=True)
-    pl.DataFrame([
-        {"county_code": c.county_code, "county_name": c.county_name,
-         "prefecture_code": c.prefecture_code, "prefecture_name": c.prefecture_name,
-         "province_code": province.province_code, "province_name": province.province_name}
-        for c in province.counties
-    ]).write_csv(out / "reference" / "counties.csv")
+    pl.DataFrame(
+        [
+            {
+                "county_code": c.county_code,
+                "county_name": c.county_name,
+                "prefecture_code": c.prefecture_code,
+                "prefecture_name": c.prefecture_name,
+                "province_code": province.province_code,
+                "province_name": province.province_name,
+            }
+            for c in province.counties
+        ]
+    ).write_csv(out / "reference" / "counties.csv")
     certifications = []
     for c in province.counties:
         if c.basic_certified is not None:
-            certifications.append({"county_code": c.county_code, "standard_id": "basic_2012",
-                                   "certified_year": c.basic_certified, "revoked_year": None})
+            certifications.append(
+                {
+                    "county_code": c.county_code,
+                    "standard_id": "basic_2012",
+                    "certified_year": c.basic_certified,
+                    "revoked_year": None,
+                }
+            )
         if c.quality_certified is not None:
-            certifications.append({"county_code": c.county_code, "standard_id": "quality_2017",
-                                   "certified_year": c.quality_certified, "revoked_year": None})
+            certifications.append(
+                {
+                    "county_code": c.county_code,
+                    "standard_id": "quality_2017",
+                    "certified_year": c.quality_certified,
+                    "revoked_year": None,
+                }
+            )
     pl.DataFrame(
         certifications,
-        schema={"county_code": pl.String, "standard_id": pl.String,
-                "certified_year": pl.Int64, "revoked_year": pl.Int64},
+        schema={
+            "county_code": pl.String,
+            "standard_id": pl.String,
+            "certified_year": pl.Int64,
+            "revoked_year": pl.Int64,
+        },
     ).write_csv(out / "reference" / "certifications.csv")
     units = {}
     for year in province.years:
         frames = [
-            gen.county_year(c, year, province.dispersion[(c.county_code, year)])
-            for c in province.counties
+            gen.county_year(c, year, province.dispersion[(c.county_code, year)]) for c in province.counties
         ]
         census = pl.concat(frames)
         units[year] = census.height
@@ -664,8 +813,12 @@ def write_landing(gen: Generator, province: Province, out: Path,
             part.write_csv(folder / f"census_{year}_{prefecture_code[0]}.csv")
         progress(f"census year {year}: {census.height} school units")
     truth = {
-        "generator": {"counties": len(province.counties), "years": province.years,
-                      "seed": gen.seed, "province_code": province.province_code},
+        "generator": {
+            "counties": len(province.counties),
+            "years": province.years,
+            "seed": gen.seed,
+            "province_code": province.province_code,
+        },
         "school_units_per_year": {str(k): v for k, v in units.items()},
         "scenarios": province.scenarios,
     }
@@ -673,8 +826,13 @@ def write_landing(gen: Generator, province: Province, out: Path,
     return truth
 
 
-def generate(out: Path, counties: int = 30, years: list[int] | None = None, seed: int = 2012,
-             progress: Callable[[str], None] = lambda _: None) -> dict:
+def generate(
+    out: Path,
+    counties: int = 30,
+    years: list[int] | None = None,
+    seed: int = 2012,
+    progress: Callable[[str], None] = lambda _: None,
+) -> dict:
     """Plan and write a synthetic province; returns the truth document."""
     years = years or list(range(2015, 2025))
     gen, province = plan_province(counties, years, seed)

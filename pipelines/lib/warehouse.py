@@ -150,9 +150,7 @@ def replace_census_year(
     return accepted.height
 
 
-def scalar(
-    con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, object] | None = None
-) -> object:
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, object] | None = None) -> object:
     """The first value of the first row (fetching the whole result, as DuckDB 2 requires)."""
     rows = con.execute(sql, dict(params or {})).fetchall()
     return rows[0][0] if rows else None

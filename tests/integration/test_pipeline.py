@@ -16,8 +16,8 @@ import pytest
 from contracts.columns import CENSUS_DTYPES
 from pipelines.lib import official
 from pipelines.lib.equity import weighted_cv
-from pipelines.lib.sql_models import load_models
 from pipelines.lib.paths import MODELS_DIR
+from pipelines.lib.sql_models import load_models
 from pipelines.lib.synthetic import generate
 from pipelines.lib.warehouse import connect, query_frame
 from pipelines.runner import run_pipeline
@@ -34,19 +34,18 @@ def province(tmp_path_factory):
     truth = generate(landing, counties=6, years=YEARS, seed=11)
     (root / "dagster_home").mkdir()
     with dg.DagsterInstance.local_temp(str(root / "dagster_home")) as instance:
-        summary = run_pipeline(landing=landing, warehouse=warehouse, instance=instance,
-                               progress=lambda _: None)
+        summary = run_pipeline(
+            landing=landing, warehouse=warehouse, instance=instance, progress=lambda _: None
+        )
         runs = instance.get_runs()
-    return {"landing": landing, "warehouse": warehouse, "truth": truth, "summary": summary,
-            "runs": runs}
+    return {"landing": landing, "warehouse": warehouse, "truth": truth, "summary": summary, "runs": runs}
 
 
 def read_extract(landing: Path) -> pl.DataFrame:
     frames = [pl.read_csv(p, infer_schema=False) for p in sorted(landing.glob("20*/*.csv"))]
     census = pl.concat(frames)
     return census.with_columns(
-        (pl.col(c) == "true") if t == pl.Boolean else pl.col(c).cast(t)
-        for c, t in CENSUS_DTYPES.items()
+        (pl.col(c) == "true") if t == pl.Boolean else pl.col(c).cast(t) for c, t in CENSUS_DTYPES.items()
     )
 
 
@@ -109,8 +108,10 @@ def test_county_balance_applies_each_standards_rule(province, standards):
     for row in balance.iter_rows(named=True):
         standard = standards[row["standard_id"]]
         mine = cvs.filter(
-            (pl.col("census_year") == row["census_year"]) & (pl.col("county_code") == row["county_code"])
-            & (pl.col("stage") == row["stage"]) & (pl.col("standard_id") == row["standard_id"])
+            (pl.col("census_year") == row["census_year"])
+            & (pl.col("county_code") == row["county_code"])
+            & (pl.col("stage") == row["stage"])
+            & (pl.col("standard_id") == row["standard_id"])
         )["cv"].to_list()
         threshold = standard.cv_thresholds[row["stage"]]
         assert row["cv_threshold"] == threshold
@@ -129,7 +130,9 @@ def test_county_balance_applies_each_standards_rule(province, standards):
 def test_planted_scenarios_show_up_in_the_right_county_year_stage(province):
     truth = province["truth"]
     assert {s["scenario_id"] for s in truth["scenarios"]} == {
-        "basic_composite_crossing", "quality_indicator_crossing", "near_threshold_rising",
+        "basic_composite_crossing",
+        "quality_indicator_crossing",
+        "near_threshold_rising",
         "improving_steadily",
     }
     balance = table(province, "select * from marts.county_balance")
@@ -146,7 +149,9 @@ def test_planted_scenarios_show_up_in_the_right_county_year_stage(province):
                 row = balance.filter(where).row(0, named=True)
                 value, passes = row["composite_cv"], row["passes"]
             else:
-                row = cvs.filter(where & (pl.col("indicator_id") == scenario["indicator_id"])).row(0, named=True)
+                row = cvs.filter(where & (pl.col("indicator_id") == scenario["indicator_id"])).row(
+                    0, named=True
+                )
                 value, passes = row["cv"], row["passes"]
             assert value == pytest.approx(year["value"], rel=1e-9), scenario["scenario_id"]
             assert passes == year["passes"], (scenario["scenario_id"], year["census_year"])
@@ -161,8 +166,10 @@ def test_planted_scenarios_show_up_in_the_right_county_year_stage(province):
     assert all(y["passes"] for y in crossing["near_threshold_rising"]["years"])
     quality = crossing["quality_indicator_crossing"]
     mean_of_seven = balance.filter(
-        (pl.col("county_code") == quality["county_code"]) & (pl.col("stage") == "junior")
-        & (pl.col("standard_id") == "quality_2017") & (pl.col("census_year") == YEARS[-1])
+        (pl.col("county_code") == quality["county_code"])
+        & (pl.col("stage") == "junior")
+        & (pl.col("standard_id") == "quality_2017")
+        & (pl.col("census_year") == YEARS[-1])
     )["composite_cv"][0]
     assert mean_of_seven < quality["threshold"]  # the mean hides the failing indicator
 
@@ -183,7 +190,11 @@ def test_every_column_of_every_model_carries_a_comment(province):
 
 def test_rerunning_the_same_files_changes_nothing(province, tmp_path):
     before = table(province, "select * from marts.county_indicator_cv order by all")
-    run_pipeline(landing=province["landing"], warehouse=province["warehouse"], census_years=[2023],
-                 progress=lambda _: None)
+    run_pipeline(
+        landing=province["landing"],
+        warehouse=province["warehouse"],
+        census_years=[2023],
+        progress=lambda _: None,
+    )
     after = table(province, "select * from marts.county_indicator_cv order by all")
     assert before.equals(after)

@@ -62,7 +62,9 @@ def county(draw):
 def test_scale_invariance(data, scale):
     # per student vs per 100 students does not change a CV
     x, p = data
-    assert weighted_cv([v * scale for v in x], p).cv == pytest.approx(weighted_cv(x, p).cv, rel=1e-9, abs=1e-12)
+    assert weighted_cv([v * scale for v in x], p).cv == pytest.approx(
+        weighted_cv(x, p).cv, rel=1e-9, abs=1e-12
+    )
 
 
 @given(county(), st.integers(2, 7))
@@ -72,7 +74,9 @@ def test_replication_invariance(data, k):
     x, p = data
     assert weighted_cv(x, [n * k for n in p]).cv == pytest.approx(weighted_cv(x, p).cv, rel=1e-9, abs=1e-12)
     small = [max(1, n // 100) for n in p]
-    assert weighted_cv(x, small).cv == pytest.approx(stats.variation(np.repeat(x, small)), rel=1e-7, abs=1e-12)
+    assert weighted_cv(x, small).cv == pytest.approx(
+        stats.variation(np.repeat(x, small)), rel=1e-7, abs=1e-12
+    )
 
 
 @given(county())

@@ -17,16 +17,38 @@ def share(frame, school_id, stage):
     return row["facility_share"][0]
 
 
-NINE_YEAR = census_row(school_id="3190000001", school_type_code="312", primary_students=600,
-                       junior_students=400, junior_classes=8, junior_teachers=30)
-COMPLETE = census_row(school_id="3490000001", school_type_code="341", primary_students=0,
-                      primary_classes=0, primary_teachers=0, primary_teachers_above_degree=0,
-                      primary_teachers_senior_title=0, primary_key_teachers=0,
-                      primary_pe_art_teachers=0, junior_students=900, junior_classes=18,
-                      junior_teachers=60, senior_students=1500)
-TWELVE_YEAR = census_row(school_id="3490000002", school_type_code="345", primary_students=800,
-                         junior_students=500, junior_classes=10, junior_teachers=35,
-                         senior_students=700)
+NINE_YEAR = census_row(
+    school_id="3190000001",
+    school_type_code="312",
+    primary_students=600,
+    junior_students=400,
+    junior_classes=8,
+    junior_teachers=30,
+)
+COMPLETE = census_row(
+    school_id="3490000001",
+    school_type_code="341",
+    primary_students=0,
+    primary_classes=0,
+    primary_teachers=0,
+    primary_teachers_above_degree=0,
+    primary_teachers_senior_title=0,
+    primary_key_teachers=0,
+    primary_pe_art_teachers=0,
+    junior_students=900,
+    junior_classes=18,
+    junior_teachers=60,
+    senior_students=1500,
+)
+TWELVE_YEAR = census_row(
+    school_id="3490000002",
+    school_type_code="345",
+    primary_students=800,
+    junior_students=500,
+    junior_classes=10,
+    junior_teachers=35,
+    senior_students=700,
+)
 
 
 def test_nine_year_school_splits_a_over_a_plus_1_1_b(tiny_warehouse):
@@ -74,10 +96,17 @@ def test_teachers_and_students_are_never_split(tiny_warehouse):
 
 
 def test_zero_students_in_a_combined_school_splits_evenly_instead_of_dividing_by_zero(tiny_warehouse):
-    empty = census_row(school_id="3190000002", school_type_code="312", primary_students=0,
-                       primary_classes=0, primary_teachers=0, primary_teachers_above_degree=0,
-                       primary_teachers_senior_title=0, primary_key_teachers=0,
-                       primary_pe_art_teachers=0)
+    empty = census_row(
+        school_id="3190000002",
+        school_type_code="312",
+        primary_students=0,
+        primary_classes=0,
+        primary_teachers=0,
+        primary_teachers_above_degree=0,
+        primary_teachers_senior_title=0,
+        primary_key_teachers=0,
+        primary_pe_art_teachers=0,
+    )
     tiny_warehouse.load([empty, census_row()])
     frame = sections(tiny_warehouse)
     assert share(frame, "3190000002", "primary") == pytest.approx(0.5)
@@ -93,8 +122,17 @@ EXCLUSION_CASES = [
     ({"school_type_code": "218", "primary_students": 49}, "teaching_point", "small_teaching_point"),
     ({"school_type_code": "218", "primary_students": 50}, "teaching_point", None),
     ({"school_type_code": "513"}, "special_education", "special_education"),
-    ({"school_type_code": "321", "primary_students": 0, "junior_students": 200,
-      "junior_classes": 5, "junior_teachers": 15}, "vocational", "vocational"),
+    (
+        {
+            "school_type_code": "321",
+            "primary_students": 0,
+            "junior_students": 200,
+            "junior_classes": 5,
+            "junior_teachers": 15,
+        },
+        "vocational",
+        "vocational",
+    ),
     ({"school_type_code": "219"}, "attached_classes", None),
     ({}, None, None),
 ]

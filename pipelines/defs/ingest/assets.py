@@ -1,12 +1,11 @@
 """Ingest: one census year of extracts -> raw.census_schools (rejections -> audit.rejected_rows)."""
 
-
 import dagster as dg
 import polars as pl
 
+from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse, census_year_partitions
 from pipelines.lib.census_ingest import load_census_year
 from pipelines.lib.warehouse import replace_census_year
-from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse, census_year_partitions
 
 
 def _rejection_summary(rejected: pl.DataFrame) -> str:
@@ -53,7 +52,8 @@ def census_schools(context: dg.AssetExecutionContext, warehouse: Warehouse):
             "files": dg.MetadataValue.md(
                 "\n".join(
                     f"- {f.source_file}: {f.rows_read} read, {f.rows_accepted} accepted, "
-                    f"{f.rows_rejected} rejected" + (f"; unknown columns {f.unknown_columns}" if f.unknown_columns else "")
+                    f"{f.rows_rejected} rejected"
+                    + (f"; unknown columns {f.unknown_columns}" if f.unknown_columns else "")
                     for f in load.files
                 )
             ),

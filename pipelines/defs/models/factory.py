@@ -4,14 +4,13 @@ The asset runs the SQL for its partition (pipelines.lib.sql_models.run_model) an
 sidecar's unique key for that year, blocking downstream models when it is broken.
 """
 
-
 from pathlib import Path
 
 import dagster as dg
 
+from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse, census_year_partitions
 from pipelines.lib.sql_models import SqlModel, load_models, run_model
 from pipelines.lib.warehouse import scalar
-from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse, census_year_partitions
 
 
 def duplicate_keys(con, model: SqlModel, census_year: int) -> int:

@@ -1,0 +1,153 @@
+"""The first census contract: each rule with a passing and a failing row, and what a clerk sees."""
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from contracts.columns import CENSUS_COLUMN_NAMES
+from pipelines.lib.census_ingest import FileRejected, load_census_year, load_file
+from tests.conftest import census_row
+
+REGISTRY = ["900101", "900102"]
+
+
+def write_csv(path: Path, rows: list[dict], drop: tuple[str, ...] = ()) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    columns = [c for c in CENSUS_COLUMN_NAMES if c not in drop]
+    frame = pl.DataFrame(
+        [
+            {
+                c: (
+                    ""
+                    if r.get(c) is None
+                    else str(r.get(c)).lower()
+                    if isinstance(r.get(c), bool)
+                    else str(r.get(c))
+                )
+                for c in columns
+            }
+            for r in rows
+        ]
+    )
+    frame.write_csv(path)
+    return path
+
+
+def check(tmp_path, bad: dict, good: dict | None = None):
+    """Load a file of one good row and one row with `bad` overrides; return the rejections."""
+    rows = [
+        census_row(**{"school_id": "2190000001", **(good or {})}),
+        census_row(**{"school_id": "2190000002", **bad}),
+    ]
+    path = write_csv(tmp_path / "2024" / "extract.csv", rows)
+    accepted, rejected, report = load_file(path, "2024/extract.csv", 2024, REGISTRY)
+    assert report.rows_read == report.rows_accepted + report.rows_rejected == 2
+    return accepted, rejected
+
+
+RULES = [
+    # (column, bad overrides, good overrides, check name fragment)
+    ("school_id", {"school_id": "21900002"}, {}, "str_matches"),
+    ("county_code", {"county_code": "9001"}, {}, "str_matches"),
+    ("county_code", {"county_code": "900199"}, {"county_code": "900102"}, "isin"),
+    ("school_type_code", {"school_type_code": "999"}, {"school_type_code": "218"}, "isin"),
+    ("urban_rural_code", {"urban_rural_code": "300"}, {"urban_rural_code": "220"}, "isin"),
+    ("ownership", {"ownership": "公办"}, {"ownership": "private"}, "isin"),
+    ("primary_students", {"primary_students": -3}, {"primary_students": 0}, "greater_than_or_equal_to"),
+    ("books", {"books": "12a"}, {"books": "1,234"}, "dtype"),
+    ("equipment_value_yuan", {"equipment_value_yuan": -1.0}, {}, "greater_than_or_equal_to"),
+    ("is_county_run", {"is_county_run": "maybe"}, {"is_county_run": "否"}, "dtype"),
+    ("school_name", {"school_name": None}, {}, "not_nullable"),
+    ("(row)", {"primary_key_teachers": 31}, {"primary_key_teachers": 30}, "primary_key_teachers"),
+    ("(row)", {"junior_students": 10}, {"school_type_code": "312", "junior_students": 10}, "junior_students"),
+]
+
+
+@pytest.mark.parametrize(
+    ("column", "bad", "good", "check_name"), RULES, ids=[f"{r[0]}-{r[3]}" for r in RULES]
+)
+def test_rule_rejects_the_bad_row_and_keeps_the_good_one(tmp_path, column, bad, good, check_name):
+    accepted, rejected = check(tmp_path, bad, good)
+    assert accepted["school_id"].to_list() == ["2190000001"]
+    assert rejected["source_row"].unique().to_list() == [3]  # header is line 1, bad row is line 3
+    hit = rejected.filter(pl.col("column") == column)
+    assert not hit.is_empty(), rejected
+    assert check_name in hit["check"][0]
+    message = hit["message_en"][0]
+    assert "2024/extract.csv" in message and "row 3" in message and column in message
+    assert "第3行" in hit["message_zh"][0]
+
+
+def test_duplicate_school_id_within_a_file_rejects_both_rows(tmp_path):
+    rows = [
+        census_row(school_id="2190000001"),
+        census_row(school_id="2190000001"),
+        census_row(school_id="2190000003"),
+        census_row(school_id="2190000004"),
+        census_row(school_id="2190000005"),
+    ]
+    path = write_csv(tmp_path / "2024" / "a.csv", rows)
+    accepted, rejected, _ = load_file(path, "2024/a.csv", 2024, REGISTRY)
+    assert accepted["school_id"].to_list() == ["2190000003", "2190000004", "2190000005"]
+    assert sorted(rejected["source_row"].to_list()) == [2, 3]
+
+
+def test_empty_markers_and_thousands_separators_are_normalised(tmp_path):
+    accepted, rejected = check(tmp_path, {"max_class_size": "—", "books": " 12,000 "})
+    assert rejected.is_empty()
+    row = accepted.filter(pl.col("school_id") == "2190000002").row(0, named=True)
+    assert row["max_class_size"] is None and row["books"] == 12000
+
+
+def test_school_ids_keep_leading_zeros(tmp_path):
+    accepted, _ = check(tmp_path, {"school_id": "0190000002"})
+    assert "0190000002" in accepted["school_id"].to_list()
+
+
+def test_a_missing_required_column_rejects_the_file(tmp_path):
+    path = write_csv(tmp_path / "2024" / "a.csv", [census_row()], drop=("books",))
+    with pytest.raises(FileRejected, match="books"):
+        load_file(path, "2024/a.csv", 2024, REGISTRY)
+
+
+def test_a_census_year_that_disagrees_with_the_folder_rejects_the_file(tmp_path):
+    path = write_csv(tmp_path / "2024" / "a.csv", [census_row(census_year=2023)])
+    with pytest.raises(FileRejected, match="2024"):
+        load_file(path, "2024/a.csv", 2024, REGISTRY)
+
+
+def test_a_mostly_invalid_file_is_rejected_whole(tmp_path):
+    rows = [census_row(school_id=f"219000000{i}", county_code="999999") for i in range(3)]
+    rows.append(census_row(school_id="2190000009"))
+    path = write_csv(tmp_path / "2024" / "a.csv", rows)
+    with pytest.raises(FileRejected, match="limit"):
+        load_file(path, "2024/a.csv", 2024, REGISTRY)
+
+
+def test_a_school_in_two_files_of_one_year_is_a_file_level_conflict(tmp_path):
+    write_csv(tmp_path / "2024" / "a.csv", [census_row(school_id="2190000001")])
+    write_csv(tmp_path / "2024" / "b.csv", [census_row(school_id="2190000001")])
+    with pytest.raises(FileRejected, match="2024/a.csv"):
+        load_census_year(tmp_path, 2024, REGISTRY, "load-1")
+
+
+def test_a_year_of_several_files_loads_with_lineage(tmp_path):
+    write_csv(tmp_path / "2024" / "a.csv", [census_row(school_id="2190000001")])
+    write_csv(
+        tmp_path / "2024" / "b.csv",
+        [census_row(school_id="2190000002"), census_row(school_id="2190000003", books=-1)],
+    )
+    load = load_census_year(tmp_path, 2024, REGISTRY, "load-1")
+    assert load.accepted.sort("school_id")["source_file"].to_list() == ["2024/a.csv", "2024/b.csv"]
+    assert set(load.accepted["load_id"]) == {"load-1"}
+    assert [(f.rows_read, f.rows_accepted, f.rows_rejected) for f in load.files] == [(1, 1, 0), (2, 1, 1)]
+    assert load.rejected["school_id"].to_list() == ["2190000003"]
+
+
+def test_a_file_that_is_not_utf8_is_rejected_with_its_name(tmp_path):
+    path = tmp_path / "2024" / "gbk.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes("学校标识码,学校名称\n2190000001,测试小学\n".encode("gb18030"))
+    with pytest.raises(FileRejected, match="2024/gbk.csv"):
+        load_file(path, "2024/gbk.csv", 2024, REGISTRY)
