@@ -113,7 +113,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 1
     print("\nCounties meeting each standard's coefficient-of-variation rule:\n")
     _print_summary(warehouse)
-    print("\nPlanted scenarios (landing truth.json) and what the warehouse says:")
+    print(
+        "\nPlanted scenarios (truth.json in the landing folder) and what the warehouse finds ('!' = fails):"
+    )
     _print_scenarios(warehouse, truth)
     units = truth["school_units_per_year"]
     print(
@@ -122,7 +124,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     print(f"warehouse: {warehouse}")
     print(f"landing:   {landing}")
-    print(f'query it:  duckdb -readonly {warehouse} "select * from marts.county_balance limit 10"')
+    print(
+        'query it:  .venv/bin/python -c "import duckdb; print(duckdb.connect('
+        f"'{warehouse}', read_only=True).sql('from marts.county_balance limit 10'))\""
+    )
     print(f"done in {time.perf_counter() - started:.1f}s")
     return 0
 
@@ -152,19 +157,15 @@ def _print_scenarios(warehouse: Path, truth: dict) -> None:
                 }
             rows = con.execute(sql, params).fetchall()
             failing = [year for year, _, passes in rows if passes is False]
+            planted = [y["census_year"] for y in s["years"] if not y["passes"]]
             what = s["indicator_id"] or "composite"
+            verdict = "matches" if failing == planted else "DIFFERS"
             print(
                 f"  {s['scenario_id']}: {s['county_name']} ({s['county_code']}) "
                 f"{s['standard_id']} {s['stage']} {what}, threshold {s['threshold']}"
             )
-            print(
-                "    "
-                + "  ".join(f"{year}:{value:.3f}{'' if passes else '!'}" for year, value, passes in rows)
-            )
-            print(
-                f"    planted first failing year: {s['first_failing_year']}; "
-                f"warehouse first failing year: {failing[0] if failing else None}"
-            )
+            print("    " + "  ".join(f"{y}:{v:.3f}{'' if ok else '!'}" for y, v, ok in rows))
+            print(f"    failing years planted {planted or 'none'}, found {failing or 'none'}: {verdict}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -176,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     gen = sub.add_parser("generate", help="write a synthetic province as a landing folder")
     gen.add_argument("--out", required=True, help="landing folder to write")
-    gen.add_argument("--counties", type=int, default=30, help="number of counties (default 30)")
+    gen.add_argument("--counties", type=int, default=60, help="number of counties (default 60)")
     gen.add_argument("--years", type=_years, default=_years("2015-2024"), help="census years, e.g. 2015-2024")
     gen.add_argument("--seed", type=int, default=2012, help="random seed (same seed, same files)")
     gen.set_defaults(func=cmd_generate)
@@ -192,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="generate a synthetic province and run the whole pipeline")
     demo.add_argument("--landing", help="landing folder to (re)write")
     demo.add_argument("--warehouse", help="DuckDB file to (re)build")
-    demo.add_argument("--counties", type=int, default=30)
+    demo.add_argument("--counties", type=int, default=60, help="number of counties (default 60)")
     demo.add_argument("--years", type=_years, default=_years("2015-2024"))
     demo.add_argument("--seed", type=int, default=2012)
     demo.set_defaults(func=cmd_demo)

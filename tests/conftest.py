@@ -110,3 +110,4 @@ def tiny_warehouse(tmp_path: Path) -> Iterator[TinyWarehouse]:
             replace_table(con, f"marts.{table}", frame, table)
         replace_table(con, "marts.dim_school_types", reference.school_types_frame(), "types")
         yield TinyWarehouse(con)
+

@@ -7,6 +7,7 @@ marts against the extract, recomputed independently in Python.
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -16,7 +17,7 @@ import pytest
 from contracts.columns import CENSUS_DTYPES
 from pipelines.lib import official
 from pipelines.lib.equity import weighted_cv
-from pipelines.lib.paths import MODELS_DIR
+from pipelines.lib.paths import MODELS_DIR, REPO_ROOT
 from pipelines.lib.sql_models import load_models
 from pipelines.lib.synthetic import generate
 from pipelines.lib.warehouse import connect, query_frame
@@ -32,13 +33,23 @@ def province(tmp_path_factory):
     root = tmp_path_factory.mktemp("province")
     landing, warehouse = root / "landing", root / "junheng.duckdb"
     truth = generate(landing, counties=6, years=YEARS, seed=11)
-    (root / "dagster_home").mkdir()
-    with dg.DagsterInstance.local_temp(str(root / "dagster_home")) as instance:
+    home = root / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")  # the project's own instance config
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        pool_limit = instance.get_concurrency_config().pool_config.default_pool_limit
         summary = run_pipeline(
             landing=landing, warehouse=warehouse, instance=instance, progress=lambda _: None
         )
         runs = instance.get_runs()
-    return {"landing": landing, "warehouse": warehouse, "truth": truth, "summary": summary, "runs": runs}
+    return {
+        "landing": landing,
+        "warehouse": warehouse,
+        "truth": truth,
+        "summary": summary,
+        "runs": runs,
+        "pool_limit": pool_limit,
+    }
 
 
 def read_extract(landing: Path) -> pl.DataFrame:
@@ -52,6 +63,10 @@ def read_extract(landing: Path) -> pl.DataFrame:
 def table(province, sql: str) -> pl.DataFrame:
     with connect(province["warehouse"], read_only=True) as con:
         return query_frame(con, sql)
+
+
+def test_the_instance_limits_warehouse_writers_to_one(province):
+    assert province["pool_limit"] == 1
 
 
 def test_every_year_ran_as_a_successful_dagster_run(province):

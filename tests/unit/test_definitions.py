@@ -1,0 +1,66 @@
+"""The one Definitions object: the asset graph, its layers, jobs and the writer pool."""
+
+import os
+import subprocess
+import sys
+
+import dagster as dg
+
+from pipelines.definitions import CENSUS_YEAR_JOB, REFERENCE_JOB, build_definitions
+from pipelines.defs.resources import WAREHOUSE_POOL
+from pipelines.lib.paths import REPO_ROOT
+
+
+def test_importing_the_definitions_module_reads_nothing(tmp_path):
+    # a fresh interpreter imports the module with every path pointing at a folder that does not
+    # exist; importing must neither create it nor fail on it (no I/O, no env reads at import)
+    missing = tmp_path / "missing"
+    env = {**os.environ, "JUNHENG_WAREHOUSE": str(missing / "w.duckdb"), "JUNHENG_LANDING": str(missing)}
+    subprocess.run([sys.executable, "-c", "import pipelines.definitions"], check=True, env=env, cwd=REPO_ROOT)
+    assert not missing.exists()
+
+
+def test_asset_keys_are_schema_and_table_and_groups_are_layers():
+    defs = build_definitions()
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    for expected in (
+        "raw/census_schools",
+        "staging/school_sections",
+        "marts/school_indicators",
+        "marts/county_indicator_cv",
+        "marts/county_balance",
+        "marts/dim_counties",
+        "marts/standards",
+    ):
+        assert expected in keys
+    for key in graph.get_all_asset_keys():
+        assert graph.get(key).group_name == key.path[0]
+
+
+def test_every_asset_writes_through_the_single_writer_pool():
+    defs = build_definitions()
+    for assets_def in defs.resolve_all_asset_specs():
+        node = defs.resolve_assets_def(assets_def.key)
+        assert node.node_def.pool == WAREHOUSE_POOL, assets_def.key
+
+
+def test_yearly_assets_are_partitioned_by_census_year_and_jobs_exist():
+    defs = build_definitions()
+    assert defs.resolve_job_def(REFERENCE_JOB) is not None
+    assert defs.resolve_job_def(CENSUS_YEAR_JOB).partitions_def is not None
+    yearly = defs.resolve_assets_def(dg.AssetKey(["marts", "county_balance"]))
+    assert isinstance(yearly.partitions_def, dg.DynamicPartitionsDefinition)
+    assert yearly.partitions_def.name == "census_year"
+
+
+def test_the_dependency_chain_runs_through_the_layers():
+    graph = build_definitions().resolve_asset_graph()
+
+    def parents(key):
+        return {p.to_user_string() for p in graph.get(dg.AssetKey(key.split("/"))).parent_keys}
+
+    assert "raw/census_schools" in parents("staging/school_sections")
+    assert "staging/school_sections" in parents("marts/school_indicators")
+    assert "marts/school_indicators" in parents("marts/county_indicator_cv")
+    assert "marts/county_indicator_cv" in parents("marts/county_balance")
