@@ -11,23 +11,13 @@ import pytest
 
 from contracts.columns import CENSUS_COLUMN_NAMES, CENSUS_DTYPES
 from pipelines.lib import reference
+from pipelines.lib.census_ingest import REJECTION_SCHEMA
 from pipelines.lib.paths import MODELS_DIR
 from pipelines.lib.sql_models import load_models, run_model
 from pipelines.lib.standards import Standard, load_standards, standard_tables
 from pipelines.lib.warehouse import connect, replace_census_year, replace_table
 
-REJECTIONS_EMPTY = pl.DataFrame(
-    schema={
-        "source_file": pl.String,
-        "source_row": pl.Int64,
-        "school_id": pl.String,
-        "column": pl.String,
-        "check": pl.String,
-        "value": pl.String,
-        "message_zh": pl.String,
-        "message_en": pl.String,
-    }
-)
+REJECTIONS_EMPTY = pl.DataFrame(schema=REJECTION_SCHEMA)
 
 
 def census_row(**overrides) -> dict:
@@ -110,4 +100,3 @@ def tiny_warehouse(tmp_path: Path) -> Iterator[TinyWarehouse]:
             replace_table(con, f"marts.{table}", frame, table)
         replace_table(con, "marts.dim_school_types", reference.school_types_frame(), "types")
         yield TinyWarehouse(con)
-

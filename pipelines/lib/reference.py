@@ -10,6 +10,38 @@ import polars as pl
 from contracts.code_lists import load_code_list
 from contracts.reference import COUNTIES
 
+REFERENCE_TABLE_DOCS: dict[str, tuple[str, dict[str, str]]] = {
+    "dim_school_types": (
+        "One row per school_type_code (GB/T 33782-2017) with the stages the type teaches.",
+        {
+            "school_type_code": "办学类型 code.",
+            "name_zh": "Chinese name.",
+            "name_en": "English name.",
+            "stages": "Stages the type teaches; senior only weighs facility splits.",
+        },
+    ),
+    "dim_urban_rural": (
+        "One row per urban_rural_code (城乡分类代码) with its area class.",
+        {
+            "urban_rural_code": "城乡分类代码.",
+            "name_zh": "Chinese name.",
+            "area_class": "城区, 镇区 or 乡村.",
+        },
+    ),
+    "dim_counties": (
+        "One row per county_code: the county registry (landing reference/counties.csv).",
+        {
+            "county_code": "6-digit GB/T 2260 county code.",
+            "county_name": "县区名称.",
+            "prefecture_code": "4-digit prefecture code.",
+            "prefecture_name": "地市名称.",
+            "province_code": "2-digit province code.",
+            "province_name": "省份名称.",
+        },
+    ),
+}
+"""Description and column descriptions of each reference table (carried into DuckDB comments)."""
+
 
 class ReferenceError(ValueError):
     """A reference file that cannot be used; the message names the file."""
