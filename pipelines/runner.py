@@ -5,6 +5,7 @@ This is what `junheng run` and the integration tests call; `dagster dev` runs th
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +40,15 @@ def _first_error(result: dg.ExecuteInProcessResult) -> str:
     return "run failed (see the Dagster event log)"
 
 
+def default_instance() -> dg.DagsterInstance:
+    """The instance in $DAGSTER_HOME when it is set (runs then show in `make dev`), else a
+    throw-away in-memory one."""
+    home = os.environ.get("DAGSTER_HOME")
+    if home and Path(home).is_dir():
+        return dg.DagsterInstance.get()
+    return dg.DagsterInstance.ephemeral()
+
+
 def run_pipeline(
     landing: Path | None = None,
     warehouse: Path | None = None,
@@ -61,7 +71,7 @@ def run_pipeline(
         "loggers": {"console": {"config": {"log_level": log_level}}},
     }
     own_instance = instance is None
-    instance = instance or dg.DagsterInstance.ephemeral()
+    instance = instance or default_instance()
     try:
         instance.add_dynamic_partitions(CENSUS_YEAR_PARTITIONS, [str(y) for y in years])
         progress(f"reference data and standards -> {warehouse}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,10 @@ from pipelines.lib.paths import MODELS_DIR
 from pipelines.lib.sql_models import load_models, run_model
 from pipelines.lib.standards import Standard, load_standards, standard_tables
 from pipelines.lib.warehouse import connect, replace_census_year, replace_table
+
+# Tests never write runs into a developer's .dagster_home: runs without an explicit instance use
+# a throw-away one (pipelines.runner.default_instance).
+os.environ.pop("DAGSTER_HOME", None)
 
 REJECTIONS_EMPTY = pl.DataFrame(schema=REJECTION_SCHEMA)
 
