@@ -35,7 +35,7 @@ per_county as (
         fsum(indicator_cvs.cv order by indicator_cvs.indicator_id) / count(indicator_cvs.cv) as mean_cv,
         max(indicator_cvs.cv) as max_indicator_cv,
         arg_max(indicator_cvs.indicator_id, indicator_cvs.cv) as max_indicator_id,
-        count_if(indicator_cvs.cv > thresholds.cv_threshold) as n_indicators_above,
+        count_if(indicator_cvs.cv > thresholds.cv_threshold)::bigint as n_indicators_above,
     from indicator_cvs
     inner join thresholds using (standard_id, stage)
     group by all

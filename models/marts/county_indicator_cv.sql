@@ -31,7 +31,7 @@ county_means as (
         standard_id,
         indicator_id,
         count(*) as n_schools,
-        sum(students) as students,
+        sum(students)::bigint as students,
         fsum(students * value order by school_id) / sum(students) as mean_value,
     from school_values
     group by all

@@ -203,6 +203,16 @@ def test_every_column_of_every_model_carries_a_comment(province):
     assert missing.is_empty(), missing
 
 
+def test_published_columns_use_plain_types(province):
+    # HUGEINT (what DuckDB gives a sum of BIGINTs) is awkward in spreadsheets and pandas
+    odd = table(
+        province,
+        "select table_name, column_name, data_type from duckdb_columns() "
+        "where schema_name in ('marts', 'staging') and data_type in ('HUGEINT', 'UHUGEINT')",
+    )
+    assert odd.is_empty(), odd
+
+
 def test_rerunning_the_same_files_changes_nothing(province, tmp_path):
     before = table(province, "select * from marts.county_indicator_cv order by all")
     run_pipeline(
