@@ -16,6 +16,8 @@ import dagster as dg
 from pipelines.definitions import CENSUS_YEAR_JOB, REFERENCE_JOB, build_definitions
 from pipelines.defs.resources import CENSUS_YEAR_PARTITIONS
 from pipelines.lib import paths
+from pipelines.lib.summary import load_report
+from pipelines.lib.warehouse import connect
 
 
 class PipelineFailed(RuntimeError):
@@ -91,8 +93,11 @@ def run_pipeline(
             )
             if not result.success:
                 raise PipelineFailed(f"census year {year}: {_first_error(result)}")
+            with connect(warehouse, read_only=True) as con:
+                report = load_report(con, year)
             progress(
-                f"[{i}/{len(years)}] census year {year} done in {time.perf_counter() - year_started:.1f}s"
+                f"[{i}/{len(years)}] census year {year} done in {time.perf_counter() - year_started:.1f}s: "
+                f"{report}"
             )
     finally:
         if own_instance:

@@ -44,3 +44,30 @@ def format_summary(summary: pl.DataFrame) -> str:
             cells.append(text.ljust(20))
         lines.append(f"{year:<11}  " + "  ".join(cells))
     return "\n".join(lines)
+
+
+def load_report(con: duckdb.DuckDBPyConnection, census_year: int, top: int = 5) -> str:
+    """One line on what a census year's load kept and refused, plus the commonest reasons."""
+    params = {"y": census_year}
+    loaded = query_frame(con, "select count(*) as n from raw.census_schools where census_year = $y", params)
+    refused = query_frame(
+        con,
+        "select count(distinct (source_file, source_row)) as rows, count(*) as problems "
+        "from audit.rejected_rows where census_year = $y",
+        params,
+    ).row(0, named=True)
+    text = f"{loaded['n'][0]} schools loaded, {refused['rows']} rows refused"
+    if not refused["rows"]:
+        return text
+    reasons = query_frame(
+        con,
+        'select "column", "check", count(*) as n, min(message_en) as example from audit.rejected_rows '
+        "where census_year = $y group by all order by n desc limit $top",
+        {**params, "top": top},
+    )
+    lines = [text + " (all in audit.rejected_rows):"]
+    lines += [
+        f"      {r['n']} x {r['column']} {r['check']}, e.g. {r['example']}"
+        for r in reasons.iter_rows(named=True)
+    ]
+    return "\n".join(lines)

@@ -54,6 +54,32 @@ def test_a_refused_file_fails_the_run_and_leaves_the_year_as_it_was(built, capsy
     assert before.equals(after)
 
 
+def test_a_refused_row_is_counted_and_explained_and_the_rest_loads(built, capsys):
+    landing, warehouse = built
+    extract = sorted((landing / "2025").glob("*.csv"))[0]
+    original = extract.read_bytes()
+    frame = pl.read_csv(extract, infer_schema=False)
+    bad_id = frame["school_id"][3]
+    try:
+        frame.with_columns(
+            pl.when(pl.col("school_id") == bad_id)
+            .then(pl.lit("-5"))
+            .otherwise(pl.col("books"))
+            .alias("books")
+        ).write_csv(extract)
+        assert main(["run", "--landing", str(landing), "--warehouse", str(warehouse), "--years", "2025"]) == 0
+        out = capsys.readouterr().out
+        assert "1 rows refused" in out and "books" in out and "row 5" in out  # header + 3 rows before it
+        with connect(warehouse, read_only=True) as con:
+            refused = query_frame(con, "select * from audit.rejected_rows where census_year = 2025")
+            loaded = query_frame(con, "select school_id from raw.census_schools where census_year = 2025")
+        assert refused["school_id"].to_list() == [bad_id]
+        assert bad_id not in loaded["school_id"].to_list()
+    finally:
+        extract.write_bytes(original)
+        main(["run", "--landing", str(landing), "--warehouse", str(warehouse), "--years", "2025"])
+
+
 def test_run_without_census_folders_says_so(tmp_path, capsys):
     assert main(["run", "--landing", str(tmp_path), "--warehouse", str(tmp_path / "w.duckdb")]) == 1
     assert "no census-year folders" in capsys.readouterr().err
