@@ -17,8 +17,8 @@ import polars as pl
 
 from contracts.census import census_schema, ingest_rules
 from contracts.columns import CENSUS_COLUMN_NAMES, CENSUS_DTYPES, REQUIRED_COLUMNS
-
-EXTRACT_SUFFIXES = (".csv",)
+from contracts.headers import HeaderError, match_header, ownership_values, school_type_names
+from pipelines.lib.readers import SUFFIXES, ReadError, read_extract
 
 REJECTION_SCHEMA = {
     "source_file": pl.String,
@@ -47,9 +47,13 @@ class FileRejected(ValueError):
 class FileReport:
     source_file: str
     sha256: str
+    file_format: str | None = None
+    encoding: str | None = None
+    sheet: str | None = None
     rows_read: int = 0
     rows_accepted: int = 0
     rows_rejected: int = 0
+    rows_skipped: int = 0
     unknown_columns: list[str] = field(default_factory=list)
 
 
@@ -71,30 +75,78 @@ def sha256_of(path: Path) -> str:
 
 def extract_files(landing: Path, census_year: int) -> list[Path]:
     folder = landing / str(census_year)
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in EXTRACT_SUFFIXES)
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
 
 
-def read_extract(path: Path, name: str) -> pl.DataFrame:
-    """All cells as text (codes keep their leading zeros), plus `source_row` (header = line 1)."""
-    try:
-        frame = pl.read_csv(path, infer_schema=False, encoding="utf8", raise_if_empty=False)
-    except Exception as exc:  # polars raises several error types for unreadable files
-        raise FileRejected(f"{name}: 文件无法读取 / cannot be read as UTF-8 CSV: {exc}") from exc
-    frame = frame.rename({c: c.lstrip("\ufeff").strip() for c in frame.columns})
-    return frame.with_row_index("source_row", offset=2).with_columns(pl.col("source_row").cast(pl.Int64))
+# full-width ASCII (！ to ～) and the ideographic space, to their half-width forms
+_FULL_WIDTH = [chr(c) for c in range(0xFF01, 0xFF5F)] + ["\u3000"]
+_HALF_WIDTH = [chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)] + [" "]
+_FREE_TEXT = ("school_name",)
 
 
-def normalise_text(frame: pl.DataFrame) -> pl.DataFrame:
-    """Trim every cell and turn the usual empty markers into nulls."""
+@dataclass
+class MappedHeaders:
+    renames: dict[str, str]  # original header -> canonical column
+    factors: dict[str, float]  # canonical column -> unit factor (万元 -> 10000)
+    unknown: list[str]
+
+
+def map_headers(headers: list[str], name: str) -> MappedHeaders:
+    """Canonical column of every header (contracts/headers.yaml); two headers for one column refuse the file."""
+    renames: dict[str, str] = {}
+    factors: dict[str, float] = {}
+    unknown = []
+    for header in headers:
+        if header == "source_row":
+            continue
+        try:
+            found = match_header(header)
+        except HeaderError as exc:
+            raise FileRejected(f"{name}: {exc}") from None
+        if found is None:
+            unknown.append(header)
+            continue
+        clash = [h for h, c in renames.items() if c == found.column]
+        if clash:
+            raise FileRejected(
+                f"{name}: 列 '{clash[0]}' 和 '{header}' 都对应 {found.column} / headers '{clash[0]}' and "
+                f"'{header}' both mean {found.column}"
+            )
+        renames[header] = found.column
+        factors[found.column] = found.factor
+    return MappedHeaders(renames, factors, unknown)
+
+
+def normalise_cells(frame: pl.DataFrame) -> pl.DataFrame:
+    """Trim cells, full-width to half-width (codes and numbers), empty markers to null, and
+    Chinese values to codes: school-type names, 公办/民办, 12-digit 驻地地域码 to the county."""
     markers = ingest_rules()["empty_markers"]["values"]
-    text_columns = [c for c in frame.columns if c != "source_row"]
-    return frame.with_columns(
-        pl.when(pl.col(c).str.strip_chars().is_in(markers))
-        .then(None)
-        .otherwise(pl.col(c).str.strip_chars())
-        .alias(c)
-        for c in text_columns
+    columns = [c for c in frame.columns if c != "source_row"]
+    out = frame.with_columns(
+        (
+            pl.col(c).str.strip_chars()
+            if c in _FREE_TEXT
+            else pl.col(c).str.replace_many(_FULL_WIDTH, _HALF_WIDTH).str.strip_chars()
+        ).alias(c)
+        for c in columns
     )
+    out = out.with_columns(
+        pl.when(pl.col(c).is_in(markers)).then(None).otherwise(pl.col(c)).alias(c) for c in columns
+    )
+    if "school_type_code" in out.columns:
+        out = out.with_columns(
+            pl.col("school_type_code").replace(school_type_names()).alias("school_type_code")
+        )
+    if "ownership" in out.columns:
+        out = out.with_columns(pl.col("ownership").replace(ownership_values()).alias("ownership"))
+    if "county_code" in out.columns:
+        out = out.with_columns(
+            pl.when(pl.col("county_code").str.contains(r"^\d{12}$"))
+            .then(pl.col("county_code").str.slice(0, 6))
+            .otherwise(pl.col("county_code"))
+            .alias("county_code")
+        )
+    return out
 
 
 def _cast_expr(name: str) -> pl.Expr:
@@ -187,12 +239,19 @@ def load_file(
 ) -> tuple[pl.DataFrame, pl.DataFrame, FileReport]:
     """Accepted rows (with lineage) and rejections of one extract file."""
     report = FileReport(source_file=name, sha256=sha256_of(path))
-    text = normalise_text(read_extract(path, name))
+    try:
+        raw = read_extract(path, name)
+    except ReadError as exc:
+        raise FileRejected(str(exc)) from None
+    report.file_format, report.encoding, report.sheet = raw.file_format, raw.encoding, raw.sheet
+    report.rows_skipped = raw.rows_skipped
+    headers = map_headers(raw.frame.columns, name)
+    report.unknown_columns = headers.unknown
+    text = normalise_cells(raw.frame.select("source_row", *headers.renames).rename(headers.renames))
     report.rows_read = text.height
     missing = [c for c in REQUIRED_COLUMNS if c not in text.columns]
     if missing:
         raise FileRejected(f"{name}: 缺少必需的列 / required column(s) missing: {', '.join(missing)}")
-    report.unknown_columns = [c for c in text.columns if c not in CENSUS_COLUMN_NAMES and c != "source_row"]
     if "census_year" in text.columns:
         years = set(text["census_year"].drop_nulls().unique().to_list())
         if years - {str(census_year)}:
@@ -202,6 +261,11 @@ def load_file(
             )
     text = text.with_columns(pl.lit(str(census_year)).alias("census_year"))
     typed, cast_problems = cast_columns(text, name)
+    typed = typed.with_columns(
+        (pl.col(c) * factor).cast(CENSUS_DTYPES[c]).alias(c)
+        for c, factor in headers.factors.items()
+        if factor != 1.0
+    )
     checked = typed.filter(~pl.col("source_row").is_in(cast_problems["source_row"].implode()))
     rejected = pl.concat([cast_problems, contract_failures(checked, county_codes, name)])
     bad_rows = rejected["source_row"].unique()
@@ -225,7 +289,9 @@ def load_census_year(landing: Path, census_year: int, county_codes: list[str], l
     """All extracts of one census year, checked; raises FileRejected on a file-level problem."""
     files = extract_files(landing, census_year)
     if not files:
-        raise FileRejected(f"{landing / str(census_year)}: 没有数据文件 / no extract files (*.csv)")
+        raise FileRejected(
+            f"{landing / str(census_year)}: 没有数据文件 / no extract files (*.csv, *.xlsx, *.parquet)"
+        )
     accepted_parts, rejected_parts, reports = [], [], []
     seen: dict[str, str] = {}
     for path in files:

@@ -1,0 +1,91 @@
+"""Header mapping as data (contracts/headers.yaml): any header seen in the wild -> canonical column."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from contracts.code_lists import load_code_list
+from contracts.columns import CENSUS_COLUMN_NAMES
+
+_BRACKETS = str.maketrans({"【": "(", "】": ")", "〔": "(", "〕": ")", "[": "(", "]": ")"})
+_UNIT = re.compile(r"^(?P<base>.+?)\((?P<unit>[^()]*)\)$")
+
+
+@dataclass(frozen=True)
+class HeaderMatch:
+    header: str
+    column: str
+    unit: str | None
+    factor: float
+
+
+class HeaderError(ValueError):
+    """A header that names a known column in an unknown unit."""
+
+
+@cache
+def _table() -> dict[str, Any]:
+    with open(Path(__file__).parent / "headers.yaml", encoding="utf-8") as f:
+        return dict(yaml.safe_load(f))
+
+
+def normalise_text(text: str) -> str:
+    """NFKC (full-width to half-width), unified brackets, surrounding whitespace trimmed."""
+    return unicodedata.normalize("NFKC", text).translate(_BRACKETS).strip()
+
+
+def _key(header: str) -> str:
+    return re.sub(r"\s+", "", normalise_text(header.lstrip("\ufeff"))).lower()
+
+
+@cache
+def _aliases() -> dict[str, str]:
+    aliases = {name.lower(): name for name in CENSUS_COLUMN_NAMES}
+    for column, spec in _table()["columns"].items():
+        if column not in CENSUS_COLUMN_NAMES:
+            raise ValueError(f"contracts/headers.yaml: unknown canonical column {column!r}")
+        for alias in spec.get("aliases", []):
+            aliases[_key(alias)] = column
+    return aliases
+
+
+def _units(column: str) -> dict[str, float]:
+    spec = _table()["columns"].get(column, {})
+    return {_key(str(u)): float(f) for u, f in (spec.get("units") or {}).items()}
+
+
+def match_header(header: str) -> HeaderMatch | None:
+    """The canonical column a header means, with its unit factor; None for an unknown header."""
+    key = _key(header)
+    aliases = _aliases()
+    if key in aliases:
+        return HeaderMatch(header, aliases[key], None, 1.0)
+    found = _UNIT.match(key)
+    if not found or found["base"] not in aliases:
+        return None
+    column = aliases[found["base"]]
+    units = _units(column)
+    unit = found["unit"]
+    if unit not in units:
+        known = ", ".join(sorted(units)) or "none"
+        raise HeaderError(
+            f"列 '{header}' 的单位 '{unit}' 无法识别 / header '{header}': unit '{unit}' is not known "
+            f"for {column} (known units: {known})"
+        )
+    return HeaderMatch(header, column, unit, units[unit])
+
+
+def ownership_values() -> dict[str, str]:
+    return {normalise_text(k): v for k, v in _table()["values"]["ownership"].items()}
+
+
+def school_type_names() -> dict[str, str]:
+    """Chinese school-type names (九年一贯制学校) -> 3-digit codes."""
+    return {normalise_text(e["name_zh"]): e["code"] for e in load_code_list("school_types")}

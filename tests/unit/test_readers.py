@@ -1,0 +1,185 @@
+"""Extracts as counties really send them: encodings, Excel layouts, Parquet, header drift, units.
+
+Every file here is written by the test itself, one per real-world quirk.
+"""
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+import xlsxwriter
+import yaml
+
+from contracts.columns import CENSUS_COLUMN_NAMES
+from pipelines.lib.census_ingest import FileRejected, load_file
+from tests.conftest import census_row
+
+REGISTRY = ["900101"]
+HEADERS = yaml.safe_load(
+    (Path(__file__).parents[2] / "contracts" / "headers.yaml").read_text(encoding="utf-8")
+)
+
+
+def chinese_header(column: str) -> str:
+    if column == "equipment_value_yuan":
+        return "教学仪器设备资产值(万元)"
+    return HEADERS["columns"][column]["aliases"][0]
+
+
+def rows_as_text(rows: list[dict], chinese: bool = False) -> tuple[list[str], list[list[str]]]:
+    headers = [chinese_header(c) if chinese else c for c in CENSUS_COLUMN_NAMES]
+    body = []
+    for r in rows:
+        cells = []
+        for c in CENSUS_COLUMN_NAMES:
+            v = r.get(c)
+            if chinese and c == "equipment_value_yuan" and v is not None:
+                v = v / 10_000
+            cells.append("" if v is None else str(v).lower() if isinstance(v, bool) else str(v))
+        body.append(cells)
+    return headers, body
+
+
+def write_csv(path: Path, headers: list[str], body: list[list[str]], encoding: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [",".join(headers)] + [",".join(f'"{c}"' if "," in c else c for c in row) for row in body]
+    path.write_bytes(("\n".join(lines) + "\n").encode(encoding))
+    return path
+
+
+TWO_SCHOOLS = [
+    census_row(school_id="2190000001"),
+    census_row(school_id="2190000002", equipment_value_yuan=250_000.0),
+]
+
+
+def load(path: Path):
+    return load_file(path, f"2024/{path.name}", 2024, REGISTRY)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030"])
+def test_csv_in_every_accepted_encoding_with_chinese_headers(tmp_path, encoding):
+    # counties export from Excel as GBK; newer software writes UTF-8, with or without a BOM
+    headers, body = rows_as_text(TWO_SCHOOLS, chinese=True)
+    accepted, rejected, report = load(write_csv(tmp_path / "a.csv", headers, body, encoding))
+    assert rejected.is_empty(), rejected
+    assert accepted["school_id"].to_list() == ["2190000001", "2190000002"]
+    assert accepted["equipment_value_yuan"].to_list() == [1_000_000.0, 250_000.0]  # 万元 -> yuan
+    assert report.encoding == ("gb18030" if encoding.startswith("gb") else encoding)
+
+
+def test_utf16_is_refused_with_advice(tmp_path):
+    headers, body = rows_as_text(TWO_SCHOOLS)
+    path = write_csv(tmp_path / "a.csv", headers, body, "utf-16")
+    with pytest.raises(FileRejected, match="UTF-16"):
+        load(path)
+
+
+def test_bytes_that_are_neither_utf8_nor_gbk_are_refused(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_bytes(b"school_id,school_name\n\x80\xff\xfe\x81\n")
+    with pytest.raises(FileRejected, match="neither UTF-8 nor GBK"):
+        load(path)
+
+
+def test_xlsx_with_title_blank_and_total_rows_keeps_excel_row_numbers(tmp_path):
+    headers, body = rows_as_text(TWO_SCHOOLS + [census_row(school_id="2190000003", books=-1)], chinese=True)
+    path = tmp_path / "a.xlsx"
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet("说明")
+    sheet.write(0, 0, "填表说明: 本表由县教育局填报")  # a notes sheet comes first and has no header
+    sheet = book.add_worksheet("学校基本情况")
+    sheet.write(1, 1, "2024年 示例县 义务教育学校基本情况表")  # title in B2, row 1 empty
+    sheet.write_row(3, 1, headers)  # header on Excel row 4, from column B
+    for i, row in enumerate(body):
+        sheet.write_row(4 + i, 1, row)  # data on Excel rows 5-7
+    sheet.write_row(7, 1, ["合计", "", "", "", "", "", "", "", "", "", "1500"])  # total row 8
+    book.close()
+    accepted, rejected, report = load(path)
+    assert report.file_format == "xlsx" and report.sheet == "学校基本情况"
+    assert accepted["source_row"].to_list() == [5, 6]
+    assert rejected["source_row"].to_list() == [7]  # the row a clerk finds in Excel
+    assert "row 7" in rejected["message_en"][0]
+    assert (
+        report.rows_read == 3 and report.rows_skipped == 3
+    )  # title and blank row above the header, total row
+    assert accepted["equipment_value_yuan"].to_list() == [1_000_000.0, 250_000.0]
+
+
+def test_xlsx_without_any_header_row_is_refused(tmp_path):
+    path = tmp_path / "a.xlsx"
+    book = xlsxwriter.Workbook(path)
+    book.add_worksheet().write(0, 0, "没有数据")
+    book.close()
+    with pytest.raises(FileRejected, match="recognisable header"):
+        load(path)
+
+
+def test_parquet_with_english_headers(tmp_path):
+    headers, body = rows_as_text(TWO_SCHOOLS)
+    path = tmp_path / "a.parquet"
+    pl.DataFrame(body, schema=headers, orient="row").write_parquet(path)
+    accepted, rejected, report = load(path)
+    assert rejected.is_empty() and accepted.height == 2 and report.file_format == "parquet"
+    assert accepted["source_row"].to_list() == [1, 2]
+
+
+def test_header_variants_full_width_brackets_spaces_and_units(tmp_path):
+    headers, body = rows_as_text(TWO_SCHOOLS)
+    renamed = {
+        "school_id": "学校（机构）标识码",
+        "school_name": " 学校 名称 ",
+        "equipment_value_yuan": "教学仪器设备值【元】",
+        "teaching_aux_area_m2": "教学及辅助用房面积(㎡)",
+    }
+    headers = [renamed.get(h, h) for h in headers]
+    accepted, rejected, _ = load(write_csv(tmp_path / "a.csv", headers, body, "utf-8"))
+    assert rejected.is_empty(), rejected
+    assert accepted["equipment_value_yuan"].to_list() == [1_000_000.0, 250_000.0]
+
+
+def test_unknown_unit_refuses_the_file(tmp_path):
+    headers, body = rows_as_text(TWO_SCHOOLS)
+    headers = ["教学仪器设备值(千元)" if h == "equipment_value_yuan" else h for h in headers]
+    with pytest.raises(FileRejected, match="千元"):
+        load(write_csv(tmp_path / "a.csv", headers, body, "utf-8"))
+
+
+def test_two_headers_for_one_column_refuse_the_file(tmp_path):
+    headers, body = rows_as_text(TWO_SCHOOLS)
+    headers = ["学校名称" if h == "school_type_code" else h for h in headers]
+    with pytest.raises(FileRejected, match="both mean school_name"):
+        load(write_csv(tmp_path / "a.csv", headers, body, "utf-8"))
+
+
+def test_unknown_columns_are_reported_not_fatal(tmp_path):
+    headers, body = rows_as_text(TWO_SCHOOLS)
+    path = write_csv(tmp_path / "a.csv", headers + ["备注"], [r + ["新建"] for r in body], "utf-8")
+    accepted, _, report = load(path)
+    assert accepted.height == 2 and report.unknown_columns == ["备注"]
+
+
+def test_values_as_clerks_type_them(tmp_path):
+    rows = [
+        census_row(
+            school_id="３１９０００００01",
+            school_type_code="九年一贯制学校",
+            ownership="公办",
+            county_code="900101001002",
+            primary_students="１,２００",
+            junior_students=300,
+            junior_classes=6,
+            junior_teachers=20,
+            books="12，000",
+            max_class_size="—",
+        ),
+        census_row(school_id="2190000002", ownership="民办", is_county_run="否"),
+    ]
+    headers, body = rows_as_text(rows)
+    accepted, rejected, _ = load(write_csv(tmp_path / "a.csv", headers, body, "utf-8"))
+    assert rejected.is_empty(), rejected
+    first, second = accepted.sort("school_id").iter_rows(named=True)
+    assert second["school_id"] == "3190000001" and second["school_type_code"] == "312"
+    assert second["county_code"] == "900101" and second["primary_students"] == 1200
+    assert second["books"] == 12000 and second["max_class_size"] is None
+    assert first["ownership"] == "private" and first["is_county_run"] is False
