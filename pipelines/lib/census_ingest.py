@@ -9,6 +9,7 @@ year) raises FileRejected and nothing of that year is written.
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +44,17 @@ class FileRejected(ValueError):
     """A whole file is refused; the message names the file and says why (Chinese and English)."""
 
 
+class YearRejected(FileRejected):
+    """One or more files of a census year were refused, so the year is not loaded.
+
+    `files` reports every file of the year (the refused ones with their reason), for audit.loads.
+    """
+
+    def __init__(self, message: str, files: list[FileReport]):
+        super().__init__(message)
+        self.files = files
+
+
 @dataclass
 class FileReport:
     source_file: str
@@ -55,6 +67,9 @@ class FileReport:
     rows_rejected: int = 0
     rows_skipped: int = 0
     unknown_columns: list[str] = field(default_factory=list)
+    status: str = "loaded"  # loaded | rejected
+    message: str | None = None
+    seconds: float = 0.0
 
 
 @dataclass
@@ -286,7 +301,8 @@ def load_file(
 
 
 def load_census_year(landing: Path, census_year: int, county_codes: list[str], load_id: str) -> YearLoad:
-    """All extracts of one census year, checked; raises FileRejected on a file-level problem."""
+    """All extracts of one census year, checked. Every file is read even when an earlier one is
+    refused, so one run reports every file-level problem; then YearRejected is raised."""
     files = extract_files(landing, census_year)
     if not files:
         raise FileRejected(
@@ -296,17 +312,28 @@ def load_census_year(landing: Path, census_year: int, county_codes: list[str], l
     seen: dict[str, str] = {}
     for path in files:
         name = path.relative_to(landing).as_posix()
-        accepted, rejected, report = load_file(path, name, census_year, county_codes)
-        for school_id in accepted["school_id"].to_list():
-            if school_id in seen:
+        started = time.perf_counter()
+        try:
+            accepted, rejected, report = load_file(path, name, census_year, county_codes)
+            clashes = [s for s in accepted["school_id"].to_list() if s in seen]
+            if clashes:
                 raise FileRejected(
-                    f"{name}: 学校标识码 {school_id} 已出现在 {seen[school_id]} / school_id "
-                    f"{school_id} also appears in {seen[school_id]} (same census year)"
+                    f"{name}: 学校标识码 {clashes[0]} 已出现在 {seen[clashes[0]]} / school_id {clashes[0]} "
+                    f"also appears in {seen[clashes[0]]} (same census year; {len(clashes)} such schools)"
                 )
-            seen[school_id] = name
+        except FileRejected as exc:
+            report = FileReport(source_file=name, sha256=sha256_of(path), status="rejected", message=str(exc))
+            report.seconds = time.perf_counter() - started
+            reports.append(report)
+            continue
+        seen.update(dict.fromkeys(accepted["school_id"].to_list(), name))
+        report.seconds = time.perf_counter() - started
         accepted_parts.append(accepted)
         rejected_parts.append(rejected)
         reports.append(report)
+    refused = [r for r in reports if r.status == "rejected"]
+    if refused:
+        raise YearRejected("\n".join(r.message or r.source_file for r in refused), reports)
     accepted_all = pl.concat(accepted_parts).with_columns(pl.lit(load_id).alias("load_id"))
     return YearLoad(
         census_year=census_year,

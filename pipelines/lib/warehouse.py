@@ -115,14 +115,83 @@ REJECTED_ROWS_COMMENTS = {
 }
 
 
+LOADS_DDL = """
+create table if not exists audit.loads (
+    load_id VARCHAR, census_year INTEGER, source_file VARCHAR, sha256 VARCHAR, status VARCHAR,
+    message VARCHAR, file_format VARCHAR, encoding VARCHAR, sheet VARCHAR, rows_read BIGINT,
+    rows_accepted BIGINT, rows_rejected BIGINT, rows_skipped BIGINT, unknown_columns VARCHAR[],
+    seconds DOUBLE, loaded_at TIMESTAMP WITH TIME ZONE
+)"""
+
+LOADS_COMMENTS = {
+    "load_id": "Identifier of the load (the Dagster run id).",
+    "census_year": "Census year of the folder the file is in.",
+    "source_file": "Extract file, relative to the landing folder.",
+    "sha256": "sha256 of the file's bytes.",
+    "status": "loaded, or rejected (the whole file was refused and the year left as it was).",
+    "message": "Why a file was refused, in Chinese and English; null when loaded.",
+    "file_format": "csv, xlsx or parquet.",
+    "encoding": "Detected text encoding of a CSV (utf-8, utf-8-sig, gb18030).",
+    "sheet": "Excel sheet the rows were read from.",
+    "rows_read": "School rows read (rows_read = rows_accepted + rows_rejected).",
+    "rows_accepted": "Rows loaded into raw.census_schools.",
+    "rows_rejected": "Rows refused; their reasons are in audit.rejected_rows.",
+    "rows_skipped": "Rows that are not schools: Excel title, blank and total (合计) rows.",
+    "unknown_columns": "Headers that match no canonical column (kept out, not fatal).",
+    "seconds": "Time spent reading and checking the file.",
+    "loaded_at": "When the load was recorded.",
+}
+
+
+def _loads_frame(census_year: int, load_id: str, files: list) -> pl.DataFrame:
+    return pl.DataFrame(
+        [
+            {
+                "load_id": load_id,
+                "census_year": census_year,
+                "source_file": f.source_file,
+                "sha256": f.sha256,
+                "status": f.status,
+                "message": f.message,
+                "file_format": f.file_format,
+                "encoding": f.encoding,
+                "sheet": f.sheet,
+                "rows_read": f.rows_read,
+                "rows_accepted": f.rows_accepted,
+                "rows_rejected": f.rows_rejected,
+                "rows_skipped": f.rows_skipped,
+                "unknown_columns": f.unknown_columns,
+                "seconds": f.seconds,
+            }
+            for f in files
+        ],
+        schema_overrides={"unknown_columns": pl.List(pl.String), "census_year": pl.Int32},
+    )
+
+
+def _insert_loads(con: duckdb.DuckDBPyConnection, census_year: int, load_id: str, files: list) -> None:
+    loads_arrow = _loads_frame(census_year, load_id, files).to_arrow()  # noqa: F841
+    con.execute(LOADS_DDL)
+    con.execute("insert into audit.loads by name select *, now() as loaded_at from loads_arrow")
+    apply_comments(con, "audit.loads", "Every extract file of every load, one row each.", LOADS_COMMENTS)
+
+
+def record_refused_load(con: duckdb.DuckDBPyConnection, census_year: int, load_id: str, files: list) -> None:
+    """Log a refused census year in audit.loads; no data table is touched."""
+    with transaction(con):
+        _insert_loads(con, census_year, load_id, files)
+
+
 def replace_census_year(
     con: duckdb.DuckDBPyConnection,
     census_year: int,
     accepted: pl.DataFrame,
     rejected: pl.DataFrame,
     load_id: str,
+    files: list | None = None,
 ) -> int:
-    """Replace one census year of raw.census_schools and its audit.rejected_rows, atomically."""
+    """Replace one census year of raw.census_schools and its audit.rejected_rows, and log the
+    files in audit.loads, in one transaction."""
     columns = [c.name for c in (*CENSUS_COLUMNS, *LINEAGE_COLUMNS)]
     accepted_arrow = accepted.select(columns).to_arrow()  # noqa: F841  (DuckDB scans it by name)
     rejected_arrow = rejected.with_columns(  # noqa: F841
@@ -135,6 +204,8 @@ def replace_census_year(
         con.execute("insert into raw.census_schools by name select * from accepted_arrow")
         con.execute("delete from audit.rejected_rows where census_year = $y", {"y": census_year})
         con.execute("insert into audit.rejected_rows by name select * from rejected_arrow")
+        if files is not None:
+            _insert_loads(con, census_year, load_id, files)
         apply_comments(
             con,
             "raw.census_schools",

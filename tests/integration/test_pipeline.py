@@ -76,6 +76,17 @@ def test_every_year_ran_as_a_successful_dagster_run(province):
     assert all(r.is_success for r in runs)
 
 
+def test_loads_log_reconciles_every_file(province):
+    loads = table(province, "select * from audit.loads")
+    files = sorted(
+        p.relative_to(province["landing"]).as_posix() for p in province["landing"].glob("20*/*.csv")
+    )
+    assert sorted(loads["source_file"].to_list()) == files
+    assert (loads["status"] == "loaded").all()
+    assert (loads["rows_read"] == loads["rows_accepted"] + loads["rows_rejected"]).all()
+    assert loads["sha256"].str.len_chars().to_list() == [64] * len(files)
+
+
 def test_every_extract_row_is_loaded(province):
     census = read_extract(province["landing"])
     raw = table(province, "select census_year, count(*) as n from raw.census_schools group by 1 order by 1")

@@ -4,8 +4,8 @@ import dagster as dg
 import polars as pl
 
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse, census_year_partitions
-from pipelines.lib.census_ingest import load_census_year
-from pipelines.lib.warehouse import replace_census_year
+from pipelines.lib.census_ingest import YearRejected, load_census_year
+from pipelines.lib.warehouse import record_refused_load, replace_census_year
 
 
 def _rejection_summary(rejected: pl.DataFrame) -> str:
@@ -39,8 +39,15 @@ def census_schools(context: dg.AssetExecutionContext, warehouse: Warehouse):
     census_year = int(context.partition_key)
     with warehouse.connect() as con:
         county_codes = [r[0] for r in con.execute("select county_code from marts.dim_counties").fetchall()]
-        load = load_census_year(warehouse.landing_path(), census_year, county_codes, context.run_id)
-        rows = replace_census_year(con, census_year, load.accepted, load.rejected, context.run_id)
+        try:
+            load = load_census_year(warehouse.landing_path(), census_year, county_codes, context.run_id)
+        except YearRejected as refused:
+            record_refused_load(con, census_year, context.run_id, refused.files)
+            raise dg.Failure(
+                description=f"census year {census_year} not loaded; the warehouse is unchanged:\n{refused}",
+                metadata={"files_refused": sum(f.status == "rejected" for f in refused.files)},
+            ) from None
+        rows = replace_census_year(con, census_year, load.accepted, load.rejected, context.run_id, load.files)
     read = sum(f.rows_read for f in load.files)
     rejected_rows = sum(f.rows_rejected for f in load.files)
     context.log.info(f"census {census_year}: {read} rows read, {rows} loaded, {rejected_rows} rejected")
