@@ -1,4 +1,4 @@
-"""The `junheng` command line: generate, run, demo.
+"""The `junheng` command line: generate, run, validate, demo.
 
 Every command drives the same Dagster definitions in-process (pipelines.runner); paths default
 to the JUNHENG_* environment variables, and flags override them.
@@ -168,6 +168,30 @@ def _print_scenarios(warehouse: Path, truth: dict) -> None:
             print(f"    failing years planted {planted or 'none'}, found {failing or 'none'}: {verdict}")
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from pipelines.lib.reference import ReferenceError
+    from pipelines.lib.validate import format_verdicts, registry_codes, validate_files
+
+    landing = paths.landing_dir(args.landing)
+    try:
+        codes = registry_codes(landing)
+        verdicts = validate_files([Path(p) for p in args.files], codes, args.year)
+    except (ReferenceError, ValueError) as exc:
+        print(f"junheng validate: {exc}", file=sys.stderr)
+        return 2
+    print(format_verdicts(verdicts))
+    problems = pl.concat([v.rejected for v in verdicts])
+    if args.out:
+        problems.write_csv(args.out)
+        print(f"\n{problems.height} problems written to {args.out}")
+    refused_files = sum(v.report.status == "rejected" for v in verdicts)
+    refused_rows = sum(v.report.rows_rejected for v in verdicts)
+    print(f"\n{len(verdicts)} files: {refused_files} refused whole, {refused_rows} rows would be refused")
+    return 1 if refused_files or refused_rows else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="junheng",
@@ -189,6 +213,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--years", type=_years, help="only these census years")
     run.set_defaults(func=cmd_run)
+
+    validate = sub.add_parser(
+        "validate", help="check extract files against the contract without touching the warehouse"
+    )
+    validate.add_argument("files", nargs="+", help="extract files (csv, xlsx, parquet)")
+    validate.add_argument("--year", type=int, help="census year (default: the file's folder name)")
+    validate.add_argument(
+        "--landing", help="landing folder whose reference/counties.csv is the county registry"
+    )
+    validate.add_argument("--out", help="write every refused row and its reason to this CSV")
+    validate.set_defaults(func=cmd_validate)
 
     demo = sub.add_parser("demo", help="generate a synthetic province and run the whole pipeline")
     demo.add_argument("--landing", help="landing folder to (re)write")

@@ -88,3 +88,50 @@ def test_run_without_census_folders_says_so(tmp_path, capsys):
 def test_years_argument_is_checked():
     with pytest.raises(SystemExit):
         main(["generate", "--out", "x", "--years", "2024-2020"])
+
+
+def test_validate_tells_a_clerk_what_to_fix_without_touching_the_warehouse(built, tmp_path, capsys):
+    landing, warehouse = built
+    year_dir = tmp_path / "2024"
+    year_dir.mkdir()
+    good = sorted((landing / "2024").glob("*.csv"))[0]
+    frame = pl.read_csv(good, infer_schema=False)
+    broken = frame.with_columns(
+        pl.when(pl.int_range(pl.len()) == 1).then(pl.lit("12a")).otherwise(pl.col("books")).alias("books"),
+        pl.when(pl.int_range(pl.len()) == 2)
+        .then(pl.lit("999"))
+        .otherwise(pl.col("school_type_code"))
+        .alias("school_type_code"),
+    )
+    broken.write_csv(year_dir / "county_a.csv")
+    frame.drop("school_name").write_csv(year_dir / "county_b.csv")
+    before = warehouse.stat().st_mtime_ns
+    out = tmp_path / "problems.csv"
+    code = main(
+        [
+            "validate",
+            str(year_dir / "county_a.csv"),
+            str(year_dir / "county_b.csv"),
+            "--landing",
+            str(landing),
+            "--out",
+            str(out),
+        ]
+    )
+    printed = capsys.readouterr().out
+    assert code == 1
+    assert "PROBLEMS" in printed and "row 3 books: '12a' is not a valid whole number" in printed
+    assert "第4行 school_type_code" in printed
+    assert "REFUSED" in printed and "school_name" in printed
+    problems = pl.read_csv(out, infer_schema=False)
+    assert sorted(problems["source_row"].to_list()) == ["3", "4"]
+    assert warehouse.stat().st_mtime_ns == before
+
+
+def test_validate_passes_a_clean_file(built, capsys):
+    landing, _ = built
+    assert (
+        main(["validate", *map(str, sorted((landing / "2023").glob("*.csv"))), "--landing", str(landing)])
+        == 0
+    )
+    assert "0 rows would be refused" in capsys.readouterr().out
