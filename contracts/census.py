@@ -73,6 +73,34 @@ def _stage_students_checks() -> list[pa.Check]:
     return checks
 
 
+def _classes_checks() -> list[pa.Check]:
+    """A stage with students has classes."""
+    return [
+        pa.Check(
+            lambda data, stage=stage: data.lazyframe.select(
+                pl.col(f"{stage}_students").is_null()
+                | (pl.col(f"{stage}_students") == 0)
+                | (pl.col(f"{stage}_classes") > 0)
+            ),
+            name=f"{stage}_students need {stage}_classes",
+            error=f"{stage}_students > 0 but {stage}_classes is 0",
+        )
+        for stage in STAGES
+    ]
+
+
+def _senior_students_check() -> pa.Check:
+    """A school type that teaches the senior stage (341, 342, 345) has senior students."""
+    senior_types = sorted(code for code, stages in stages_taught().items() if "senior" in stages)
+    return pa.Check(
+        lambda data: data.lazyframe.select(
+            ~pl.col("school_type_code").is_in(senior_types) | (pl.col("senior_students") > 0)
+        ),
+        name="senior-stage types have senior_students",
+        error=f"school types {', '.join(senior_types)} must have senior_students > 0",
+    )
+
+
 def census_schema(county_codes: Iterable[str]) -> pa.DataFrameSchema:
     """Row contract of a canonical census extract, given the county registry's codes."""
     registry = sorted(set(county_codes))
@@ -103,7 +131,12 @@ def census_schema(county_codes: Iterable[str]) -> pa.DataFrameSchema:
         )
     return pa.DataFrameSchema(
         columns,
-        checks=[*_teacher_subcount_checks(), *_stage_students_checks()],
+        checks=[
+            *_teacher_subcount_checks(),
+            *_stage_students_checks(),
+            *_classes_checks(),
+            _senior_students_check(),
+        ],
         strict=False,
         name="census_schools",
     )

@@ -300,6 +300,32 @@ def load_file(
     return accepted, rejected.sort("source_row", "column"), report
 
 
+def missing_parents(accepted: pl.DataFrame) -> pl.DataFrame:
+    """Rejections for teaching points whose parent school is not in the census year."""
+    ids = accepted["school_id"].implode()
+    orphans = accepted.filter(
+        pl.col("parent_school_id").is_not_null() & ~pl.col("parent_school_id").is_in(ids)
+    )
+    return pl.DataFrame(
+        [
+            {
+                "source_file": r["source_file"],
+                "source_row": r["source_row"],
+                "school_id": r["school_id"],
+                "column": "parent_school_id",
+                "check": "parent exists in the census year",
+                "value": r["parent_school_id"],
+                "message_zh": f"{r['source_file']} 第{r['source_row']}行 parent_school_id: 所属学校 "
+                f"{r['parent_school_id']} 不在本年度数据中",
+                "message_en": f"{r['source_file']} row {r['source_row']} parent_school_id: parent school "
+                f"{r['parent_school_id']} is not in this census year",
+            }
+            for r in orphans.iter_rows(named=True)
+        ],
+        schema=REJECTION_SCHEMA,
+    )
+
+
 def load_census_year(landing: Path, census_year: int, county_codes: list[str], load_id: str) -> YearLoad:
     """All extracts of one census year, checked. Every file is read even when an earlier one is
     refused, so one run reports every file-level problem; then YearRejected is raised."""
@@ -335,9 +361,16 @@ def load_census_year(landing: Path, census_year: int, county_codes: list[str], l
     if refused:
         raise YearRejected("\n".join(r.message or r.source_file for r in refused), reports)
     accepted_all = pl.concat(accepted_parts).with_columns(pl.lit(load_id).alias("load_id"))
+    orphans = missing_parents(accepted_all)  # a year-level rule: the parent may be in another file
+    if not orphans.is_empty():
+        accepted_all = accepted_all.filter(~pl.col("school_id").is_in(orphans["school_id"].implode()))
+        for report in reports:
+            moved = orphans.filter(pl.col("source_file") == report.source_file).height
+            report.rows_accepted -= moved
+            report.rows_rejected += moved
     return YearLoad(
         census_year=census_year,
         accepted=accepted_all,
-        rejected=pl.concat(rejected_parts),
+        rejected=pl.concat([*rejected_parts, orphans]),
         files=reports,
     )

@@ -55,6 +55,11 @@ TEACHER_SHARES = {
     "pe_art_teachers": ({"primary": 0.18, "junior": 0.15}, 0.24),
 }
 STAGE_DRIVERS = ("teachers", *TEACHER_SHARES)
+# buildings, grounds and libraries stay when pupils leave: these scale with the school's size
+# when it opened, so a shrinking rural school ends up with more per pupil, as in real counties
+STOCK_DRIVERS = ("teaching_net_m2", "indoor_sports_m2", "sports_ground_m2", "books")
+FLOOR_CEILING = 1.6  # the highest per-pupil minimum a county builds towards, times the typical level
+FLOOR = "floor"  # steering key (stock driver, FLOOR): 1 = no minimum; lower = a higher per-pupil minimum
 REFERENCE_SIZE = 600.0
 # log-normal school sizes: (median, sigma) per kind of school and stage
 SIZES = {
@@ -89,6 +94,7 @@ class School:
     opened: int = 0
     closed: int | None = None
     history: dict[int, dict[str, int]] = field(default_factory=dict)
+    first_students: dict[str, int] | None = None
 
 
 @dataclass
@@ -302,6 +308,8 @@ class Generator:
                 for school in county.schools:
                     if school.closed is None and school.opened <= year:
                         school.history[year] = {stage: int(round(n)) for stage, n in school.students.items()}
+                        if school.first_students is None:
+                            school.first_students = school.history[year]
 
     def _evolve_year(self, county: County, year: int) -> None:
         rng = self.rng
@@ -379,6 +387,12 @@ class Generator:
             self.basic.split_weight(type_code, stage) * students[stage]
             for stage in ("primary", "junior", "senior")
         )
+        first = school.first_students or students
+        first_compulsory = first["primary"] + first["junior"]
+        first_weighted = sum(
+            self.basic.split_weight(type_code, stage) * first[stage]
+            for stage in ("primary", "junior", "senior")
+        )
         main_stage = "junior" if students["junior"] > students["primary"] else "primary"
         rural = school.urban_rural_code.startswith("2")
         row: dict = {
@@ -401,15 +415,28 @@ class Generator:
             if driver == "indoor_sports_m2" and (type_code == "218" or compulsory < 150):
                 facility[driver] = 0.0
                 continue
+            stock = driver in STOCK_DRIVERS
             value = self._value(
                 level,
-                max(compulsory, 1),
+                max(first_compulsory if stock else compulsory, 1),
                 elasticity,
                 spread,
                 dispersion[(driver, None)],
                 school.position[(driver, None)],
             )
-            facility[driver] = value * max(weighted, 1.0)
+            amount = value * max(first_weighted if stock else weighted, 1.0)
+            if stock:
+                # a county working towards the quality standard builds until every school has a
+                # minimum provision per pupil, up to FLOOR_CEILING times the typical one
+                typical = levels[main_stage] * county.wealth * (1 + growth) ** t
+                minimum = (
+                    (1.0 - dispersion.get((driver, FLOOR), 1.0))
+                    * FLOOR_CEILING
+                    * typical
+                    * max(weighted, 1.0)
+                )
+                amount = max(amount, minimum)
+            facility[driver] = amount
         row["teaching_aux_area_m2"] = round(facility["teaching_net_m2"] + facility["indoor_sports_m2"], 1)
         row["indoor_sports_area_m2"] = round(facility["indoor_sports_m2"], 1)
         row["sports_ground_area_m2"] = round(facility["sports_ground_m2"], 1)
@@ -461,7 +488,9 @@ class Generator:
 
     def _default_dispersion(self, county: County, year: int) -> dict[tuple[str, str | None], float]:
         d = county.dispersion * county.drift[year]
-        return {key: d for key in _driver_keys()}
+        out: dict[tuple[str, str | None], float] = {key: d for key in _driver_keys()}
+        out.update({(driver, FLOOR): 1.0 for driver in STOCK_DRIVERS})
+        return out
 
     def aim(
         self,
@@ -592,6 +621,9 @@ def plan_province(counties: int, years: list[int], seed: int) -> tuple[Generator
     for county in others:
         if rng.random() < 0.2:
             county.quality_certified = int(rng.integers(first + n // 2, first + n))
+    for county in roster:
+        if county.quality_certified is not None:
+            county.dispersion = min(county.dispersion, 0.6)  # evenly resourced, stocks included
     improving.basic_certified = None
 
     dispersion: dict[tuple[str, int], dict[tuple[str, str | None], float]] = {}
@@ -603,25 +635,37 @@ def plan_province(counties: int, years: list[int], seed: int) -> tuple[Generator
     all_keys = _driver_keys()
 
     def keys_for(stage: str | None, exclude: tuple[str, str | None] | None = None):
-        return [k for k in all_keys if (k[1] is None or stage is None or k[1] == stage) and k != exclude]
+        """Resources the generator may steer: never the stocks (buildings, grounds, books), so a
+        steered county's stocks do not jump from one year to the next."""
+        return [
+            k
+            for k in all_keys
+            if (k[1] is None or stage is None or k[1] == stage) and k != exclude and k[0] not in STOCK_DRIVERS
+        ]
 
-    # quality-certified counties (and the one that will slide) are kept well inside the rule
+    # quality-certified counties (and the one that will slide) are kept well inside the rule,
+    # raising their weakest schools' buildings where needed (floors carried forward, never undone)
+    floors = [(driver, FLOOR) for driver in STOCK_DRIVERS]
     for county in roster:
         if county.quality_certified is None:
             continue
         skip = ("junior", "pe_art_teachers_per_100") if county is quality_cross else None
         exclude = ("pe_art_teachers", "junior") if county is quality_cross else None
-        for year in years:
+        for i, year in enumerate(years):
+            current = dispersion[(county.county_code, year)]
             if year >= county.quality_certified - 1:
                 gen.aim(
                     county,
                     year,
-                    dispersion[(county.county_code, year)],
-                    keys_for(None, exclude),
+                    current,
+                    keys_for(None, exclude) + floors,
                     _worst_ratio(gen.quality, skip),
                     QUALITY_TARGET_RATIO,
                     at_most=True,
                 )
+            for later in years[i + 1 :]:
+                for key in floors:
+                    dispersion[(county.county_code, later)][key] = current[key]
     # basic-certified counties hold the basic standard from their certification on
     for county in roster:
         if county.basic_certified is None or county in chosen:

@@ -115,6 +115,28 @@ REJECTED_ROWS_COMMENTS = {
 }
 
 
+WARNINGS_DDL = """
+create table if not exists audit.school_warnings (
+    load_id VARCHAR, census_year INTEGER, school_id VARCHAR, county_code VARCHAR,
+    source_file VARCHAR, source_row BIGINT, "check" VARCHAR, "column" VARCHAR, value DOUBLE,
+    previous_value DOUBLE, message_zh VARCHAR, message_en VARCHAR
+)"""
+
+WARNINGS_COMMENTS = {
+    "load_id": "Load that raised the warning.",
+    "census_year": "Census year of the school.",
+    "school_id": "School the warning is about.",
+    "county_code": "County of the school.",
+    "source_file": "Extract file of the row (last year's file for a school that disappeared).",
+    "source_row": "Row of the school in that file.",
+    "check": "plausibility, teachers_without_students, disappeared, appeared, enrolment_change, stock_drop or identical_to_last_year.",
+    "column": "Column the warning is about, when there is one.",
+    "value": "This year's value (per student for plausibility).",
+    "previous_value": "Last year's value, for year-over-year warnings.",
+    "message_zh": "The warning in Chinese.",
+    "message_en": "The warning in English.",
+}
+
 LOADS_DDL = """
 create table if not exists audit.loads (
     load_id VARCHAR, census_year INTEGER, source_file VARCHAR, sha256 VARCHAR, status VARCHAR,
@@ -189,6 +211,7 @@ def replace_census_year(
     rejected: pl.DataFrame,
     load_id: str,
     files: list | None = None,
+    warnings: pl.DataFrame | None = None,
 ) -> int:
     """Replace one census year of raw.census_schools and its audit.rejected_rows, and log the
     files in audit.loads, in one transaction."""
@@ -206,6 +229,19 @@ def replace_census_year(
         con.execute("insert into audit.rejected_rows by name select * from rejected_arrow")
         if files is not None:
             _insert_loads(con, census_year, load_id, files)
+        if warnings is not None:
+            warnings_arrow = warnings.with_columns(  # noqa: F841
+                pl.lit(load_id).alias("load_id"), pl.lit(census_year).alias("census_year")
+            ).to_arrow()
+            con.execute(WARNINGS_DDL)
+            con.execute("delete from audit.school_warnings where census_year = $y", {"y": census_year})
+            con.execute("insert into audit.school_warnings by name select * from warnings_arrow")
+            apply_comments(
+                con,
+                "audit.school_warnings",
+                "Warn-only findings per school: implausible values and year-over-year changes.",
+                WARNINGS_COMMENTS,
+            )
         apply_comments(
             con,
             "raw.census_schools",
@@ -225,6 +261,16 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, object
     """The first value of the first row (fetching the whole result, as DuckDB 2 requires)."""
     rows = con.execute(sql, dict(params or {})).fetchall()
     return rows[0][0] if rows else None
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(
+        scalar(
+            con,
+            "select count(*) from information_schema.tables where table_schema = $s and table_name = $t",
+            {"s": schema, "t": table},
+        )
+    )
 
 
 def query_frame(

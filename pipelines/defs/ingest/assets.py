@@ -4,6 +4,7 @@ import dagster as dg
 import polars as pl
 
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse, census_year_partitions
+from pipelines.lib.census_checks import census_warnings
 from pipelines.lib.census_ingest import YearRejected, load_census_year
 from pipelines.lib.warehouse import record_refused_load, replace_census_year
 
@@ -32,7 +33,10 @@ def _rejection_summary(rejected: pl.DataFrame) -> str:
     partitions_def=census_year_partitions,
     deps=[["marts", "dim_counties"]],
     pool=WAREHOUSE_POOL,
-    check_specs=[dg.AssetCheckSpec("no_rejected_rows", asset=["raw", "census_schools"])],
+    check_specs=[
+        dg.AssetCheckSpec("no_rejected_rows", asset=["raw", "census_schools"]),
+        dg.AssetCheckSpec("school_warnings", asset=["raw", "census_schools"]),
+    ],
 )
 def census_schools(context: dg.AssetExecutionContext, warehouse: Warehouse):
     """Read, check and load one census year's extracts; the year is replaced atomically."""
@@ -47,7 +51,10 @@ def census_schools(context: dg.AssetExecutionContext, warehouse: Warehouse):
                 description=f"census year {census_year} not loaded; the warehouse is unchanged:\n{refused}",
                 metadata={"files_refused": sum(f.status == "rejected" for f in refused.files)},
             ) from None
-        rows = replace_census_year(con, census_year, load.accepted, load.rejected, context.run_id, load.files)
+        warnings = census_warnings(con, census_year, load.accepted)
+        rows = replace_census_year(
+            con, census_year, load.accepted, load.rejected, context.run_id, load.files, warnings
+        )
     read = sum(f.rows_read for f in load.files)
     rejected_rows = sum(f.rows_rejected for f in load.files)
     context.log.info(f"census {census_year}: {read} rows read, {rows} loaded, {rejected_rows} rejected")
@@ -73,4 +80,12 @@ def census_schools(context: dg.AssetExecutionContext, warehouse: Warehouse):
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"rows_rejected": rejected_rows},
         description="Rows refused by the contract are in audit.rejected_rows with their reason.",
+    )
+    counts = warnings.group_by("check").len().sort("check")
+    yield dg.AssetCheckResult(
+        check_name="school_warnings",
+        passed=warnings.is_empty(),
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={r["check"]: r["len"] for r in counts.iter_rows(named=True)},
+        description="Implausible values and year-over-year changes, per school in audit.school_warnings.",
     )
