@@ -9,38 +9,21 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.defs.ingest.assets import census_schools
+from pipelines.defs.ingest.sensors import landing_sensor
+from pipelines.defs.jobs import REFERENCE_ASSETS, census_year_job, reference_job
 from pipelines.defs.models.factory import build_model_assets
-from pipelines.defs.reference.assets import (
-    dim_counties,
-    dim_school_types,
-    dim_urban_rural,
-    standards_tables,
-)
-from pipelines.defs.resources import Warehouse, census_year_partitions
+from pipelines.defs.resources import Warehouse
 from pipelines.lib.paths import MODELS_DIR
 
-REFERENCE_JOB = "reference_job"
-CENSUS_YEAR_JOB = "census_year_job"
+REFERENCE_JOB = reference_job.name
+CENSUS_YEAR_JOB = census_year_job.name
 
 
 def build_definitions() -> dg.Definitions:
-    reference_assets = [standards_tables, dim_school_types, dim_urban_rural, dim_counties]
-    yearly_assets = [census_schools, *build_model_assets(MODELS_DIR)]
     return dg.Definitions(
-        assets=[*reference_assets, *yearly_assets],
-        jobs=[
-            dg.define_asset_job(
-                REFERENCE_JOB,
-                selection=dg.AssetSelection.assets(*reference_assets),
-                description="Standards, code lists and the county registry.",
-            ),
-            dg.define_asset_job(
-                CENSUS_YEAR_JOB,
-                selection=dg.AssetSelection.assets(*yearly_assets),
-                partitions_def=census_year_partitions,
-                description="One census year: ingest, sections, indicators, coefficients.",
-            ),
-        ],
+        assets=[*REFERENCE_ASSETS, census_schools, *build_model_assets(MODELS_DIR)],
+        jobs=[reference_job, census_year_job],
+        sensors=[landing_sensor],
         resources={"warehouse": Warehouse()},
     )
 

@@ -1,0 +1,22 @@
+"""The two jobs: reference data (unpartitioned), and one census year (partitioned)."""
+
+import dagster as dg
+
+from pipelines.defs.reference.assets import dim_counties, dim_school_types, dim_urban_rural, standards_tables
+from pipelines.defs.resources import census_year_partitions
+
+REFERENCE_ASSETS = [standards_tables, dim_school_types, dim_urban_rural, dim_counties]
+_reference = dg.AssetSelection.assets(*REFERENCE_ASSETS)
+
+reference_job = dg.define_asset_job(
+    "reference_job",
+    selection=_reference,
+    description="Standards, code lists and the county registry.",
+)
+
+census_year_job = dg.define_asset_job(
+    "census_year_job",
+    selection=dg.AssetSelection.all() - _reference,
+    partitions_def=census_year_partitions,
+    description="One census year: ingest, sections, indicators, coefficients.",
+)
