@@ -179,7 +179,12 @@ def _cast_expr(name: str) -> pl.Expr:
         )
     if dtype == pl.String:
         return pl.col(name)
-    return pl.col(name).str.replace_all(",", "").cast(dtype, strict=False).alias(name)
+    parsed = pl.col(name).str.replace_all(",", "").cast(pl.Float64, strict=False)
+    number = pl.when(parsed.is_finite()).then(parsed)  # "inf" and "nan" are no census values
+    if dtype == pl.Float64:
+        return number.alias(name)
+    # a whole number may arrive as "500.0" (Excel stores every number as a float); 500.5 is no count
+    return pl.when(number == number.floor()).then(number).otherwise(None).cast(dtype).alias(name)
 
 
 def cast_columns(text: pl.DataFrame, name: str) -> tuple[pl.DataFrame, pl.DataFrame]:

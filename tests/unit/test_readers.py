@@ -183,3 +183,18 @@ def test_values_as_clerks_type_them(tmp_path):
     assert second["county_code"] == "900101" and second["primary_students"] == 1200
     assert second["books"] == 12000 and second["max_class_size"] is None
     assert first["ownership"] == "private" and first["is_county_run"] is False
+
+
+def test_numbers_as_excel_and_clerks_write_them(tmp_path):
+    rows = [
+        census_row(school_id="2190000001", books="15000.0", computers="60"),
+        census_row(school_id="2190000002", books="1500.5"),
+        census_row(school_id="2190000003", equipment_value_yuan="inf"),
+        census_row(school_id="2190000004"),
+        census_row(school_id="2190000005"),
+    ]
+    headers, body = rows_as_text(rows)
+    accepted, rejected, _ = load(write_csv(tmp_path / "a.csv", headers, body, "utf-8"))
+    assert accepted.filter(pl.col("school_id") == "2190000001")["books"].to_list() == [15000]
+    assert sorted(rejected["school_id"].to_list()) == ["2190000002", "2190000003"]
+    assert set(rejected["check"]) == {"dtype"}
