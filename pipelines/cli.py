@@ -39,6 +39,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         years=args.years,
         seed=args.seed,
         progress=lambda m: print(f"  {m}", flush=True),
+        messy=args.messy,
     )
     units = truth["school_units_per_year"]
     print(
@@ -47,6 +48,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         f"({time.perf_counter() - started:.1f}s)"
     )
     print(f"planted scenarios: {Path(args.out) / 'truth.json'}")
+    if args.messy:
+        print(f"planted bad rows: {len(truth['planted_defects'])} (listed in truth.json)")
     return 0
 
 
@@ -204,6 +207,12 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--counties", type=int, default=60, help="number of counties (default 60)")
     gen.add_argument("--years", type=_years, default=_years("2015-2024"), help="census years, e.g. 2015-2024")
     gen.add_argument("--seed", type=int, default=2012, help="random seed (same seed, same files)")
+    gen.add_argument(
+        "--messy",
+        action="store_true",
+        help="write the years as counties send them (GBK/XLSX/Parquet, Chinese headers, 万元) "
+        "with planted bad rows listed in truth.json",
+    )
     gen.set_defaults(func=cmd_generate)
 
     run = sub.add_parser("run", help="load every census year found and build the warehouse")

@@ -30,6 +30,7 @@ import polars as pl
 
 from contracts.columns import CENSUS_COLUMN_NAMES, CENSUS_DTYPES, STAGES
 from pipelines.lib import official
+from pipelines.lib.messy import write_messy_year
 from pipelines.lib.paths import MODELS_DIR
 from pipelines.lib.standards import Standard, load_standards
 
@@ -793,9 +794,17 @@ def plan_province(counties: int, years: list[int], seed: int) -> tuple[Generator
 
 
 def write_landing(
-    gen: Generator, province: Province, out: Path, progress: Callable[[str], None] = lambda _: None
+    gen: Generator,
+    province: Province,
+    out: Path,
+    progress: Callable[[str], None] = lambda _: None,
+    messy: bool = False,
 ) -> dict:
-    """Write reference files, one CSV per prefecture and census year, and truth.json."""
+    """Write reference files, one CSV per prefecture and census year, and truth.json.
+
+    With `messy`, each year is written in one of the shapes real counties send, with planted bad
+    rows (pipelines.lib.messy); the province itself is the same as the clean one.
+    """
     out.mkdir(parents=True, exist_ok=True)
     (out / "reference").mkdir(exist_ok=True)
     pl.DataFrame(
@@ -841,7 +850,10 @@ def write_landing(
         },
     ).write_csv(out / "reference" / "certifications.csv")
     units = {}
-    for year in province.years:
+    defects: list[dict] = []
+    messy_rng = np.random.default_rng(gen.seed + 1)  # separate draws: the province stays the same
+    planted_counties = {s["county_code"] for s in province.scenarios}
+    for index, year in enumerate(province.years):
         frames = [
             gen.county_year(c, year, province.dispersion[(c.county_code, year)]) for c in province.counties
         ]
@@ -849,12 +861,16 @@ def write_landing(
         units[year] = census.height
         folder = out / str(year)
         folder.mkdir(exist_ok=True)
-        for old in folder.glob("*.csv"):
-            old.unlink()
-        for prefecture_code, part in census.group_by(
-            pl.col("county_code").str.slice(0, 4).alias("prefecture"), maintain_order=True
-        ):
-            part.write_csv(folder / f"census_{year}_{prefecture_code[0]}.csv")
+        for old in folder.iterdir():
+            if old.is_file():
+                old.unlink()
+        if messy:
+            defects += write_messy_year(census, folder, year, index, messy_rng, protected=planted_counties)
+        else:
+            for prefecture_code, part in census.group_by(
+                pl.col("county_code").str.slice(0, 4).alias("prefecture"), maintain_order=True
+            ):
+                part.write_csv(folder / f"census_{year}_{prefecture_code[0]}.csv")
         progress(f"census year {year}: {census.height} school units")
     truth = {
         "generator": {
@@ -865,6 +881,8 @@ def write_landing(
         },
         "school_units_per_year": {str(k): v for k, v in units.items()},
         "scenarios": province.scenarios,
+        "messy": messy,
+        "planted_defects": defects,
     }
     (out / "truth.json").write_text(json.dumps(truth, ensure_ascii=False, indent=2), encoding="utf-8")
     return truth
@@ -876,8 +894,9 @@ def generate(
     years: list[int] | None = None,
     seed: int = 2012,
     progress: Callable[[str], None] = lambda _: None,
+    messy: bool = False,
 ) -> dict:
     """Plan and write a synthetic province; returns the truth document."""
     years = years or list(range(2015, 2025))
     gen, province = plan_province(counties, years, seed)
-    return write_landing(gen, province, out, progress)
+    return write_landing(gen, province, out, progress, messy)

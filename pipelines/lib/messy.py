@@ -1,0 +1,264 @@
+"""`junheng generate --messy`: the same province, written the way counties really send it.
+
+Census years rotate through four shapes: GBK CSV with Chinese headers, XLSX with a title row,
+a blank row, a total row and equipment in 万元, UTF-8 CSV with English headers, and Parquet.
+Chinese-header files use Chinese values (九年一贯制学校, 公办/民办, 是/否), some 12-digit 驻地地域码,
+full-width digits and thousands separators. Every year also gets bad rows of every kind the
+contract catches; each is listed in truth.json with the column and check that must catch it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import xlsxwriter
+
+from contracts.code_lists import load_code_list
+from contracts.columns import CENSUS_COLUMN_NAMES
+from contracts.headers import _table as header_table
+
+SHAPES = ("gbk_csv_chinese", "xlsx_chinese_wan", "utf8_csv_english", "parquet_english")
+FULL_WIDTH_DIGITS = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+@dataclass(frozen=True)
+class Defect:
+    defect: str
+    column: str  # the column the rejection names ("(row)" for rules across columns)
+    check: str  # a fragment of the check name that must catch it
+    apply: Callable[[dict], None]
+    needs: Callable[[dict], bool] = lambda row: True
+
+
+def _no_junior(row: dict) -> bool:
+    return row["school_type_code"] == "211" and row["junior_students"] == 0
+
+
+DEFECTS = (
+    Defect("school_id_pattern", "school_id", "str_matches", lambda r: r.update(school_id=r["school_id"][:8])),
+    Defect("unknown_county", "county_code", "isin", lambda r: r.update(county_code="999999")),
+    Defect("unknown_school_type", "school_type_code", "isin", lambda r: r.update(school_type_code="999")),
+    Defect("unknown_urban_rural", "urban_rural_code", "isin", lambda r: r.update(urban_rural_code="300")),
+    Defect("unknown_ownership", "ownership", "isin", lambda r: r.update(ownership="集体")),
+    Defect(
+        "negative_students",
+        "primary_students",
+        "greater_than_or_equal_to",
+        lambda r: r.update(primary_students=-r["primary_students"]),
+        lambda r: r["primary_students"] > 0,
+    ),
+    Defect("not_a_number", "books", "dtype", lambda r: r.update(books="一万二")),
+    Defect("not_a_boolean", "is_county_run", "dtype", lambda r: r.update(is_county_run="不详")),
+    Defect("missing_name", "school_name", "not_nullable", lambda r: r.update(school_name=None)),
+    Defect(
+        "subcount_over_total",
+        "(row)",
+        "primary_key_teachers",
+        lambda r: r.update(primary_key_teachers=r["primary_teachers"] + 3),
+        lambda r: r["primary_students"] > 0,
+    ),
+    Defect(
+        "stage_not_taught",
+        "(row)",
+        "does not teach the junior stage",
+        lambda r: r.update(junior_students=40, junior_classes=1),
+        _no_junior,
+    ),
+    Defect(
+        "students_without_classes",
+        "(row)",
+        "primary_classes is 0",
+        lambda r: r.update(primary_classes=0),
+        lambda r: r["primary_students"] > 0,
+    ),
+    Defect(
+        "senior_type_without_senior",
+        "(row)",
+        "senior_students",
+        lambda r: r.update(senior_students=0),
+        lambda r: r["school_type_code"] in ("341", "345"),
+    ),
+    Defect(
+        "missing_parent",
+        "parent_school_id",
+        "parent exists",
+        lambda r: r.update(parent_school_id="2190999999"),
+        lambda r: r["school_type_code"] == "218",
+    ),
+)
+
+
+def plant_defects(
+    census: pl.DataFrame, rng: np.random.Generator, protected: set[str]
+) -> tuple[pl.DataFrame, list[dict]]:
+    """Corrupt one row per defect kind (plus one duplicated school id); return rows and truth.
+
+    Schools of `protected` counties (the planted scenarios) are never corrupted, so the scenario
+    values in truth.json hold for the messy twin too.
+    """
+    rows = census.to_dicts()
+    for row in rows:
+        row["_prefecture"] = row["county_code"][:4]  # the file a row goes to, whatever its defect
+    used: set[int] = set()
+    parent_ids = {r["parent_school_id"] for r in rows if r["parent_school_id"]}
+    parents = {i for i, r in enumerate(rows) if r["school_id"] in parent_ids}  # corrupting one orphans others
+    planted = []
+    for defect in DEFECTS:
+        candidates = [
+            i
+            for i, r in enumerate(rows)
+            if i not in used and i not in parents and r["county_code"] not in protected and defect.needs(r)
+        ]
+        if not candidates:
+            continue
+        i = int(rng.choice(candidates))
+        used.add(i)
+        defect.apply(rows[i])
+        planted.append(
+            {
+                "school_id": rows[i]["school_id"],
+                "defect": defect.defect,
+                "column": defect.column,
+                "check": defect.check,
+                "county_code": rows[i]["county_code"],
+            }
+        )
+    # a school id written twice in one file: both rows are refused, neither silently wins
+    candidates = [
+        i
+        for i, r in enumerate(rows)
+        if i not in used
+        and i not in parents
+        and r["county_code"] not in protected
+        and r["school_type_code"] == "211"
+    ]
+    i = int(rng.choice(candidates))
+    copy = dict(rows[i])
+    rows.insert(i + 1, copy)
+    planted += [
+        {
+            "school_id": copy["school_id"],
+            "defect": "duplicate_school_id",
+            "column": "school_id",
+            "check": "field_uniqueness",
+            "county_code": copy["county_code"],
+        }
+    ]
+    columns = [*CENSUS_COLUMN_NAMES, "_prefecture"]
+    frame = pl.DataFrame(
+        [[_text(r[c]) if r[c] is not None else None for c in columns] for r in rows],
+        schema={c: pl.String for c in columns},
+        orient="row",
+    )
+    return frame, planted
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _chinese(frame: pl.DataFrame, rng: np.random.Generator) -> tuple[list[str], list[list[str]]]:
+    """Chinese headers and values, 万元, some 驻地地域码, full-width digits, thousands separators."""
+    aliases = {c: spec["aliases"][0] for c, spec in header_table()["columns"].items()}
+    aliases["equipment_value_yuan"] = "教学仪器设备资产值(万元)"
+    names = {e["code"]: e["name_zh"] for e in load_code_list("school_types")}
+    headers = [aliases[c] for c in CENSUS_COLUMN_NAMES]
+    body = []
+    for row in frame.iter_rows(named=True):
+        cells = []
+        for column in CENSUS_COLUMN_NAMES:
+            text = row[column] or ""
+            if column == "school_type_code":
+                text = names.get(text, text)
+            elif column == "ownership":
+                text = {"public": "公办", "private": "民办"}.get(text, text)
+            elif column == "is_county_run":
+                text = {"true": "是", "false": "否"}.get(text, text)
+            elif column == "county_code" and len(text) == 6 and rng.random() < 0.3:
+                text = f"{text}{int(rng.integers(100, 999))}{int(rng.integers(100, 999))}"  # 驻地地域码
+            elif column == "equipment_value_yuan" and text:
+                text = _text(round(float(text) / 10_000, 4))
+            elif column == "books" and text.isdigit() and int(text) >= 1000 and rng.random() < 0.5:
+                text = f"{int(text):,}"
+            elif column.endswith("_students") and text.isdigit() and rng.random() < 0.05:
+                text = text.translate(FULL_WIDTH_DIGITS)
+            cells.append(text)
+        body.append(cells)
+    return headers, body
+
+
+def _english(frame: pl.DataFrame) -> tuple[list[str], list[list[str]]]:
+    return list(CENSUS_COLUMN_NAMES), [
+        [row[c] or "" for c in CENSUS_COLUMN_NAMES] for row in frame.iter_rows(named=True)
+    ]
+
+
+def _csv(path: Path, headers: list[str], body: list[list[str]], encoding: str) -> None:
+    frame = pl.DataFrame(body, schema=headers, orient="row")
+    path.write_bytes(frame.write_csv().encode(encoding))
+
+
+def _xlsx(path: Path, headers: list[str], body: list[list[str]], title: str) -> None:
+    book = xlsxwriter.Workbook(path, {"strings_to_numbers": False})
+    sheet = book.add_worksheet("学校情况")
+    sheet.write(0, 0, title)
+    sheet.write_row(2, 0, headers)
+    numeric = {i for i, h in enumerate(headers) if "在校生" in h or "班数" in h or "万元" in h}
+    for r, row in enumerate(body, start=3):
+        for c, cell in enumerate(row):
+            try:
+                if c in numeric and cell:
+                    sheet.write_number(r, c, float(cell))
+                    continue
+            except ValueError:
+                pass
+            sheet.write_string(r, c, cell)
+    sheet.write_row(3 + len(body), 0, ["合计", "", f"{len(body)} 所"])
+    book.close()
+
+
+def write_messy_year(
+    census: pl.DataFrame,
+    folder: Path,
+    year: int,
+    year_index: int,
+    rng: np.random.Generator,
+    protected: set[str] = frozenset(),  # type: ignore[assignment]
+) -> list[dict]:
+    """Write one census year in its shape with planted defects; return the defects' truth."""
+    frame, planted = plant_defects(census, rng, set(protected))
+    shape = SHAPES[year_index % len(SHAPES)]
+    files: dict[str, str] = {}
+    for (code,), part in frame.group_by(["_prefecture"], maintain_order=True):
+        part = part.drop("_prefecture")
+        code = str(code)
+        if shape == "gbk_csv_chinese":
+            path = folder / f"{year}年{code}学校基本情况.csv"
+            _csv(path, *_chinese(part, rng), "gbk")
+        elif shape == "xlsx_chinese_wan":
+            path = folder / f"{year}年{code}学校基本情况.xlsx"
+            _xlsx(path, *_chinese(part, rng), f"{year}年 义务教育学校基本情况表 ({code})")
+        elif shape == "utf8_csv_english":
+            path = folder / f"census_{year}_{code}.csv"
+            _csv(path, *_english(part), "utf-8-sig")
+        else:
+            path = folder / f"census_{year}_{code}.parquet"
+            headers, body = _english(part)
+            pl.DataFrame(body, schema=headers, orient="row").write_parquet(path)
+        for school_id in part["school_id"].to_list():
+            files.setdefault(school_id, path.name)
+    for defect in planted:
+        defect["source_file"] = f"{year}/{files[defect['school_id']]}"
+        defect["census_year"] = year
+        defect["shape"] = shape
+    return planted

@@ -1,0 +1,113 @@
+"""The messy province: every shape loads, every planted bad row is caught by the right check,
+no good row is refused, and the coefficients equal the clean twin's for the schools that loaded."""
+
+import polars as pl
+import pytest
+
+from contracts.columns import CENSUS_DTYPES
+from pipelines.lib import official
+from pipelines.lib.synthetic import generate
+from pipelines.lib.warehouse import connect, query_frame
+from pipelines.runner import run_pipeline
+
+pytestmark = pytest.mark.integration
+
+YEARS = [2021, 2022, 2023, 2024]  # one year of each shape: GBK CSV, XLSX, UTF-8 CSV, Parquet
+
+
+@pytest.fixture(scope="module")
+def messy(tmp_path_factory):
+    root = tmp_path_factory.mktemp("messy")
+    truth = generate(root / "messy", counties=9, years=YEARS, seed=17, messy=True)
+    generate(root / "clean", counties=9, years=YEARS, seed=17)
+    run_pipeline(landing=root / "messy", warehouse=root / "w.duckdb", progress=lambda _: None)
+    with connect(root / "w.duckdb", read_only=True) as con:
+        tables = {
+            name: query_frame(con, f"select * from {name}")
+            for name in (
+                "audit.rejected_rows",
+                "audit.loads",
+                "raw.census_schools",
+                "marts.county_indicator_cv",
+                "marts.county_balance",
+            )
+        }
+    return {"truth": truth, "clean": root / "clean", "tables": tables}
+
+
+def test_every_shape_was_read(messy):
+    loads = messy["tables"]["audit.loads"]
+    assert sorted(set(zip(loads["file_format"], loads["encoding"], strict=True)), key=str) == sorted(
+        {("csv", "gb18030"), ("xlsx", None), ("csv", "utf-8-sig"), ("parquet", None)}, key=str
+    )
+    assert (loads["status"] == "loaded").all()
+
+
+def test_every_planted_bad_row_is_refused_by_the_expected_check(messy):
+    rejected = messy["tables"]["audit.rejected_rows"]
+    planted = messy["truth"]["planted_defects"]
+    kinds = {d["defect"] for d in planted}
+    assert len(kinds) == 15  # 14 row defects + duplicated school ids
+    for defect in planted:
+        hits = rejected.filter(
+            (pl.col("census_year") == defect["census_year"])
+            & (pl.col("source_file") == defect["source_file"])
+            & (pl.col("school_id") == defect["school_id"])
+            & (pl.col("column") == defect["column"])
+            & pl.col("check").str.contains(defect["check"], literal=True)
+        )
+        assert not hits.is_empty(), defect
+
+
+def test_no_good_row_is_refused(messy):
+    rejected = messy["tables"]["audit.rejected_rows"]
+    planted = {(d["census_year"], d["school_id"]) for d in messy["truth"]["planted_defects"]}
+    refused = set(zip(rejected["census_year"], rejected["school_id"], strict=True))
+    assert refused == planted
+
+
+def test_every_file_reconciles(messy):
+    loads = messy["tables"]["audit.loads"]
+    assert (loads["rows_read"] == loads["rows_accepted"] + loads["rows_rejected"]).all()
+    raw = messy["tables"]["raw.census_schools"]
+    assert raw.height == loads["rows_accepted"].sum()
+    units = messy["truth"]["school_units_per_year"]
+    duplicates = sum(d["defect"] == "duplicate_school_id" for d in messy["truth"]["planted_defects"])
+    assert loads["rows_read"].sum() == sum(units.values()) + duplicates  # the copy is an extra row
+    xlsx = loads.filter(pl.col("file_format") == "xlsx")
+    assert (xlsx["rows_skipped"] == 3).all()  # title, blank row, total row
+
+
+def test_coefficients_equal_the_clean_twin_for_the_schools_that_loaded(messy, standards):
+    raw = messy["tables"]["raw.census_schools"]
+    clean = pl.concat([pl.read_csv(p, infer_schema=False) for p in sorted(messy["clean"].glob("20*/*.csv"))])
+    clean = clean.with_columns(
+        (pl.col(c) == "true") if t == pl.Boolean else pl.col(c).cast(t) for c, t in CENSUS_DTYPES.items()
+    )
+    loaded = clean.join(raw.select("census_year", "school_id"), on=["census_year", "school_id"], how="semi")
+    assert loaded.height == raw.height
+    got = messy["tables"]["marts.county_indicator_cv"]
+    for standard in standards.values():
+        want = official.county_cvs(loaded, standard).rename({"cv": "cv_clean", "n_schools": "n_clean"})
+        mine = got.filter(pl.col("standard_id") == standard.standard_id)
+        joined = mine.join(want, on=["census_year", "county_code", "stage", "indicator_id"], how="full")
+        assert joined.height == mine.height == want.height
+        both = joined.filter(pl.col("cv").is_not_null())
+        assert (both["n_schools"] == both["n_clean"]).all()
+        assert ((both["cv"] - both["cv_clean"]).abs() <= 1e-9 * both["cv_clean"].abs()).all()
+
+
+def test_planted_scenarios_still_hold_on_the_messy_twin(messy):
+    balance = messy["tables"]["marts.county_balance"]
+    for scenario in messy["truth"]["scenarios"]:
+        if scenario["metric"] != "composite_cv":
+            continue
+        for year in scenario["years"]:
+            row = balance.filter(
+                (pl.col("census_year") == year["census_year"])
+                & (pl.col("county_code") == scenario["county_code"])
+                & (pl.col("stage") == scenario["stage"])
+                & (pl.col("standard_id") == scenario["standard_id"])
+            ).row(0, named=True)
+            assert row["passes"] == year["passes"]
+            assert row["composite_cv"] == pytest.approx(year["value"], rel=1e-9)
