@@ -31,7 +31,7 @@ class HeaderError(ValueError):
 
 
 @cache
-def _table() -> dict[str, Any]:
+def header_table() -> dict[str, Any]:
     with open(Path(__file__).parent / "headers.yaml", encoding="utf-8") as f:
         return dict(yaml.safe_load(f))
 
@@ -41,29 +41,29 @@ def normalise_text(text: str) -> str:
     return unicodedata.normalize("NFKC", text).translate(_BRACKETS).strip()
 
 
-def _key(header: str) -> str:
+def header_key(header: str) -> str:
     return re.sub(r"\s+", "", normalise_text(header.lstrip("\ufeff"))).lower()
 
 
 @cache
 def _aliases() -> dict[str, str]:
     aliases = {name.lower(): name for name in CENSUS_COLUMN_NAMES}
-    for column, spec in _table()["columns"].items():
+    for column, spec in header_table()["columns"].items():
         if column not in CENSUS_COLUMN_NAMES:
             raise ValueError(f"contracts/headers.yaml: unknown canonical column {column!r}")
         for alias in spec.get("aliases", []):
-            aliases[_key(alias)] = column
+            aliases[header_key(alias)] = column
     return aliases
 
 
 def _units(column: str) -> dict[str, float]:
-    spec = _table()["columns"].get(column, {})
-    return {_key(str(u)): float(f) for u, f in (spec.get("units") or {}).items()}
+    spec = header_table()["columns"].get(column, {})
+    return {header_key(str(u)): float(f) for u, f in (spec.get("units") or {}).items()}
 
 
 def match_header(header: str) -> HeaderMatch | None:
     """The canonical column a header means, with its unit factor; None for an unknown header."""
-    key = _key(header)
+    key = header_key(header)
     aliases = _aliases()
     if key in aliases:
         return HeaderMatch(header, aliases[key], None, 1.0)
@@ -83,9 +83,23 @@ def match_header(header: str) -> HeaderMatch | None:
 
 
 def ownership_values() -> dict[str, str]:
-    return {normalise_text(k): v for k, v in _table()["values"]["ownership"].items()}
+    return {normalise_text(k): v for k, v in header_table()["values"]["ownership"].items()}
 
 
 def school_type_names() -> dict[str, str]:
     """Chinese school-type names (九年一贯制学校) -> 3-digit codes."""
     return {normalise_text(e["name_zh"]): e["code"] for e in load_code_list("school_types")}
+
+
+def reference_aliases(kind: str) -> dict[str, str]:
+    """Normalised header -> canonical column for a reference file (`counties`, `certifications`)."""
+    out = {}
+    for column, aliases in header_table()["reference"][kind].items():
+        out[header_key(column)] = column
+        for alias in aliases:
+            out[header_key(alias)] = column
+    return out
+
+
+def standard_names() -> dict[str, str]:
+    return {normalise_text(k): v for k, v in header_table()["reference"]["standard_names"].items()}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pandera.polars as pa
 import polars as pl
 
@@ -19,3 +21,26 @@ COUNTIES = pa.DataFrameSchema(
     strict=False,
     name="counties",
 )
+
+
+def certifications_schema(county_codes: Iterable[str], standard_ids: Iterable[str]) -> pa.DataFrameSchema:
+    """certifications.csv: a county certified for a standard in a year, perhaps revoked later."""
+    return pa.DataFrameSchema(
+        {
+            "county_code": pa.Column(pl.String, pa.Check.isin(sorted(set(county_codes)))),
+            "standard_id": pa.Column(pl.String, pa.Check.isin(sorted(set(standard_ids)))),
+            "certified_year": pa.Column(pl.Int64, pa.Check.in_range(1990, 2100)),
+            "revoked_year": pa.Column(pl.Int64, pa.Check.in_range(1990, 2100), nullable=True),
+        },
+        checks=[
+            pa.Check(
+                lambda data: data.lazyframe.select(
+                    pl.col("revoked_year").is_null() | (pl.col("revoked_year") > pl.col("certified_year"))
+                ),
+                error="revoked_year must be after certified_year",
+            ),
+        ],
+        unique=["county_code", "standard_id"],
+        strict=False,
+        name="certifications",
+    )

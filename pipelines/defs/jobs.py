@@ -2,10 +2,16 @@
 
 import dagster as dg
 
-from pipelines.defs.reference.assets import dim_counties, dim_school_types, dim_urban_rural, standards_tables
+from pipelines.defs.reference.assets import (
+    certifications,
+    dim_counties,
+    dim_school_types,
+    dim_urban_rural,
+    standards_tables,
+)
 from pipelines.defs.resources import census_year_partitions
 
-REFERENCE_ASSETS = [standards_tables, dim_school_types, dim_urban_rural, dim_counties]
+REFERENCE_ASSETS = [standards_tables, dim_school_types, dim_urban_rural, dim_counties, certifications]
 _reference = dg.AssetSelection.assets(*REFERENCE_ASSETS)
 
 reference_job = dg.define_asset_job(

@@ -19,7 +19,7 @@ import xlsxwriter
 
 from contracts.code_lists import load_code_list
 from contracts.columns import CENSUS_COLUMN_NAMES
-from contracts.headers import _table as header_table
+from contracts.headers import header_table
 
 SHAPES = ("gbk_csv_chinese", "xlsx_chinese_wan", "utf8_csv_english", "parquet_english")
 FULL_WIDTH_DIGITS = str.maketrans("0123456789", "０１２３４５６７８９")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pandera.polars as pa
 import polars as pl
 
 from contracts.code_lists import load_code_list
-from contracts.reference import COUNTIES
+from contracts.headers import header_key as _header_key
+from contracts.headers import reference_aliases, standard_names
+from contracts.reference import COUNTIES, certifications_schema
 
 REFERENCE_TABLE_DOCS: dict[str, tuple[str, dict[str, str]]] = {
     "dim_school_types": (
@@ -26,6 +29,15 @@ REFERENCE_TABLE_DOCS: dict[str, tuple[str, dict[str, str]]] = {
             "urban_rural_code": "城乡分类代码.",
             "name_zh": "Chinese name.",
             "area_class": "城区, 镇区 or 乡村.",
+        },
+    ),
+    "certifications": (
+        "One row per county_code x standard_id: the year a county was certified for a standard, and the year it was revoked, if any (reference/certifications.csv).",
+        {
+            "county_code": "6-digit county code.",
+            "standard_id": "basic_2012 or quality_2017 (基本均衡 / 优质均衡 in the file are mapped).",
+            "certified_year": "Year of certification; the county is monitored from this census year on.",
+            "revoked_year": "Year the certification was revoked; null when it stands.",
         },
     ),
     "dim_counties": (
@@ -76,21 +88,75 @@ def urban_rural_frame() -> pl.DataFrame:
     )
 
 
+def _read_reference(path: Path, kind: str) -> pl.DataFrame:
+    """A reference CSV (UTF-8 or GBK) with its headers mapped to canonical names."""
+    from pipelines.lib.readers import ReadError, detect_encoding
+
+    if not path.exists():
+        raise ReferenceError(f"{path}: 缺少参考文件 / the reference file is missing")
+    try:
+        text, _ = detect_encoding(path.read_bytes(), str(path))
+    except ReadError as exc:
+        raise ReferenceError(str(exc)) from None
+    frame = pl.read_csv(io.BytesIO(text.encode("utf-8")), infer_schema=False)
+    aliases = reference_aliases(kind)
+    renames = {c: aliases.get(_header_key(c), _header_key(c)) for c in frame.columns}
+    frame = frame.rename(renames)
+    return frame.with_columns(pl.col(c).str.strip_chars() for c in frame.columns)
+
+
+def _problems(path: Path, errors: pa.errors.SchemaErrors) -> str:
+    first = errors.failure_cases.head(5)
+    return "; ".join(
+        f"row {'?' if r['index'] is None else r['index'] + 2} {r['column']}: "
+        f"{r['failure_case']!r} fails {r['check']}"
+        for r in first.iter_rows(named=True)
+    )
+
+
 def read_counties(landing: Path) -> pl.DataFrame:
     """reference/counties.csv, checked against its contract."""
     path = landing / "reference" / "counties.csv"
-    if not path.exists():
-        raise ReferenceError(f"{path}: 缺少县区名录 / the county registry is missing")
-    frame = pl.read_csv(path, infer_schema=False, encoding="utf8")
-    frame = frame.rename({c: c.lstrip("\ufeff").strip() for c in frame.columns})
+    frame = _read_reference(path, "counties")
     try:
         COUNTIES.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as errors:
-        first = errors.failure_cases.head(5)
-        problems = "; ".join(
-            f"row {'?' if r['index'] is None else r['index'] + 2} {r['column']}: "
-            f"{r['failure_case']!r} fails {r['check']}"
-            for r in first.iter_rows(named=True)
-        )
-        raise ReferenceError(f"{path}: 县区名录有误 / invalid county registry: {problems}") from None
+        raise ReferenceError(
+            f"{path}: 县区名录有误 / invalid county registry: {_problems(path, errors)}"
+        ) from None
     return frame.select(list(COUNTIES.columns))
+
+
+def read_certifications(landing: Path, county_codes: list[str], standard_ids: list[str]) -> pl.DataFrame:
+    """reference/certifications.csv, checked; 基本均衡/优质均衡 are mapped to standard ids.
+
+    A missing file means no county is certified (alerts need it; coefficients do not).
+    """
+    path = landing / "reference" / "certifications.csv"
+    columns = {
+        "county_code": pl.String,
+        "standard_id": pl.String,
+        "certified_year": pl.Int64,
+        "revoked_year": pl.Int64,
+    }
+    if not path.exists():
+        return pl.DataFrame(schema=columns)
+    frame = _read_reference(path, "certifications")
+    if "revoked_year" not in frame.columns:
+        frame = frame.with_columns(pl.lit(None, pl.String).alias("revoked_year"))
+    frame = frame.with_columns(
+        pl.col("standard_id").replace(standard_names()),
+        pl.col("certified_year").cast(pl.Int64, strict=False),
+        pl.when(pl.col("revoked_year") == "")
+        .then(None)
+        .otherwise(pl.col("revoked_year"))
+        .cast(pl.Int64, strict=False)
+        .alias("revoked_year"),
+    )
+    try:
+        certifications_schema(county_codes, standard_ids).validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        raise ReferenceError(
+            f"{path}: 认定名单有误 / invalid certifications: {_problems(path, errors)}"
+        ) from None
+    return frame.select(list(columns)).cast(columns)  # type: ignore[arg-type]

@@ -200,6 +200,13 @@ def test_planted_scenarios_show_up_in_the_right_county_year_stage(province):
     assert mean_of_seven < quality["threshold"]  # the mean hides the failing indicator
 
 
+def test_certifications_are_loaded_from_the_landing_folder(province):
+    certs = table(province, "select * from marts.certifications order by all")
+    written = pl.read_csv(province["landing"] / "reference" / "certifications.csv", infer_schema=False)
+    assert certs.height == written.height > 0
+    assert set(certs["standard_id"]) == {"basic_2012", "quality_2017"}
+
+
 def test_truth_file_is_written_beside_the_extracts(province):
     truth = json.loads((province["landing"] / "truth.json").read_text(encoding="utf-8"))
     assert truth["generator"]["years"] == YEARS

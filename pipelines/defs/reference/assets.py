@@ -51,3 +51,20 @@ def dim_urban_rural(warehouse: Warehouse) -> dg.MaterializeResult:
 def dim_counties(warehouse: Warehouse) -> dg.MaterializeResult:
     """The county registry from the landing folder's reference/counties.csv."""
     return _write_reference(warehouse, "dim_counties", reference.read_counties(warehouse.landing_path()))
+
+
+@dg.asset(
+    key=["marts", "certifications"],
+    group_name="marts",
+    kinds={"duckdb"},
+    pool=WAREHOUSE_POOL,
+    deps=[["marts", "dim_counties"], ["marts", "standards"]],
+)
+def certifications(warehouse: Warehouse) -> dg.MaterializeResult:
+    """Certified counties per standard from the landing folder's reference/certifications.csv."""
+    landing = warehouse.landing_path()
+    counties = reference.read_counties(landing)["county_code"].to_list()
+    standard_ids = [s.standard_id for s in load_standards(MODELS_DIR / "standards")]
+    return _write_reference(
+        warehouse, "certifications", reference.read_certifications(landing, counties, standard_ids)
+    )
