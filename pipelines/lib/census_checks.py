@@ -1,7 +1,8 @@
 """Warn-only checks that look beyond the contract: plausibility and year-over-year changes.
 
 They never refuse a row; the warnings go to audit.school_warnings. Thresholds live in
-contracts/ingest_rules.yaml."""
+contracts/ingest_rules.yaml.
+"""
 
 from __future__ import annotations
 
@@ -31,61 +32,63 @@ def _all_students() -> pl.Expr:
     return pl.sum_horizontal(f"{s}_students" for s in (*STAGES, "senior"))
 
 
-def _warnings(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.select(list(WARNING_SCHEMA)).cast(WARNING_SCHEMA)  # type: ignore[arg-type]
+def _warn(
+    rows: pl.DataFrame,
+    check: str,
+    column: str | None,
+    value: pl.Expr | None,
+    previous: pl.Expr | None,
+    zh: tuple[str, list[pl.Expr]],
+    en: tuple[str, list[pl.Expr]],
+) -> pl.DataFrame:
+    """One warning per row of `rows`; messages are polars format strings with their arguments."""
+    return rows.select(
+        "school_id",
+        "county_code",
+        "source_file",
+        "source_row",
+        pl.lit(check).alias("check"),
+        pl.lit(column, pl.String).alias("column"),
+        (value if value is not None else pl.lit(None)).cast(pl.Float64).alias("value"),
+        (previous if previous is not None else pl.lit(None)).cast(pl.Float64).alias("previous_value"),
+        pl.format(zh[0], pl.col("school_id"), *zh[1]).alias("message_zh"),
+        pl.format(en[0], pl.col("school_id"), *en[1]).alias("message_en"),
+    ).cast(WARNING_SCHEMA)  # type: ignore[arg-type]
 
 
 def plausibility_warnings(accepted: pl.DataFrame) -> pl.DataFrame:
     rules = ingest_rules()["plausibility"]["per_student"]
-    parts = []
     students = _all_students()
+    parts = []
     for column, (low, high) in rules.items():
         per_student = pl.col(column) / students
         odd = accepted.filter((students > 0) & ((per_student < low) | (per_student > high)))
+        bounds = [pl.lit(column), per_student.round(2), pl.lit(low), pl.lit(high)]
         parts.append(
-            odd.select(
-                "school_id",
-                "county_code",
-                "source_file",
-                "source_row",
-                pl.lit("plausibility").alias("check"),
-                pl.lit(column).alias("column"),
-                (pl.col(column) / students).alias("value"),
-                pl.lit(None, pl.Float64).alias("previous_value"),
-                pl.format(
-                    "{} 生均 {} = {} 超出合理范围 [{}, {}]",
-                    "school_id",
-                    pl.lit(column),
-                    per_student.round(2),
-                    pl.lit(low),
-                    pl.lit(high),
-                ).alias("message_zh"),
-                pl.format(
-                    "{} {} per student = {} is outside the plausible range [{}, {}]",
-                    "school_id",
-                    pl.lit(column),
-                    per_student.round(2),
-                    pl.lit(low),
-                    pl.lit(high),
-                ).alias("message_en"),
+            _warn(
+                odd,
+                "plausibility",
+                column,
+                per_student,
+                None,
+                ("{} 生均 {} = {} 超出合理范围 [{}, {}]", bounds),
+                ("{} {} per student = {} is outside the plausible range [{}, {}]", bounds),
             )
         )
-    idle = accepted.filter((students == 0) & (pl.sum_horizontal(f"{s}_teachers" for s in STAGES) > 0))
+    teachers = pl.sum_horizontal(f"{s}_teachers" for s in STAGES)
+    idle = accepted.filter((students == 0) & (teachers > 0))
     parts.append(
-        idle.select(
-            "school_id",
-            "county_code",
-            "source_file",
-            "source_row",
-            pl.lit("teachers_without_students").alias("check"),
-            pl.lit("primary_teachers").alias("column"),
-            pl.sum_horizontal(f"{s}_teachers" for s in STAGES).cast(pl.Float64).alias("value"),
-            pl.lit(None, pl.Float64).alias("previous_value"),
-            pl.format("{} 有专任教师但没有在校生", "school_id").alias("message_zh"),
-            pl.format("{} has teachers but no students", "school_id").alias("message_en"),
+        _warn(
+            idle,
+            "teachers_without_students",
+            "primary_teachers",
+            teachers,
+            None,
+            ("{} 有专任教师但没有在校生", []),
+            ("{} has teachers but no students", []),
         )
     )
-    return pl.concat([_warnings(p) for p in parts])
+    return pl.concat(parts)
 
 
 def year_over_year_warnings(current: pl.DataFrame, previous: pl.DataFrame) -> pl.DataFrame:
@@ -97,105 +100,70 @@ def year_over_year_warnings(current: pl.DataFrame, previous: pl.DataFrame) -> pl
     cur = current.select(keep).with_columns(_all_students().alias("students"))
     prev = previous.select(keep).with_columns(_all_students().alias("students"))
     both = cur.join(prev, on="school_id", suffix="_previous")
+    students, before = pl.col("students"), pl.col("students_previous")
     parts = [
-        prev.join(cur, on="school_id", how="anti").select(
-            "school_id",
-            "county_code",
-            "source_file",
-            "source_row",
-            pl.lit("disappeared").alias("check"),
-            pl.lit(None, pl.String).alias("column"),
-            pl.lit(None, pl.Float64).alias("value"),
-            pl.col("students").cast(pl.Float64).alias("previous_value"),
-            pl.format("{} 上年度有, 本年度没有", "school_id").alias("message_zh"),
-            pl.format("{} was in last year's census and is not in this one", "school_id").alias("message_en"),
+        _warn(
+            prev.join(cur, on="school_id", how="anti"),
+            "disappeared",
+            None,
+            None,
+            students,
+            ("{} 上年度有, 本年度没有", []),
+            ("{} was in last year's census and is not in this one", []),
         ),
-        cur.join(prev, on="school_id", how="anti").select(
-            "school_id",
-            "county_code",
-            "source_file",
-            "source_row",
-            pl.lit("appeared").alias("check"),
-            pl.lit(None, pl.String).alias("column"),
-            pl.col("students").cast(pl.Float64).alias("value"),
-            pl.lit(None, pl.Float64).alias("previous_value"),
-            pl.format("{} 本年度新出现", "school_id").alias("message_zh"),
-            pl.format("{} is new this year", "school_id").alias("message_en"),
+        _warn(
+            cur.join(prev, on="school_id", how="anti"),
+            "appeared",
+            None,
+            students,
+            None,
+            ("{} 本年度新出现", []),
+            ("{} is new this year", []),
         ),
     ]
     limit = float(rules["enrolment_change_max"])
-    change = (pl.col("students") - pl.col("students_previous")) / pl.col("students_previous")
+    moved = both.filter((before > 0) & (((students - before) / before).abs() > limit))
+    change = [before, students, pl.lit(round(limit * 100))]
     parts.append(
-        both.filter((pl.col("students_previous") > 0) & (change.abs() > limit)).select(
-            "school_id",
-            "county_code",
-            "source_file",
-            "source_row",
-            pl.lit("enrolment_change").alias("check"),
-            pl.lit("students").alias("column"),
-            pl.col("students").cast(pl.Float64).alias("value"),
-            pl.col("students_previous").cast(pl.Float64).alias("previous_value"),
-            pl.format(
-                "{} 在校生 {} -> {}, 变化超过 {}%",
-                "school_id",
-                "students_previous",
-                "students",
-                pl.lit(int(limit * 100)),
-            ).alias("message_zh"),
-            pl.format(
-                "{} students {} -> {}, a change of more than {}%",
-                "school_id",
-                "students_previous",
-                "students",
-                pl.lit(int(limit * 100)),
-            ).alias("message_en"),
+        _warn(
+            moved,
+            "enrolment_change",
+            "students",
+            students,
+            before,
+            ("{} 在校生 {} -> {}, 变化超过 {}%", change),
+            ("{} students {} -> {}, a change of more than {}%", change),
         )
     )
     drop = float(rules["stock_drop_max"])
     for stock in rules["stocks"]:
-        fell = both.filter(
-            (pl.col(f"{stock}_previous") > 0)
-            & ((pl.col(stock) - pl.col(f"{stock}_previous")) / pl.col(f"{stock}_previous") < -drop)
-        )
+        now, then = pl.col(stock), pl.col(f"{stock}_previous")
+        fell = both.filter((then > 0) & ((now - then) / then < -drop))
+        args = [pl.lit(stock), pl.lit(round(drop * 100))]
         parts.append(
-            fell.select(
-                "school_id",
-                "county_code",
-                "source_file",
-                "source_row",
-                pl.lit("stock_drop").alias("check"),
-                pl.lit(stock).alias("column"),
-                pl.col(stock).cast(pl.Float64).alias("value"),
-                pl.col(f"{stock}_previous").cast(pl.Float64).alias("previous_value"),
-                pl.format(
-                    "{} {} 比上年下降超过 {}%", "school_id", pl.lit(stock), pl.lit(int(drop * 100))
-                ).alias("message_zh"),
-                pl.format(
-                    "{} {} fell by more than {}% since last year",
-                    "school_id",
-                    pl.lit(stock),
-                    pl.lit(int(drop * 100)),
-                ).alias("message_en"),
+            _warn(
+                fell,
+                "stock_drop",
+                stock,
+                now,
+                then,
+                ("{} {} 比上年下降超过 {}%", args),
+                ("{} {} fell by more than {}% since last year", args),
             )
         )
-    same = pl.all_horizontal(pl.col(c).eq_missing(pl.col(f"{c}_previous")) for c in NUMERIC)
+    same = both.filter(pl.all_horizontal(pl.col(c).eq_missing(pl.col(f"{c}_previous")) for c in NUMERIC))
     parts.append(
-        both.filter(same).select(
-            "school_id",
-            "county_code",
-            "source_file",
-            "source_row",
-            pl.lit("identical_to_last_year").alias("check"),
-            pl.lit(None, pl.String).alias("column"),
-            pl.lit(None, pl.Float64).alias("value"),
-            pl.lit(None, pl.Float64).alias("previous_value"),
-            pl.format("{} 所有数值与上年完全相同, 可能照抄上年", "school_id").alias("message_zh"),
-            pl.format("{} has every number identical to last year (copied forward?)", "school_id").alias(
-                "message_en"
-            ),
+        _warn(
+            same,
+            "identical_to_last_year",
+            None,
+            None,
+            None,
+            ("{} 所有数值与上年完全相同, 可能照抄上年", []),
+            ("{} has every number identical to last year (copied forward?)", []),
         )
     )
-    return pl.concat([_warnings(p) for p in parts])
+    return pl.concat(parts)
 
 
 def census_warnings(con: duckdb.DuckDBPyConnection, census_year: int, accepted: pl.DataFrame) -> pl.DataFrame:
