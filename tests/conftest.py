@@ -81,6 +81,11 @@ class TinyWarehouse:
         self.con = con
         self.models = {m.relation: m for m in load_models(MODELS_DIR)}
 
+    def use_standards(self, standards: list[Standard]) -> None:
+        """Replace the standards tables, e.g. with a provincial variant."""
+        for table, frame in standard_tables(standards).items():
+            replace_table(self.con, f"marts.{table}", frame, table)
+
     def load(self, rows: list[dict], census_year: int = 2024) -> None:
         frame = census_frame(rows).with_columns(
             pl.lit("test.csv").alias("source_file"),

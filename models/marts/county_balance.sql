@@ -17,6 +17,21 @@ thresholds as (
     select * from marts.standard_thresholds
 ),
 
+school_checks as (
+    select
+        county_code,
+        stage,
+        standard_id,
+        count(*) filter (where is_compliant is not null) as n_sections_judged,
+        count_if(is_compliant) as n_compliant_sections,
+        count_if(breaks_school_size) as n_breaking_school_size,
+        count_if(breaks_class_size) as n_breaking_class_size,
+        count_if(breaks_room_standard) as n_breaking_room_standard,
+    from marts.school_compliance
+    where census_year = $census_year
+    group by all
+),
+
 expected_indicators as (
     select standard_id, stage, count(*) as n_indicators_expected
     from marts.standard_indicators
@@ -73,10 +88,20 @@ final as (
             when per_county.n_indicators_with_cv < expected_indicators.n_indicators_expected
                 then 'missing_indicator_cv'
         end as passes_null_reason,
+        school_checks.n_compliant_sections::bigint as n_compliant_sections,
+        school_checks.n_compliant_sections / nullif(school_checks.n_sections_judged, 0) as compliant_share,
+        case
+            when standards.school_rule_min_met is not null and school_checks.n_sections_judged > 0
+                then school_checks.n_compliant_sections = school_checks.n_sections_judged
+        end as meets_school_standards,
+        school_checks.n_breaking_school_size::bigint as n_breaking_school_size,
+        school_checks.n_breaking_class_size::bigint as n_breaking_class_size,
+        school_checks.n_breaking_room_standard::bigint as n_breaking_room_standard,
     from per_county
     inner join standards using (standard_id)
     inner join thresholds using (standard_id, stage)
     inner join expected_indicators using (standard_id, stage)
+    left join school_checks using (county_code, stage, standard_id)
 )
 
 select * from final

@@ -51,6 +51,25 @@ class ExclusionRule:
 
 
 @dataclass(frozen=True)
+class SchoolRule:
+    """At least `min_met` of the indicators with a minimum are met; every unmet one >= ratio."""
+
+    min_met: int
+    unmet_min_ratio: float
+
+
+@dataclass(frozen=True)
+class SchoolConditions:
+    max_school_students: float
+    max_school_students_by_type: dict[str, float]
+    max_class_size: dict[str, float]
+    classes_per_music_room: float
+    classes_per_art_room: float
+    min_music_room_m2: float
+    min_art_room_m2: float
+
+
+@dataclass(frozen=True)
 class Standard:
     standard_id: str
     name_zh: str
@@ -62,6 +81,8 @@ class Standard:
     exclusions: tuple[ExclusionRule, ...]
     indicators: tuple[Indicator, ...]
     source: str
+    school_rule: SchoolRule | None = None
+    school_conditions: SchoolConditions | None = None
 
     def split_weight(self, school_type_code: str, stage: str) -> float:
         return self.student_weights.get(school_type_code, {}).get(stage, 1.0)
@@ -164,7 +185,39 @@ def parse_standard(doc: dict[str, Any], source: str) -> Standard:
             )
         )
 
+    school_rule = None
+    if doc.get("school_rule"):
+        rule = doc["school_rule"]
+        with_minimum = sum(1 for i in indicators if i.minimum)
+        min_met = int(_need(rule, "min_met", f"{where}: school_rule"))
+        ratio = float(_need(rule, "unmet_min_ratio", f"{where}: school_rule"))
+        if not 0 < min_met <= with_minimum:
+            raise StandardError(
+                f"{where}: school_rule.min_met must be between 1 and the {with_minimum} indicators with a minimum"
+            )
+        if not 0 <= ratio <= 1:
+            raise StandardError(f"{where}: school_rule.unmet_min_ratio must be between 0 and 1")
+        school_rule = SchoolRule(min_met, ratio)
+    school_conditions = None
+    if doc.get("school_conditions"):
+        c = doc["school_conditions"]
+        cw = f"{where}: school_conditions"
+        school_conditions = SchoolConditions(
+            max_school_students=float(_need(c, "max_school_students", cw)),
+            max_school_students_by_type={
+                str(k): float(v) for k, v in (c.get("max_school_students_by_type") or {}).items()
+            },
+            max_class_size={
+                stage: float(_need(_need(c, "max_class_size", cw), stage, cw)) for stage in STAGES
+            },
+            classes_per_music_room=float(_need(c, "classes_per_music_room", cw)),
+            classes_per_art_room=float(_need(c, "classes_per_art_room", cw)),
+            min_music_room_m2=float(_need(c, "min_music_room_m2", cw)),
+            min_art_room_m2=float(_need(c, "min_art_room_m2", cw)),
+        )
     return Standard(
+        school_rule=school_rule,
+        school_conditions=school_conditions,
         standard_id=standard_id,
         name_zh=str(doc.get("name_zh", "")),
         name_en=str(doc.get("name_en", "")),
@@ -199,6 +252,7 @@ def load_standards(standards_dir: Path) -> list[Standard]:
 def standard_tables(standards: list[Standard]) -> dict[str, pl.DataFrame]:
     """The standards as the warehouse tables the SQL models join (keys are table names)."""
     head, thresholds, indicators, terms, weights, rules = [], [], [], [], [], []
+    conditions, size_limits = [], []
     for s in standards:
         head.append(
             {
@@ -207,9 +261,36 @@ def standard_tables(standards: list[Standard]) -> dict[str, pl.DataFrame]:
                 "name_en": s.name_en,
                 "document": s.document,
                 "cv_rule": s.cv_rule,
+                "school_rule_min_met": s.school_rule.min_met if s.school_rule else None,
+                "school_rule_unmet_min_ratio": s.school_rule.unmet_min_ratio if s.school_rule else None,
                 "source_file": Path(s.source).name,
             }
         )
+        if s.school_conditions:
+            c = s.school_conditions
+            for stage in STAGES:
+                conditions.append(
+                    {
+                        "standard_id": s.standard_id,
+                        "stage": stage,
+                        "max_class_size": c.max_class_size[stage],
+                        "classes_per_music_room": c.classes_per_music_room,
+                        "classes_per_art_room": c.classes_per_art_room,
+                        "min_music_room_m2": c.min_music_room_m2,
+                        "min_art_room_m2": c.min_art_room_m2,
+                    }
+                )
+            size_limits.append(
+                {
+                    "standard_id": s.standard_id,
+                    "school_type_code": None,
+                    "max_school_students": c.max_school_students,
+                }
+            )
+            for code, limit in c.max_school_students_by_type.items():
+                size_limits.append(
+                    {"standard_id": s.standard_id, "school_type_code": code, "max_school_students": limit}
+                )
         for stage, value in s.cv_thresholds.items():
             thresholds.append({"standard_id": s.standard_id, "stage": stage, "cv_threshold": value})
         for order, ind in enumerate(s.indicators, start=1):
@@ -267,7 +348,30 @@ def standard_tables(standards: list[Standard]) -> dict[str, pl.DataFrame]:
                 }
             )
     return {
-        "standards": pl.DataFrame(head),
+        "standards": pl.DataFrame(
+            head,
+            schema_overrides={"school_rule_min_met": pl.Int64, "school_rule_unmet_min_ratio": pl.Float64},
+        ),
+        "standard_school_conditions": pl.DataFrame(
+            conditions,
+            schema={
+                "standard_id": pl.String,
+                "stage": pl.String,
+                "max_class_size": pl.Float64,
+                "classes_per_music_room": pl.Float64,
+                "classes_per_art_room": pl.Float64,
+                "min_music_room_m2": pl.Float64,
+                "min_art_room_m2": pl.Float64,
+            },
+        ),
+        "standard_school_size_limits": pl.DataFrame(
+            size_limits,
+            schema={
+                "standard_id": pl.String,
+                "school_type_code": pl.String,
+                "max_school_students": pl.Float64,
+            },
+        ),
         "standard_thresholds": pl.DataFrame(thresholds),
         "standard_indicators": pl.DataFrame(indicators),
         "standard_indicator_terms": pl.DataFrame(terms),
@@ -306,7 +410,29 @@ STANDARD_TABLE_DOCS: dict[str, tuple[str, dict[str, str]]] = {
             "name_en": "English name of the standard.",
             "document": "The policy document that defines it.",
             "cv_rule": "composite: the mean of the indicator CVs is judged; each_indicator: every indicator CV is judged.",
+            "school_rule_min_met": "Per-school rule: indicators (of those with a minimum) a section must meet; null when the standard has no per-school rule.",
+            "school_rule_unmet_min_ratio": "Per-school rule: each unmet indicator must reach at least this share of its minimum.",
             "source_file": "The YAML file under models/standards/ it was loaded from.",
+        },
+    ),
+    "standard_school_conditions": (
+        "One row per standard_id x stage: school conditions checked alongside the coefficients (class size, music and art rooms).",
+        {
+            "standard_id": "Standard id.",
+            "stage": "primary or junior.",
+            "max_class_size": "Largest class allowed (the census reports the school's largest class).",
+            "classes_per_music_room": "A music room is needed for every this many classes (rounded up).",
+            "classes_per_art_room": "An art room is needed for every this many classes (rounded up).",
+            "min_music_room_m2": "Smallest average music-room area, m².",
+            "min_art_room_m2": "Smallest average art-room area, m².",
+        },
+    ),
+    "standard_school_size_limits": (
+        "One row per standard_id x school_type_code: the largest school (compulsory students) allowed; a null type is the default.",
+        {
+            "standard_id": "Standard id.",
+            "school_type_code": "School type the limit is for; null for every other type.",
+            "max_school_students": "Most compulsory-stage students a school may have.",
         },
     ),
     "standard_thresholds": (

@@ -92,6 +92,8 @@ class School:
     students: dict[str, float] = field(default_factory=dict)
     position: dict[tuple[str, str | None], float] = field(default_factory=dict)
     class_size: float = 40.0
+    rooms_factor: float = 1.0  # specialist rooms relative to what its classes need
+    room_m2: float = 100.0  # average size of its music and art rooms
     opened: int = 0
     closed: int | None = None
     history: dict[int, dict[str, int]] = field(default_factory=dict)
@@ -161,7 +163,9 @@ class Generator:
             school_type_code=type_code,
             urban_rural_code=ur,
             students={"primary": 0.0, "junior": 0.0, "senior": 0.0, **students},
-            class_size=float(self.rng.uniform(44, 56) if ur.startswith("1") else self.rng.uniform(24, 38)),
+            class_size=float(self.rng.uniform(38, 50) if ur.startswith("1") else self.rng.uniform(22, 38)),
+            rooms_factor=float(self.rng.choice([0.5, 1.0, 1.0, 1.0, 1.0, 1.5])),
+            room_m2=float(self.rng.uniform(84, 124)),
             opened=self.years[0],
         )
         for key in _driver_keys():
@@ -477,12 +481,12 @@ class Generator:
                     school.position[(sub, stage)],
                 )
                 row[f"{stage}_{sub}"] = min(teachers, int(round(teachers * min(share, 1.0))))
-        row["max_class_size"] = int(round(school.class_size * 1.15)) if total_classes else None
-        rooms = max(0, int(round(total_classes / 12)))
+        row["max_class_size"] = int(round(school.class_size * 1.08)) if total_classes else None
+        rooms = int(round(math.ceil(total_classes / 12) * school.rooms_factor))
         row["music_rooms"] = rooms
         row["art_rooms"] = rooms
-        row["music_room_area_m2"] = round(rooms * 92.0, 1)
-        row["art_room_area_m2"] = round(rooms * 88.0, 1)
+        row["music_room_area_m2"] = round(rooms * school.room_m2, 1)
+        row["art_room_area_m2"] = round(rooms * (school.room_m2 - 4), 1)
         return row
 
     # --- aiming planted scenarios -----------------------------------------------------------

@@ -1,0 +1,159 @@
+"""The per-school rule ("at least N of M, every unmet one >= R of its minimum") and conditions.
+
+census_row() meets all 7 quality_2017 primary minimums: degree teachers 5.0 per 100 (>= 4.2),
+key teachers 1.2 (>= 1.0), PE/art 1.0 (>= 0.9), teaching area 5.6 m² (>= 4.5), sports area
+8.4 m² (>= 7.5), equipment 2000 yuan (>= 2000, exactly), multimedia 2.4 per 100 (>= 2.3).
+"""
+
+import pytest
+import yaml
+
+from pipelines.lib.paths import MODELS_DIR
+from pipelines.lib.standards import parse_standard
+from tests.conftest import census_row
+
+STUDENTS = 500
+INDOOR = 200.0
+
+
+def teaching_aux_for(ratio: float) -> float:
+    """teaching_aux_area_m2 giving a net teaching area of `ratio` x the 4.5 m² primary minimum."""
+    return ratio * 4.5 * STUDENTS + INDOOR
+
+
+def compliance(wh, school_id="2190000001", standard_id="quality_2017"):
+    rows = wh.table("marts.school_compliance", f"school_id = '{school_id}' and standard_id = '{standard_id}'")
+    return rows.row(0, named=True) if rows.height else None
+
+
+@pytest.mark.parametrize(
+    ("overrides", "n_met", "compliant"),
+    [
+        ({}, 7, True),  # 7 of 7
+        ({"teaching_aux_area_m2": teaching_aux_for(0.85)}, 6, True),  # 6 of 7, unmet at 85% exactly
+        ({"teaching_aux_area_m2": teaching_aux_for(0.849)}, 6, False),  # 6 of 7, unmet at 84.9%
+        ({"teaching_aux_area_m2": teaching_aux_for(0.95), "multimedia_classrooms": 11}, 5, False),  # 5 of 7
+    ],
+    ids=["7_of_7", "6_of_7_at_85", "6_of_7_at_84.9", "5_of_7"],
+)
+def test_quality_rule_edge_cases(tiny_warehouse, overrides, n_met, compliant):
+    tiny_warehouse.load([census_row(**overrides), census_row(school_id="2190000002")])
+    row = compliance(tiny_warehouse)
+    assert row["n_indicators"] == 7 and row["n_met"] == n_met
+    assert row["is_compliant"] is compliant
+    if n_met == 6:
+        assert row["unmet_indicators"] == ["teaching_area_per_student"]
+        assert row["min_unmet_ratio"] == pytest.approx(0.85 if compliant else 0.849)
+
+
+def test_a_section_with_zero_students_is_not_judged(tiny_warehouse):
+    empty = census_row(primary_students=0, primary_classes=0)
+    tiny_warehouse.load([empty, census_row(school_id="2190000002")])
+    assert compliance(tiny_warehouse) is None
+    section = tiny_warehouse.table(
+        "staging.school_sections", "school_id = '2190000001' and standard_id = 'quality_2017'"
+    )
+    assert section["exclusion_rule_id"].to_list() == ["no_students"]
+
+
+def test_basic_2012_has_no_per_school_rule(tiny_warehouse):
+    tiny_warehouse.load([census_row(), census_row(school_id="2190000002")])
+    assert compliance(tiny_warehouse, standard_id="basic_2012") is None
+    balance = tiny_warehouse.table("marts.county_balance", "standard_id = 'basic_2012'")
+    assert balance["meets_school_standards"].to_list() == [None]
+
+
+def test_county_roll_up_counts_compliant_sections_apart_from_the_cv_rule(tiny_warehouse):
+    tiny_warehouse.load(
+        [
+            census_row(),
+            census_row(
+                school_id="2190000002", multimedia_classrooms=11, teaching_aux_area_m2=teaching_aux_for(0.5)
+            ),
+        ]
+    )
+    balance = tiny_warehouse.table("marts.county_balance", "standard_id = 'quality_2017'").row(0, named=True)
+    assert balance["n_compliant_sections"] == 1 and balance["compliant_share"] == 0.5
+    assert balance["meets_school_standards"] is False
+
+
+@pytest.mark.parametrize(
+    ("overrides", "breaks"),
+    [
+        ({}, (False, False, False)),
+        (
+            {
+                "primary_students": 2100,
+                "primary_classes": 45,
+                "primary_teachers": 120,
+                "music_rooms": 4,
+                "art_rooms": 4,
+                "music_room_area_m2": 400.0,
+                "art_room_area_m2": 360.0,
+            },
+            (True, False, False),
+        ),
+        (
+            {
+                "school_type_code": "312",
+                "primary_students": 1500,
+                "junior_students": 900,
+                "junior_classes": 18,
+                "junior_teachers": 60,
+                "primary_classes": 34,
+                "primary_teachers": 90,
+                "music_rooms": 5,
+                "art_rooms": 5,
+                "music_room_area_m2": 500.0,
+                "art_room_area_m2": 460.0,
+            },
+            (False, False, False),
+        ),  # 2400 <= 2500
+        ({"max_class_size": 46}, (False, True, False)),
+        ({"music_room_area_m2": 95.0}, (False, False, True)),  # one room, 95 m² < 96
+        ({"primary_classes": 13}, (False, False, True)),  # 13 classes need 2 rooms of each
+    ],
+    ids=["fine", "too_big", "nine_year_2500", "class_46", "small_music_room", "too_few_rooms"],
+)
+def test_school_conditions(tiny_warehouse, overrides, breaks):
+    tiny_warehouse.load([census_row(**overrides), census_row(school_id="2190000002")])
+    row = compliance(tiny_warehouse)
+    assert (row["breaks_school_size"], row["breaks_class_size"], row["breaks_room_standard"]) == breaks
+
+
+def example_variant():
+    path = MODELS_DIR / "standards" / "examples" / "example_province_8_of_10.yaml"
+    return parse_standard(yaml.safe_load(path.read_text(encoding="utf-8")), str(path))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "compliant"),
+    [
+        ({"books": 10_000, "computers": 40}, True),  # 2 unmet (books 20/25 = 80%, computers 8/10)
+        ({"books": 10_000, "computers": 40, "multimedia_classrooms": 11}, False),  # 3 unmet: 7 of 10
+    ],
+    ids=["8_of_10", "7_of_10"],
+)
+def test_provincial_variant_8_of_10_rest_at_60_percent(tiny_warehouse, standards, overrides, compliant):
+    tiny_warehouse.use_standards([standards["quality_2017"], example_variant()])
+    tiny_warehouse.load([census_row(**overrides), census_row(school_id="2190000002")])
+    row = compliance(tiny_warehouse, standard_id="example_province_8_of_10")
+    assert row["n_indicators"] == 10
+    assert row["is_compliant"] is compliant
+    # the national rule on the same school: books and computers are not among its 7 indicators,
+    # and multimedia at 2.2 per 100 is 96% of 2.3, so the school passes 6 of 7 there either way
+    assert compliance(tiny_warehouse, standard_id="quality_2017")["is_compliant"] is True
+
+
+def test_provincial_variant_unmet_below_60_percent_fails(tiny_warehouse, standards):
+    tiny_warehouse.use_standards([standards["quality_2017"], example_variant()])
+    tiny_warehouse.load([census_row(books=7_000), census_row(school_id="2190000002")])  # 14/25 = 56%
+    row = compliance(tiny_warehouse, standard_id="example_province_8_of_10")
+    assert row["n_met"] == 9 and row["min_unmet_ratio"] == pytest.approx(0.56)
+    assert row["is_compliant"] is False
+    sections = tiny_warehouse.table("marts.county_indicator_cv", "standard_id = 'example_province_8_of_10'")
+    assert set(sections["indicator_id"]) >= {"books_per_student", "computers_per_100", "teachers_per_100"}
+
+
+def test_the_example_variant_is_not_loaded_by_the_pipeline(standards):
+    assert "example_province_8_of_10" not in standards
