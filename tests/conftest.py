@@ -88,6 +88,7 @@ class TinyWarehouse:
 
     def load(self, rows: list[dict], census_year: int = 2024) -> None:
         frame = census_frame(rows).with_columns(
+            pl.lit(census_year, pl.Int32).alias("census_year"),
             pl.lit("test.csv").alias("source_file"),
             pl.lit("0" * 64).alias("source_sha256"),
             pl.int_range(2, len(rows) + 2, dtype=pl.Int64).alias("source_row"),

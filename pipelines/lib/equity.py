@@ -69,3 +69,22 @@ def cv_contributions(values: Sequence[float], students: Sequence[float]) -> np.n
     total = p.sum()
     mean = float((p * x).sum() / total)
     return (p / total) * (x / mean - 1.0) ** 2
+
+
+def contribution_changes(
+    previous: dict[str, tuple[float, float]], current: dict[str, tuple[float, float]]
+) -> dict[str, float]:
+    """Each school's change in contribution to CV² between two years, keyed by school id.
+
+    `previous` and `current` map school id -> (value, students). A school in only one year counts
+    with a contribution of 0 in the other, so the changes add up exactly to CV²(current) −
+    CV²(previous): continuing schools, new schools and closed schools all accounted for.
+    """
+
+    def contributions(year: dict[str, tuple[float, float]]) -> dict[str, float]:
+        ids = list(year)
+        c = cv_contributions([year[i][0] for i in ids], [year[i][1] for i in ids])
+        return dict(zip(ids, (float(v) for v in c), strict=True))
+
+    before, after = contributions(previous), contributions(current)
+    return {i: after.get(i, 0.0) - before.get(i, 0.0) for i in before.keys() | after.keys()}

@@ -30,6 +30,7 @@ import polars as pl
 
 from contracts.columns import CENSUS_COLUMN_NAMES, CENSUS_DTYPES, STAGES
 from pipelines.lib import official
+from pipelines.lib.equity import cv_contributions
 from pipelines.lib.messy import write_messy_year
 from pipelines.lib.paths import MODELS_DIR
 from pipelines.lib.standards import Standard, load_standards
@@ -590,6 +591,25 @@ def _worst_ratio(standard: Standard, skip: tuple[str, str] | None = None) -> Cal
     return statistic
 
 
+def _top_drivers(
+    gen: Generator,
+    county: County,
+    year: int,
+    dispersion: dict[tuple[str, int], dict[tuple[str, str | None], float]],
+    standard: Standard,
+    stage: str,
+    indicator_id: str,
+) -> list[str]:
+    """The three schools contributing most to the indicator's CV² in that year (DOMAIN.md §2)."""
+    rows = gen.county_year(county, year, dispersion[(county.county_code, year)])
+    values = official.school_values(rows, standard).filter(
+        (pl.col("stage") == stage) & (pl.col("indicator_id") == indicator_id)
+    )
+    c = cv_contributions(values["value"].to_list(), values["weight"].to_list())
+    ranked = values.with_columns(pl.Series("c", c)).sort(["c", "school_id"], descending=[True, False])
+    return ranked["school_id"].head(3).to_list()
+
+
 def _crossing_path(n: int, threshold: float, rising: bool = True) -> tuple[list[float], int]:
     """Below the threshold until index c, then above it; margins keep rounding from flipping it."""
     c = max(1, round(0.6 * n))
@@ -728,6 +748,11 @@ def plan_province(counties: int, years: list[int], seed: int) -> tuple[Generator
                 "planned_first_failing_year": planned_crossing,
                 "first_failing_year": failing[0] if failing else None,
                 "years": realised,
+                "top_drivers_final_year": _top_drivers(
+                    gen, county, years[-1], dispersion, standard, stage, indicator_id
+                )
+                if indicator_id
+                else None,
             }
         )
 

@@ -207,6 +207,31 @@ def test_certifications_are_loaded_from_the_landing_folder(province):
     assert set(certs["standard_id"]) == {"basic_2012", "quality_2017"}
 
 
+def test_the_planted_failing_indicator_shows_its_schools_at_the_top_of_the_drivers(province):
+    scenario = next(
+        s for s in province["truth"]["scenarios"] if s["scenario_id"] == "quality_indicator_crossing"
+    )
+    top = table(
+        province,
+        "select school_id from monitoring.school_drivers where census_year = 2024 and county_code = "
+        f"'{scenario['county_code']}' and stage = 'junior' and standard_id = 'quality_2017' and indicator_id = "
+        "'pe_art_teachers_per_100' and driver_rank <= 3 order by driver_rank",
+    )
+    assert top["school_id"].to_list() == scenario["top_drivers_final_year"]
+
+
+def test_driver_contributions_and_changes_add_up_for_every_county_indicator(province):
+    gaps = table(
+        province,
+        "select max(abs(fsum(contribution) - any_value(county_cv) ^ 2)) over () as total_gap, "
+        "max(abs(fsum(contribution_change) - (any_value(county_cv) ^ 2 - any_value(previous_county_cv) ^ 2))) "
+        "over () as change_gap from monitoring.school_drivers group by census_year, county_code, stage, "
+        "standard_id, indicator_id",
+    )
+    assert gaps["total_gap"][0] < 1e-12
+    assert gaps["change_gap"][0] is None or gaps["change_gap"][0] < 1e-12
+
+
 def test_truth_file_is_written_beside_the_extracts(province):
     truth = json.loads((province["landing"] / "truth.json").read_text(encoding="utf-8"))
     assert truth["generator"]["years"] == YEARS

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from pipelines.lib.equity import cv_contributions, weighted_cv
+from pipelines.lib.equity import contribution_changes, cv_contributions, weighted_cv
 
 # DOMAIN.md §2 worked example: weights by replication.
 X = [541, 1463, 2445, 3438, 4437, 5401, 6392, 8304, 11904, 22261]
@@ -86,3 +86,27 @@ def test_contributions_sum_exactly_to_cv_squared(data):
     c = cv_contributions(x, p)
     assert math.fsum(c) == pytest.approx(weighted_cv(x, p).cv ** 2, rel=1e-9, abs=1e-12)
     assert (c >= 0).all()
+
+
+@st.composite
+def two_years(draw):
+    ids = [f"s{i}" for i in range(draw(st.integers(3, 12)))]
+
+    def year():
+        present = [i for i in ids if draw(st.booleans())] or ids[:2]
+        if len(present) < 2:
+            present = ids[:2]
+        return {i: (draw(st.floats(0.1, 1e4)), draw(st.integers(1, 2000))) for i in present}
+
+    return year(), year()
+
+
+@given(two_years())
+@settings(max_examples=200, deadline=None)
+def test_contribution_changes_sum_to_the_change_in_cv_squared(years):
+    previous, current = years
+    changes = contribution_changes(previous, current)
+    cv_before = weighted_cv([v for v, _ in previous.values()], [p for _, p in previous.values()]).cv
+    cv_after = weighted_cv([v for v, _ in current.values()], [p for _, p in current.values()]).cv
+    assert math.fsum(changes.values()) == pytest.approx(cv_after**2 - cv_before**2, abs=1e-9)
+    assert set(changes) == set(previous) | set(current)  # closed and new schools are in the sum

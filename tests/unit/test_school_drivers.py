@@ -1,0 +1,51 @@
+"""monitoring.school_drivers on two hand-built years: contributions, ranks and exact changes."""
+
+import math
+
+import polars as pl
+import pytest
+
+from pipelines.lib.equity import contribution_changes, weighted_cv
+from tests.conftest import census_row
+
+INDICATOR = "(standard_id = 'basic_2012' and indicator_id = 'books_per_student' and stage = 'primary')"
+
+
+def school(i: int, students: int, books: int) -> dict:
+    return census_row(school_id=f"21900000{i:02d}", primary_students=students, books=books)
+
+
+def test_changes_add_up_to_the_change_in_cv_squared_with_schools_closing_and_opening(tiny_warehouse):
+    last_year = [school(1, 500, 15_000), school(2, 300, 3_000), school(3, 800, 40_000)]  # 3 closes
+    this_year = [school(1, 520, 15_500), school(2, 280, 3_000), school(4, 600, 12_000)]  # 4 opens
+    tiny_warehouse.load(last_year, census_year=2023)
+    tiny_warehouse.load(this_year, census_year=2024)
+    drivers = tiny_warehouse.table("monitoring.school_drivers", f"census_year = 2024 and {INDICATOR}")
+    status = dict(zip(drivers["school_id"], drivers["status"], strict=True))
+    assert status == {
+        "2190000001": "continuing",
+        "2190000002": "continuing",
+        "2190000003": "disappeared",
+        "2190000004": "appeared",
+    }
+    cv_now, cv_before = drivers["county_cv"][0], drivers["previous_county_cv"][0]
+    assert math.fsum(drivers["contribution"]) == pytest.approx(cv_now**2, rel=1e-12)
+    assert math.fsum(drivers["contribution_change"]) == pytest.approx(cv_now**2 - cv_before**2, abs=1e-12)
+    # the same numbers from the plain-Python statement of the method
+    expected = contribution_changes(
+        {r["school_id"]: (r["books"] / r["primary_students"], r["primary_students"]) for r in last_year},
+        {r["school_id"]: (r["books"] / r["primary_students"], r["primary_students"]) for r in this_year},
+    )
+    for row in drivers.iter_rows(named=True):
+        assert row["contribution_change"] == pytest.approx(expected[row["school_id"]], abs=1e-12)
+    assert cv_now == pytest.approx(weighted_cv([15_500 / 520, 3_000 / 280, 12_000 / 600], [520, 280, 600]).cv)
+
+
+def test_the_worst_resourced_school_ranks_first_and_is_marked_under(tiny_warehouse):
+    tiny_warehouse.load([school(1, 500, 15_000), school(2, 500, 15_500), school(3, 500, 2_000)])
+    drivers = tiny_warehouse.table("monitoring.school_drivers", INDICATOR).sort("driver_rank")
+    top = drivers.row(0, named=True)
+    assert (top["school_id"], top["resourcing"], top["driver_rank"]) == ("2190000003", "under", 1)
+    assert top["status"] == "no_previous_year" and top["contribution_change"] is None
+    assert drivers["share_of_cv_squared"].sum() == pytest.approx(1.0)
+    assert drivers.filter(pl.col("school_id") == "2190000002")["resourcing"][0] == "over"
