@@ -14,8 +14,9 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from contracts.code_lists import load_code_list
 from contracts.columns import CENSUS_DTYPES
-from pipelines.lib import official
+from pipelines.lib import equity, official
 from pipelines.lib.equity import weighted_cv
 from pipelines.lib.paths import MODELS_DIR, REPO_ROOT
 from pipelines.lib.sql_models import load_models
@@ -230,6 +231,40 @@ def test_driver_contributions_and_changes_add_up_for_every_county_indicator(prov
     )
     assert gaps["total_gap"][0] < 1e-12
     assert gaps["change_gap"][0] is None or gaps["change_gap"][0] < 1e-12
+
+
+def test_every_equity_measure_equals_the_python_statement(province, standards):
+    census = read_extract(province["landing"])
+    area = {e["code"]: e["area_class"] for e in load_code_list("urban_rural")}
+    classes = dict(zip(census["school_id"], census["urban_rural_code"].replace_strict(area), strict=False))
+    got = table(province, "select * from marts.county_equity")
+    checked = 0
+    for standard in standards.values():
+        values = official.school_values(census, standard)
+        mine = got.filter(pl.col("standard_id") == standard.standard_id)
+        groups = dict(values.group_by(["census_year", "county_code", "stage", "indicator_id"]).__iter__())
+        assert mine.height == len(groups)
+        for row in mine.iter_rows(named=True):
+            g = groups[(row["census_year"], row["county_code"], row["stage"], row["indicator_id"])]
+            x, p = g["value"].to_list(), g["weight"].to_list()
+            between, within, by_area = equity.theil_decomposition(x, p, [classes[s] for s in g["school_id"]])
+            expected = {
+                "gini": equity.weighted_gini(x, p),
+                "theil_t": equity.theil_t(x, p),
+                "theil_between_area": between,
+                "theil_within_area": within,
+                "theil_within_rural": by_area.get("乡村"),
+                "mcloone": equity.mcloone(x, p),
+                "federal_range_ratio": equity.federal_range_ratio(x, p),
+                "p05_value": equity.weighted_percentile(x, p, 0.05),
+            }
+            for column, want in expected.items():
+                if want is None:
+                    assert row[column] is None, column
+                else:
+                    assert row[column] == pytest.approx(want, rel=1e-9, abs=1e-12), column
+            checked += 1
+    assert checked > 100
 
 
 def test_truth_file_is_written_beside_the_extracts(province):
