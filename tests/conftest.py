@@ -110,4 +110,5 @@ def tiny_warehouse(tmp_path: Path) -> Iterator[TinyWarehouse]:
         for table, frame in standard_tables(load_standards(MODELS_DIR / "standards")).items():
             replace_table(con, f"marts.{table}", frame, table)
         replace_table(con, "marts.dim_school_types", reference.school_types_frame(), "types")
+        replace_table(con, "marts.dim_urban_rural", reference.urban_rural_frame(), "urban/rural classes")
         yield TinyWarehouse(con)
