@@ -1,6 +1,7 @@
 -- One row per census_year x standard_id x school_id x stage: every school split into the
 -- compulsory stages its type teaches, shared facilities apportioned by weighted students
--- (facility_split in models/standards/*.yaml), and the first matching exclusion rule recorded.
+-- (facility_split in models/standards/*.yaml), teaching points merged into their parent where
+-- the standard says so, and the first matching exclusion rule recorded.
 
 with
 
@@ -73,7 +74,7 @@ shares as (
     where stage in ('primary', 'junior')
 ),
 
-sections as (
+split_sections as (
     select
         schools.census_year,
         shares.standard_id,
@@ -110,26 +111,111 @@ sections as (
     inner join schools using (school_id)
 ),
 
--- the first exclusion rule (in file order) whose every condition holds
+merge_standards as (
+    select standard_id, merge_reason_zh, merge_reason_en from marts.standards
+    where teaching_point_mode = 'merge_into_parent'
+),
+
+-- for standards whose teaching_points option is merge_into_parent: each teaching point with a
+-- parent section of the same stage is folded into it (pupils and resources added) and left out
+merged_points as (
+    select point.standard_id, point.school_id, point.stage, point.parent_school_id,
+    from split_sections as point
+    inner join merge_standards using (standard_id)
+    inner join split_sections as parent
+        on parent.standard_id = point.standard_id
+        and parent.school_id = point.parent_school_id
+        and parent.stage = point.stage
+    where point.school_type_code = '218'
+),
+
+parent_additions as (
+    select
+        merged_points.standard_id,
+        merged_points.parent_school_id as school_id,
+        merged_points.stage,
+        count(*) as merged_teaching_points,
+        sum(point.students) as students,
+        sum(point.classes) as classes,
+        sum(point.teachers) as teachers,
+        sum(point.teachers_above_degree) as teachers_above_degree,
+        sum(point.teachers_senior_title) as teachers_senior_title,
+        sum(point.key_teachers) as key_teachers,
+        sum(point.pe_art_teachers) as pe_art_teachers,
+        sum(point.teaching_aux_area_m2) as teaching_aux_area_m2,
+        sum(point.indoor_sports_area_m2) as indoor_sports_area_m2,
+        sum(point.sports_ground_area_m2) as sports_ground_area_m2,
+        sum(point.equipment_value_yuan) as equipment_value_yuan,
+        sum(point.computers) as computers,
+        sum(point.books) as books,
+        sum(point.multimedia_classrooms) as multimedia_classrooms,
+        sum(point.music_rooms) as music_rooms,
+        sum(point.music_room_area_m2) as music_room_area_m2,
+        sum(point.art_rooms) as art_rooms,
+        sum(point.art_room_area_m2) as art_room_area_m2,
+    from merged_points
+    inner join split_sections as point using (standard_id, school_id, stage)
+    group by all
+),
+
+sections as (
+    select
+        split_sections.* replace (
+            split_sections.students + coalesce(additions.students, 0) as students,
+            split_sections.classes + coalesce(additions.classes, 0) as classes,
+            split_sections.teachers + coalesce(additions.teachers, 0) as teachers,
+            split_sections.teachers_above_degree + coalesce(additions.teachers_above_degree, 0) as teachers_above_degree,
+            split_sections.teachers_senior_title + coalesce(additions.teachers_senior_title, 0) as teachers_senior_title,
+            split_sections.key_teachers + coalesce(additions.key_teachers, 0) as key_teachers,
+            split_sections.pe_art_teachers + coalesce(additions.pe_art_teachers, 0) as pe_art_teachers,
+            split_sections.teaching_aux_area_m2 + coalesce(additions.teaching_aux_area_m2, 0) as teaching_aux_area_m2,
+            split_sections.indoor_sports_area_m2 + coalesce(additions.indoor_sports_area_m2, 0) as indoor_sports_area_m2,
+            split_sections.sports_ground_area_m2 + coalesce(additions.sports_ground_area_m2, 0) as sports_ground_area_m2,
+            split_sections.equipment_value_yuan + coalesce(additions.equipment_value_yuan, 0) as equipment_value_yuan,
+            split_sections.computers + coalesce(additions.computers, 0) as computers,
+            split_sections.books + coalesce(additions.books, 0) as books,
+            split_sections.multimedia_classrooms + coalesce(additions.multimedia_classrooms, 0) as multimedia_classrooms,
+            split_sections.music_rooms + coalesce(additions.music_rooms, 0) as music_rooms,
+            split_sections.music_room_area_m2 + coalesce(additions.music_room_area_m2, 0) as music_room_area_m2,
+            split_sections.art_rooms + coalesce(additions.art_rooms, 0) as art_rooms,
+            split_sections.art_room_area_m2 + coalesce(additions.art_room_area_m2, 0) as art_room_area_m2
+        ),
+        coalesce(additions.merged_teaching_points, 0) as merged_teaching_points,
+    from split_sections
+    left join parent_additions as additions using (standard_id, school_id, stage)
+),
+
+-- the first exclusion rule (in file order) whose every condition holds; merged teaching points first
 first_exclusion as (
     select
-        sections.standard_id,
-        sections.school_id,
-        sections.stage,
-        arg_min(exclusion_rules.rule_id, exclusion_rules.rule_order) as exclusion_rule_id,
-        arg_min(exclusion_rules.reason_zh, exclusion_rules.rule_order) as exclusion_reason_zh,
-        arg_min(exclusion_rules.reason_en, exclusion_rules.rule_order) as exclusion_reason_en,
-    from sections
-    inner join exclusion_rules
-        on exclusion_rules.standard_id = sections.standard_id
-        and (exclusion_rules.school_type_codes is null
-            or list_contains(exclusion_rules.school_type_codes, sections.school_type_code))
-        and (exclusion_rules.ownership is null
-            or exclusion_rules.ownership = sections.ownership)
-        and (exclusion_rules.is_county_run is null
-            or exclusion_rules.is_county_run = sections.is_county_run)
-        and (exclusion_rules.students_below is null
-            or sections.students < exclusion_rules.students_below)
+        standard_id, school_id, stage,
+        arg_min(rule_id, rule_order) as exclusion_rule_id,
+        arg_min(reason_zh, rule_order) as exclusion_reason_zh,
+        arg_min(reason_en, rule_order) as exclusion_reason_en,
+    from (
+        select
+            merged_points.standard_id, merged_points.school_id, merged_points.stage,
+            0 as rule_order, 'merged_into_parent' as rule_id,
+            merge_standards.merge_reason_zh as reason_zh, merge_standards.merge_reason_en as reason_en,
+        from merged_points
+        inner join merge_standards using (standard_id)
+        union all
+        select
+            sections.standard_id, sections.school_id, sections.stage,
+            exclusion_rules.rule_order, exclusion_rules.rule_id,
+            exclusion_rules.reason_zh, exclusion_rules.reason_en,
+        from sections
+        inner join exclusion_rules
+            on exclusion_rules.standard_id = sections.standard_id
+            and (exclusion_rules.school_type_codes is null
+                or list_contains(exclusion_rules.school_type_codes, sections.school_type_code))
+            and (exclusion_rules.ownership is null
+                or exclusion_rules.ownership = sections.ownership)
+            and (exclusion_rules.is_county_run is null
+                or exclusion_rules.is_county_run = sections.is_county_run)
+            and (exclusion_rules.students_below is null
+                or sections.students < exclusion_rules.students_below)
+    )
     group by all
 ),
 

@@ -19,6 +19,7 @@ from contracts.code_lists import school_type_codes
 from contracts.columns import SECTION_MEASURES, STAGES
 
 CV_RULES = ("composite", "each_indicator")
+TEACHING_POINT_MODES = ("exclude_by_rules", "merge_into_parent")
 RULE_CONDITIONS = ("school_type_codes", "ownership", "is_county_run", "students_below")
 SPLIT_STAGES = (*STAGES, "senior")
 
@@ -83,6 +84,9 @@ class Standard:
     source: str
     school_rule: SchoolRule | None = None
     school_conditions: SchoolConditions | None = None
+    teaching_point_mode: str = "exclude_by_rules"
+    merge_reason_zh: str | None = None
+    merge_reason_en: str | None = None
 
     def split_weight(self, school_type_code: str, stage: str) -> float:
         return self.student_weights.get(school_type_code, {}).get(stage, 1.0)
@@ -215,7 +219,19 @@ def parse_standard(doc: dict[str, Any], source: str) -> Standard:
             min_music_room_m2=float(_need(c, "min_music_room_m2", cw)),
             min_art_room_m2=float(_need(c, "min_art_room_m2", cw)),
         )
+    points = doc.get("teaching_points") or {"mode": "exclude_by_rules"}
+    mode = points.get("mode")
+    if mode not in TEACHING_POINT_MODES:
+        raise StandardError(
+            f"{where}: teaching_points.mode must be one of {TEACHING_POINT_MODES}, got {mode!r}"
+        )
+    if mode == "merge_into_parent":
+        _need(points, "reason_zh", f"{where}: teaching_points")
+        _need(points, "reason_en", f"{where}: teaching_points")
     return Standard(
+        teaching_point_mode=mode,
+        merge_reason_zh=points.get("reason_zh"),
+        merge_reason_en=points.get("reason_en"),
         school_rule=school_rule,
         school_conditions=school_conditions,
         standard_id=standard_id,
@@ -261,6 +277,9 @@ def standard_tables(standards: list[Standard]) -> dict[str, pl.DataFrame]:
                 "name_en": s.name_en,
                 "document": s.document,
                 "cv_rule": s.cv_rule,
+                "teaching_point_mode": s.teaching_point_mode,
+                "merge_reason_zh": s.merge_reason_zh,
+                "merge_reason_en": s.merge_reason_en,
                 "school_rule_min_met": s.school_rule.min_met if s.school_rule else None,
                 "school_rule_unmet_min_ratio": s.school_rule.unmet_min_ratio if s.school_rule else None,
                 "source_file": Path(s.source).name,
@@ -350,7 +369,12 @@ def standard_tables(standards: list[Standard]) -> dict[str, pl.DataFrame]:
     return {
         "standards": pl.DataFrame(
             head,
-            schema_overrides={"school_rule_min_met": pl.Int64, "school_rule_unmet_min_ratio": pl.Float64},
+            schema_overrides={
+                "school_rule_min_met": pl.Int64,
+                "school_rule_unmet_min_ratio": pl.Float64,
+                "merge_reason_zh": pl.String,
+                "merge_reason_en": pl.String,
+            },
         ),
         "standard_school_conditions": pl.DataFrame(
             conditions,
@@ -410,6 +434,9 @@ STANDARD_TABLE_DOCS: dict[str, tuple[str, dict[str, str]]] = {
             "name_en": "English name of the standard.",
             "document": "The policy document that defines it.",
             "cv_rule": "composite: the mean of the indicator CVs is judged; each_indicator: every indicator CV is judged.",
+            "teaching_point_mode": "exclude_by_rules (teaching points follow the exclusion rules) or merge_into_parent (each is folded into its parent school's section).",
+            "merge_reason_zh": "Reason shown on a merged teaching point, in Chinese.",
+            "merge_reason_en": "Reason shown on a merged teaching point, in English.",
             "school_rule_min_met": "Per-school rule: indicators (of those with a minimum) a section must meet; null when the standard has no per-school rule.",
             "school_rule_unmet_min_ratio": "Per-school rule: each unmet indicator must reach at least this share of its minimum.",
             "source_file": "The YAML file under models/standards/ it was loaded from.",

@@ -2,8 +2,12 @@
 
 import polars as pl
 import pytest
+import yaml
 
 from contracts.columns import SHARED_MEASURES
+from pipelines.lib.equity import weighted_cv
+from pipelines.lib.paths import MODELS_DIR
+from pipelines.lib.standards import parse_standard
 from tests.conftest import census_row
 
 
@@ -150,3 +154,72 @@ def test_exclusion_rules_per_standard(tiny_warehouse, overrides, basic_rule, qua
         assert row["is_included"] == (expected is None)
         if expected is not None:
             assert row["exclusion_reason_zh"] and row["exclusion_reason_en"]
+
+
+def merge_variant():
+    path = MODELS_DIR / "standards" / "examples" / "basic_2012_merge_teaching_points.yaml"
+    return parse_standard(yaml.safe_load(path.read_text(encoding="utf-8")), str(path))
+
+
+PARENT = census_row(school_id="2190000001", books=15_000)  # 500 pupils, 30 teachers
+OTHER = census_row(
+    school_id="2190000002",
+    primary_students=300,
+    books=6_000,
+    primary_teachers=15,
+    primary_teachers_above_degree=12,
+    primary_teachers_senior_title=6,
+    primary_key_teachers=3,
+    primary_pe_art_teachers=3,
+)
+POINT = census_row(
+    school_id="2190000003",
+    school_type_code="218",
+    urban_rural_code="220",
+    parent_school_id="2190000001",
+    primary_students=40,
+    primary_classes=3,
+    primary_teachers=3,
+    primary_teachers_above_degree=2,
+    primary_teachers_senior_title=1,
+    primary_key_teachers=0,
+    primary_pe_art_teachers=0,
+    books=400,
+    teaching_aux_area_m2=300.0,
+    indoor_sports_area_m2=0.0,
+)
+ORPHAN = census_row(
+    school_id="2190000004",
+    school_type_code="218",
+    primary_students=30,
+    parent_school_id="2190000099",
+    books=300,
+)
+
+
+def test_merge_variant_folds_teaching_points_into_their_parent(tiny_warehouse, standards):
+    tiny_warehouse.use_standards([standards["basic_2012"], merge_variant()])
+    tiny_warehouse.load([PARENT, OTHER, POINT, ORPHAN])
+    merged = sections(tiny_warehouse, "basic_2012_merge_teaching_points")
+    by_id = {r["school_id"]: r for r in merged.iter_rows(named=True)}
+    # the parent now counts the teaching point's pupils, teachers, classes and resources
+    parent = by_id["2190000001"]
+    assert (parent["students"], parent["teachers"], parent["classes"]) == (540, 33, 15)
+    assert parent["books"] == 15_400 and parent["teaching_aux_area_m2"] == 3_300
+    assert parent["merged_teaching_points"] == 1 and parent["is_included"]
+    point = by_id["2190000003"]
+    assert not point["is_included"] and point["exclusion_rule_id"] == "merged_into_parent"
+    assert point["exclusion_reason_zh"] == "教学点并入所属学校计算"
+    # a teaching point whose parent is not in the year falls back to the exclusion rules
+    assert by_id["2190000004"]["exclusion_rule_id"] == "teaching_point"
+    # the coefficients use the recomputed parent: books per pupil 15400/540 against 6000/300
+    cv = tiny_warehouse.table(
+        "marts.county_indicator_cv",
+        "standard_id = 'basic_2012_merge_teaching_points' and indicator_id = 'books_per_student'",
+    ).row(0, named=True)
+    expected = weighted_cv([15_400 / 540, 6_000 / 300], [540, 300])
+    assert cv["n_schools"] == 2 and cv["cv"] == pytest.approx(expected.cv, rel=1e-12)
+    # the national standard leaves the teaching point out and the parent as it was
+    national = {r["school_id"]: r for r in sections(tiny_warehouse).iter_rows(named=True)}
+    assert national["2190000001"]["students"] == 500 and national["2190000001"]["merged_teaching_points"] == 0
+    assert national["2190000003"]["exclusion_rule_id"] == "teaching_point"
