@@ -62,9 +62,8 @@ def dim_counties(warehouse: Warehouse) -> dg.MaterializeResult:
 )
 def certifications(warehouse: Warehouse) -> dg.MaterializeResult:
     """Certified counties per standard from the landing folder's reference/certifications.csv."""
-    landing = warehouse.landing_path()
-    counties = reference.read_counties(landing)["county_code"].to_list()
-    standard_ids = [s.standard_id for s in load_standards(MODELS_DIR / "standards")]
-    return _write_reference(
-        warehouse, "certifications", reference.read_certifications(landing, counties, standard_ids)
-    )
+    with warehouse.connect() as con:  # the registry and standards as loaded by the upstream assets
+        counties = [r[0] for r in con.execute("select county_code from marts.dim_counties").fetchall()]
+        standard_ids = [r[0] for r in con.execute("select standard_id from marts.standards").fetchall()]
+    certified = reference.read_certifications(warehouse.landing_path(), counties, standard_ids)
+    return _write_reference(warehouse, "certifications", certified)
