@@ -10,7 +10,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from contracts.columns import CENSUS_COLUMN_NAMES, CENSUS_DTYPES
+from contracts.columns import CENSUS_COLUMN_NAMES, CENSUS_DTYPES, STAGE_MEASURES
 from pipelines.lib import reference
 from pipelines.lib.census_ingest import REJECTION_SCHEMA
 from pipelines.lib.paths import MODELS_DIR
@@ -60,6 +60,11 @@ def census_row(**overrides) -> dict:
     )
     row.update(overrides)
     return row
+
+
+def empty_stage(stage: str) -> dict:
+    """Overrides for a stage with no pupils, classes or teachers (e.g. the primary part of a 341)."""
+    return {f"{stage}_{measure}": 0 for measure in STAGE_MEASURES}
 
 
 def census_frame(rows: list[dict]) -> pl.DataFrame:

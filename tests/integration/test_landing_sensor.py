@@ -35,6 +35,13 @@ def tick(instance, landing, cursor):
     return result, result.cursor
 
 
+def primed(instance, landing):
+    """The cursor after the sensor has requested the reference data and every year once."""
+    _, cursor = tick(instance, landing, None)
+    _, cursor = tick(instance, landing, cursor)
+    return cursor
+
+
 def requested(result):
     return sorted((r.job_name, r.partition_key) for r in result.run_requests)
 
@@ -52,8 +59,7 @@ def test_reference_first_then_each_year_then_nothing(landing):
 
 def test_touching_a_file_without_changing_it_starts_nothing(landing):
     with dg.instance_for_test() as instance:
-        _, cursor = tick(instance, landing, None)
-        _, cursor = tick(instance, landing, cursor)
+        cursor = primed(instance, landing)
         extract = sorted((landing / "2024").glob("*.csv"))[0]
         stat = extract.stat()
         os.utime(extract, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
@@ -63,8 +69,7 @@ def test_touching_a_file_without_changing_it_starts_nothing(landing):
 
 def test_a_changed_or_new_file_starts_a_run_for_its_year_only(landing):
     with dg.instance_for_test() as instance:
-        _, cursor = tick(instance, landing, None)
-        _, cursor = tick(instance, landing, cursor)
+        cursor = primed(instance, landing)
         extract = sorted((landing / "2023").glob("*.csv"))[0]
         extract.write_bytes(extract.read_bytes().replace(b"\n", b"\r\n"))  # re-saved on Windows
         result, cursor = tick(instance, landing, cursor)
@@ -79,8 +84,7 @@ def test_a_changed_or_new_file_starts_a_run_for_its_year_only(landing):
 
 def test_a_changed_registry_reloads_the_reference_data(landing):
     with dg.instance_for_test() as instance:
-        _, cursor = tick(instance, landing, None)
-        _, cursor = tick(instance, landing, cursor)
+        cursor = primed(instance, landing)
         registry = landing / "reference" / "counties.csv"
         registry.write_text(registry.read_text(encoding="utf-8") + "\n", encoding="utf-8")
         result, _ = tick(instance, landing, cursor)

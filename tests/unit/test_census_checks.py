@@ -4,7 +4,7 @@ import polars as pl
 
 from pipelines.lib.census_checks import plausibility_warnings, year_over_year_warnings
 from pipelines.lib.census_ingest import load_census_year
-from tests.conftest import census_frame, census_row
+from tests.conftest import census_frame, census_row, empty_stage
 from tests.unit.test_census_contract import REGISTRY, write_csv
 
 
@@ -50,15 +50,8 @@ def test_plausibility_warns_on_out_of_range_values_only():
         [
             census_row(school_id="2190000001"),  # 6 m² per student: fine
             census_row(school_id="2190000002", teaching_aux_area_m2=100_000.0),  # 200 m² per student
-            census_row(
-                school_id="2190000003",
-                primary_students=0,
-                primary_classes=0,
-                primary_teachers_above_degree=0,
-                primary_teachers_senior_title=0,
-                primary_key_teachers=0,
-                primary_pe_art_teachers=0,
-            ),  # teachers, no students
+            census_row(**{**empty_stage("primary"), "school_id": "2190000003", "primary_teachers": 30}),
+            # teachers, no students
         ]
     )
     warnings = plausibility_warnings(frame)

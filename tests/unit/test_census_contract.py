@@ -7,7 +7,7 @@ import pytest
 
 from contracts.columns import CENSUS_COLUMN_NAMES
 from pipelines.lib.census_ingest import FileRejected, load_census_year, load_file
-from tests.conftest import census_row
+from tests.conftest import census_row, empty_stage
 
 REGISTRY = ["900101", "900102"]
 
@@ -69,15 +69,7 @@ RULES = [
     (
         "(row)",
         {"primary_classes": 0},
-        {
-            "primary_students": 0,
-            "primary_classes": 0,
-            "primary_teachers": 0,
-            "primary_teachers_above_degree": 0,
-            "primary_teachers_senior_title": 0,
-            "primary_key_teachers": 0,
-            "primary_pe_art_teachers": 0,
-        },
+        empty_stage("primary"),
         "primary_classes is 0",
     ),
     (

@@ -8,7 +8,7 @@ from contracts.columns import SHARED_MEASURES
 from pipelines.lib.equity import weighted_cv
 from pipelines.lib.paths import MODELS_DIR
 from pipelines.lib.standards import parse_standard
-from tests.conftest import census_row
+from tests.conftest import census_row, empty_stage
 
 
 def sections(wh, standard_id="basic_2012"):
@@ -32,13 +32,7 @@ NINE_YEAR = census_row(
 COMPLETE = census_row(
     school_id="3490000001",
     school_type_code="341",
-    primary_students=0,
-    primary_classes=0,
-    primary_teachers=0,
-    primary_teachers_above_degree=0,
-    primary_teachers_senior_title=0,
-    primary_key_teachers=0,
-    primary_pe_art_teachers=0,
+    **empty_stage("primary"),
     junior_students=900,
     junior_classes=18,
     junior_teachers=60,
@@ -103,13 +97,7 @@ def test_zero_students_in_a_combined_school_splits_evenly_instead_of_dividing_by
     empty = census_row(
         school_id="3190000002",
         school_type_code="312",
-        primary_students=0,
-        primary_classes=0,
-        primary_teachers=0,
-        primary_teachers_above_degree=0,
-        primary_teachers_senior_title=0,
-        primary_key_teachers=0,
-        primary_pe_art_teachers=0,
+        **empty_stage("primary"),
     )
     tiny_warehouse.load([empty, census_row()])
     frame = sections(tiny_warehouse)
