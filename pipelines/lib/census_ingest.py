@@ -30,6 +30,7 @@ REJECTION_SCHEMA = {
     "value": pl.String,
     "message_zh": pl.String,
     "message_en": pl.String,
+    "county_code": pl.String,
 }
 
 _TYPE_NAMES: dict[object, tuple[str, str]] = {
@@ -288,6 +289,10 @@ def load_file(
     )
     checked = typed.filter(~pl.col("source_row").is_in(cast_problems["source_row"].implode()))
     rejected = pl.concat([cast_problems, contract_failures(checked, county_codes, name)])
+    # the row's county code as read, so that monitoring can tell which county lost rows
+    rejected = rejected.drop("county_code").join(
+        text.select("source_row", "county_code"), on="source_row", how="left"
+    )
     bad_rows = rejected["source_row"].unique()
     accepted = typed.filter(~pl.col("source_row").is_in(bad_rows.implode()))
     report.rows_accepted = accepted.height
@@ -324,6 +329,7 @@ def missing_parents(accepted: pl.DataFrame) -> pl.DataFrame:
                 f"{r['parent_school_id']} 不在本年度数据中",
                 "message_en": f"{r['source_file']} row {r['source_row']} parent_school_id: parent school "
                 f"{r['parent_school_id']} is not in this census year",
+                "county_code": r["county_code"],
             }
             for r in orphans.iter_rows(named=True)
         ],

@@ -98,7 +98,7 @@ REJECTED_ROWS_DDL = """
 create table if not exists audit.rejected_rows (
     load_id VARCHAR, census_year INTEGER, source_file VARCHAR, source_row BIGINT,
     school_id VARCHAR, "column" VARCHAR, "check" VARCHAR, value VARCHAR,
-    message_zh VARCHAR, message_en VARCHAR
+    message_zh VARCHAR, message_en VARCHAR, county_code VARCHAR
 )"""
 
 REJECTED_ROWS_COMMENTS = {
@@ -112,6 +112,7 @@ REJECTED_ROWS_COMMENTS = {
     "value": "The offending value as text.",
     "message_zh": "What is wrong, in Chinese.",
     "message_en": "What is wrong, in English.",
+    "county_code": "County code of the row as read (may itself be the problem); monitoring uses it to hold a county's figures.",
 }
 
 
@@ -280,3 +281,24 @@ def query_frame(
     frame = pl.from_arrow(con.sql(sql, params=dict(params or {})).to_arrow_table())
     assert isinstance(frame, pl.DataFrame)
     return frame
+
+
+def replace_year(
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    census_year: int,
+    frame: pl.DataFrame,
+    description: str,
+    columns: Mapping[str, str],
+) -> int:
+    """Replace one census year of a table built in Python (created from the frame the first time),
+    in one transaction; the table and column comments are (re)applied."""
+    schema, table = relation.split(".")
+    arrow_table = frame.to_arrow()  # noqa: F841  (read by DuckDB's replacement scan)
+    with transaction(con):
+        if not table_exists(con, schema, table):
+            con.execute(f"create table {relation} as select * from arrow_table where false")
+        con.execute(f"delete from {relation} where census_year = $y", {"y": census_year})
+        con.execute(f"insert into {relation} by name select * from arrow_table")
+        apply_comments(con, relation, description, columns)
+    return frame.height
