@@ -3,6 +3,7 @@
 import dagster as dg
 
 from pipelines.defs.reference.assets import (
+    alert_rule_tables,
     certifications,
     dim_counties,
     dim_school_types,
@@ -11,18 +12,25 @@ from pipelines.defs.reference.assets import (
 )
 from pipelines.defs.resources import census_year_partitions
 
-REFERENCE_ASSETS = [standards_tables, dim_school_types, dim_urban_rural, dim_counties, certifications]
+REFERENCE_ASSETS = [
+    standards_tables,
+    alert_rule_tables,
+    dim_school_types,
+    dim_urban_rural,
+    dim_counties,
+    certifications,
+]
 _reference = dg.AssetSelection.assets(*REFERENCE_ASSETS)
 
 reference_job = dg.define_asset_job(
     "reference_job",
     selection=_reference,
-    description="Standards, code lists and the county registry.",
+    description="Standards, alert rules, code lists, the county registry and certifications.",
 )
 
 census_year_job = dg.define_asset_job(
     "census_year_job",
     selection=dg.AssetSelection.all() - _reference,
     partitions_def=census_year_partitions,
-    description="One census year: ingest, sections, indicators, coefficients.",
+    description="One census year: ingest, sections, indicators, coefficients, trends and alerts.",
 )

@@ -4,6 +4,7 @@ import dagster as dg
 
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.lib import reference
+from pipelines.lib.alert_rules import RULE_TABLE_DOCS, load_rules, rule_tables
 from pipelines.lib.paths import MODELS_DIR
 from pipelines.lib.standards import STANDARD_TABLE_DOCS, load_standards, standard_tables
 from pipelines.lib.warehouse import replace_table
@@ -22,6 +23,25 @@ def standards_tables(warehouse: Warehouse):
     with warehouse.connect() as con:
         for table, frame in tables.items():
             description, columns = STANDARD_TABLE_DOCS[table]
+            rows = replace_table(con, f"marts.{table}", frame, description, columns)
+            yield dg.MaterializeResult(
+                asset_key=["marts", table], metadata={"rows": dg.MetadataValue.int(rows)}
+            )
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(["marts", table], description=doc[0], group_name="marts", kinds={"duckdb"})
+        for table, doc in RULE_TABLE_DOCS.items()
+    ],
+    pool=WAREHOUSE_POOL,
+)
+def alert_rule_tables(warehouse: Warehouse):
+    """Load models/rules/*.yaml (backsliding rules, severities, settings) into the warehouse."""
+    tables = rule_tables(load_rules(MODELS_DIR / "rules"))
+    with warehouse.connect() as con:
+        for table, frame in tables.items():
+            description, columns = RULE_TABLE_DOCS[table]
             rows = replace_table(con, f"marts.{table}", frame, description, columns)
             yield dg.MaterializeResult(
                 asset_key=["marts", table], metadata={"rows": dg.MetadataValue.int(rows)}
