@@ -1,4 +1,4 @@
-"""The `junheng` command line: generate, run, validate, demo.
+"""The `junheng` command line: generate, run, validate, alerts, demo.
 
 Every command drives the same Dagster definitions in-process (pipelines.runner); paths default
 to the JUNHENG_* environment variables, and flags override them.
@@ -120,6 +120,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         "\nPlanted scenarios (truth.json in the landing folder) and what the warehouse finds ('!' = fails):"
     )
     _print_scenarios(warehouse, truth)
+    print("\nBacksliding alerts of certified counties, latest census year (junheng alerts for all):\n")
+    _print_alert_summary(warehouse)
     units = truth["school_units_per_year"]
     print(
         f"\nprovince: {args.counties} counties, {min(units.values())}-{max(units.values())} "
@@ -169,6 +171,39 @@ def _print_scenarios(warehouse: Path, truth: dict) -> None:
             )
             print("    " + "  ".join(f"{y}:{v:.3f}{'' if ok else '!'}" for y, v, ok in rows))
             print(f"    failing years planted {planted or 'none'}, found {failing or 'none'}: {verdict}")
+
+
+def _print_alert_summary(warehouse: Path) -> None:
+    from pipelines.lib.alert_list import summary
+    from pipelines.lib.warehouse import connect
+
+    with connect(warehouse, read_only=True) as con:
+        print(summary(con))
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    from pipelines.lib.alert_list import NoAlerts, format_table, read_alert_list, to_csv, to_json
+    from pipelines.lib.warehouse import connect
+
+    warehouse = paths.warehouse_file(args.warehouse)
+    if not warehouse.exists():
+        print(f"junheng alerts: {warehouse} does not exist (run `junheng run` first)", file=sys.stderr)
+        return 2
+    try:
+        with connect(warehouse, read_only=True) as con:
+            alerts = read_alert_list(con, args.year, args.min_severity, args.county, args.status)
+    except (NoAlerts, ValueError) as exc:
+        print(f"junheng alerts: {exc}", file=sys.stderr)
+        return 2
+    if args.format == "csv":
+        sys.stdout.write(to_csv(alerts))
+    elif args.format == "json":
+        print(to_json(alerts))
+    else:
+        print(format_table(alerts))
+        if not alerts.is_empty():
+            print(f"\n{alerts.height} alerts, census year {alerts['census_year'][0]}")
+    return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -233,6 +268,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("--out", help="write every refused row and its reason to this CSV")
     validate.set_defaults(func=cmd_validate)
+
+    alerts = sub.add_parser("alerts", help="list the backsliding alerts of a census year")
+    alerts.add_argument(
+        "--warehouse", help="DuckDB file (default $JUNHENG_WAREHOUSE or warehouse/junheng.duckdb)"
+    )
+    alerts.add_argument("--year", type=int, help="census year (default: the latest with alerts)")
+    alerts.add_argument(
+        "--min-severity",
+        choices=["data_hold", "watch", "warning", "breach", "critical"],
+        help="only alerts at this severity or worse (ladder: data_hold < watch < warning < breach < critical)",
+    )
+    alerts.add_argument("--county", help="only this county (6-digit code)")
+    alerts.add_argument(
+        "--status", choices=["new", "continuing", "resolved", "active"], help="only alerts with this status"
+    )
+    alerts.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    alerts.set_defaults(func=cmd_alerts)
 
     demo = sub.add_parser("demo", help="generate a synthetic province and run the whole pipeline")
     demo.add_argument("--landing", help="landing folder to (re)write")

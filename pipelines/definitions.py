@@ -12,6 +12,8 @@ from pipelines.defs.ingest.assets import census_schools
 from pipelines.defs.ingest.sensors import landing_sensor
 from pipelines.defs.jobs import REFERENCE_ASSETS, census_year_job, reference_job
 from pipelines.defs.models.factory import build_model_assets
+from pipelines.defs.monitoring.assets import backsliding_alerts
+from pipelines.defs.monitoring.sensors import new_alerts_file
 from pipelines.defs.resources import Warehouse
 from pipelines.lib.paths import MODELS_DIR
 
@@ -21,9 +23,9 @@ CENSUS_YEAR_JOB = census_year_job.name
 
 def build_definitions() -> dg.Definitions:
     return dg.Definitions(
-        assets=[*REFERENCE_ASSETS, census_schools, *build_model_assets(MODELS_DIR)],
+        assets=[*REFERENCE_ASSETS, census_schools, *build_model_assets(MODELS_DIR), backsliding_alerts],
         jobs=[reference_job, census_year_job],
-        sensors=[landing_sensor],
+        sensors=[landing_sensor, new_alerts_file],
         resources={"warehouse": Warehouse()},
     )
 

@@ -12,6 +12,7 @@ import pytest
 
 from contracts.columns import CENSUS_COLUMN_NAMES, CENSUS_DTYPES, STAGE_MEASURES
 from pipelines.lib import reference
+from pipelines.lib.alert_rules import load_rules, rule_tables
 from pipelines.lib.census_ingest import REJECTION_SCHEMA
 from pipelines.lib.paths import MODELS_DIR
 from pipelines.lib.sql_models import load_models, run_model
@@ -100,6 +101,12 @@ class TinyWarehouse:
             pl.lit("test-load").alias("load_id"),
         )
         replace_census_year(self.con, census_year, frame, REJECTIONS_EMPTY, "test-load")
+        for code in frame["county_code"].unique().to_list():  # the registry knows every county loaded
+            self.con.execute(
+                "insert into marts.dim_counties select $c, $c, left($c, 4), left($c, 4), left($c, 2), '测试省' "
+                "where $c not in (select county_code from marts.dim_counties)",
+                {"c": code},
+            )
         for model in self.models.values():
             run_model(self.con, model, census_year)
 
@@ -116,4 +123,9 @@ def tiny_warehouse(tmp_path: Path) -> Iterator[TinyWarehouse]:
             replace_table(con, f"marts.{table}", frame, table)
         replace_table(con, "marts.dim_school_types", reference.school_types_frame(), "types")
         replace_table(con, "marts.dim_urban_rural", reference.urban_rural_frame(), "urban/rural classes")
+        for table, frame in rule_tables(load_rules(MODELS_DIR / "rules")).items():
+            replace_table(con, f"marts.{table}", frame, table)
+        no_counties = pl.DataFrame(schema=dict.fromkeys(reference.REFERENCE_TABLE_DOCS["dim_counties"][1], pl.String))
+        replace_table(con, "marts.dim_counties", no_counties, "counties")
+        replace_table(con, "marts.certifications", reference.read_certifications(tmp_path, [], []), "certified")
         yield TinyWarehouse(con)

@@ -24,18 +24,22 @@ census_year_partitions = dg.DynamicPartitionsDefinition(name=CENSUS_YEAR_PARTITI
 class Warehouse(dg.ConfigurableResource):
     """Paths of the landing folder and the warehouse file.
 
-    Empty values fall back to JUNHENG_LANDING / JUNHENG_WAREHOUSE, then to the defaults under
+    Empty values fall back to JUNHENG_LANDING / JUNHENG_WAREHOUSE / JUNHENG_REPORTS, then to the defaults under
     warehouse/; they are resolved when a run uses them, never at import.
     """
 
     landing: str = ""
     database: str = ""
+    reports: str = ""
 
     def landing_path(self) -> Path:
         return paths.landing_dir(self.landing or None)
 
     def database_path(self) -> Path:
         return paths.warehouse_file(self.database or None)
+
+    def reports_path(self) -> Path:
+        return paths.reports_dir(self.reports or None)
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -34,6 +34,10 @@ def warehouse_file(explicit: str | os.PathLike[str] | None = None) -> Path:
     return resolve("JUNHENG_WAREHOUSE", explicit)
 
 
+def reports_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
+    return resolve("JUNHENG_REPORTS", explicit)
+
+
 def census_years_in(landing: Path) -> list[int]:
     """Census years that have a folder of extracts under the landing folder."""
     if not landing.is_dir():

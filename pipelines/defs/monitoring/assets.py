@@ -1,0 +1,82 @@
+"""Backsliding alerts for one census year: read trends and evidence, apply the rules, write.
+
+The rules and evidence are pipelines.lib.alerts; this asset only reads, writes and reports.
+"""
+
+import dagster as dg
+import polars as pl
+
+from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse, census_year_partitions
+from pipelines.lib import alerts
+from pipelines.lib.alert_rules import load_rules
+from pipelines.lib.paths import MODELS_DIR
+from pipelines.lib.warehouse import replace_year, scalar
+
+ALERTS_KEY = dg.AssetKey(["monitoring", "backsliding_alerts"])
+NEW_ALERTS_METADATA_LIMIT = 5000
+"""New alerts carried in the materialisation metadata for the alert-file sensor (beyond this many,
+the file says so and points to `junheng alerts`)."""
+
+
+@dg.asset(
+    key=ALERTS_KEY,
+    group_name="monitoring",
+    kinds={"duckdb", "polars"},
+    partitions_def=census_year_partitions,
+    deps=[
+        ["monitoring", "county_trends"],
+        ["monitoring", "county_data_status"],
+        ["monitoring", "school_drivers"],
+        ["marts", "school_compliance"],
+        ["marts", "school_indicators"],
+        ["marts", "alert_rules"],
+    ],
+    pool=WAREHOUSE_POOL,
+    description=alerts.ALERT_DOCS[0],
+    check_specs=[
+        dg.AssetCheckSpec("unique_key", asset=ALERTS_KEY, blocking=True),
+        dg.AssetCheckSpec("no_breaches", asset=ALERTS_KEY),
+    ],
+)
+def backsliding_alerts(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    census_year = int(context.partition_key)
+    rules = load_rules(MODELS_DIR / "rules")
+    with warehouse.connect() as con:
+        inputs = alerts.read_inputs(con, census_year, rules)
+        fired = alerts.fire_alerts(inputs, rules)
+        evidence = alerts.read_evidence(con, census_year, fired, rules)
+        result = alerts.attach_evidence(fired, evidence)
+        rows = replace_year(con, alerts.ALERTS_RELATION, census_year, result, *alerts.ALERT_DOCS)
+        duplicates = scalar(
+            con,
+            f"select count(*) - count(distinct alert_id) from {alerts.ALERTS_RELATION} where census_year = $y",
+            {"y": census_year},
+        )
+    counts = alerts.severity_counts(result, rules.severity_names())
+    new = result.filter(pl.col("status") == "new")
+    yield dg.MaterializeResult(
+        metadata={
+            "census_year": census_year,
+            "rows": rows,
+            **{f"active_{severity}": n for severity, n in counts.items()},
+            "new": new.height,
+            "resolved": result.filter(pl.col("status") == "resolved").height,
+            "breaches": dg.MetadataValue.md(alerts.breach_table(result)),
+            "new_alerts": dg.MetadataValue.json(alerts.alert_records(new.head(NEW_ALERTS_METADATA_LIMIT))),
+            "new_alerts_total": new.height,
+        }
+    )
+    yield dg.AssetCheckResult(
+        check_name="unique_key",
+        passed=duplicates == 0,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"duplicate_alert_ids": int(duplicates or 0)},  # type: ignore[call-overload]
+    )
+    worst = counts.get("breach", 0) + counts.get("critical", 0)
+    yield dg.AssetCheckResult(
+        check_name="no_breaches",
+        passed=worst == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"breach": counts.get("breach", 0), "critical": counts.get("critical", 0)},
+        description="WARN when a certified county no longer meets its standard (breach or critical alerts).",
+    )

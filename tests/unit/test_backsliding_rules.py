@@ -1,0 +1,337 @@
+"""Each backsliding rule on small hand-built coefficient series (DOMAIN.md §6, models/rules).
+
+The series go into a real DuckDB file as marts.county_balance / marts.county_indicator_cv rows;
+the real monitoring.county_trends SQL computes slopes, changes and z-scores, and the real rules
+(pipelines.lib.alerts.fire_alerts with models/rules/backsliding.yaml) decide, year by year, with
+each year's alerts fed back as the next year's "previous" alerts, as the asset does.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import polars as pl
+import pytest
+from scipy import stats
+
+from pipelines.lib.alert_rules import load_rules, rule_tables
+from pipelines.lib.alerts import ALERT_SCHEMA, AlertInputs, alert_id, fire_alerts
+from pipelines.lib.paths import MODELS_DIR
+from pipelines.lib.sql_models import load_models, run_model
+from pipelines.lib.warehouse import connect, query_frame, replace_table
+
+RULES = load_rules(MODELS_DIR / "rules")
+TRENDS = next(m for m in load_models(MODELS_DIR) if m.relation == "monitoring.county_trends")
+QUALITY = ["teaching_area_per_student", "pe_art_teachers_per_100", "key_teachers_per_100"]
+
+
+class Series:
+    """A tiny warehouse of county coefficients, certifications and data status."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+        for table, frame in rule_tables(RULES).items():
+            replace_table(con, f"marts.{table}", frame, table)
+        con.execute(
+            "create table marts.dim_counties (county_code varchar, county_name varchar, province_code varchar)"
+        )
+        con.execute(
+            "create table marts.certifications (county_code varchar, standard_id varchar, "
+            "certified_year bigint, revoked_year bigint)"
+        )
+        con.execute(
+            "create table marts.county_balance (census_year integer, county_code varchar, stage varchar, "
+            "standard_id varchar, cv_rule varchar, composite_cv double, cv_threshold double)"
+        )
+        con.execute(
+            "create table marts.county_indicator_cv (census_year integer, county_code varchar, stage varchar, "
+            "standard_id varchar, indicator_id varchar, indicator_order integer, cv double, cv_threshold double)"
+        )
+        self.held: set[tuple[str, int]] = set()
+        self.failing: dict[tuple[str, int], int] = {}
+
+    def county(
+        self, code: str, certified: int | None = 2000, revoked: int | None = None, standard="basic_2012"
+    ):
+        self.con.execute("insert into marts.dim_counties values ($c, $c, '90')", {"c": code})
+        if certified is not None:
+            self.con.execute(
+                "insert into marts.certifications values ($c, $s, $y, $r)",
+                {"c": code, "s": standard, "y": certified, "r": revoked},
+            )
+
+    def composite(self, code: str, values: dict[int, float], threshold: float = 0.5, stage: str = "primary"):
+        for year, value in values.items():
+            self.con.execute(
+                "insert into marts.county_balance values ($y, $c, $st, 'basic_2012', 'composite', $v, $t)",
+                {"y": year, "c": code, "st": stage, "v": value, "t": threshold},
+            )
+
+    def indicators(self, code: str, values: dict[int, list[float]], threshold: float = 0.5):
+        """quality_2017 indicators (each judged); the composite row is their mean."""
+        for year, cvs in values.items():
+            for order, (indicator, cv) in enumerate(zip(QUALITY, cvs, strict=True), start=1):
+                self.con.execute(
+                    "insert into marts.county_indicator_cv values ($y, $c, 'primary', 'quality_2017', $i, $o, $v, $t)",
+                    {"y": year, "c": code, "i": indicator, "o": order, "v": cv, "t": threshold},
+                )
+            self.con.execute(
+                "insert into marts.county_balance values ($y, $c, 'primary', 'quality_2017', 'each_indicator', $v, $t)",
+                {"y": year, "c": code, "v": sum(cvs) / len(cvs), "t": threshold},
+            )
+
+    def trends(self, year: int) -> pl.DataFrame:
+        run_model(self.con, TRENDS, year)
+        return query_frame(
+            self.con, "select * from monitoring.county_trends where census_year = $y", {"y": year}
+        )
+
+    def run(self, years: range | list[int]) -> dict[int, pl.DataFrame]:
+        """Alerts per year, each year seeing the previous year's alerts."""
+        out: dict[int, pl.DataFrame] = {}
+        previous = pl.DataFrame(schema=ALERT_SCHEMA)
+        for year in years:
+            self.trends(year)
+            trends = query_frame(
+                self.con, "select * from monitoring.county_trends where census_year <= $y", {"y": year}
+            )
+            codes = [r[0] for r in self.con.execute("select county_code from marts.dim_counties").fetchall()]
+            status = pl.DataFrame(
+                [
+                    {
+                        "county_code": c,
+                        "is_provisional": (c, year) in self.held,
+                        "provisional_reason": "rejected_rows" if (c, year) in self.held else "",
+                        "rows_rejected": 40,
+                        "rejected_share": 0.25,
+                        "schools_missing": 0,
+                        "missing_school_share": 0.0,
+                    }
+                    for c in codes
+                ]
+            )
+            failing = pl.DataFrame(
+                [
+                    {
+                        "county_code": c,
+                        "stage": "primary",
+                        "standard_id": "quality_2017",
+                        "n_failing_sections": n,
+                    }
+                    for (c, y), n in self.failing.items()
+                    if y == year
+                ],
+                schema={
+                    "county_code": pl.String,
+                    "stage": pl.String,
+                    "standard_id": pl.String,
+                    "n_failing_sections": pl.Int64,
+                },
+            )
+            inputs = AlertInputs(year, trends, status, failing, previous, {c: c for c in codes})
+            fired = fire_alerts(inputs, RULES)
+            out[year] = fired
+            previous = fired
+        return out
+
+
+@pytest.fixture
+def series(tmp_path):
+    with connect(tmp_path / "w.duckdb") as con:
+        yield Series(con)
+
+
+def fired(alerts: pl.DataFrame, county: str | None = None, status: tuple = ("new", "continuing")) -> set[str]:
+    frame = alerts.filter(pl.col("status").is_in(status))
+    if county:
+        frame = frame.filter(pl.col("county_code") == county)
+    return set(frame["rule_id"])
+
+
+def test_near_threshold_fires_at_exactly_90_percent_and_not_below(series):
+    series.county("900101")
+    series.composite("900101", {2020: 0.40, 2021: 0.449, 2022: 0.45})
+    out = series.run(range(2020, 2023))
+    assert "near_threshold" not in fired(out[2020]) | fired(out[2021])
+    assert "near_threshold" in fired(out[2022])  # 0.45 / 0.5 = 0.90
+
+
+def test_hysteresis_keeps_a_watch_until_the_value_drops_below_clear_below(series):
+    # 90% raises it, 86% keeps it (clear_below 0.85), 84% resolves it, 88% does not raise it again
+    series.county("900101")
+    series.composite("900101", {2020: 0.45, 2021: 0.43, 2022: 0.42, 2023: 0.44})
+    out = series.run(range(2020, 2024))
+    near = {y: out[y].filter(pl.col("rule_id") == "near_threshold") for y in out}
+    assert near[2020]["status"].to_list() == ["new"] and near[2020]["is_hysteresis"].to_list() == [False]
+    assert near[2021]["status"].to_list() == ["continuing"] and near[2021]["is_hysteresis"].to_list() == [
+        True
+    ]
+    assert near[2021]["first_seen_year"].to_list() == [2020]
+    assert near[2022]["status"].to_list() == ["resolved"]
+    assert near[2023].is_empty()
+
+
+def test_projected_breach_needs_four_points(series):
+    # steep rise: with 3 points no slope (null with a reason), with the 4th the projection fires
+    series.county("900101")
+    series.composite("900101", {2018: 0.30, 2019: 0.34, 2020: 0.38, 2021: 0.42})
+    out = series.run(range(2018, 2022))
+    trends = series.trends(2020)
+    assert trends["slope"].to_list() == [None]
+    assert trends["slope_null_reason"].to_list() == ["fewer_than_min_points"]
+    assert "projected_breach" not in fired(out[2020])
+    assert "projected_breach" in fired(out[2021])
+    row = series.trends(2021).row(0, named=True)
+    assert row["slope"] == pytest.approx(0.04)
+    assert row["projected_breach_year"] in (2023, 2024)  # 0.42 + 0.04k > 0.5 from k = 2 (or 3 by rounding)
+
+
+def test_warning_needs_90_percent_and_two_years_of_rises(series):
+    series.county("900101")  # rises twice into 92%: warning
+    series.county("900102")  # at 92% but fell last year: watch only
+    series.composite("900101", {2020: 0.40, 2021: 0.44, 2022: 0.46})
+    series.composite("900102", {2020: 0.40, 2021: 0.47, 2022: 0.46})
+    out = series.run(range(2020, 2023))
+    assert "near_threshold_rising" in fired(out[2022], "900101")
+    assert fired(out[2022], "900102") == {"near_threshold"}
+
+
+def test_breach_is_strictly_above_the_threshold_and_critical_needs_two_monitored_years(series):
+    series.county("900101", certified=2021)  # certified mid-window: 2020 is not monitored
+    series.composite("900101", {2020: 0.55, 2021: 0.5, 2022: 0.51, 2023: 0.52})
+    out = series.run(range(2020, 2024))
+    assert out[2020].is_empty()  # before certification: no alerts at all
+    assert "standard_not_met" not in fired(out[2021])  # equal to the threshold passes
+    assert set(out[2021]["status"]) == {"new"}
+    assert "standard_not_met" in fired(out[2022]) and "breach_repeated" not in fired(out[2022])
+    assert {"standard_not_met", "breach_repeated"} <= fired(out[2023])
+    critical = out[2023].filter(pl.col("rule_id") == "breach_repeated").row(0, named=True)
+    assert critical["severity"] == "critical" and critical["metric_id"] is None
+
+
+def test_revocation_stops_monitoring_without_resolving(series):
+    series.county("900101", certified=2018, revoked=2021)
+    series.composite("900101", {2019: 0.55, 2020: 0.56, 2021: 0.57})
+    out = series.run(range(2019, 2022))
+    assert "breach_repeated" in fired(out[2020])
+    assert out[2021].is_empty()  # revoked in 2021: neither alerts nor "resolved" rows
+    assert series.trends(2021)["is_monitored"].to_list() == [False]
+
+
+def test_an_uncertified_county_has_trends_but_no_alerts(series):
+    series.county("900101", certified=None)
+    series.composite("900101", {2020: 0.6, 2021: 0.7})
+    out = series.run(range(2020, 2022))
+    assert out[2021].is_empty()
+    assert series.trends(2021)["value"].to_list() == [0.7]
+
+
+def test_quality_rules_count_indicators(series):
+    series.county("900101", standard="quality_2017")
+    series.indicators(
+        "900101",
+        {
+            2020: [0.30, 0.46, 0.47],  # two indicators at watch -> several_at_watch
+            2021: [0.30, 0.51, 0.30],  # one above -> breach for that indicator only
+            2022: [0.52, 0.51, 0.30],  # two above -> critical (and two years running)
+        },
+    )
+    out = series.run(range(2020, 2023))
+    assert "several_at_watch" in fired(out[2020])
+    breach = out[2021].filter(pl.col("rule_id") == "standard_not_met")
+    assert breach["indicator_id"].to_list() == ["pe_art_teachers_per_100"]
+    assert "breach_several_indicators" not in fired(out[2021])
+    assert {"breach_several_indicators", "breach_repeated"} <= fired(out[2022])
+    # the composite of a quality standard is not judged: no alert names it
+    assert "composite" not in set(pl.concat(out.values())["metric_id"].drop_nulls())
+
+
+def test_failing_school_sections_raise_a_warning(series):
+    series.county("900101", standard="quality_2017")
+    series.indicators("900101", {2020: [0.2, 0.2, 0.2], 2021: [0.2, 0.2, 0.2]})
+    series.failing[("900101", 2021)] = 1
+    series.failing[("900101", 2020)] = 0
+    out = series.run(range(2020, 2022))
+    assert "school_rule_failures" not in fired(out[2020])
+    alert = out[2021].filter(pl.col("rule_id") == "school_rule_failures").row(0, named=True)
+    assert alert["severity"] == "warning" and "1 所学校" in alert["message_zh"]
+
+
+def test_unusual_rise_against_the_other_counties_of_the_province(series):
+    # six peers rise by about 0.001; one county jumps by 0.05
+    for i in range(7):
+        series.county(f"90010{i}")
+        series.composite(f"90010{i}", {2020: 0.30, 2021: 0.301 + 0.0002 * i})
+    series.county("900109")
+    series.composite("900109", {2020: 0.30, 2021: 0.35})
+    out = series.run(range(2020, 2022))
+    assert fired(out[2021], "900109") == {"unusual_rise"}
+    assert not any("unusual_rise" in fired(out[2021], f"90010{i}") for i in range(7))
+
+
+def test_unusual_rise_needs_enough_peers(series):
+    for i in range(4):  # four other counties, fewer than robust_z_min_counties (5)
+        series.county(f"90010{i}")
+        series.composite(f"90010{i}", {2020: 0.30, 2021: 0.301 + 0.0002 * i})
+    series.county("900109")
+    series.composite("900109", {2020: 0.30, 2021: 0.35})
+    out = series.run(range(2020, 2022))
+    assert "unusual_rise" not in fired(out[2021])
+    row = series.trends(2021).filter(pl.col("county_code") == "900109").row(0, named=True)
+    assert row["robust_z"] is None and row["robust_z_null_reason"] == "too_few_counties"
+
+
+def test_a_provisional_year_gets_only_a_data_hold(series):
+    series.county("900101")
+    series.composite("900101", {2020: 0.55, 2021: 0.56, 2022: 0.57})
+    series.held.add(("900101", 2021))
+    out = series.run(range(2020, 2023))
+    assert fired(out[2021]) == {"data_hold"}
+    assert out[2021].filter(pl.col("status") == "resolved").is_empty()  # a held year decides nothing
+    assert "data_hold" in fired(out[2022], status=("resolved",))
+    assert "standard_not_met" in fired(out[2022])
+
+
+def test_alert_ids_are_the_same_on_a_second_run(series, tmp_path):
+    series.county("900101")
+    series.composite("900101", {2020: 0.55, 2021: 0.56})
+    first = series.run(range(2020, 2022))
+    second = series.run(range(2020, 2022))
+    for year in first:
+        assert first[year]["alert_id"].to_list() == second[year]["alert_id"].to_list()
+    row = first[2021].filter(pl.col("rule_id") == "standard_not_met").row(0, named=True)
+    assert row["alert_id"] == alert_id(
+        2021, "900101", "primary", "basic_2012", "standard_not_met", "composite"
+    )
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_theil_sen_slope_equals_scipy(series, seed):
+    rng = np.random.default_rng(seed)
+    years = list(range(2015, 2015 + int(rng.integers(4, 10))))
+    values = {y: float(v) for y, v in zip(years, 0.3 + rng.normal(0, 0.05, len(years)).cumsum(), strict=True)}
+    # a gap in the series, sometimes: the window is by census year, not by count of points
+    if seed % 3 == 0 and len(years) > 6:
+        del values[years[-3]]
+    series.county("900101")
+    series.composite("900101", values)
+    last = years[-1]
+    row = series.trends(last).row(0, named=True)
+    window = [y for y in values if y > last - 6]
+    expected = stats.theilslopes([values[y] for y in window], window).slope
+    assert row["n_points"] == len(window)
+    assert row["slope"] == pytest.approx(expected, rel=1e-12, abs=1e-15)
+
+
+def test_robust_z_equals_a_leave_one_out_statement(series):
+    rng = np.random.default_rng(3)
+    changes = rng.normal(0.0, 0.01, 9)
+    for i, change in enumerate(changes):
+        series.county(f"90010{i}")
+        series.composite(f"90010{i}", {2020: 0.3, 2021: 0.3 + float(change)})
+    trends = series.trends(2021).sort("county_code")
+    for i, row in enumerate(trends.iter_rows(named=True)):
+        others = np.delete(changes, i)
+        median = np.median(others)
+        mad = np.median(np.abs(others - median))
+        assert row["robust_z"] == pytest.approx((changes[i] - median) / (1.4826 * mad), rel=1e-9)
