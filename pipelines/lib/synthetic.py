@@ -30,6 +30,7 @@ import polars as pl
 
 from contracts.columns import CENSUS_COLUMN_NAMES, CENSUS_DTYPES, STAGES
 from pipelines.lib import official
+from pipelines.lib.alert_rules import load_rules
 from pipelines.lib.equity import cv_contributions
 from pipelines.lib.messy import write_messy_year
 from pipelines.lib.paths import MODELS_DIR
@@ -622,6 +623,33 @@ def _crossing_path(n: int, threshold: float, rising: bool = True) -> tuple[list[
     return path, c
 
 
+def expected_alerts(scenario: dict) -> list[dict]:
+    """What monitoring must raise for a planted scenario, read from its realised path (not from
+    the alert code): a crossing is a breach in its first failing year and critical the year after;
+    the rising county gets a warning once it is at the rule's ratio after the rule's run of rises;
+    the improving county gets nothing."""
+    years = scenario["years"]
+    if scenario["scenario_id"] in ("basic_composite_crossing", "quality_indicator_crossing"):
+        first = scenario["first_failing_year"]
+        if first is None:
+            return []
+        expected = [{"census_year": first, "severity": "breach", "rule_id": "standard_not_met"}]
+        if any(r["census_year"] == first + 1 and not r["passes"] for r in years):
+            expected.append({"census_year": first + 1, "severity": "critical", "rule_id": "breach_repeated"})
+        return expected
+    if scenario["scenario_id"] == "near_threshold_rising":
+        rule = next(r for r in load_rules(MODELS_DIR / "rules").rules if r.rule_id == "near_threshold_rising")
+        ratio, runs = rule.params["ratio"], int(rule.params["rising_years"])
+        for i in range(runs, len(years)):
+            rising = all(years[j]["value"] > years[j - 1]["value"] for j in range(i - runs + 1, i + 1))
+            if rising and years[i]["value"] >= ratio * scenario["threshold"]:
+                return [
+                    {"census_year": years[i]["census_year"], "severity": "warning", "rule_id": rule.rule_id}
+                ]
+        return []
+    return []
+
+
 def plan_province(counties: int, years: list[int], seed: int) -> tuple[Generator, Province]:
     gen = Generator(counties, years, seed)
     roster = gen.build_roster()
@@ -637,6 +665,12 @@ def plan_province(counties: int, years: list[int], seed: int) -> tuple[Generator
             county.dispersion *= 1.4  # laggards: more unequal, never certified in the window
     rural = [c for c in roster if c.kind == "county"]
     chosen = (rural + [c for c in roster if c.kind != "county"])[:4]
+    laggards = [c for c in roster if c not in chosen and c.basic_certified is None]
+    if not laggards and len(roster) > len(chosen):
+        # every province has a county that was never certified (monitoring must leave it alone)
+        laggard = [c for c in roster if c not in chosen][-1]
+        laggard.basic_certified = None
+        laggard.dispersion *= 1.4
     crossing, quality_cross, rising, improving = chosen
     for county in chosen:
         county.basic_certified = first - 5
@@ -818,6 +852,8 @@ def plan_province(counties: int, years: list[int], seed: int) -> tuple[Generator
         (r["census_year"] for r in scenarios[-1]["years"] if r["value"] <= 0.9 * threshold), None
     )
     scenarios[-1]["basic_certified_year"] = improving.basic_certified
+    for scenario in scenarios:
+        scenario["expected_alerts"] = expected_alerts(scenario)
 
     return gen, Province(gen.province_code, "示例省", years, roster, dispersion, scenarios)
 

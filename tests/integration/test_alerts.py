@@ -1,0 +1,231 @@
+"""Backsliding alerts on a generated province, through the real Dagster graph.
+
+Every scenario planted in truth.json must raise its expected severity in its year and stage (and
+indicator for quality); the improving county and never-certified counties raise nothing; the
+evidence equals monitoring.school_drivers; a second run gives the same alert ids; the run-status
+sensor leaves the run's new alerts in the reports folder.
+"""
+
+import csv
+import json
+import shutil
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from pipelines.cli import main
+from pipelines.definitions import build_definitions
+from pipelines.defs.monitoring.sensors import new_alerts_file
+from pipelines.defs.resources import Warehouse
+from pipelines.lib.paths import REPO_ROOT
+from pipelines.lib.synthetic import generate
+from pipelines.lib.warehouse import connect, query_frame
+from pipelines.runner import run_pipeline
+
+pytestmark = pytest.mark.integration
+
+YEARS = list(range(2017, 2025))
+
+
+@pytest.fixture(scope="module")
+def province(tmp_path_factory):
+    root = tmp_path_factory.mktemp("alerts")
+    landing, warehouse = root / "landing", root / "junheng.duckdb"
+    truth = generate(landing, counties=9, years=YEARS, seed=5)
+    home = root / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        run_pipeline(landing=landing, warehouse=warehouse, instance=instance, progress=lambda _: None)
+        with connect(warehouse, read_only=True) as con:
+            first = query_frame(con, "select * from monitoring.backsliding_alerts order by alert_id")
+        last_run = instance.get_runs(limit=1)[0]
+        reports = root / "reports"
+        sensor_result = new_alerts_file(
+            dg.build_run_status_sensor_context(
+                sensor_name="new_alerts_file",
+                dagster_instance=instance,
+                dagster_run=last_run,
+                dagster_event=next(
+                    e
+                    for e in instance.all_logs(last_run.run_id)
+                    if e.dagster_event is not None and e.dagster_event.event_type_value == "PIPELINE_SUCCESS"
+                ).dagster_event,
+                resources={"warehouse": Warehouse(database=str(warehouse), reports=str(reports))},
+            ),
+        )
+        metadata_new = next(
+            e.asset_materialization.metadata
+            for e in instance.all_logs(last_run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+            if e.asset_materialization.asset_key == dg.AssetKey(["monitoring", "backsliding_alerts"])
+        )
+        run_pipeline(landing=landing, warehouse=warehouse, instance=instance, progress=lambda _: None)
+    with connect(warehouse, read_only=True) as con:
+        second = query_frame(con, "select * from monitoring.backsliding_alerts order by alert_id")
+        certified = query_frame(con, "select * from marts.certifications")
+        drivers = query_frame(con, "select * from monitoring.school_drivers where driver_rank <= 3")
+    return {
+        "root": root,
+        "warehouse": warehouse,
+        "truth": truth,
+        "alerts": first,
+        "second": second,
+        "certified": certified,
+        "drivers": drivers,
+        "sensor_result": sensor_result,
+        "reports": reports,
+        "last_year_new": metadata_new,
+    }
+
+
+def active(alerts: pl.DataFrame) -> pl.DataFrame:
+    return alerts.filter(pl.col("status").is_in(["new", "continuing"]))
+
+
+def test_every_planted_scenario_raises_its_expected_severity(province):
+    alerts = active(province["alerts"])
+    for scenario in province["truth"]["scenarios"]:
+        for expected in scenario["expected_alerts"]:
+            match = alerts.filter(
+                (pl.col("census_year") == expected["census_year"])
+                & (pl.col("county_code") == scenario["county_code"])
+                & (pl.col("stage") == scenario["stage"])
+                & (pl.col("standard_id") == scenario["standard_id"])
+                & (pl.col("rule_id") == expected["rule_id"])
+                & (pl.col("severity") == expected["severity"])
+            )
+            if expected["severity"] == "breach":  # a per-metric rule: the planted metric itself
+                match = match.filter(pl.col("metric_id") == (scenario["indicator_id"] or "composite"))
+            assert match.height == 1, (scenario["scenario_id"], expected)
+            if expected["rule_id"] == "standard_not_met":
+                row = match.row(0, named=True)
+                assert row["status"] == "new" and row["first_seen_year"] == expected["census_year"]
+
+
+def test_the_crossings_are_not_breaches_the_year_before(province):
+    alerts = active(province["alerts"])
+    for scenario in province["truth"]["scenarios"]:
+        first = scenario["first_failing_year"]
+        if scenario["scenario_id"].endswith("crossing"):
+            earlier = alerts.filter(
+                (pl.col("county_code") == scenario["county_code"])
+                & (pl.col("census_year") < first)
+                & pl.col("severity").is_in(["breach", "critical"])
+            )
+            assert earlier.is_empty(), scenario["scenario_id"]
+
+
+def test_the_rising_county_never_breaches(province):
+    rising = next(s for s in province["truth"]["scenarios"] if s["scenario_id"] == "near_threshold_rising")
+    assert rising["expected_alerts"], "the plan must reach the warning ratio"
+    worst = active(province["alerts"]).filter(
+        (pl.col("county_code") == rising["county_code"]) & (pl.col("stage") == rising["stage"])
+    )
+    assert not set(worst["severity"]) & {"breach", "critical"}
+
+
+def test_the_improving_county_raises_nothing(province):
+    improving = next(s for s in province["truth"]["scenarios"] if s["scenario_id"] == "improving_steadily")
+    assert improving["basic_certified_year"] is not None
+    assert province["alerts"].filter(pl.col("county_code") == improving["county_code"]).is_empty()
+
+
+def test_counties_that_were_never_certified_raise_nothing(province):
+    never = {s["county_code"] for s in province["truth"]["scenarios"]} | set(
+        province["certified"]["county_code"]
+    )
+    with connect(province["warehouse"], read_only=True) as con:
+        counties = set(query_frame(con, "select county_code from marts.dim_counties")["county_code"])
+    uncertified = counties - never
+    assert uncertified, "the generator plants at least one never-certified county"
+    assert province["alerts"].filter(pl.col("county_code").is_in(list(uncertified))).is_empty()
+
+
+def test_alerts_only_in_monitored_years(province):
+    alerts = province["alerts"].join(province["certified"], on=["county_code", "standard_id"], how="left")
+    outside = alerts.filter(
+        pl.col("certified_year_right").is_null() | (pl.col("census_year") < pl.col("certified_year_right"))
+    )
+    assert outside.is_empty()
+
+
+def test_a_second_run_gives_the_same_alert_ids_and_rows(province):
+    first, second = province["alerts"], province["second"]
+    assert first["alert_id"].to_list() == second["alert_id"].to_list()
+    assert first.drop("driver_schools", "what_if_detail").equals(
+        second.drop("driver_schools", "what_if_detail")
+    )
+
+
+def test_driver_evidence_equals_monitoring_school_drivers(province):
+    alerts = active(province["alerts"]).filter(pl.col("driver_indicator_id").is_not_null())
+    assert alerts.height > 0
+    drivers = province["drivers"]
+    for row in alerts.iter_rows(named=True):
+        expected = drivers.filter(
+            (pl.col("census_year") == row["census_year"])
+            & (pl.col("county_code") == row["county_code"])
+            & (pl.col("stage") == row["stage"])
+            & (pl.col("standard_id") == row["standard_id"])
+            & (pl.col("indicator_id") == row["driver_indicator_id"])
+        ).sort("driver_rank")
+        shown = row["driver_schools"]
+        assert [d["school_id"] for d in shown] == expected["school_id"].to_list()
+        for d, e in zip(shown, expected.iter_rows(named=True), strict=True):
+            assert (d["value"], d["mean_value"], d["contribution_change"]) == (
+                e["value"],
+                e["mean_value"],
+                e["contribution_change"],
+            )
+
+
+def test_breaches_carry_a_what_if(province):
+    breaches = active(province["alerts"]).filter(pl.col("rule_id") == "standard_not_met")
+    assert breaches.height > 0
+    for row in breaches.iter_rows(named=True):
+        assert row["what_if_cv_after"] <= row["what_if_target_cv"] * (1 + 1e-9)
+        if row["metric_id"] == "composite":
+            assert row["what_if_floor_share_of_mean"] > 0 and len(row["what_if_detail"]) == 8
+        else:
+            assert row["what_if_floor"] > 0 and row["what_if_cost"] > 0 and row["what_if_unit"]
+        assert row["what_if_zh"] and row["message_zh"] and row["message_en"]
+
+
+def test_the_run_status_sensor_writes_the_runs_new_alerts(province):
+    files = list((province["reports"] / "alerts").glob("new_alerts_*.csv"))
+    assert len(files) == 1
+    with open(files[0], encoding="utf-8-sig") as f:
+        rows = list(csv.DictReader(f))
+    latest = province["alerts"].filter((pl.col("census_year") == YEARS[-1]) & (pl.col("status") == "new"))
+    assert sorted(r["alert_id"] for r in rows) == sorted(latest["alert_id"].to_list())
+    assert province["last_year_new"]["new_alerts_total"].value == latest.height
+
+
+def test_the_alert_asset_reports_severity_counts(province):
+    metadata = province["last_year_new"]
+    latest = active(province["alerts"]).filter(pl.col("census_year") == YEARS[-1])
+    for severity in ("watch", "warning", "breach", "critical"):
+        assert metadata[f"active_{severity}"].value == latest.filter(pl.col("severity") == severity).height
+    assert "standard_not_met" in metadata["breaches"].value
+
+
+def test_the_alerts_command_in_every_format(province, capsys):
+    warehouse = str(province["warehouse"])
+    assert main(["alerts", "--warehouse", warehouse, "--format", "json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert {r["census_year"] for r in records} == {YEARS[-1]}
+    assert main(["alerts", "--warehouse", warehouse, "--format", "csv", "--min-severity", "breach"]) == 0
+    rows = list(csv.DictReader(capsys.readouterr().out.splitlines()))
+    assert rows and all(r["severity"] in ("breach", "critical") for r in rows)
+    county = rows[0]["county_code"]
+    assert main(["alerts", "--warehouse", warehouse, "--county", county, "--year", str(YEARS[-2])]) == 0
+    table = capsys.readouterr().out
+    assert "级别" in table and county in table
+    assert main(["alerts", "--warehouse", warehouse, "--year", "1999"]) == 0
+    assert "no alerts" in capsys.readouterr().out
+
+
+def test_the_definitions_hold_the_alert_sensor():
+    defs = build_definitions()
+    assert defs.resolve_sensor_def("new_alerts_file") is not None
