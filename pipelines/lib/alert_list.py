@@ -145,7 +145,7 @@ def to_json(alerts: pl.DataFrame) -> str:
     return json.dumps(alerts.to_dicts(), ensure_ascii=False, indent=2)
 
 
-def summary(con: duckdb.DuckDBPyConnection, census_year: int | None = None, limit: int = 15) -> str:
+def summary(con: duckdb.DuckDBPyConnection, census_year: int | None = None, limit: int = 30) -> str:
     """A few lines for the end of `junheng demo`: active alerts by severity and the worst ones."""
     year = census_year or latest_year(con)
     if year is None:
@@ -162,10 +162,13 @@ def summary(con: duckdb.DuckDBPyConnection, census_year: int | None = None, limi
         + ", ".join(f"{s} {by_severity.get(s, 0)}" for s in severities)
         + ")"
     )
-    worst = frame.filter(pl.col("severity").is_in(["critical", "breach", "warning"]))
+    # one line per county, stage and standard: its worst alert (the list is already worst first)
+    worst = frame.filter(pl.col("severity").is_in(["critical", "breach", "warning"])).unique(
+        ["county_code", "stage", "standard_id"], keep="first", maintain_order=True
+    )
     shown = worst.head(limit)
     body = (
-        format_table(shown, messages=False)
+        "worst alert per county, stage and standard:\n" + format_table(shown, messages=True)
         if not shown.is_empty()
         else "no warning, breach or critical alerts"
     )
