@@ -125,7 +125,11 @@ def tiny_warehouse(tmp_path: Path) -> Iterator[TinyWarehouse]:
         replace_table(con, "marts.dim_urban_rural", reference.urban_rural_frame(), "urban/rural classes")
         for table, frame in rule_tables(load_rules(MODELS_DIR / "rules")).items():
             replace_table(con, f"marts.{table}", frame, table)
-        no_counties = pl.DataFrame(schema=dict.fromkeys(reference.REFERENCE_TABLE_DOCS["dim_counties"][1], pl.String))
+        no_counties = pl.DataFrame(
+            schema=dict.fromkeys(reference.REFERENCE_TABLE_DOCS["dim_counties"][1], pl.String)
+        )
         replace_table(con, "marts.dim_counties", no_counties, "counties")
-        replace_table(con, "marts.certifications", reference.read_certifications(tmp_path, [], []), "certified")
+        replace_table(
+            con, "marts.certifications", reference.read_certifications(tmp_path, [], []), "certified"
+        )
         yield TinyWarehouse(con)
