@@ -10,42 +10,47 @@ from pipelines.lib.standards import STANDARD_TABLE_DOCS, load_standards, standar
 from pipelines.lib.warehouse import replace_table
 
 
-@dg.multi_asset(
-    specs=[
-        dg.AssetSpec(["marts", table], description=doc[0], group_name="marts", kinds={"duckdb"})
-        for table, doc in STANDARD_TABLE_DOCS.items()
-    ],
-    pool=WAREHOUSE_POOL,
-)
-def standards_tables(warehouse: Warehouse):
-    """Load models/standards/*.yaml into the tables the SQL models join."""
-    tables = standard_tables(load_standards(MODELS_DIR / "standards"))
-    with warehouse.connect() as con:
-        for table, frame in tables.items():
-            description, columns = STANDARD_TABLE_DOCS[table]
-            rows = replace_table(con, f"marts.{table}", frame, description, columns)
-            yield dg.MaterializeResult(
-                asset_key=["marts", table], metadata={"rows": dg.MetadataValue.int(rows)}
-            )
+def yaml_tables_asset(name: str, docs: dict, build, description: str) -> dg.AssetsDefinition:
+    """One multi-asset that loads reviewed YAML (standards, rules) into marts tables.
+
+    `build()` returns {table: frame}; `docs` gives each table's description and column comments.
+    """
+
+    @dg.multi_asset(
+        name=name,
+        specs=[
+            dg.AssetSpec(["marts", table], description=doc[0], group_name="marts", kinds={"duckdb"})
+            for table, doc in docs.items()
+        ],
+        pool=WAREHOUSE_POOL,
+        description=description,
+    )
+    def _asset(warehouse: Warehouse):
+        tables = build()
+        with warehouse.connect() as con:
+            for table, frame in tables.items():
+                table_description, columns = docs[table]
+                rows = replace_table(con, f"marts.{table}", frame, table_description, columns)
+                yield dg.MaterializeResult(
+                    asset_key=["marts", table], metadata={"rows": dg.MetadataValue.int(rows)}
+                )
+
+    return _asset
 
 
-@dg.multi_asset(
-    specs=[
-        dg.AssetSpec(["marts", table], description=doc[0], group_name="marts", kinds={"duckdb"})
-        for table, doc in RULE_TABLE_DOCS.items()
-    ],
-    pool=WAREHOUSE_POOL,
+standards_tables = yaml_tables_asset(
+    "standards_tables",
+    STANDARD_TABLE_DOCS,
+    lambda: standard_tables(load_standards(MODELS_DIR / "standards")),
+    "Load models/standards/*.yaml into the tables the SQL models join.",
 )
-def alert_rule_tables(warehouse: Warehouse):
-    """Load models/rules/*.yaml (backsliding rules, severities, settings) into the warehouse."""
-    tables = rule_tables(load_rules(MODELS_DIR / "rules"))
-    with warehouse.connect() as con:
-        for table, frame in tables.items():
-            description, columns = RULE_TABLE_DOCS[table]
-            rows = replace_table(con, f"marts.{table}", frame, description, columns)
-            yield dg.MaterializeResult(
-                asset_key=["marts", table], metadata={"rows": dg.MetadataValue.int(rows)}
-            )
+
+alert_rule_tables = yaml_tables_asset(
+    "alert_rule_tables",
+    RULE_TABLE_DOCS,
+    lambda: rule_tables(load_rules(MODELS_DIR / "rules")),
+    "Load models/rules/*.yaml (backsliding rules, severities, settings) into the warehouse.",
+)
 
 
 def _write_reference(warehouse: Warehouse, table: str, frame) -> dg.MaterializeResult:
