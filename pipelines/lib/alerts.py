@@ -330,13 +330,13 @@ def _alert_row(
     metric_row: dict | None,
     evidence_row: dict | None,
     message: tuple[str, str],
-    scope: str,
+    metric_id: str | None,
     is_hysteresis: bool = False,
 ) -> dict:
+    """metric_id is the alert's own metric (metric rules), or None (county-stage rules)."""
     county_code, stage, standard_id = group
     shown = metric_row or evidence_row or {}
     province_code = inputs.province_codes.get(county_code)
-    metric_id = metric_row["metric_id"] if (metric_row and scope == "metric") else None
     return {
         "alert_id": alert_id(inputs.census_year, county_code, stage, standard_id, rule_id, metric_id),
         "census_year": inputs.census_year,
@@ -346,7 +346,7 @@ def _alert_row(
         "stage": stage,
         "standard_id": standard_id,
         "metric_id": metric_id,
-        "indicator_id": metric_row["indicator_id"] if (metric_row and metric_id) else None,
+        "indicator_id": None if metric_id in (None, "composite") else metric_id,
         "rule_id": rule_id,
         "severity": severity,
         "severity_rank": rules.rank(severity),
@@ -406,9 +406,7 @@ def fire_alerts(inputs: AlertInputs, rules: RuleSet) -> pl.DataFrame:
                 rules.data_hold_messages[0].format(**context),
                 rules.data_hold_messages[1].format(**context),
             )
-            fired.append(
-                _alert_row(inputs, rules, group, DATA_HOLD, DATA_HOLD, None, worst, message, "stage")
-            )
+            fired.append(_alert_row(inputs, rules, group, DATA_HOLD, DATA_HOLD, None, worst, message, None))
             continue
         group_alerts: list[dict] = []
         for row in judged:
@@ -433,7 +431,7 @@ def fire_alerts(inputs: AlertInputs, rules: RuleSet) -> pl.DataFrame:
                             row,
                             row,
                             message,
-                            "metric",
+                            row["metric_id"],
                             hysteresis,
                         )
                     )
@@ -457,9 +455,7 @@ def fire_alerts(inputs: AlertInputs, rules: RuleSet) -> pl.DataFrame:
                 # the school rule is about schools, not coefficients: no CV evidence for it
                 shown = None if rule.kind in NOT_ABOUT_COEFFICIENTS else worst
                 group_alerts.append(
-                    _alert_row(
-                        inputs, rules, group, rule.rule_id, rule.severity, None, shown, message, "stage"
-                    )
+                    _alert_row(inputs, rules, group, rule.rule_id, rule.severity, None, shown, message, None)
                 )
         fired += group_alerts
 
@@ -501,11 +497,8 @@ def fire_alerts(inputs: AlertInputs, rules: RuleSet) -> pl.DataFrame:
             metric_row if metric else None,
             metric_row or _worst(judged),
             message,
-            "metric" if metric else "stage",
+            metric or None,
         )
-        alert["metric_id"] = metric or None
-        alert["indicator_id"] = before.get("indicator_id")
-        alert["alert_id"] = alert_id(year, county_code, stage, standard_id, rule_id, metric or None)
         alert["status"] = "resolved"
         alert["first_seen_year"] = before["first_seen_year"]
         fired.append(alert)
@@ -766,8 +759,10 @@ def read_inputs(con, census_year: int, rules: RuleSet) -> AlertInputs:
     )
 
 
-def read_evidence(con, census_year: int, alerts: pl.DataFrame, rules: RuleSet) -> EvidenceInputs:
-    """Driver schools and school values of the county-stage-standards that have an active alert."""
+def read_evidence(con, inputs: AlertInputs, alerts: pl.DataFrame, rules: RuleSet) -> EvidenceInputs:
+    """Driver schools and school values of the county-stage-standards that have an active alert
+    (this year's trends come from the inputs already read)."""
+    census_year = inputs.census_year
     from pipelines.lib.warehouse import query_frame
 
     groups = (
@@ -792,8 +787,8 @@ def read_evidence(con, census_year: int, alerts: pl.DataFrame, rules: RuleSet) -
     indicators = query_frame(
         con, "select standard_id, stage, indicator_id, name_zh, unit, scale from marts.standard_indicators"
     )
-    trends = query_frame(con, "select * from monitoring.county_trends where census_year = $y", params)
     con.unregister("alert_groups")
+    trends = inputs.trends.filter(pl.col("census_year") == census_year)
     return EvidenceInputs(drivers, school_values, indicators, trends, rules.settings["what_if_target_ratio"])
 
 

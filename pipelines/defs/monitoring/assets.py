@@ -44,7 +44,7 @@ def backsliding_alerts(context: dg.AssetExecutionContext, warehouse: Warehouse):
     with warehouse.connect() as con:
         inputs = alerts.read_inputs(con, census_year, rules)
         fired = alerts.fire_alerts(inputs, rules)
-        evidence = alerts.read_evidence(con, census_year, fired, rules)
+        evidence = alerts.read_evidence(con, inputs, fired, rules)
         result = alerts.attach_evidence(fired, evidence)
         rows = replace_year(con, alerts.ALERTS_RELATION, census_year, result, *alerts.ALERT_DOCS)
         duplicates = scalar(
