@@ -68,6 +68,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         summary = run_pipeline(
             landing=paths.landing_dir(args.landing),
             warehouse=paths.warehouse_file(args.warehouse),
+            published=paths.published_file(args.published),
             census_years=args.years,
             progress=lambda m: print(f"  {m}", flush=True),
         )
@@ -254,6 +255,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--landing", help="landing folder (default $JUNHENG_LANDING or warehouse/landing)")
     run.add_argument(
         "--warehouse", help="DuckDB file (default $JUNHENG_WAREHOUSE or warehouse/junheng.duckdb)"
+    )
+    run.add_argument(
+        "--published",
+        help="read-only snapshot to publish (default $JUNHENG_PUBLISHED or warehouse/published/junheng.duckdb)",
     )
     run.add_argument("--years", type=_years, help="only these census years")
     run.set_defaults(func=cmd_run)

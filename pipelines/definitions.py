@@ -14,6 +14,7 @@ from pipelines.defs.jobs import REFERENCE_ASSETS, census_year_job, reference_job
 from pipelines.defs.models.factory import build_model_assets
 from pipelines.defs.monitoring.assets import backsliding_alerts
 from pipelines.defs.monitoring.sensors import new_alerts_file
+from pipelines.defs.publish.assets import build_publish_asset
 from pipelines.defs.resources import Warehouse
 from pipelines.lib.paths import MODELS_DIR
 
@@ -22,8 +23,10 @@ CENSUS_YEAR_JOB = census_year_job.name
 
 
 def build_definitions() -> dg.Definitions:
+    census_year_assets = [census_schools, *build_model_assets(MODELS_DIR), backsliding_alerts]
+    published = build_publish_asset([a.key for a in census_year_assets])
     return dg.Definitions(
-        assets=[*REFERENCE_ASSETS, census_schools, *build_model_assets(MODELS_DIR), backsliding_alerts],
+        assets=[*REFERENCE_ASSETS, *census_year_assets, published],
         jobs=[reference_job, census_year_job],
         sensors=[landing_sensor, new_alerts_file],
         resources={"warehouse": Warehouse()},

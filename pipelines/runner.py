@@ -29,6 +29,7 @@ class RunSummary:
     census_years: list[int]
     seconds: float
     warehouse: Path
+    published: Path
 
 
 def _first_error(result: dg.ExecuteInProcessResult) -> str:
@@ -54,6 +55,7 @@ def default_instance() -> dg.DagsterInstance:
 def run_pipeline(
     landing: Path | None = None,
     warehouse: Path | None = None,
+    published: Path | None = None,
     census_years: list[int] | None = None,
     instance: dg.DagsterInstance | None = None,
     progress: Callable[[str], None] = print,
@@ -63,12 +65,17 @@ def run_pipeline(
     started = time.perf_counter()
     landing = paths.landing_dir(landing)
     warehouse = paths.warehouse_file(warehouse)
+    published = paths.published_file(published)
     years = census_years or paths.census_years_in(landing)
     if not years:
         raise PipelineFailed(f"{landing}: 没有找到统计年度文件夹 / no census-year folders found")
     defs = build_definitions()
     run_config = {
-        "resources": {"warehouse": {"config": {"landing": str(landing), "database": str(warehouse)}}},
+        "resources": {
+            "warehouse": {
+                "config": {"landing": str(landing), "database": str(warehouse), "published": str(published)}
+            }
+        },
         # the CLI prints its own progress; Dagster's event log still records everything
         "loggers": {"console": {"config": {"log_level": log_level}}},
     }
@@ -102,4 +109,4 @@ def run_pipeline(
     finally:
         if own_instance:
             instance.dispose()
-    return RunSummary(years, time.perf_counter() - started, warehouse)
+    return RunSummary(years, time.perf_counter() - started, warehouse, published)

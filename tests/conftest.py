@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -14,7 +16,7 @@ from contracts.columns import CENSUS_COLUMN_NAMES, CENSUS_DTYPES, STAGE_MEASURES
 from pipelines.lib import reference
 from pipelines.lib.alert_rules import load_rules, rule_tables
 from pipelines.lib.census_ingest import REJECTION_SCHEMA
-from pipelines.lib.paths import MODELS_DIR
+from pipelines.lib.paths import DEFAULTS, MODELS_DIR
 from pipelines.lib.sql_models import load_models, run_model
 from pipelines.lib.standards import Standard, load_standards, standard_tables
 from pipelines.lib.warehouse import connect, replace_census_year, replace_table
@@ -22,6 +24,12 @@ from pipelines.lib.warehouse import connect, replace_census_year, replace_table
 # Tests never write runs into a developer's .dagster_home: runs without an explicit instance use
 # a throw-away one (pipelines.runner.default_instance).
 os.environ.pop("DAGSTER_HOME", None)
+
+# Nor into the repository's warehouse/ folder: every JUNHENG_* default points into a scratch folder.
+# Tests that look at these files pass their own paths explicitly.
+_SCRATCH = Path(tempfile.mkdtemp(prefix="junheng-tests-"))
+for _variable, _default in DEFAULTS.items():
+    os.environ[_variable] = str(_SCRATCH / Path(_default).relative_to("warehouse"))
 
 REJECTIONS_EMPTY = pl.DataFrame(schema=REJECTION_SCHEMA)
 
@@ -133,3 +141,41 @@ def tiny_warehouse(tmp_path: Path) -> Iterator[TinyWarehouse]:
             con, "marts.certifications", reference.read_certifications(tmp_path, [], []), "certified"
         )
         yield TinyWarehouse(con)
+
+
+@dataclass(frozen=True)
+class DemoBuild:
+    """What `junheng demo` builds, in a temporary folder: the tests' stand-in for `make demo`."""
+
+    root: Path
+    landing: Path
+    warehouse: Path
+    published: Path
+    reports: Path
+    output: str
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoBuild:
+    """The demo province built once per test session with `junheng demo`'s defaults (about a
+    minute). Treat every file in it as read-only; copy what a test wants to change."""
+    import contextlib
+    import io
+
+    from pipelines.cli import main
+
+    root = tmp_path_factory.mktemp("demo")
+    build = DemoBuild(
+        root=root,
+        landing=root / "landing",
+        warehouse=root / "junheng.duckdb",
+        published=root / "published" / "junheng.duckdb",
+        reports=root / "reports",
+        output="",
+    )
+    out = io.StringIO()
+    args = ["demo", "--landing", str(build.landing), "--warehouse", str(build.warehouse)]
+    with contextlib.redirect_stdout(out):
+        code = main(args)
+    assert code == 0, out.getvalue()
+    return replace(build, output=out.getvalue())

@@ -32,5 +32,8 @@ census_year_job = dg.define_asset_job(
     "census_year_job",
     selection=dg.AssetSelection.all() - _reference,
     partitions_def=census_year_partitions,
-    description="One census year: ingest, sections, indicators, coefficients, trends and alerts.",
+    description=(
+        "One census year: ingest, sections, indicators, coefficients, trends and alerts, then "
+        "publish the read-only snapshot."
+    ),
 )

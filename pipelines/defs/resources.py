@@ -1,4 +1,5 @@
-"""The one resource: where the landing folder and the working warehouse are.
+"""The one resource: where the landing folder, the working warehouse, the published snapshot and
+the reports are.
 
 Dagster modules avoid `from __future__ import annotations`: Dagster reads the real annotations.
 """
@@ -22,14 +23,16 @@ census_year_partitions = dg.DynamicPartitionsDefinition(name=CENSUS_YEAR_PARTITI
 
 
 class Warehouse(dg.ConfigurableResource):
-    """Paths of the landing folder and the warehouse file.
+    """Paths of the landing folder, the working warehouse, the published snapshot and the reports.
 
-    Empty values fall back to JUNHENG_LANDING / JUNHENG_WAREHOUSE / JUNHENG_REPORTS, then to the defaults under
-    warehouse/; they are resolved when a run uses them, never at import.
+    Empty values fall back to JUNHENG_LANDING / JUNHENG_WAREHOUSE / JUNHENG_PUBLISHED /
+    JUNHENG_REPORTS, then to the defaults under warehouse/; they are resolved when a run uses
+    them, never at import.
     """
 
     landing: str = ""
     database: str = ""
+    published: str = ""
     reports: str = ""
 
     def landing_path(self) -> Path:
@@ -37,6 +40,9 @@ class Warehouse(dg.ConfigurableResource):
 
     def database_path(self) -> Path:
         return paths.warehouse_file(self.database or None)
+
+    def published_path(self) -> Path:
+        return paths.published_file(self.published or None)
 
     def reports_path(self) -> Path:
         return paths.reports_dir(self.reports or None)

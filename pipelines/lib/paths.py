@@ -34,6 +34,10 @@ def warehouse_file(explicit: str | os.PathLike[str] | None = None) -> Path:
     return resolve("JUNHENG_WAREHOUSE", explicit)
 
 
+def published_file(explicit: str | os.PathLike[str] | None = None) -> Path:
+    return resolve("JUNHENG_PUBLISHED", explicit)
+
+
 def reports_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     return resolve("JUNHENG_REPORTS", explicit)
 

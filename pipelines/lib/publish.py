@@ -1,0 +1,168 @@
+"""Publish the working warehouse for analysts: a read-only snapshot file and a Parquet export.
+
+The snapshot is replaced atomically: the working file is copied, once checkpointed and closed, to
+a new file beside the published one, which is then renamed over it. An analyst process holding the
+old file open keeps reading the old inode, a consistent old view; a new connection opens the new
+file. Nothing here runs unless every step before it in the run succeeded, so a failed run
+publishes nothing.
+
+The Parquet export writes one census year of every year-partitioned table of `marts`,
+`monitoring` and `audit` (hive layout, `<schema>/<table>/census_year=<year>/data.parquet`) and
+the whole of every table without a census year (`<schema>/<table>/data.parquet`). Every file is
+written in full under a temporary name first and renamed into place.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from pipelines.lib.warehouse import connect, quote
+
+PUBLISHED_SCHEMAS = ("marts", "monitoring", "audit")
+"""Schemas analysts read; the Parquet export covers these (the snapshot holds every schema)."""
+
+PARQUET_DIR_NAME = "parquet"
+PARQUET_FILE_NAME = "data.parquet"
+
+
+class PublishError(RuntimeError):
+    """Publishing failed; the previous snapshot is still in place. The message says why."""
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    snapshot: Path
+    snapshot_bytes: int
+    parquet_dir: Path
+    parquet_files: int
+    parquet_bytes: int
+    seconds: float
+
+
+def parquet_dir(snapshot: Path) -> Path:
+    """Where the Parquet export of a snapshot lives: next to it."""
+    return snapshot.parent / PARQUET_DIR_NAME
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _staged_copy(working: Path, snapshot: Path) -> Path:
+    """A full, read-only copy of the working file beside `snapshot`, checked to open."""
+    snapshot.parent.mkdir(parents=True, exist_ok=True)
+    temporary = snapshot.with_name(f".{snapshot.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(working, "rb") as source, open(temporary, "wb") as target:
+            shutil.copyfileobj(source, target, length=16 * 1024 * 1024)
+            target.flush()
+            os.fsync(target.fileno())
+        os.chmod(temporary, 0o444)
+        with connect(temporary, read_only=True) as con:  # a copy that does not open is not published
+            con.execute("select count(*) from duckdb_tables()").fetchall()
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return temporary
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, bool]]:
+    """(schema, table, has census_year) for every published table."""
+    rows = con.execute(
+        """
+        select t.schema_name, t.table_name, count(c.column_name) > 0
+        from duckdb_tables() as t
+        left join duckdb_columns() as c
+            on c.schema_name = t.schema_name and c.table_name = t.table_name
+            and c.column_name = 'census_year'
+        where t.schema_name in (select unnest($schemas))
+        group by all
+        order by 1, 2
+        """,
+        {"schemas": list(PUBLISHED_SCHEMAS)},
+    ).fetchall()
+    return [(str(s), str(t), bool(y)) for s, t, y in rows]
+
+
+def export_parquet(database: Path, target_dir: Path, census_year: int) -> tuple[int, int]:
+    """Export `census_year` of every year-partitioned table, and every table without a census year,
+    from `database` (opened read-only) into `target_dir`. Returns (files, bytes)."""
+    staging = target_dir / f".staging-{uuid.uuid4().hex}"
+    staged: list[tuple[Path, Path]] = []
+    try:
+        with connect(database, read_only=True) as con:
+            for schema, table, by_year in _tables(con):
+                relative = Path(schema, table, f"census_year={census_year}" if by_year else "")
+                staged_file = staging / relative / PARQUET_FILE_NAME
+                staged_file.parent.mkdir(parents=True, exist_ok=True)
+                relation = f"{quote(schema)}.{quote(table)}"
+                if by_year:
+                    select = (
+                        f"select * exclude (census_year) from {relation} where census_year = {census_year:d}"
+                    )
+                else:
+                    select = f"select * from {relation}"
+                # COPY takes no parameters; the only value here is an int formatted as one
+                con.execute(
+                    f"copy ({select}) to '{staged_file}' (format parquet, compression zstd)"
+                ).fetchall()
+                staged.append((staged_file, target_dir / relative / PARQUET_FILE_NAME))
+        size = 0
+        for staged_file, final in staged:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            size += staged_file.stat().st_size
+            os.replace(staged_file, final)
+    except OSError as exc:
+        raise PublishError(f"could not export Parquet to {target_dir}: {exc}") from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return len(staged), size
+
+
+def publish(working: Path, snapshot: Path, census_year: int) -> PublishResult:
+    """Publish the working warehouse: a staged copy, its Parquet export of `census_year`, then
+    the copy renamed over the snapshot.
+
+    The working file must have no open writer (the warehouse pool runs one writer at a time, and
+    the publish step runs after the others). The snapshot is renamed into place last, once the
+    Parquet files from the same copy are in place.
+    """
+    started = time.perf_counter()
+    with connect(working) as con:
+        con.execute("checkpoint")
+    try:
+        staged = _staged_copy(working, snapshot)
+    except OSError as exc:
+        raise PublishError(
+            f"could not copy {working} to {snapshot.parent}: {exc}. The previous snapshot is unchanged."
+        ) from exc
+    try:
+        files, parquet_bytes = export_parquet(staged, parquet_dir(snapshot), census_year)
+        snapshot_bytes = staged.stat().st_size
+        os.replace(staged, snapshot)
+        _fsync_dir(snapshot.parent)
+    except OSError as exc:
+        raise PublishError(
+            f"could not publish {snapshot}: {exc}. The previous snapshot is unchanged."
+        ) from exc
+    finally:
+        staged.unlink(missing_ok=True)
+    return PublishResult(
+        snapshot=snapshot,
+        snapshot_bytes=snapshot_bytes,
+        parquet_dir=parquet_dir(snapshot),
+        parquet_files=files,
+        parquet_bytes=parquet_bytes,
+        seconds=time.perf_counter() - started,
+    )

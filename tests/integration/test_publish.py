@@ -1,0 +1,173 @@
+"""Publishing the read-only snapshot: an analyst holding it open never blocks a load and keeps a
+consistent view; a failed run publishes nothing; the Parquet export round-trips.
+
+The analyst is a separate process, as in real use (DuckDB shares one database instance per path
+within a process, so a second connection in this process would not show what a new analyst sees).
+"""
+
+import hashlib
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import polars as pl
+import pytest
+
+from pipelines.definitions import CENSUS_YEAR_JOB, build_definitions
+from pipelines.lib.publish import PUBLISHED_SCHEMAS, parquet_dir
+from pipelines.lib.synthetic import generate
+from pipelines.lib.warehouse import query_frame
+from pipelines.runner import run_pipeline
+
+pytestmark = pytest.mark.integration
+
+ANALYST = textwrap.dedent(
+    """
+    import sys, duckdb
+    con = duckdb.connect(sys.argv[1], read_only=True)
+    def look():
+        years = con.execute(
+            "select min(census_year), max(census_year), count(*) from marts.county_balance"
+        ).fetchall()[0]
+        return "%s %s %s" % years
+    print(look(), flush=True)
+    sys.stdin.readline()  # the test loads a new year meanwhile
+    print(look(), flush=True)
+    """
+)
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def balance_years(published: Path) -> str:
+    with duckdb.connect(str(published), read_only=True) as con:
+        first, last, rows = con.execute(
+            "select min(census_year), max(census_year), count(*) from marts.county_balance"
+        ).fetchall()[0]
+    return f"{first} {last} {rows}"
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("publish")
+    landing, warehouse, published = root / "landing", root / "w.duckdb", root / "pub" / "junheng.duckdb"
+    generate(landing, counties=4, years=[2022, 2023, 2024], seed=11, progress=lambda _: None)
+    run_pipeline(landing, warehouse, published, census_years=[2022, 2023], progress=lambda _: None)
+    return landing, warehouse, published
+
+
+def test_an_analyst_holding_the_snapshot_never_blocks_a_load_and_keeps_the_old_view(loaded):
+    landing, warehouse, published = loaded
+    analyst = subprocess.Popen(
+        [sys.executable, "-c", ANALYST, str(published)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert analyst.stdout is not None and analyst.stdin is not None
+        before = analyst.stdout.readline().strip()
+        assert before.startswith("2022 2023 "), analyst.stderr.read() if analyst.stderr else ""
+
+        run_pipeline(landing, warehouse, published, census_years=[2024], progress=lambda _: None)
+
+        analyst.stdin.write("\n")
+        analyst.stdin.flush()
+        still = analyst.stdout.readline().strip()
+        assert analyst.wait(timeout=60) == 0
+    finally:
+        analyst.kill()
+    assert still == before  # the open connection still reads the old snapshot, whole
+    assert balance_years(published).startswith("2022 2024 ")  # a new connection reads the new one
+    assert (published.stat().st_mode & 0o222) == 0  # the snapshot is a read-only file
+    assert not list(published.parent.glob(".*.tmp"))  # no staged copy left behind
+
+
+def test_a_run_that_fails_midway_publishes_nothing(loaded):
+    landing, warehouse, published = loaded
+    snapshot_before, inode_before = sha256(published), published.stat().st_ino
+    parquet_before = {p: sha256(p) for p in parquet_dir(published).rglob("*.parquet")}
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("drop table marts.alert_settings")  # the trends model reads it, mid-way through
+    defs = build_definitions()
+    config = {
+        "resources": {
+            "warehouse": {
+                "config": {"landing": str(landing), "database": str(warehouse), "published": str(published)}
+            }
+        }
+    }
+    with dg.DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions("census_year", ["2024"])
+        result = defs.resolve_job_def(CENSUS_YEAR_JOB).execute_in_process(
+            partition_key="2024", run_config=config, instance=instance, raise_on_error=False
+        )
+        materialised = {
+            e.asset_key.to_user_string()
+            for e in result.all_events
+            if e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key is not None
+        }
+    assert not result.success
+    assert "raw/census_schools" in materialised  # the run did get part of the way
+    assert "published/warehouse_snapshot" not in materialised
+    assert sha256(published) == snapshot_before and published.stat().st_ino == inode_before
+    assert {p: sha256(p) for p in parquet_dir(published).rglob("*.parquet")} == parquet_before
+
+    # the next full run (reference data first) repairs the warehouse and publishes again
+    run_pipeline(landing, warehouse, published, census_years=[2024], progress=lambda _: None)
+    assert published.stat().st_ino != inode_before
+
+
+def test_the_parquet_export_round_trips(loaded):
+    _, _, published = loaded
+    root = parquet_dir(published)
+    with duckdb.connect(str(published), read_only=True) as con:
+        tables = con.execute(
+            "select schema_name, table_name from duckdb_tables() "
+            "where schema_name in (select unnest($s)) order by all",
+            {"s": list(PUBLISHED_SCHEMAS)},
+        ).fetchall()
+        assert len(tables) > 20
+        for schema, table in tables:
+            folder = root / schema / table
+            columns = [
+                r[0]
+                for r in con.execute(
+                    "select column_name from duckdb_columns() where schema_name = $s and table_name = $t "
+                    "order by column_index",
+                    {"s": schema, "t": table},
+                ).fetchall()
+            ]
+            order = ", ".join(f'"{c}"' for c in columns)
+            expected = query_frame(con, f"select {order} from {schema}.{table} order by all")
+            if "census_year" in columns:
+                years = sorted(int(p.name.split("=")[1]) for p in folder.glob("census_year=*"))
+                loaded_years = [
+                    r[0]
+                    for r in con.execute(
+                        f"select distinct census_year from {schema}.{table} order by 1"
+                    ).fetchall()
+                ]
+                assert set(loaded_years) <= set(years), f"{schema}.{table}"
+                pattern = str(folder / "*" / "*.parquet")
+                back = query_frame(
+                    con,
+                    f"select {order} from read_parquet($p, hive_partitioning = true, "
+                    "hive_types = {'census_year': INTEGER}) order by all",
+                    {"p": pattern},
+                )
+            else:
+                back = query_frame(
+                    con,
+                    f"select {order} from read_parquet($p) order by all",
+                    {"p": str(folder / "data.parquet")},
+                )
+            assert back.schema == expected.schema, f"{schema}.{table}"
+            assert back.equals(expected), f"{schema}.{table}"
+    assert pl.read_parquet(root / "marts" / "county_balance" / "census_year=2024" / "data.parquet").height > 0
