@@ -42,6 +42,10 @@ def _warn(
     en: tuple[str, list[pl.Expr]],
 ) -> pl.DataFrame:
     """One warning per row of `rows`; messages are polars format strings with their arguments."""
+    if rows.is_empty():
+        # polars 2.1.0 can panic formatting strings over an empty filtered frame (seen with
+        # `pl.format` beside `pl.col` on a frame filtered down to no rows)
+        return pl.DataFrame(schema=WARNING_SCHEMA)
     return rows.select(
         "school_id",
         "county_code",

@@ -381,7 +381,9 @@ def load_census_year(landing: Path, census_year: int, county_codes: list[str], l
             report.rows_rejected += moved
     return YearLoad(
         census_year=census_year,
-        accepted=accepted_all,
+        # one chunk per column: polars 2.1.0 can panic filtering string columns that span several
+        # chunks (`assertion failed: i < self.len()` in the plausibility warnings)
+        accepted=accepted_all.rechunk(),
         rejected=pl.concat([*rejected_parts, orphans]),
         files=reports,
     )
