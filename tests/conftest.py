@@ -15,6 +15,7 @@ import pytest
 from contracts.columns import CENSUS_COLUMN_NAMES, CENSUS_DTYPES, STAGE_MEASURES
 from pipelines.lib import reference
 from pipelines.lib.alert_rules import load_rules, rule_tables
+from pipelines.lib.catalog import table_doc
 from pipelines.lib.census_ingest import REJECTION_SCHEMA
 from pipelines.lib.paths import DEFAULTS, MODELS_DIR
 from pipelines.lib.sql_models import load_models, run_model
@@ -98,7 +99,7 @@ class TinyWarehouse:
     def use_standards(self, standards: list[Standard]) -> None:
         """Replace the standards tables, e.g. with a provincial variant."""
         for table, frame in standard_tables(standards).items():
-            replace_table(self.con, f"marts.{table}", frame, table)
+            replace_table(self.con, f"marts.{table}", frame)
 
     def load(self, rows: list[dict], census_year: int = 2024) -> None:
         frame = census_frame(rows).with_columns(
@@ -128,18 +129,14 @@ class TinyWarehouse:
 def tiny_warehouse(tmp_path: Path) -> Iterator[TinyWarehouse]:
     with connect(tmp_path / "tiny.duckdb") as con:
         for table, frame in standard_tables(load_standards(MODELS_DIR / "standards")).items():
-            replace_table(con, f"marts.{table}", frame, table)
-        replace_table(con, "marts.dim_school_types", reference.school_types_frame(), "types")
-        replace_table(con, "marts.dim_urban_rural", reference.urban_rural_frame(), "urban/rural classes")
+            replace_table(con, f"marts.{table}", frame)
+        replace_table(con, "marts.dim_school_types", reference.school_types_frame())
+        replace_table(con, "marts.dim_urban_rural", reference.urban_rural_frame())
         for table, frame in rule_tables(load_rules(MODELS_DIR / "rules")).items():
-            replace_table(con, f"marts.{table}", frame, table)
-        no_counties = pl.DataFrame(
-            schema=dict.fromkeys(reference.REFERENCE_TABLE_DOCS["dim_counties"][1], pl.String)
-        )
-        replace_table(con, "marts.dim_counties", no_counties, "counties")
-        replace_table(
-            con, "marts.certifications", reference.read_certifications(tmp_path, [], []), "certified"
-        )
+            replace_table(con, f"marts.{table}", frame)
+        no_counties = pl.DataFrame(schema=dict.fromkeys(table_doc("marts.dim_counties").columns, pl.String))
+        replace_table(con, "marts.dim_counties", no_counties)
+        replace_table(con, "marts.certifications", reference.read_certifications(tmp_path, [], []))
         yield TinyWarehouse(con)
 
 
@@ -174,7 +171,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoBuild:
         output="",
     )
     out = io.StringIO()
-    args = ["demo", "--landing", str(build.landing), "--warehouse", str(build.warehouse)]
+    args = [
+        "demo",
+        *("--landing", str(build.landing), "--warehouse", str(build.warehouse)),
+        *("--published", str(build.published), "--reports", str(build.reports)),
+    ]
     with contextlib.redirect_stdout(out):
         code = main(args)
     assert code == 0, out.getvalue()

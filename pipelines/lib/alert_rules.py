@@ -234,37 +234,5 @@ def rule_tables(rule_set: RuleSet) -> dict[str, pl.DataFrame]:
     }
 
 
-RULE_TABLE_DOCS: dict[str, tuple[str, dict[str, str]]] = {
-    "alert_settings": (
-        "One row per setting of backsliding monitoring (models/rules/*.yaml): trend window, data-hold shares, what-if target. Project rules, not official.",
-        {
-            "setting_id": "Setting name.",
-            "value": "Its value.",
-            "note": "Why the value is what it is.",
-        },
-    ),
-    "alert_severities": (
-        "One row per alert severity, ranked (models/rules/*.yaml).",
-        {
-            "severity": "data_hold, watch, warning, breach or critical.",
-            "rank": "Order on the ladder (higher is worse); data_hold is 0.",
-            "name_zh": "Chinese label.",
-            "note": "What the severity asks of monitoring staff.",
-        },
-    ),
-    "alert_rules": (
-        "One row per backsliding rule (models/rules/*.yaml). Project rules, not official method; kinds are implemented in pipelines/lib/alerts.py.",
-        {
-            "rule_id": "Stable rule id (appears in monitoring.backsliding_alerts).",
-            "rule_order": "Position in the rules file.",
-            "severity": "Severity of an alert the rule fires.",
-            "scope": "metric (one alert per judged metric) or stage (one per county x stage x standard).",
-            "kind": "Condition kind (one function each in pipelines/lib/alerts.py).",
-            "params": "The kind's numbers, as JSON.",
-            "clear_below": "Hysteresis: a rule that fired last year keeps firing while ratio_to_threshold is at least this; null for none.",
-            "message_zh": "Message template in Chinese ({fields} are filled per alert).",
-            "message_en": "Message template in English.",
-            "note": "What the rule means and why.",
-        },
-    ),
-}
+RULE_TABLES = ("alert_settings", "alert_severities", "alert_rules")
+"""Tables built from the YAML files; each is documented by its sidecar models/marts/<table>.yml."""

@@ -95,55 +95,6 @@ ALERT_SCHEMA: dict[str, Any] = {
     "what_if_en": pl.String,
 }
 
-ALERT_DOCS: tuple[str, dict[str, str]] = (
-    "Backsliding alerts (DOMAIN.md §6; project rules in models/rules/*.yaml, not official method). "
-    "One row per fired rule per census_year x county_code x stage x standard_id x metric "
-    "(metric_id null for rules about the whole county-stage), plus a 'resolved' row for an alert of "
-    "last year that no longer fires. Only certified counties are monitored. Alerts trigger review, not verdicts.",
-    {
-        "alert_id": "Stable id: a hash of census year, county, stage, standard, rule and metric (the same on every re-run).",
-        "census_year": "Census year (school year starting 1 September of that year).",
-        "county_code": "6-digit county code.",
-        "county_name": "县区名称.",
-        "province_code": "2-digit province code.",
-        "stage": "primary or junior.",
-        "standard_id": "Standard the county is certified for (basic_2012 or quality_2017).",
-        "metric_id": "composite or an indicator id for metric rules; null for rules about the whole county-stage.",
-        "indicator_id": "Indicator id of a per-indicator alert; null otherwise.",
-        "rule_id": "Rule that fired (marts.alert_rules), or data_hold.",
-        "severity": "data_hold, watch, warning, breach or critical.",
-        "severity_rank": "Rank on the ladder (marts.alert_severities); higher is worse.",
-        "status": "new (not active last year), continuing (active last year) or resolved (active last year, not firing now).",
-        "first_seen_year": "First census year of the unbroken run of this alert.",
-        "is_hysteresis": "True when the rule's own condition no longer holds and the alert continues only because the value stays at or above the rule's clear_below.",
-        "observed_value": "The coefficient this year (for county-stage rules, of evidence_metric_id).",
-        "threshold": "Its official threshold.",
-        "margin": "threshold − observed_value (negative is the overshoot).",
-        "ratio_to_threshold": "observed_value / threshold.",
-        "change": "Change since last census year.",
-        "slope": "Theil–Sen slope per year (monitoring.county_trends).",
-        "projected_breach_year": "Projected year of crossing the threshold at that pace.",
-        "rising_years": "Consecutive years of rises ending this year.",
-        "robust_z": "Robust z-score of this year's change against the province's other counties.",
-        "certified_year": "Year the county was certified for the standard.",
-        "message_zh": "What fired, in Chinese.",
-        "message_en": "What fired, in English.",
-        "evidence_metric_id": "The metric the evidence is about: the alert's own metric, or the county-stage's worst judged metric (highest ratio to threshold).",
-        "driver_indicator_id": "Indicator whose driver schools are listed: the evidence metric, or for the composite its highest indicator CV.",
-        "driver_schools": "Top three schools by contribution to that indicator's CV² (monitoring.school_drivers): value against the county mean and change in contribution since last year.",
-        "what_if_target_cv": "The CV the what-if aims at: what_if_target_ratio (marts.alert_settings) × threshold.",
-        "what_if_floor": "Indicator metric: the smallest floor L such that raising every school below L to L brings the CV to what_if_target_cv (indicator units).",
-        "what_if_floor_share_of_mean": "Composite metric: the smallest floor, as a share of each indicator's county mean, applied to every indicator, that brings the composite to what_if_target_cv.",
-        "what_if_cost": "Σ students × max(0, L − value) / scale: what the floor costs, in what_if_unit (indicator metric only).",
-        "what_if_unit": "Unit of what_if_cost (e.g. 人, 元, m²).",
-        "what_if_schools_raised": "Schools raised to the floor (indicator metric only).",
-        "what_if_cv_after": "The CV (or composite) after the floor.",
-        "what_if_detail": "Composite metric: floor, cost, unit and CVs per indicator.",
-        "what_if_zh": "The what-if in one Chinese sentence.",
-        "what_if_en": "The what-if in one English sentence.",
-    },
-)
-
 
 @dataclass
 class AlertInputs:

@@ -13,47 +13,6 @@ from contracts.headers import header_key as _header_key
 from contracts.headers import reference_aliases, standard_names
 from contracts.reference import COUNTIES, certifications_schema
 
-REFERENCE_TABLE_DOCS: dict[str, tuple[str, dict[str, str]]] = {
-    "dim_school_types": (
-        "One row per school_type_code (GB/T 33782-2017) with the stages the type teaches.",
-        {
-            "school_type_code": "办学类型 code.",
-            "name_zh": "Chinese name.",
-            "name_en": "English name.",
-            "stages": "Stages the type teaches; senior only weighs facility splits.",
-        },
-    ),
-    "dim_urban_rural": (
-        "One row per urban_rural_code (城乡分类代码) with its area class.",
-        {
-            "urban_rural_code": "城乡分类代码.",
-            "name_zh": "Chinese name.",
-            "area_class": "城区, 镇区 or 乡村.",
-        },
-    ),
-    "certifications": (
-        "One row per county_code x standard_id: the year a county was certified for a standard, and the year it was revoked, if any (reference/certifications.csv).",
-        {
-            "county_code": "6-digit county code.",
-            "standard_id": "basic_2012 or quality_2017 (基本均衡 / 优质均衡 in the file are mapped).",
-            "certified_year": "Year of certification; the county is monitored from this census year on.",
-            "revoked_year": "Year the certification was revoked; null when it stands.",
-        },
-    ),
-    "dim_counties": (
-        "One row per county_code: the county registry (landing reference/counties.csv).",
-        {
-            "county_code": "6-digit GB/T 2260 county code.",
-            "county_name": "县区名称.",
-            "prefecture_code": "4-digit prefecture code.",
-            "prefecture_name": "地市名称.",
-            "province_code": "2-digit province code.",
-            "province_name": "省份名称.",
-        },
-    ),
-}
-"""Description and column descriptions of each reference table (carried into DuckDB comments)."""
-
 
 class ReferenceError(ValueError):
     """A reference file that cannot be used; the message names the file."""

@@ -13,7 +13,8 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from pipelines.lib.warehouse import apply_comments, scalar, transaction
+from pipelines.lib.catalog import CatalogError, load_table_doc
+from pipelines.lib.warehouse import document, scalar, transaction
 
 MODEL_LAYERS = ("staging", "marts", "monitoring")
 
@@ -43,20 +44,23 @@ def load_model(sql_path: Path) -> SqlModel:
     sidecar_path = sql_path.with_suffix(".yml")
     if not sidecar_path.exists():
         raise ModelError(f"{sql_path}: no YAML sidecar ({sidecar_path.name})")
+    try:
+        doc = load_table_doc(sidecar_path)
+    except CatalogError as exc:
+        raise ModelError(str(exc)) from None
     with open(sidecar_path, encoding="utf-8") as f:
-        sidecar = yaml.safe_load(f)
-    for key in ("description", "grain", "unique_key", "depends_on", "columns"):
-        if not sidecar.get(key):
-            raise ModelError(f"{sidecar_path}: missing '{key}'")
+        depends_on = (yaml.safe_load(f) or {}).get("depends_on")
+    if not depends_on:
+        raise ModelError(f"{sidecar_path}: missing 'depends_on'")
     return SqlModel(
-        schema=sql_path.parent.name,
-        table=sql_path.stem,
+        schema=doc.schema,
+        table=doc.table,
         sql=sql_path.read_text(encoding="utf-8"),
-        description=str(sidecar["description"]).strip(),
-        grain=str(sidecar["grain"]).strip(),
-        unique_key=tuple(sidecar["unique_key"]),
-        depends_on=tuple(sidecar["depends_on"]),
-        columns={name: str(text).strip() for name, text in sidecar["columns"].items()},
+        description=doc.description,
+        grain=doc.grain,
+        unique_key=doc.unique_key,
+        depends_on=tuple(depends_on),
+        columns=doc.columns,
         path=sql_path,
     )
 
@@ -132,6 +136,6 @@ def run_model(con: duckdb.DuckDBPyConnection, model: SqlModel, census_year: int)
                 )
         con.execute(f"delete from {model.relation} where census_year = $census_year", params)
         con.execute(f"insert into {model.relation} by name {model.sql}", params)
-        apply_comments(con, model.relation, f"{model.description} Grain: {model.grain}.", model.columns)
+        document(con, model.relation)
     count = scalar(con, f"select count(*) from {model.relation} where census_year = $census_year", params)
     return int(count or 0)  # type: ignore[call-overload]

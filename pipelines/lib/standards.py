@@ -425,96 +425,14 @@ def standard_tables(standards: list[Standard]) -> dict[str, pl.DataFrame]:
     }
 
 
-STANDARD_TABLE_DOCS: dict[str, tuple[str, dict[str, str]]] = {
-    "standards": (
-        "One row per evaluation standard, from models/standards/*.yaml.",
-        {
-            "standard_id": "Standard id (basic_2012, quality_2017, or a provincial variant).",
-            "name_zh": "Chinese name of the standard.",
-            "name_en": "English name of the standard.",
-            "document": "The policy document that defines it.",
-            "cv_rule": "composite: the mean of the indicator CVs is judged; each_indicator: every indicator CV is judged.",
-            "teaching_point_mode": "exclude_by_rules (teaching points follow the exclusion rules) or merge_into_parent (each is folded into its parent school's section).",
-            "merge_reason_zh": "Reason shown on a merged teaching point, in Chinese.",
-            "merge_reason_en": "Reason shown on a merged teaching point, in English.",
-            "school_rule_min_met": "Per-school rule: indicators (of those with a minimum) a section must meet; null when the standard has no per-school rule.",
-            "school_rule_unmet_min_ratio": "Per-school rule: each unmet indicator must reach at least this share of its minimum.",
-            "source_file": "The YAML file under models/standards/ it was loaded from.",
-        },
-    ),
-    "standard_school_conditions": (
-        "One row per standard_id x stage: school conditions checked alongside the coefficients (class size, music and art rooms).",
-        {
-            "standard_id": "Standard id.",
-            "stage": "primary or junior.",
-            "max_class_size": "Largest class allowed (the census reports the school's largest class).",
-            "classes_per_music_room": "A music room is needed for every this many classes (rounded up).",
-            "classes_per_art_room": "An art room is needed for every this many classes (rounded up).",
-            "min_music_room_m2": "Smallest average music-room area, m².",
-            "min_art_room_m2": "Smallest average art-room area, m².",
-        },
-    ),
-    "standard_school_size_limits": (
-        "One row per standard_id x school_type_code: the largest school (compulsory students) allowed; a null type is the default.",
-        {
-            "standard_id": "Standard id.",
-            "school_type_code": "School type the limit is for; null for every other type.",
-            "max_school_students": "Most compulsory-stage students a school may have.",
-        },
-    ),
-    "standard_thresholds": (
-        "One row per standard_id x stage: the CV threshold.",
-        {
-            "standard_id": "Standard id.",
-            "stage": "primary or junior.",
-            "cv_threshold": "Largest CV that passes (on the composite or on each indicator, per cv_rule).",
-        },
-    ),
-    "standard_indicators": (
-        "One row per standard_id x stage x indicator_id: how the indicator is computed and its per-school minimum.",
-        {
-            "standard_id": "Standard id.",
-            "stage": "primary or junior.",
-            "indicator_id": "Indicator id (DOMAIN.md §3).",
-            "indicator_order": "Position of the indicator in its standard.",
-            "name_zh": "Chinese name of the indicator.",
-            "unit": "Unit of the indicator's resource (per student, or per 100 students when scale is 100).",
-            "denominator": "Section measure that divides the resource (students).",
-            "scale": "Multiplier: 1 for per student, 100 for per 100 students.",
-            "standard_value": "Per-school minimum for this stage; null when the standard sets none.",
-        },
-    ),
-    "standard_indicator_terms": (
-        "One row per standard_id x indicator_id x measure: the signed section measures summed into the numerator.",
-        {
-            "standard_id": "Standard id.",
-            "indicator_id": "Indicator id.",
-            "measure": "A staging.school_sections measure, e.g. teaching_aux_area_m2.",
-            "sign": "+1 to add the measure, -1 to subtract it.",
-        },
-    ),
-    "standard_split_weights": (
-        "One row per standard_id x school_type_code x stage: student weights for apportioning a combined school's facilities (unlisted stages weigh 1).",
-        {
-            "standard_id": "Standard id.",
-            "school_type_code": "办学类型 code of a combined school.",
-            "stage": "primary, junior or senior.",
-            "weight": "Weight of one student of this stage.",
-        },
-    ),
-    "standard_exclusion_rules": (
-        "One row per standard_id x rule: conditions that leave a section out of a standard, tried in rule_order; all given conditions must hold.",
-        {
-            "standard_id": "Standard id.",
-            "rule_order": "Order in which rules are tried; the first match is recorded.",
-            "rule_id": "Rule id, recorded on excluded sections.",
-            "school_type_codes": "Matches sections of these school types; null matches any.",
-            "ownership": "Matches public or private; null matches any.",
-            "is_county_run": "Matches county-run or not; null matches any.",
-            "students_below": "Matches sections with fewer students; null matches any.",
-            "reason_zh": "Reason shown for excluded sections, in Chinese.",
-            "reason_en": "Reason shown for excluded sections, in English.",
-        },
-    ),
-}
-"""Description and column descriptions of each standards table (carried into DuckDB comments)."""
+STANDARD_TABLES = (
+    "standards",
+    "standard_school_conditions",
+    "standard_school_size_limits",
+    "standard_thresholds",
+    "standard_indicators",
+    "standard_indicator_terms",
+    "standard_split_weights",
+    "standard_exclusion_rules",
+)
+"""Tables built from the YAML files; each is documented by its sidecar models/marts/<table>.yml."""

@@ -14,6 +14,7 @@ import duckdb
 import polars as pl
 
 from contracts.columns import CENSUS_COLUMNS, LINEAGE_COLUMNS, Column
+from pipelines.lib.catalog import table_doc
 
 SCHEMAS = ("raw", "staging", "marts", "monitoring", "audit")
 
@@ -73,18 +74,18 @@ def apply_comments(
         con.execute(f"comment on column {relation}.{quote(name)} is {comment_literal(text)}")
 
 
-def replace_table(
-    con: duckdb.DuckDBPyConnection,
-    relation: str,
-    frame: pl.DataFrame,
-    description: str,
-    columns: Mapping[str, str] | None = None,
-) -> int:
+def document(con: duckdb.DuckDBPyConnection, relation: str) -> None:
+    """Put the table's sidecar (models/<schema>/<table>.yml) on it as DuckDB comments."""
+    doc = table_doc(relation)
+    apply_comments(con, relation, doc.comment, doc.columns)
+
+
+def replace_table(con: duckdb.DuckDBPyConnection, relation: str, frame: pl.DataFrame) -> int:
     """Replace a whole (small, reference) table with `frame` in one transaction."""
     arrow_table = frame.to_arrow()  # noqa: F841  (read by DuckDB's replacement scan)
     with transaction(con):
         con.execute(f"create or replace table {relation} as select * from arrow_table")
-        apply_comments(con, relation, description, columns or {})
+        document(con, relation)
     return frame.height
 
 
@@ -101,20 +102,6 @@ create table if not exists audit.rejected_rows (
     message_zh VARCHAR, message_en VARCHAR, county_code VARCHAR
 )"""
 
-REJECTED_ROWS_COMMENTS = {
-    "load_id": "Load that read the row.",
-    "census_year": "Census year of the extract.",
-    "source_file": "Extract file, relative to the landing folder.",
-    "source_row": "Line number of the row in the file (header is line 1).",
-    "school_id": "School id as written in the file (may itself be the problem).",
-    "column": "Column that failed, or (row) for a rule across columns.",
-    "check": "The contract check that failed.",
-    "value": "The offending value as text.",
-    "message_zh": "What is wrong, in Chinese.",
-    "message_en": "What is wrong, in English.",
-    "county_code": "County code of the row as read (may itself be the problem); monitoring uses it to hold a county's figures.",
-}
-
 
 WARNINGS_DDL = """
 create table if not exists audit.school_warnings (
@@ -123,20 +110,6 @@ create table if not exists audit.school_warnings (
     previous_value DOUBLE, message_zh VARCHAR, message_en VARCHAR
 )"""
 
-WARNINGS_COMMENTS = {
-    "load_id": "Load that raised the warning.",
-    "census_year": "Census year of the school.",
-    "school_id": "School the warning is about.",
-    "county_code": "County of the school.",
-    "source_file": "Extract file of the row (last year's file for a school that disappeared).",
-    "source_row": "Row of the school in that file.",
-    "check": "plausibility, teachers_without_students, disappeared, appeared, enrolment_change, stock_drop or identical_to_last_year.",
-    "column": "Column the warning is about, when there is one.",
-    "value": "This year's value (per student for plausibility).",
-    "previous_value": "Last year's value, for year-over-year warnings.",
-    "message_zh": "The warning in Chinese.",
-    "message_en": "The warning in English.",
-}
 
 LOADS_DDL = """
 create table if not exists audit.loads (
@@ -145,25 +118,6 @@ create table if not exists audit.loads (
     rows_accepted BIGINT, rows_rejected BIGINT, rows_skipped BIGINT, unknown_columns VARCHAR[],
     seconds DOUBLE, loaded_at TIMESTAMP WITH TIME ZONE
 )"""
-
-LOADS_COMMENTS = {
-    "load_id": "Identifier of the load (the Dagster run id).",
-    "census_year": "Census year of the folder the file is in.",
-    "source_file": "Extract file, relative to the landing folder.",
-    "sha256": "sha256 of the file's bytes.",
-    "status": "loaded, or rejected (the whole file was refused and the year left as it was).",
-    "message": "Why a file was refused, in Chinese and English; null when loaded.",
-    "file_format": "csv, xlsx or parquet.",
-    "encoding": "Detected text encoding of a CSV (utf-8, utf-8-sig, gb18030).",
-    "sheet": "Excel sheet the rows were read from.",
-    "rows_read": "School rows read (rows_read = rows_accepted + rows_rejected).",
-    "rows_accepted": "Rows loaded into raw.census_schools.",
-    "rows_rejected": "Rows refused; their reasons are in audit.rejected_rows.",
-    "rows_skipped": "Rows that are not schools: Excel title, blank and total (合计) rows.",
-    "unknown_columns": "Headers that match no canonical column (kept out, not fatal).",
-    "seconds": "Time spent reading and checking the file.",
-    "loaded_at": "When the load was recorded.",
-}
 
 
 def _loads_frame(census_year: int, load_id: str, files: list) -> pl.DataFrame:
@@ -196,7 +150,7 @@ def _insert_loads(con: duckdb.DuckDBPyConnection, census_year: int, load_id: str
     loads_arrow = _loads_frame(census_year, load_id, files).to_arrow()  # noqa: F841
     con.execute(LOADS_DDL)
     con.execute("insert into audit.loads by name select *, now() as loaded_at from loads_arrow")
-    apply_comments(con, "audit.loads", "Every extract file of every load, one row each.", LOADS_COMMENTS)
+    document(con, "audit.loads")
 
 
 def record_refused_load(con: duckdb.DuckDBPyConnection, census_year: int, load_id: str, files: list) -> None:
@@ -237,24 +191,14 @@ def replace_census_year(
             con.execute(WARNINGS_DDL)
             con.execute("delete from audit.school_warnings where census_year = $y", {"y": census_year})
             con.execute("insert into audit.school_warnings by name select * from warnings_arrow")
-            apply_comments(
-                con,
-                "audit.school_warnings",
-                "Warn-only findings per school: implausible values and year-over-year changes.",
-                WARNINGS_COMMENTS,
-            )
+            document(con, "audit.school_warnings")
         apply_comments(
             con,
             "raw.census_schools",
             "Accepted census rows, one per census_year x school_id, with lineage to file and row.",
             {c.name: c.description for c in (*CENSUS_COLUMNS, *LINEAGE_COLUMNS)},
         )
-        apply_comments(
-            con,
-            "audit.rejected_rows",
-            "Rows the contract refused, one per failed check, with file, row, column and reason.",
-            REJECTED_ROWS_COMMENTS,
-        )
+        document(con, "audit.rejected_rows")
     return accepted.height
 
 
@@ -288,11 +232,9 @@ def replace_year(
     relation: str,
     census_year: int,
     frame: pl.DataFrame,
-    description: str,
-    columns: Mapping[str, str],
 ) -> int:
     """Replace one census year of a table built in Python (created from the frame the first time),
-    in one transaction; the table and column comments are (re)applied."""
+    in one transaction; the table and column comments are (re)applied from its sidecar."""
     schema, table = relation.split(".")
     arrow_table = frame.to_arrow()  # noqa: F841  (read by DuckDB's replacement scan)
     with transaction(con):
@@ -300,5 +242,5 @@ def replace_year(
             con.execute(f"create table {relation} as select * from arrow_table where false")
         con.execute(f"delete from {relation} where census_year = $y", {"y": census_year})
         con.execute(f"insert into {relation} by name select * from arrow_table")
-        apply_comments(con, relation, description, columns)
+        document(con, relation)
     return frame.height

@@ -31,7 +31,7 @@ class Series:
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
         for table, frame in rule_tables(RULES).items():
-            replace_table(con, f"marts.{table}", frame, table)
+            replace_table(con, f"marts.{table}", frame)
         con.execute(
             "create table marts.dim_counties (county_code varchar, county_name varchar, province_code varchar)"
         )

@@ -32,7 +32,10 @@ the file says so and points to `junheng alerts`)."""
         ["marts", "alert_rules"],
     ],
     pool=WAREHOUSE_POOL,
-    description=alerts.ALERT_DOCS[0],
+    description=(
+        "Backsliding alerts of certified counties: one row per fired rule per county, stage, "
+        "standard and metric, with evidence and a what-if (models/monitoring/backsliding_alerts.yml)."
+    ),
     check_specs=[
         dg.AssetCheckSpec("unique_key", asset=ALERTS_KEY, blocking=True),
         dg.AssetCheckSpec("no_breaches", asset=ALERTS_KEY),
@@ -46,7 +49,7 @@ def backsliding_alerts(context: dg.AssetExecutionContext, warehouse: Warehouse):
         fired = alerts.fire_alerts(inputs, rules)
         evidence = alerts.read_evidence(con, inputs, fired, rules)
         result = alerts.attach_evidence(fired, evidence)
-        rows = replace_year(con, alerts.ALERTS_RELATION, census_year, result, *alerts.ALERT_DOCS)
+        rows = replace_year(con, alerts.ALERTS_RELATION, census_year, result)
         duplicates = scalar(
             con,
             f"select count(*) - count(distinct alert_id) from {alerts.ALERTS_RELATION} where census_year = $y",

@@ -4,33 +4,29 @@ import dagster as dg
 
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.lib import reference
-from pipelines.lib.alert_rules import RULE_TABLE_DOCS, load_rules, rule_tables
+from pipelines.lib.alert_rules import RULE_TABLES, load_rules, rule_tables
 from pipelines.lib.paths import MODELS_DIR
-from pipelines.lib.standards import STANDARD_TABLE_DOCS, load_standards, standard_tables
+from pipelines.lib.standards import STANDARD_TABLES, load_standards, standard_tables
 from pipelines.lib.warehouse import replace_table
 
 
-def yaml_tables_asset(name: str, docs: dict, build, description: str) -> dg.AssetsDefinition:
+def yaml_tables_asset(name: str, tables: tuple[str, ...], build, description: str) -> dg.AssetsDefinition:
     """One multi-asset that loads reviewed YAML (standards, rules) into marts tables.
 
-    `build()` returns {table: frame}; `docs` gives each table's description and column comments.
+    `build()` returns {table: frame} for the `tables` named; each is documented by its sidecar.
     """
 
     @dg.multi_asset(
         name=name,
-        specs=[
-            dg.AssetSpec(["marts", table], description=doc[0], group_name="marts", kinds={"duckdb"})
-            for table, doc in docs.items()
-        ],
+        specs=[dg.AssetSpec(["marts", table], group_name="marts", kinds={"duckdb"}) for table in tables],
         pool=WAREHOUSE_POOL,
         description=description,
     )
     def _asset(warehouse: Warehouse):
-        tables = build()
+        built = build()
         with warehouse.connect() as con:
-            for table, frame in tables.items():
-                table_description, columns = docs[table]
-                rows = replace_table(con, f"marts.{table}", frame, table_description, columns)
+            for table, frame in built.items():
+                rows = replace_table(con, f"marts.{table}", frame)
                 yield dg.MaterializeResult(
                     asset_key=["marts", table], metadata={"rows": dg.MetadataValue.int(rows)}
                 )
@@ -40,23 +36,22 @@ def yaml_tables_asset(name: str, docs: dict, build, description: str) -> dg.Asse
 
 standards_tables = yaml_tables_asset(
     "standards_tables",
-    STANDARD_TABLE_DOCS,
+    STANDARD_TABLES,
     lambda: standard_tables(load_standards(MODELS_DIR / "standards")),
     "Load models/standards/*.yaml into the tables the SQL models join.",
 )
 
 alert_rule_tables = yaml_tables_asset(
     "alert_rule_tables",
-    RULE_TABLE_DOCS,
+    RULE_TABLES,
     lambda: rule_tables(load_rules(MODELS_DIR / "rules")),
     "Load models/rules/*.yaml (backsliding rules, severities, settings) into the warehouse.",
 )
 
 
 def _write_reference(warehouse: Warehouse, table: str, frame) -> dg.MaterializeResult:
-    description, columns = reference.REFERENCE_TABLE_DOCS[table]
     with warehouse.connect() as con:
-        rows = replace_table(con, f"marts.{table}", frame, description, columns)
+        rows = replace_table(con, f"marts.{table}", frame)
     return dg.MaterializeResult(metadata={"rows": rows})
 
 

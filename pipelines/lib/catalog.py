@@ -1,0 +1,88 @@
+"""The warehouse's documentation: one YAML sidecar per table, `models/<schema>/<table>.yml`.
+
+A sidecar holds the table's description, its grain ("one row per ..."), its unique key, a
+description of every column and, optionally, the unit of each numeric column (`units:`). SQL
+models have their `.sql` beside it; tables built in Python name their builder in `built_by:`.
+DuckDB comments, the data dictionary and the data-quality key checks all come from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from pipelines.lib.paths import MODELS_DIR
+
+CATALOG_SCHEMAS = ("staging", "marts", "monitoring", "audit")
+"""Schemas whose every table has a sidecar (raw.census_schools is documented by contracts/)."""
+
+
+class CatalogError(RuntimeError):
+    """A sidecar that is missing or incomplete; the message names the file."""
+
+
+@dataclass(frozen=True)
+class TableDoc:
+    schema: str
+    table: str
+    description: str
+    grain: str
+    unique_key: tuple[str, ...]
+    columns: dict[str, str]
+    units: dict[str, str] = field(default_factory=dict)
+    built_by: str = ""
+    path: Path | None = None
+
+    @property
+    def relation(self) -> str:
+        return f"{self.schema}.{self.table}"
+
+    @property
+    def comment(self) -> str:
+        """The table's DuckDB comment."""
+        return f"{self.description} Grain: {self.grain}."
+
+
+def load_table_doc(path: Path) -> TableDoc:
+    with open(path, encoding="utf-8") as f:
+        sidecar = yaml.safe_load(f) or {}
+    for key in ("description", "grain", "unique_key", "columns"):
+        if not sidecar.get(key):
+            raise CatalogError(f"{path}: missing '{key}'")
+    columns = {name: str(text).strip() for name, text in sidecar["columns"].items()}
+    units = {name: str(unit) for name, unit in (sidecar.get("units") or {}).items()}
+    unknown = sorted(set(units) - set(columns))
+    if unknown:
+        raise CatalogError(f"{path}: units given for columns it does not document: {unknown}")
+    return TableDoc(
+        schema=path.parent.name,
+        table=path.stem,
+        description=" ".join(str(sidecar["description"]).split()),
+        grain=" ".join(str(sidecar["grain"]).split()),
+        unique_key=tuple(sidecar["unique_key"]),
+        columns=columns,
+        units=units,
+        built_by=str(sidecar.get("built_by") or ""),
+        path=path,
+    )
+
+
+@cache
+def table_docs(models_dir: Path = MODELS_DIR) -> tuple[TableDoc, ...]:
+    """Every sidecar of the catalog schemas, by schema and table name."""
+    return tuple(
+        load_table_doc(path)
+        for schema in CATALOG_SCHEMAS
+        for path in sorted((models_dir / schema).glob("*.yml"))
+    )
+
+
+def table_doc(relation: str) -> TableDoc:
+    for doc in table_docs():
+        if doc.relation == relation:
+            return doc
+    schema, _, table = relation.partition(".")
+    raise CatalogError(f"{relation}: no sidecar (expected models/{schema}/{table}.yml)")
