@@ -69,13 +69,13 @@ def read_alert_list(
     )
 
 
-def _width(text: str) -> int:
+def display_width(text: str) -> int:
     """Terminal columns: CJK characters take two."""
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
 def _pad(text: str, width: int, right: bool = False) -> str:
-    gap = " " * max(0, width - _width(text))
+    gap = " " * max(0, width - display_width(text))
     return gap + text if right else text + gap
 
 
@@ -115,7 +115,9 @@ def format_table(alerts: pl.DataFrame, messages: bool = True) -> str:
         return "没有预警 / no alerts"
     rows = [[_cell(c, r[c], r) for c, _, _ in TABLE_COLUMNS] for r in alerts.iter_rows(named=True)]
     headers = [h for _, h, _ in TABLE_COLUMNS]
-    widths = [max(_width(x) for x in [headers[i], *(row[i] for row in rows)]) for i in range(len(headers))]
+    widths = [
+        max(display_width(x) for x in [headers[i], *(row[i] for row in rows)]) for i in range(len(headers))
+    ]
     lines = ["  ".join(_pad(h, w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
     for row, record in zip(rows, alerts.iter_rows(named=True), strict=True):

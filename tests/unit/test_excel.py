@@ -1,0 +1,269 @@
+"""The xlsx exports: Chinese headers, frozen header row, widths, numbers kept as numbers, and no
+cell that a spreadsheet would run as a formula, even for hostile names in the data."""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import openpyxl
+import polars as pl
+import pytest
+
+from pipelines.lib.alert_list import read_alert_list
+from pipelines.lib.excel import (
+    ALERT_SHEET_COLUMNS,
+    HEADERS,
+    MAX_WIDTH,
+    NoBalance,
+    Sheet,
+    column_width,
+    write_alert_list_xlsx,
+    write_county_balance_xlsx,
+    write_workbook,
+)
+
+# Names a spreadsheet would run as a formula (or a DDE call) if written as they are: a hyperlink
+# formula, an @-function, a leading minus (Excel parses "-2+3" as a formula), and a tab before "=".
+HOSTILE_NAMES = ['=HYPERLINK("http://x","y")', "@SUM(1+1)", "-2+3", "\t=1+1"]
+
+
+def widths(ws) -> dict[int, float]:
+    """Column index (1-based) -> width; openpyxl groups adjacent columns of equal width."""
+    out = {}
+    for dimension in ws.column_dimensions.values():
+        if dimension.width:
+            for index in range(dimension.min, dimension.max + 1):
+                out[index] = dimension.width
+    return out
+
+
+def assert_no_formulas(path: Path) -> None:
+    """Neither openpyxl nor the raw sheet XML sees a formula anywhere in the workbook."""
+    workbook = openpyxl.load_workbook(path)
+    for ws in workbook.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (ws.title, cell.coordinate, cell.value)
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            if name.startswith("xl/worksheets/"):
+                xml = archive.read(name)
+                assert b"<f>" not in xml and b"<f " not in xml, name
+
+
+def header_row(ws) -> list[str]:
+    return [cell.value for cell in ws[1]]
+
+
+def column_values(ws, header: str) -> list:
+    index = header_row(ws).index(header) + 1
+    return [ws.cell(row, index).value for row in range(2, ws.max_row + 1)]
+
+
+# --- tiny frames -----------------------------------------------------------------------------------
+
+
+def test_column_width_counts_cjk_as_two_and_is_capped():
+    assert column_width("县区", ["金龙区"]) == 6 + 3  # three CJK characters, plus filter-button room
+    assert column_width("县区代码", ["900101"]) == 8 + 3  # the header is the widest
+    assert column_width("x", []) >= 6
+    assert column_width("说明", ["很长" * 100]) == MAX_WIDTH
+
+
+def test_cells_are_neutralised_numbers_stay_numbers(tmp_path):
+    frame = pl.DataFrame(
+        {
+            "county_name": [*HOSTILE_NAMES, "金龙区", None],
+            "composite_cv": [0.123456, 0.5, float("nan"), None, 0.25, 1.0],
+            "students": [10, 20, 30, 40, 50, None],
+            "meets_school_standards": [True, False, None, True, False, True],
+        }
+    )
+    path = tmp_path / "t.xlsx"
+    write_workbook(path, [Sheet("表", frame)], "test")
+    assert_no_formulas(path)
+    ws = openpyxl.load_workbook(path)["表"]
+    assert header_row(ws) == ["县区", "综合差异系数", "学生数（人）", "学校全部达标"]
+    names = column_values(ws, "县区")
+    assert names[:4] == ["'" + name for name in HOSTILE_NAMES]
+    assert names[4:] == ["金龙区", None]
+    cvs = column_values(ws, "综合差异系数")
+    assert cvs[0] == 0.123456  # the stored value keeps full precision; the format shows 0.123
+    assert ws.cell(2, 2).number_format == "0.000"
+    assert cvs[2] is None and cvs[3] is None  # NaN and null: empty cells
+    assert column_values(ws, "学生数（人）")[:2] == [10, 20]
+    assert column_values(ws, "学校全部达标") == ["是", "否", None, "是", "否", "是"]
+
+
+def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
+    path = tmp_path / "out.xlsx"
+    write_workbook(path, [Sheet("表", pl.DataFrame({"county_code": ["900101"]}))], "first")
+    before = path.read_bytes()
+    with pytest.raises(KeyError):  # a column without a Chinese header is a programming error
+        write_workbook(path, [Sheet("表", pl.DataFrame({"no_such_column": [1]}))], "second")
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["out.xlsx"]
+
+
+def test_alert_sheet_headers_are_unique():
+    headers = [HEADERS[c] for c in ALERT_SHEET_COLUMNS]
+    assert len(set(headers)) == len(headers)
+
+
+# --- the demo province -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def warehouse(demo, tmp_path_factory) -> Path:
+    copy = tmp_path_factory.mktemp("excel") / "junheng.duckdb"
+    shutil.copy(demo.warehouse, copy)
+    return copy
+
+
+@pytest.fixture
+def con(warehouse) -> Iterator[duckdb.DuckDBPyConnection]:
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        yield connection
+
+
+def latest_balance_year(con) -> int:
+    return con.execute("select max(census_year) from marts.county_balance").fetchall()[0][0]
+
+
+def check_layout(ws) -> None:
+    """Bold headers, frozen header row, autofilter over the table, every column given a width."""
+    assert ws.freeze_panes == "A2"
+    assert all(cell.font.b for cell in ws[1])
+    assert ws.auto_filter.ref.startswith("A1:")
+    assert set(widths(ws)) == set(range(1, ws.max_column + 1))
+    assert len(set(header_row(ws))) == ws.max_column
+
+
+def test_alert_list_xlsx(con, tmp_path):
+    path = tmp_path / "alerts.xlsx"
+    rows = write_alert_list_xlsx(con, path)
+    year = con.execute("select max(census_year) from monitoring.backsliding_alerts").fetchall()[0][0]
+    expected = con.execute(
+        "select count(*) from monitoring.backsliding_alerts where census_year = $y", {"y": year}
+    ).fetchall()[0][0]
+    assert rows == expected > 0
+    ws = openpyxl.load_workbook(path)["预警清单"]
+    assert ws.max_row == rows + 1
+    assert header_row(ws)[:5] == ["普查年度", "县区代码", "县区", "学段", "标准"]
+    assert header_row(ws) == [HEADERS[c] for c in ALERT_SHEET_COLUMNS]
+    check_layout(ws)
+    assert set(column_values(ws, "学段")) <= {"小学", "初中"}
+    assert set(column_values(ws, "标准")) <= {"基本均衡", "优质均衡"}
+    assert set(column_values(ws, "级别")) <= {"数据待核", "关注", "预警", "未达标", "严重"}
+    assert all(isinstance(v, float) for v in column_values(ws, "差异系数") if v is not None)
+    assert_no_formulas(path)
+
+
+def test_alert_list_xlsx_filters_like_the_cli(con, tmp_path):
+    path = tmp_path / "alerts.xlsx"
+    rows = write_alert_list_xlsx(con, path, min_severity="warning", status="active")
+    assert rows == read_alert_list(con, min_severity="warning", status="active").height > 0
+    assert openpyxl.load_workbook(path).active.max_row == rows + 1
+
+
+def test_county_balance_xlsx(con, tmp_path):
+    path = tmp_path / "balance.xlsx"
+    rows = write_county_balance_xlsx(con, path)
+    year = latest_balance_year(con)
+    counts = {
+        table: con.execute(
+            f"select count(*) from marts.{table} where census_year = $y", {"y": year}
+        ).fetchall()[0][0]
+        for table in ("county_balance", "county_indicator_cv")
+    }
+    assert rows == counts["county_balance"] > 0
+    workbook = openpyxl.load_workbook(path)
+    assert workbook.sheetnames == ["县域均衡", "指标差异系数"]
+    balance, indicator_cv = workbook["县域均衡"], workbook["指标差异系数"]
+    assert balance.max_row == rows + 1
+    assert indicator_cv.max_row == counts["county_indicator_cv"] + 1
+    assert header_row(balance)[:5] == ["普查年度", "县区代码", "县区", "学段", "标准"]
+    for header in ("综合差异系数", "差异系数阈值", "差异系数达标", "超过阈值的指标数（项）"):
+        assert header in header_row(balance)
+    for ws in (balance, indicator_cv):
+        check_layout(ws)
+    assert set(column_values(balance, "差异系数达标")) <= {"是", "否", "未知"}
+    assert set(column_values(balance, "学段")) == {"小学", "初中"}
+    assert set(column_values(balance, "标准")) == {"基本均衡", "优质均衡"}
+    assert None not in column_values(balance, "县区")
+    # the county name column is sized by display width: CJK characters count two
+    longest = max(len(name) for name in column_values(balance, "县区"))
+    assert widths(balance)[header_row(balance).index("县区") + 1] >= 2 * longest
+    # CVs are numbers at full precision, shown to 3 decimals
+    stored = con.execute(
+        "select composite_cv from marts.county_balance where census_year = $y "
+        "order by county_code, standard_id, stage desc",
+        {"y": year},
+    ).fetchall()
+    cv_column = header_row(balance).index("综合差异系数") + 1
+    written = [balance.cell(r, cv_column).value for r in range(2, rows + 2)]
+    # xlsx stores 16 significant digits (Excel computes with 15): equal to that, never rounded to 3
+    assert written == pytest.approx([v for (v,) in stored], rel=1e-14, nan_ok=False)
+    assert any(v is not None and v != round(v, 3) for v in written)
+    assert balance.cell(2, cv_column).number_format == "0.000"
+    assert_no_formulas(path)
+
+
+def test_county_balance_xlsx_of_an_earlier_year(con, tmp_path):
+    first = con.execute("select min(census_year) from marts.county_balance").fetchall()[0][0]
+    rows = write_county_balance_xlsx(con, tmp_path / "balance.xlsx", census_year=first)
+    expected = con.execute(
+        "select count(*) from marts.county_balance where census_year = $y", {"y": first}
+    ).fetchall()[0][0]
+    assert rows == expected
+    assert set(column_values(openpyxl.load_workbook(tmp_path / "balance.xlsx")["县域均衡"], "普查年度")) == {
+        first
+    }
+    with pytest.raises(NoBalance):
+        write_county_balance_xlsx(con, tmp_path / "none.xlsx", census_year=1900)
+    assert not (tmp_path / "none.xlsx").exists()
+
+
+def test_hostile_county_names_are_neutralised(warehouse, tmp_path):
+    # County names come from the reference files a province supplies. Alerts carry the name they
+    # were raised with (monitoring.backsliding_alerts.county_name); the balance sheet reads
+    # marts.dim_counties. Both get the hostile names.
+    copy = tmp_path / "hostile.duckdb"
+    shutil.copy(warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        codes = [
+            code
+            for (code,) in con.execute(
+                "select distinct county_code from monitoring.backsliding_alerts "
+                "where census_year = (select max(census_year) from monitoring.backsliding_alerts) "
+                "order by county_code"
+            ).fetchall()
+        ][: len(HOSTILE_NAMES)]
+        assert len(codes) == len(HOSTILE_NAMES)
+        for code, name in zip(codes, HOSTILE_NAMES, strict=True):
+            params = {"name": name, "code": code}
+            con.execute("update marts.dim_counties set county_name = $name where county_code = $code", params)
+            con.execute(
+                "update monitoring.backsliding_alerts set county_name = $name where county_code = $code",
+                params,
+            )
+        write_alert_list_xlsx(con, tmp_path / "alerts.xlsx")
+        write_county_balance_xlsx(con, tmp_path / "balance.xlsx")
+    expected = dict(zip(codes, ["'" + name for name in HOSTILE_NAMES], strict=True))
+    for path in (tmp_path / "alerts.xlsx", tmp_path / "balance.xlsx"):
+        assert_no_formulas(path)
+        for ws in openpyxl.load_workbook(path).worksheets:
+            shown = dict(zip(column_values(ws, "县区代码"), column_values(ws, "县区"), strict=True))
+            assert {code: shown[code] for code in codes if code in shown} == {
+                code: expected[code] for code in codes if code in shown
+            }
+            assert any(code in shown for code in codes)
+            names_column = header_row(ws).index("县区") + 1
+            for row in range(2, ws.max_row + 1):
+                cell = ws.cell(row, names_column)
+                assert cell.data_type == "s"
+                assert not str(cell.value).startswith(("=", "+", "-", "@", "\t", "\r"))
