@@ -27,8 +27,16 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml ## Generate a synthetic province and run the whole pipeline on it
 	$(BIN)/junheng demo
 
-test: $(STAMP) ## Run the whole test suite
+test: $(STAMP) browser ## Run the whole test suite
 	$(BIN)/python -m pytest
+
+browser: ## Install Debian's Chromium and CJK fonts for the report browser test (root or sudo)
+	@if ! command -v chromium >/dev/null || ! fc-list :lang=zh | grep -q .; then \
+	  echo "Installing Debian's chromium and fonts-noto-cjk for the browser test..."; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	fi
 
 dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml ## Start the Dagster UI (asset graph, runs) on localhost:3000
 	$(BIN)/dagster dev -m pipelines.definitions -h 127.0.0.1 -p 3000
@@ -54,4 +62,4 @@ lock: ## Re-resolve requirements.lock from pyproject.toml in a scratch environme
 clean: ## Remove the generated warehouse, landing data and Dagster state (keeps .venv)
 	rm -rf warehouse/landing warehouse/published warehouse/reports warehouse/*.duckdb* $(DAGSTER_HOME)
 
-.PHONY: help venv demo test dev lint format lock clean
+.PHONY: help venv demo test browser dev lint format lock clean

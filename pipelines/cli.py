@@ -1,4 +1,4 @@
-"""The `junheng` command line: generate, run, validate, alerts, demo.
+"""The `junheng` command line: generate, run, validate, alerts, report, dictionary, demo.
 
 Every command drives the same Dagster definitions in-process (pipelines.runner); paths default
 to the JUNHENG_* environment variables, and flags override them.
@@ -69,6 +69,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             landing=paths.landing_dir(args.landing),
             warehouse=paths.warehouse_file(args.warehouse),
             published=paths.published_file(args.published),
+            reports=paths.reports_dir(args.reports),
             census_years=args.years,
             progress=lambda m: print(f"  {m}", flush=True),
         )
@@ -83,6 +84,43 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_outputs(published: Path, reports: Path, census_year: int | None, county: str | None):
+    from pipelines.lib.outputs import write_outputs
+
+    started = time.perf_counter()
+    outputs = write_outputs(published, reports, census_year, county)
+    print(
+        f"reports for census year {outputs.census_year}: {outputs.files} files, "
+        f"{outputs.bytes / 2**20:.1f} MiB in {reports} ({time.perf_counter() - started:.1f}s)"
+    )
+    return outputs
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from pipelines.lib.alert_list import NoAlerts
+
+    published = paths.published_file(args.published)
+    try:
+        outputs = _write_outputs(published, paths.reports_dir(args.out), args.year, args.county)
+    except (FileNotFoundError, ValueError, NoAlerts) as exc:
+        print(f"junheng report: {exc}", file=sys.stderr)
+        return 2
+    print(f"report: {outputs.index}")
+    return 0
+
+
+def cmd_dictionary(args: argparse.Namespace) -> int:
+    from pipelines.lib.dictionary import write_dictionary
+
+    published = paths.published_file(args.published)
+    if not published.exists():
+        print(f"junheng dictionary: {published} does not exist (run `junheng run` first)", file=sys.stderr)
+        return 2
+    tables = write_dictionary(published, markdown=Path(args.out))
+    print(f"wrote {args.out}: {tables} tables")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from pipelines.lib.synthetic import generate
     from pipelines.runner import PipelineFailed, run_pipeline
@@ -90,8 +128,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     landing = paths.landing_dir(args.landing)
     warehouse = paths.warehouse_file(args.warehouse)
+    published = paths.published_file(args.published)
+    reports = paths.reports_dir(args.reports)
     print(
-        f"1/2 generating a synthetic province ({args.counties} counties, "
+        f"1/3 generating a synthetic province ({args.counties} counties, "
         f"{args.years[0]}-{args.years[-1]}) into {landing}",
         flush=True,
     )
@@ -104,11 +144,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     if warehouse.exists():
         warehouse.unlink()  # the demo always starts from an empty warehouse
-    print(f"2/2 running the pipeline into {warehouse}", flush=True)
+    print(f"2/3 running the pipeline into {warehouse}, publishing {published}", flush=True)
     try:
         run_pipeline(
             landing=landing,
             warehouse=warehouse,
+            published=published,
+            reports=reports,
             census_years=args.years,
             progress=lambda m: print(f"  {m}", flush=True),
         )
@@ -128,13 +170,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"\nprovince: {args.counties} counties, {min(units.values())}-{max(units.values())} "
         f"school units per census year"
     )
-    print(f"warehouse: {warehouse}")
-    print(f"landing:   {landing}")
+    print(f"\n3/3 writing the reports from the published snapshot into {reports}", flush=True)
+    outputs = _write_outputs(published, reports, None, None)
+    print(f"\nlanding:   {landing}")
+    print(f"warehouse: {warehouse} (working file; the pipeline writes it)")
+    print(f"published: {published} (read-only snapshot for analysts; Parquet beside it)")
     print(
         'query it:  .venv/bin/python -c "import duckdb; print(duckdb.connect('
-        f"'{warehouse}', read_only=True).sql('from marts.county_balance limit 10'))\""
+        f"'{published}', read_only=True).sql('from marts.county_balance limit 10'))\""
     )
+    print(f"alerts:    .venv/bin/junheng alerts --warehouse {warehouse}")
     print(f"done in {time.perf_counter() - started:.1f}s")
+    print(f"\nreport:    {outputs.index.resolve()}")
     return 0
 
 
@@ -196,7 +243,18 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     except (NoAlerts, ValueError) as exc:
         print(f"junheng alerts: {exc}", file=sys.stderr)
         return 2
-    if args.format == "csv":
+    if args.format == "xlsx":
+        from pipelines.lib.excel import write_alert_list_xlsx
+
+        if not args.out:
+            print("junheng alerts: --format xlsx needs --out FILE.xlsx", file=sys.stderr)
+            return 2
+        with connect(warehouse, read_only=True) as con:
+            rows = write_alert_list_xlsx(
+                con, Path(args.out), args.year, args.min_severity, args.county, args.status
+            )
+        print(f"wrote {args.out}: {rows} alerts")
+    elif args.format == "csv":
         sys.stdout.write(to_csv(alerts))
     elif args.format == "json":
         print(to_json(alerts))
@@ -260,6 +318,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--published",
         help="read-only snapshot to publish (default $JUNHENG_PUBLISHED or warehouse/published/junheng.duckdb)",
     )
+    run.add_argument(
+        "--reports", help="reports folder, for the data-quality Data Docs (default $JUNHENG_REPORTS)"
+    )
     run.add_argument("--years", type=_years, help="only these census years")
     run.set_defaults(func=cmd_run)
 
@@ -288,12 +349,34 @@ def build_parser() -> argparse.ArgumentParser:
     alerts.add_argument(
         "--status", choices=["new", "continuing", "resolved", "active"], help="only alerts with this status"
     )
-    alerts.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    alerts.add_argument("--format", choices=["table", "csv", "json", "xlsx"], default="table")
+    alerts.add_argument("--out", help="file to write (required for --format xlsx)")
     alerts.set_defaults(func=cmd_alerts)
+
+    report = sub.add_parser(
+        "report", help="write the Chinese HTML reports and Excel exports from the published snapshot"
+    )
+    report.add_argument(
+        "--published",
+        help="snapshot to read (default $JUNHENG_PUBLISHED or warehouse/published/junheng.duckdb)",
+    )
+    report.add_argument("--out", help="reports folder (default $JUNHENG_REPORTS or warehouse/reports)")
+    report.add_argument("--county", help="only this county's page (6-digit code)")
+    report.add_argument("--year", type=int, help="census year (default: the latest loaded)")
+    report.set_defaults(func=cmd_report)
+
+    dictionary = sub.add_parser(
+        "dictionary", help="write the data dictionary (markdown) of the published snapshot"
+    )
+    dictionary.add_argument("--published", help="snapshot to describe (default $JUNHENG_PUBLISHED)")
+    dictionary.add_argument("--out", default="docs/data_dictionary.md", help="file to write")
+    dictionary.set_defaults(func=cmd_dictionary)
 
     demo = sub.add_parser("demo", help="generate a synthetic province and run the whole pipeline")
     demo.add_argument("--landing", help="landing folder to (re)write")
     demo.add_argument("--warehouse", help="DuckDB file to (re)build")
+    demo.add_argument("--published", help="read-only snapshot to publish")
+    demo.add_argument("--reports", help="reports folder to write")
     demo.add_argument("--counties", type=int, default=60, help="number of counties (default 60)")
     demo.add_argument("--years", type=_years, default=_years("2015-2024"))
     demo.add_argument("--seed", type=int, default=2012)

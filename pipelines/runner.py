@@ -56,6 +56,7 @@ def run_pipeline(
     landing: Path | None = None,
     warehouse: Path | None = None,
     published: Path | None = None,
+    reports: Path | None = None,
     census_years: list[int] | None = None,
     instance: dg.DagsterInstance | None = None,
     progress: Callable[[str], None] = print,
@@ -66,6 +67,7 @@ def run_pipeline(
     landing = paths.landing_dir(landing)
     warehouse = paths.warehouse_file(warehouse)
     published = paths.published_file(published)
+    reports = paths.reports_dir(reports)
     years = census_years or paths.census_years_in(landing)
     if not years:
         raise PipelineFailed(f"{landing}: 没有找到统计年度文件夹 / no census-year folders found")
@@ -73,7 +75,12 @@ def run_pipeline(
     run_config = {
         "resources": {
             "warehouse": {
-                "config": {"landing": str(landing), "database": str(warehouse), "published": str(published)}
+                "config": {
+                    "landing": str(landing),
+                    "database": str(warehouse),
+                    "published": str(published),
+                    "reports": str(reports),
+                }
             }
         },
         # the CLI prints its own progress; Dagster's event log still records everything

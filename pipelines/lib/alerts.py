@@ -435,8 +435,9 @@ def fire_alerts(inputs: AlertInputs, rules: RuleSet) -> pl.DataFrame:
             "subject", f"{context['county_name']}{context['stage_zh']}{context['standard_zh']}"
         )
         subject_en = context.get("subject_en", f"{context['county_name']} {stage} {standard_id}")
+        severity_zh = next(s.name_zh for s in rules.severities if s.severity == before["severity"])
         message = (
-            f"{subject_zh}：上年预警（{rule_id}）本年度已解除。",
+            f"{subject_zh}：上年的{severity_zh}预警本年度已解除（规则 {rule_id}）。",
             f"{subject_en}: last year's alert ({rule_id}) no longer fires.",
         )
         alert = _alert_row(
@@ -512,10 +513,10 @@ def _what_if_sentences(result: dict) -> tuple[str | None, str | None]:
         f = result["what_if_floor_share_of_mean"]
         return (
             f"若各项指标均将低于县均值 {f:.0%} 的学校补足到县均值的 {f:.0%}，综合差异系数可降至 "
-            f"{result['what_if_cv_after']:.3f}（目标 {target:.3f}）；各指标所需投入见 what_if_detail。",
+            f"{result['what_if_cv_after']:.3f}（目标 {target:.3f}）；各指标所需投入见县区报告的测算明细。",
             f"Raising every school to at least {f:.0%} of the county mean on every indicator brings the "
             f"composite to {result['what_if_cv_after']:.3f} (target {target:.3f}); the cost per indicator "
-            f"is in what_if_detail.",
+            f"is in what_if_detail (and the county report).",
         )
     unit = result["what_if_unit"] or ""
     return (
