@@ -18,6 +18,7 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,13 +131,20 @@ def export_parquet(database: Path, target_dir: Path, census_year: int) -> tuple[
     return len(staged), size
 
 
-def publish(working: Path, snapshot: Path, census_year: int) -> PublishResult:
+def publish(
+    working: Path,
+    snapshot: Path,
+    census_year: int,
+    verify: Callable[[Path], None] | None = None,
+) -> PublishResult:
     """Publish the working warehouse: a staged copy, its Parquet export of `census_year`, then
     the copy renamed over the snapshot.
 
-    The working file must have no open writer (the warehouse pool runs one writer at a time, and
-    the publish step runs after the others). The snapshot is renamed into place last, once the
-    Parquet files from the same copy are in place.
+    `verify(staged_copy)` runs on the exact file about to be published (the data-quality suites);
+    if it raises, the staged copy is removed and nothing is published. The working file must
+    have no open writer (the warehouse pool runs one writer at a time, and the publish step runs
+    after the others). The snapshot is renamed into place last, once the Parquet files from the
+    same copy are in place.
     """
     started = time.perf_counter()
     with connect(working) as con:
@@ -148,6 +156,8 @@ def publish(working: Path, snapshot: Path, census_year: int) -> PublishResult:
             f"could not copy {working} to {snapshot.parent}: {exc}. The previous snapshot is unchanged."
         ) from exc
     try:
+        if verify is not None:
+            verify(staged)
         files, parquet_bytes = export_parquet(staged, parquet_dir(snapshot), census_year)
         snapshot_bytes = staged.stat().st_size
         os.replace(staged, snapshot)

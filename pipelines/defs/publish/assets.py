@@ -2,21 +2,48 @@
 snapshot analysts open, with a Parquet export of the year (pipelines.lib.publish).
 
 It depends on every other census-year asset, so it runs only when all of them succeeded: a failed
-run publishes nothing.
+run publishes nothing. Its asset checks are the data-quality suites (models/quality/
+expectations.yaml, pipelines.lib.quality), run with great-expectations on the staged copy, the
+exact file about to be published. A failed ERROR suite (a broken identity) stops the publication
+and fails the run; a failed WARN suite is reported and the snapshot is published.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import dagster as dg
 
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse, census_year_partitions
 from pipelines.lib.publish import publish
+from pipelines.lib.quality import SuiteResult, SuiteSpec, load_suites, run_suites
 
 PUBLISHED_KEY = dg.AssetKey(["published", "warehouse_snapshot"])
+DATA_DOCS_DIR = "data_docs"
+"""Data Docs go to this folder of the reports folder."""
+
+_SEVERITY = {"error": dg.AssetCheckSeverity.ERROR, "warn": dg.AssetCheckSeverity.WARN}
+
+
+class NotPublished(RuntimeError):
+    """An ERROR data-quality suite failed on the staged copy; nothing was published."""
+
+
+def _check_results(results: list[SuiteResult]) -> Iterator[dg.AssetCheckResult]:
+    for result in results:
+        yield dg.AssetCheckResult(
+            check_name=result.suite,
+            passed=result.success,
+            severity=_SEVERITY[result.severity],
+            metadata={
+                "expectations": result.evaluated,
+                "failures": dg.MetadataValue.md("\n".join(f"- {line}" for line in result.failures) or "none"),
+            },
+        )
 
 
 def build_publish_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDefinition:
-    """The snapshot asset, downstream of every asset of the census-year job."""
+    """The snapshot asset, downstream of every asset of the census-year job, with one asset check
+    per data-quality suite."""
+    suites: list[SuiteSpec] = load_suites()
 
     @dg.asset(
         key=PUBLISHED_KEY,
@@ -24,17 +51,36 @@ def build_publish_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDefinition:
         description=(
             "The read-only snapshot of the warehouse that analysts open (JUNHENG_PUBLISHED), "
             "replaced atomically at the end of a successful run, and the census year's Parquet "
-            "export beside it."
+            "export beside it. Published only when every ERROR data-quality suite passes."
         ),
         deps=list(upstream),
         partitions_def=census_year_partitions,
         kinds={"duckdb", "parquet"},
         pool=WAREHOUSE_POOL,
+        check_specs=[
+            dg.AssetCheckSpec(suite.name, asset=PUBLISHED_KEY, description=suite.note) for suite in suites
+        ],
     )
     def warehouse_snapshot(context: dg.AssetExecutionContext, warehouse: Warehouse):
         census_year = int(context.partition_key)
-        result = publish(warehouse.database_path(), warehouse.published_path(), census_year)
-        return dg.MaterializeResult(
+        results: list[SuiteResult] = []
+
+        def verify(staged):
+            results.extend(run_suites(staged, census_year, warehouse.reports_path() / DATA_DOCS_DIR, suites))
+            broken = [r for r in results if r.severity == "error" and not r.success]
+            if broken:
+                lines = [f"{r.suite}: {line}" for r in broken for line in r.failures[:3]]
+                raise NotPublished(
+                    "数据质量检查未通过，未发布 / data-quality checks failed, nothing published:\n"
+                    + "\n".join(lines)
+                )
+
+        try:
+            result = publish(warehouse.database_path(), warehouse.published_path(), census_year, verify)
+        except NotPublished as refused:
+            yield from _check_results(results)
+            raise dg.Failure(description=str(refused)) from None
+        yield dg.MaterializeResult(
             metadata={
                 "census_year": census_year,
                 "snapshot": dg.MetadataValue.path(str(result.snapshot)),
@@ -45,5 +91,6 @@ def build_publish_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDefinition:
                 "seconds": round(result.seconds, 2),
             }
         )
+        yield from _check_results(results)
 
     return warehouse_snapshot
