@@ -945,7 +945,8 @@ def run_suites(
     every year when census_year is None; with docs_dir, write offline Data Docs there
     (docs_dir/index.html; the pages of an earlier run are replaced)."""
     suites = list(suites) if suites is not None else load_suites()
-    docs_dir = Path(docs_dir) if docs_dir is not None else None
+    # great-expectations wants an absolute folder for its file store
+    docs_dir = Path(docs_dir).resolve() if docs_dir is not None else None
     frames = build_frames(Path(database), suites, census_year)
     site_dir = _staging_dir(docs_dir) if docs_dir is not None else None
     try:

@@ -20,6 +20,28 @@ def test_importing_the_definitions_module_reads_nothing(tmp_path):
     assert not missing.exists()
 
 
+def test_great_expectations_stays_out_of_the_import_path():
+    # it takes seconds to import: only the publish step's checks may load it, when they run
+    code = (
+        "import sys, pipelines.definitions, pipelines.cli, pipelines.runner\n"
+        "pipelines.definitions.build_definitions()\n"
+        "assert 'great_expectations' not in sys.modules, 'great_expectations was imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO_ROOT)
+
+
+def test_the_publish_step_runs_last_and_carries_one_check_per_quality_suite():
+    from pipelines.defs.publish.assets import PUBLISHED_KEY
+    from pipelines.lib.quality import load_suites
+
+    defs = build_definitions()
+    graph = defs.resolve_asset_graph()
+    yearly = [k for k in graph.get_all_asset_keys() if k != PUBLISHED_KEY and graph.get(k).partitions_def]
+    assert set(yearly) <= graph.get(PUBLISHED_KEY).parent_keys
+    checks = {c.name for c in defs.resolve_assets_def(PUBLISHED_KEY).check_specs}
+    assert checks == {s.name for s in load_suites()}
+
+
 def test_asset_keys_are_schema_and_table_and_groups_are_layers():
     defs = build_definitions()
     graph = defs.resolve_asset_graph()
