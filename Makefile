@@ -28,7 +28,7 @@ demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml ## Generate a synthetic province and
 	$(BIN)/junheng demo
 
 test: $(STAMP) browser ## Run the whole test suite
-	$(BIN)/python -m pytest
+	JUNHENG_REQUIRE_BROWSER=1 $(BIN)/python -m pytest
 
 browser: ## Install Debian's Chromium and CJK fonts for the report browser test (root or sudo)
 	@if ! command -v chromium >/dev/null || ! fc-list :lang=zh | grep -q .; then \

@@ -9,6 +9,7 @@ Debian's Chromium (/usr/bin/chromium) drives the pages; the test skips if it is 
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -177,11 +178,60 @@ def test_names_from_the_census_are_escaped(built, demo, tmp_path):
         assert "&lt;script&gt;alert(&#34;县&#34;)&lt;/script&gt; &amp; &#39;学校&#39;" in html
 
 
+def need_chromium() -> None:
+    """Skip without Debian's Chromium, except under `make test`, which installs it and sets
+    JUNHENG_REQUIRE_BROWSER=1 so that a missing browser fails instead of hiding the test."""
+    if CHROMIUM.exists():
+        return
+    message = f"Debian's Chromium is not installed ({CHROMIUM}): apt-get install chromium fonts-noto-cjk"
+    if os.environ.get("JUNHENG_REQUIRE_BROWSER") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def test_the_demo_reports_folder_opens_offline(demo):
+    """What `junheng demo` leaves in the reports folder: the index with its links, the data
+    dictionary and the great-expectations Data Docs, all opened from disk with no network."""
+    need_chromium()
+    from playwright.sync_api import sync_playwright
+
+    pages = [
+        demo.reports / "index.html",
+        demo.reports / "dictionary.html",
+        demo.reports / "data_docs" / "index.html",
+    ]
+    assert all(p.exists() for p in pages), pages
+    errors: list[str] = []
+    requests: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("request", lambda r: requests.append(r.url))
+            for path in pages:
+                page.goto(path.as_uri())
+                page.wait_for_load_state("load")
+            index_links = set()
+            page.goto(pages[0].as_uri())
+            for link in page.locator("header a, nav a, .links a").all():
+                index_links.add(link.get_attribute("href") or "")
+            # a Data Docs validation page, one level down
+            page.goto(pages[2].as_uri())
+            page.locator("a[href$='.html']").first.click()
+            page.wait_for_load_state("load")
+            assert "validations" in page.url or "expectations" in page.url
+        finally:
+            browser.close()
+    assert errors == []
+    assert [url for url in requests if not url.startswith("file:")] == []
+    assert {"dictionary.html", "data_docs/index.html"} <= index_links
+    assert sum(".xlsx" in href for href in index_links) == 2
+
+
 def test_pages_in_chromium(built, capsys):
-    if not CHROMIUM.exists():
-        pytest.skip(
-            f"Debian's Chromium is not installed ({CHROMIUM}): apt-get install chromium fonts-noto-cjk"
-        )
+    need_chromium()
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
