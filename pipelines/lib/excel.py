@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import os
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,9 +32,8 @@ import polars as pl
 import xlsxwriter
 
 from pipelines.lib.alert_list import TABLE_COLUMNS, display_width, latest_year, read_alert_list, safe_cell
-from pipelines.lib.alert_rules import load_rules
 from pipelines.lib.alerts import LIST_COLUMNS
-from pipelines.lib.paths import MODELS_DIR
+from pipelines.lib.labels import Labels, read_labels
 from pipelines.lib.warehouse import query_frame, scalar, table_exists
 
 YES, NO, UNKNOWN = "是", "否", "未知"
@@ -164,52 +163,6 @@ class Sheet:
 
 
 # --- labels ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Labels:
-    stages: Mapping[str, str]
-    standards: Mapping[str, str]
-    severities: Mapping[str, str]
-    statuses: Mapping[str, str]
-    cv_rules: Mapping[str, str]
-    indicators: pl.DataFrame  # standard_id, indicator_id, name_zh (with "composite" for each standard)
-
-
-def _names(con: duckdb.DuckDBPyConnection, relation: str, key: str) -> dict[str, str]:
-    """key -> name_zh of a warehouse name table (empty when the table is not there)."""
-    schema, table = relation.split(".")
-    if not table_exists(con, schema, table):
-        return {}
-    return dict(con.execute(f"select {key}, name_zh from {relation}").fetchall())
-
-
-def read_labels(con: duckdb.DuckDBPyConnection, rules_dir: Path | None = None) -> Labels:
-    """Chinese labels for codes: the short names of the rules file's `labels` (a standard they do
-    not name, a provincial variant, falls back to its full name in marts.standards), severities
-    from marts.alert_severities, indicators from marts.standard_indicators. `statuses` and
-    `cv_rules` are taken from the rules labels if a province adds them there."""
-    labels = load_rules(rules_dir or MODELS_DIR / "rules").labels
-    indicators = (
-        query_frame(con, "select distinct standard_id, indicator_id, name_zh from marts.standard_indicators")
-        if table_exists(con, "marts", "standard_indicators")
-        else pl.DataFrame(schema={"standard_id": pl.String, "indicator_id": pl.String, "name_zh": pl.String})
-    )
-    composite = pl.DataFrame(
-        {
-            "standard_id": indicators["standard_id"].unique().sort(),
-            "indicator_id": "composite",
-            "name_zh": str(labels["composite"]["zh"]),
-        }
-    )
-    return Labels(
-        stages=labels["stages"],
-        standards=_names(con, "marts.standards", "standard_id") | labels["standards"],
-        severities=_names(con, "marts.alert_severities", "severity"),
-        statuses=labels.get("statuses") or {},
-        cv_rules=labels.get("cv_rules") or {},
-        indicators=pl.concat([indicators, composite]).unique(["standard_id", "indicator_id"], keep="first"),
-    )
 
 
 def _name_indicators(frame: pl.DataFrame, names: pl.DataFrame, column: str) -> pl.DataFrame:

@@ -35,7 +35,6 @@ YEAR_META = "junheng-census-year"
 SAFE_CODE = re.compile(r"^[0-9A-Za-z_-]{1,32}$")
 
 # Small UI words that the warehouse does not hold.
-STATUS_ZH = {"new": "新增", "continuing": "持续", "resolved": "已解除"}
 RESOURCING_ZH = {"under": "偏低", "over": "偏高", "at_mean": "持平"}
 PROVISIONAL_ZH = {
     "rejected_rows": "退回行比例超限",
@@ -314,7 +313,7 @@ class ReportView:
         def alert_row(r: dict) -> dict[str, Any]:
             return {
                 **self.severity_badge(r["severity"]),
-                "status": STATUS_ZH.get(r["status"], r["status"]),
+                "status": self.labels.status(r["status"]),
                 "county_code": r["county_code"],
                 "county_name": r["county_name"] or self.county_names.get(r["county_code"], r["county_code"]),
                 "href": self.county_href(r["county_code"], linked),
@@ -581,7 +580,7 @@ class ReportView:
             group["alerts"].append(
                 {
                     **self.severity_badge(r["severity"]),
-                    "status": STATUS_ZH.get(r["status"], r["status"]),
+                    "status": self.labels.status(r["status"]),
                     "resolved": not active,
                     "message_zh": r["message_zh"],
                     "first_seen_year": r["first_seen_year"],
@@ -628,7 +627,7 @@ class ReportView:
             group["worst"] = (
                 self.severity_badge(by_rank[group["rank"]])
                 if group["active"] and group["rank"] in by_rank
-                else {"severity": "resolved", "name": STATUS_ZH["resolved"]}
+                else {"severity": "resolved", "name": self.labels.status("resolved")}
             )
         return ordered
 

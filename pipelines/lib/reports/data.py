@@ -13,8 +13,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.lib.alert_rules import load_rules
-from pipelines.lib.paths import MODELS_DIR
+from pipelines.lib.labels import Labels, read_labels
 from pipelines.lib.warehouse import connect, query_frame, table_exists
 
 # How many driver schools per indicator the county page lists (monitoring.school_drivers).
@@ -36,27 +35,6 @@ REQUIRED_TABLES = (
     "monitoring.backsliding_alerts",
     "monitoring.county_data_status",
 )
-
-
-@dataclass(frozen=True)
-class Labels:
-    """Chinese words for ids: stages, standards and the composite from models/rules (labels),
-    severities from marts.alert_severities."""
-
-    stages: dict[str, str]
-    standards: dict[str, str]
-    composite: str
-    severities: dict[str, str]
-    severity_rank: dict[str, int]
-
-    def stage(self, stage: str) -> str:
-        return self.stages.get(stage, stage)
-
-    def standard(self, standard_id: str) -> str:
-        return self.standards.get(standard_id, standard_id)
-
-    def severity(self, severity: str | None) -> str:
-        return "" if severity is None else self.severities.get(severity, severity)
 
 
 @dataclass(frozen=True)
@@ -137,14 +115,11 @@ def read_report_data(
                 f"unknown county code {county_code!r} (not in marts.dim_counties)"
             )
         y = {"y": year}
-        severities = query_frame(
-            con, "select severity, rank, name_zh from marts.alert_severities order by rank"
-        )
         standards = query_frame(con, "select * from marts.standards order by standard_id")
         data = ReportData(
             census_year=year,
             years=[v for v in loaded if v <= year],
-            labels=_labels(severities, standards),
+            labels=read_labels(con),
             counties=counties,
             certifications=query_frame(con, "select * from marts.certifications"),
             standards=standards,
@@ -202,24 +177,6 @@ def _urban_rural(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     if not table_exists(con, "marts", "dim_urban_rural"):
         return {}
     return dict(con.execute("select urban_rural_code, name_zh from marts.dim_urban_rural").fetchall())
-
-
-def _labels(severities: pl.DataFrame, standards: pl.DataFrame) -> Labels:
-    """Short names from the rules file's labels; a standard it does not name (a provincial
-    variant) falls back to its full name in marts.standards."""
-    words = load_rules(MODELS_DIR / "rules").labels
-    return Labels(
-        stages=dict(words.get("stages") or {}),
-        standards={
-            **dict(zip(standards["standard_id"], standards["name_zh"], strict=True)),
-            **dict(words.get("standards") or {}),
-        },
-        composite=str((words.get("composite") or {}).get("zh", "综合")),
-        severities=dict(zip(severities["severity"], severities["name_zh"], strict=True)),
-        severity_rank={
-            str(s): int(r) for s, r in zip(severities["severity"], severities["rank"], strict=True)
-        },
-    )
 
 
 def by_county(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
