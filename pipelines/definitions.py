@@ -9,6 +9,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.defs.ingest.assets import census_schools
+from pipelines.defs.ingest.schedules import build_census_schedule
 from pipelines.defs.ingest.sensors import landing_sensor
 from pipelines.defs.jobs import REFERENCE_ASSETS, census_year_job, reference_job
 from pipelines.defs.models.factory import build_model_assets
@@ -29,6 +30,7 @@ def build_definitions() -> dg.Definitions:
         assets=[*REFERENCE_ASSETS, *census_year_assets, published],
         jobs=[reference_job, census_year_job],
         sensors=[landing_sensor, new_alerts_file],
+        schedules=[build_census_schedule()],
         resources={"warehouse": Warehouse()},
     )
 
