@@ -78,9 +78,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 1
     print(
         f"built {summary.warehouse} for census years {summary.census_years[0]}-"
-        f"{summary.census_years[-1]} in {summary.seconds:.1f}s\n"
+        f"{summary.census_years[-1]} in {summary.seconds:.1f}s; published {summary.published}\n"
     )
-    _print_summary(summary.warehouse)
+    _print_summary(summary.published)
     return 0
 
 

@@ -107,7 +107,9 @@ def run_pipeline(
             )
             if not result.success:
                 raise PipelineFailed(f"census year {year}: {_first_error(result)}")
-            with connect(warehouse, read_only=True) as con:
+            # read from the snapshot the run just published: another process's run may hold the
+            # working file's write lock (runs queue for the writer pool, not for this read)
+            with connect(published, read_only=True) as con:
                 report = load_report(con, year)
             progress(
                 f"[{i}/{len(years)}] census year {year} done in {time.perf_counter() - year_started:.1f}s: "

@@ -60,6 +60,18 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def remove_stale_copies(snapshot: Path) -> int:
+    """Staged copies a killed run left beside the snapshot (only one publish runs at a time, in the
+    warehouse pool, so any that exists now is stale). Returns how many were removed."""
+    stale = list(snapshot.parent.glob(f".{snapshot.name}.*.tmp")) if snapshot.parent.is_dir() else []
+    for path in stale:
+        path.unlink(missing_ok=True)
+    if (parquet_dir(snapshot)).is_dir():
+        for staging in parquet_dir(snapshot).glob(".staging-*"):
+            shutil.rmtree(staging, ignore_errors=True)
+    return len(stale)
+
+
 def _staged_copy(working: Path, snapshot: Path) -> Path:
     """A full, read-only copy of the working file beside `snapshot`, checked to open."""
     snapshot.parent.mkdir(parents=True, exist_ok=True)
@@ -150,6 +162,7 @@ def publish(
     with connect(working) as con:
         con.execute("checkpoint")
     try:
+        remove_stale_copies(snapshot)
         staged = _staged_copy(working, snapshot)
     except OSError as exc:
         raise PublishError(
