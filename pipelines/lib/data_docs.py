@@ -35,6 +35,9 @@ _EXTERNAL_ATTRIBUTE = re.compile(
 _EXTERNAL_CSS_URL = re.compile(rf"url\(\s*(['\"]?){_EXTERNAL}[^)]*\)", re.I)
 _EXTERNAL_CSS_IMPORT = re.compile(rf"@import\s+(?:url\()?\s*['\"]?{_EXTERNAL}[^;]*;", re.I)
 _SCRIPT_SRC_EXTERNAL = re.compile(rf"<script\b[^>]*\bsrc\s*=\s*['\"]?{_EXTERNAL}", re.I)
+# great-expectations points the favicon of deeply nested pages (suite names with dots) one folder
+# too high, so a browser logs a missing file; the icon is dropped from every page
+_ICON_LINK = re.compile(r"<link\b[^>]*\brel\s*=\s*['\"][^'\"]*icon[^'\"]*['\"][^>]*>", re.I | re.S)
 _LOCAL_REFERENCE = re.compile(r"\s(?:src|href)\s*=\s*['\"](?![a-z]+:|#|/)([^'\"#?]+)", re.I)
 
 OFFLINE_STYLE = """
@@ -65,9 +68,9 @@ code, pre { font-family: ui-monospace, Consolas, monospace; font-size: 0.9em; wh
 def make_offline(site_dir: Path) -> None:
     """Rewrite every page and stylesheet under site_dir so that nothing loads from the network,
     drop the static files no page uses, and refuse the result if any external reference is left."""
-    _drop_unused_static(site_dir)
     for page in site_dir.rglob("*.html"):
         text = page.read_text(encoding="utf-8")
+        text = _ICON_LINK.sub("", text)
         text = _SCRIPT.sub("", text)
         text = _EXTERNAL_LINK_TAG.sub("", text)
         text = _EXTERNAL_ATTRIBUTE.sub("", text)
@@ -75,12 +78,30 @@ def make_offline(site_dir: Path) -> None:
         text = _EXTERNAL_CSS_URL.sub("none", text)
         text = text.replace("</head>", OFFLINE_STYLE + "</head>", 1)
         page.write_text(text, encoding="utf-8")
+    _drop_unused_static(site_dir)
     for sheet in site_dir.rglob("*.css"):
         text = sheet.read_text(encoding="utf-8")
         sheet.write_text(_EXTERNAL_CSS_URL.sub("none", _EXTERNAL_CSS_IMPORT.sub("", text)), encoding="utf-8")
     left = external_references(site_dir)
     if left:
         raise RuntimeError(f"Data Docs still reference the network: {left[:5]}")
+
+
+def check_local_links(site_dir: Path) -> None:
+    """Refuse pages that refer to a file that is not there (a browser would log an error)."""
+    missing = missing_local_files(site_dir)
+    if missing:
+        raise RuntimeError(f"Data Docs refer to files that are not there: {missing[:5]}")
+
+
+def missing_local_files(site_dir: Path) -> list[str]:
+    """`page: reference` for every relative src/href of a page that names no file under site_dir."""
+    found = []
+    for page in sorted(site_dir.rglob("*.html")):
+        for match in _LOCAL_REFERENCE.finditer(page.read_text(encoding="utf-8")):
+            if not (page.parent / match.group(1)).exists():
+                found.append(f"{page.relative_to(site_dir)}: {match.group(1)}")
+    return found
 
 
 def external_references(site_dir: Path) -> list[str]:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import yaml
 
-from pipelines.lib.data_docs import make_offline, replace_docs, staging_dir, write_index
+from pipelines.lib.data_docs import check_local_links, make_offline, replace_docs, staging_dir, write_index
 from pipelines.lib.paths import MODELS_DIR
 from pipelines.lib.sql_models import load_model
 
@@ -963,6 +963,7 @@ def run_suites(
             context.build_data_docs(site_names=[DOCS_SITE_NAME], build_index=False)
             make_offline(site_dir)
             write_index(site_dir, suites, frames, results, census_year, Path(database).name)
+            check_local_links(site_dir)
             replace_docs(site_dir, docs_dir)
     finally:
         if site_dir is not None:

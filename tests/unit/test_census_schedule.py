@@ -15,12 +15,14 @@ def evaluate(landing, when):
     home = landing.parent / "dagster_home"
     home.mkdir(exist_ok=True)
     with dg.DagsterInstance.from_config(str(home)) as instance:  # a real instance on disk
-        context = dg.build_schedule_context(
+        # closed before the instance: the context opens its own instance from the ref, and both
+        # must give back Dagster's per-context storage in order
+        with dg.build_schedule_context(
             instance=instance,
             scheduled_execution_time=when,
             resources={"warehouse": Warehouse(landing=str(landing))},
-        )
-        result = schedule(context)
+        ) as context:
+            result = schedule(context)
         partitions = instance.get_dynamic_partitions(CENSUS_YEAR_PARTITIONS)
     return schedule, result, partitions
 

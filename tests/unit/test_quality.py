@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from pipelines.lib.alerts import STATUSES
+from pipelines.lib.data_docs import missing_local_files
 from pipelines.lib.paths import MODELS_DIR
 from pipelines.lib.quality import SEVERITIES, QualityConfigError, SuiteSpec, load_suites, run_suites
 from pipelines.lib.sql_models import load_model
@@ -248,6 +249,7 @@ def test_data_docs_are_written_offline_with_an_index(demo, tmp_path):
     pages = list(docs.rglob("*.html"))
     assert len(list((docs / "validations").rglob("*.html"))) >= len(results)
     assert network_fetches(docs) == []
+    assert missing_local_files(docs) == []  # e.g. great-expectations' favicon one folder too high
     assert not any(re.search(r"<script\b", p.read_text(encoding="utf-8"), re.I) for p in pages)
     # every page the index links to is there
     text = index.read_text(encoding="utf-8")
