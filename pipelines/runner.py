@@ -52,6 +52,44 @@ def default_instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.ephemeral()
 
 
+def warehouse_config(
+    landing: Path, warehouse: Path, published: Path, reports: Path, log_level: str = "WARNING"
+) -> dict:
+    """The run config that points a run's `warehouse` resource at these paths."""
+    return {
+        "resources": {
+            "warehouse": {
+                "config": {
+                    "landing": str(landing),
+                    "database": str(warehouse),
+                    "published": str(published),
+                    "reports": str(reports),
+                }
+            }
+        },
+        # the CLI prints its own progress; Dagster's event log still records everything
+        "loggers": {"console": {"config": {"log_level": log_level}}},
+    }
+
+
+def run_census_year(
+    census_year: int,
+    run_config: dict,
+    instance: dg.DagsterInstance,
+    asset_selection: list[dg.AssetKey] | None = None,
+    defs: dg.Definitions | None = None,
+) -> dg.ExecuteInProcessResult:
+    """One run of the census-year job (or of the assets selected from it); the partition must exist."""
+    job = (defs or build_definitions()).resolve_job_def(CENSUS_YEAR_JOB)
+    return job.execute_in_process(
+        partition_key=str(census_year),
+        run_config=run_config,
+        instance=instance,
+        asset_selection=asset_selection,
+        raise_on_error=False,
+    )
+
+
 def run_pipeline(
     landing: Path | None = None,
     warehouse: Path | None = None,
@@ -72,20 +110,7 @@ def run_pipeline(
     if not years:
         raise PipelineFailed(f"{landing}: 没有找到统计年度文件夹 / no census-year folders found")
     defs = build_definitions()
-    run_config = {
-        "resources": {
-            "warehouse": {
-                "config": {
-                    "landing": str(landing),
-                    "database": str(warehouse),
-                    "published": str(published),
-                    "reports": str(reports),
-                }
-            }
-        },
-        # the CLI prints its own progress; Dagster's event log still records everything
-        "loggers": {"console": {"config": {"log_level": log_level}}},
-    }
+    run_config = warehouse_config(landing, warehouse, published, reports, log_level)
     own_instance = instance is None
     instance = instance or default_instance()
     try:
@@ -96,15 +121,9 @@ def run_pipeline(
         )
         if not result.success:
             raise PipelineFailed(f"reference job: {_first_error(result)}")
-        job = defs.resolve_job_def(CENSUS_YEAR_JOB)
         for i, year in enumerate(years, start=1):
             year_started = time.perf_counter()
-            result = job.execute_in_process(
-                partition_key=str(year),
-                run_config=run_config,
-                instance=instance,
-                raise_on_error=False,
-            )
+            result = run_census_year(year, run_config, instance, defs=defs)
             if not result.success:
                 raise PipelineFailed(f"census year {year}: {_first_error(result)}")
             # read from the snapshot the run just published: another process's run may hold the

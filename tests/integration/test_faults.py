@@ -23,11 +23,10 @@ import dagster as dg
 import duckdb
 import pytest
 
-from pipelines.definitions import CENSUS_YEAR_JOB, build_definitions
 from pipelines.defs.publish.assets import PUBLISHED_KEY
 from pipelines.lib.paths import REPO_ROOT
 from pipelines.lib.synthetic import generate
-from pipelines.runner import run_pipeline
+from pipelines.runner import run_census_year, run_pipeline, warehouse_config
 
 pytestmark = pytest.mark.integration
 
@@ -112,6 +111,12 @@ def digests(warehouse: Path) -> dict[str, str]:
     return out
 
 
+def published_years(published: Path) -> list[int]:
+    with duckdb.connect(str(published), read_only=True) as con:
+        rows = con.execute("select distinct census_year from marts.county_balance order by 1").fetchall()
+    return [year for (year,) in rows]
+
+
 @pytest.fixture(scope="module")
 def province(tmp_path_factory):
     root = tmp_path_factory.mktemp("faults")
@@ -172,14 +177,7 @@ def test_a_run_killed_while_publishing_leaves_the_old_snapshot(loaded, tmp_path)
 
     run_pipeline(landing, warehouse, published, tmp_path / "reports", [2024], progress=lambda _: None)
     assert list(published.parent.glob(".*.tmp")) == []  # cleared by the next publish
-    with duckdb.connect(str(published), read_only=True) as con:
-        years = [
-            r[0]
-            for r in con.execute(
-                "select distinct census_year from marts.county_balance order by 1"
-            ).fetchall()
-        ]
-    assert years == [2021, 2022, 2023, 2024]
+    assert published_years(published) == [2021, 2022, 2023, 2024]
 
 
 def test_two_runs_started_at_once_both_finish_and_the_pool_serialises_the_writers(province, tmp_path):
@@ -214,40 +212,17 @@ def test_two_runs_started_at_once_both_finish_and_the_pool_serialises_the_writer
     for table in year_local:
         for year in (2023, 2024):
             assert got[f"{table}/{year}"] == right[f"{table}/{year}"], f"{table}/{year}"
-    with duckdb.connect(str(published), read_only=True) as con:
-        years = [
-            r[0]
-            for r in con.execute(
-                "select distinct census_year from marts.county_balance order by 1"
-            ).fetchall()
-        ]
-    assert years == [2021, 2022, 2023, 2024]
+    assert published_years(published) == [2021, 2022, 2023, 2024]
     with dg.DagsterInstance.from_config(str(home)) as instance:
         runs_done = instance.get_runs()
         assert len(runs_done) == 4 and all(r.is_success for r in runs_done)  # reference + year, twice
 
 
 def publish_step(landing, warehouse, published) -> dg.ExecuteInProcessResult:
-    config = {
-        "resources": {
-            "warehouse": {
-                "config": {"landing": str(landing), "database": str(warehouse), "published": str(published)}
-            }
-        }
-    }
     with dg.DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions("census_year", ["2023"])
-        return (
-            build_definitions()
-            .resolve_job_def(CENSUS_YEAR_JOB)
-            .execute_in_process(
-                partition_key="2023",
-                run_config=config,
-                instance=instance,
-                asset_selection=[PUBLISHED_KEY],
-                raise_on_error=False,
-            )
-        )
+        config = warehouse_config(landing, warehouse, published, warehouse.parent / "reports")
+        return run_census_year(2023, config, instance, asset_selection=[PUBLISHED_KEY])
 
 
 def failure_text(result: dg.ExecuteInProcessResult) -> str:

@@ -16,11 +16,10 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipelines.definitions import CENSUS_YEAR_JOB, build_definitions
 from pipelines.lib.publish import PUBLISHED_SCHEMAS, parquet_dir
 from pipelines.lib.synthetic import generate
 from pipelines.lib.warehouse import query_frame
-from pipelines.runner import run_pipeline
+from pipelines.runner import run_census_year, run_pipeline, warehouse_config
 
 pytestmark = pytest.mark.integration
 
@@ -95,19 +94,10 @@ def test_a_run_that_fails_midway_publishes_nothing(loaded):
     parquet_before = {p: sha256(p) for p in parquet_dir(published).rglob("*.parquet")}
     with duckdb.connect(str(warehouse)) as con:
         con.execute("drop table marts.alert_settings")  # the trends model reads it, mid-way through
-    defs = build_definitions()
-    config = {
-        "resources": {
-            "warehouse": {
-                "config": {"landing": str(landing), "database": str(warehouse), "published": str(published)}
-            }
-        }
-    }
     with dg.DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions("census_year", ["2024"])
-        result = defs.resolve_job_def(CENSUS_YEAR_JOB).execute_in_process(
-            partition_key="2024", run_config=config, instance=instance, raise_on_error=False
-        )
+        config = warehouse_config(landing, warehouse, published, warehouse.parent / "reports")
+        result = run_census_year(2024, config, instance)
         materialised = {
             e.asset_key.to_user_string()
             for e in result.all_events

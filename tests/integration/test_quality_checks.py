@@ -8,39 +8,18 @@ import dagster as dg
 import duckdb
 import pytest
 
-from pipelines.definitions import CENSUS_YEAR_JOB, build_definitions
 from pipelines.defs.publish.assets import PUBLISHED_KEY
+from pipelines.runner import run_census_year, warehouse_config
 
 pytestmark = pytest.mark.integration
 
 
 def publish_step(demo, working, published, reports):
     """Run only the publish step (and its checks) of census year 2024 on `working`."""
-    config = {
-        "resources": {
-            "warehouse": {
-                "config": {
-                    "landing": str(demo.landing),
-                    "database": str(working),
-                    "published": str(published),
-                    "reports": str(reports),
-                }
-            }
-        }
-    }
     with dg.DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions("census_year", ["2024"])
-        result = (
-            build_definitions()
-            .resolve_job_def(CENSUS_YEAR_JOB)
-            .execute_in_process(
-                partition_key="2024",
-                run_config=config,
-                instance=instance,
-                asset_selection=[PUBLISHED_KEY],
-                raise_on_error=False,
-            )
-        )
+        config = warehouse_config(demo.landing, working, published, reports)
+        result = run_census_year(2024, config, instance, asset_selection=[PUBLISHED_KEY])
         checks = {
             e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data
             for e in result.all_events
