@@ -187,6 +187,10 @@ def test_two_runs_started_at_once_both_finish_and_the_pool_serialises_the_writer
     home = tmp_path / "dagster_home"  # one instance for both, with the project's pool of 1
     home.mkdir()
     shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
+    # storage is created once, as the daemon does on a server; two processes creating a fresh
+    # SQLite instance at the same moment race on its tables
+    with dg.DagsterInstance.from_config(str(home)):
+        pass
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     args = ["run", "--landing", str(landing), "--warehouse", str(warehouse), "--published", str(published)]
     runs = [
