@@ -30,9 +30,34 @@ def _years(text: str) -> list[int]:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    if args.scale == "national":
+        from pipelines.lib.national import generate_national
+
+        if args.messy:
+            print("junheng generate: --messy is for the province scale only", file=sys.stderr)
+            return 2
+        try:
+            national = generate_national(
+                Path(args.out),
+                years=args.years,
+                seed=args.seed,
+                file_format=args.format,
+                provinces=args.provinces,
+                progress=lambda m: print(f"  {m}", flush=True),
+            )
+        except ValueError as exc:
+            print(f"junheng generate: {exc}", file=sys.stderr)
+            return 2
+        print(
+            f"wrote {args.out}: {national.provinces} provinces, {national.counties} counties, "
+            f"{len(national.units)} census years, {min(national.units.values())}-"
+            f"{max(national.units.values())} school units per year, {national.files} files, "
+            f"{national.bytes_written / 2**20:.0f} MiB ({time.perf_counter() - started:.1f}s)"
+        )
+        return 0
     from pipelines.lib.synthetic import generate
 
-    started = time.perf_counter()
     truth = generate(
         Path(args.out),
         counties=args.counties,
@@ -40,6 +65,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=lambda m: print(f"  {m}", flush=True),
         messy=args.messy,
+        file_format=args.format,
     )
     units = truth["school_units_per_year"]
     print(
@@ -296,9 +322,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    gen = sub.add_parser("generate", help="write a synthetic province as a landing folder")
+    gen = sub.add_parser("generate", help="write a synthetic province (or country) as a landing folder")
     gen.add_argument("--out", required=True, help="landing folder to write")
-    gen.add_argument("--counties", type=int, default=60, help="number of counties (default 60)")
+    gen.add_argument(
+        "--scale",
+        choices=["province", "national"],
+        default="province",
+        help="province: one province with planted scenarios (default); national: 31 provinces, "
+        "2,843 counties, about 250,000-270,000 school units a year, written one province at a time",
+    )
+    gen.add_argument("--format", choices=["csv", "parquet"], default="csv", help="extract file format")
+    gen.add_argument(
+        "--provinces",
+        type=lambda text: [p.strip() for p in text.split(",") if p.strip()],
+        help="national scale only: just these province codes, e.g. 51,64",
+    )
+    gen.add_argument(
+        "--counties", type=int, default=60, help="province scale: number of counties (default 60)"
+    )
     gen.add_argument("--years", type=_years, default=_years("2015-2024"), help="census years, e.g. 2015-2024")
     gen.add_argument("--seed", type=int, default=2012, help="random seed (same seed, same files)")
     gen.add_argument(

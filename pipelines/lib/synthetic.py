@@ -75,10 +75,13 @@ SIZES = {
 }
 # yearly enrolment growth by urban/rural code
 GROWTH = {"111": 0.035, "112": 0.03, "121": 0.0, "122": -0.01, "210": -0.035, "220": -0.05}
+DISTRICT_SHARE = 0.2  # share of county-level units that are urban districts
+RURAL_TOWNS = (8, 17)  # townships of a rural county: from, to (exclusive)
 QUALITY_TARGET_RATIO = 0.85  # quality-certified counties are kept at <= 85% of each threshold
 BASIC_TARGET_RATIO = 0.92  # basic-certified counties are kept at <= 92% of the threshold
 
 SYLLABLES = list("青川临江安平清河东阳西山南岭北丰宁远长乐永兴新华龙泉石桥白云金沙柳溪松林")
+_SYLLABLE_ARRAY = np.array(SYLLABLES)
 
 
 @dataclass
@@ -133,10 +136,6 @@ def _driver_keys() -> list[tuple[str, str | None]]:
 
 class Generator:
     def __init__(self, counties: int, years: list[int], seed: int, province_code: str = "90"):
-        if counties < 4:
-            raise ValueError("at least 4 counties are needed to plant the scenarios")
-        if len(years) < 3:
-            raise ValueError("at least 3 census years are needed to plant the scenarios")
         self.n_counties = counties
         self.years = years
         self.rng = np.random.default_rng(seed)
@@ -146,6 +145,9 @@ class Generator:
         self.basic = standards["basic_2012"]
         self.quality = standards["quality_2017"]
         self._sequence = 0
+        self.district_share = DISTRICT_SHARE
+        self.rural_towns = RURAL_TOWNS
+        self.name_length = 2  # syllables in a new place name (a large province needs 3 to stay quick)
 
     # --- roster -----------------------------------------------------------------------------
 
@@ -175,11 +177,12 @@ class Generator:
         county.schools.append(school)
         return school
 
-    def _name(self, used: set[str], length: int = 2) -> str:
+    def _name(self, used: set[str]) -> str:
         """A place name not used before; longer names once the short ones run out."""
         for attempt in range(10_000):
-            size = length + attempt // 50
-            name = "".join(self.rng.choice(SYLLABLES, size=size))
+            size = self.name_length + attempt // 50
+            # the same draws as rng.choice(SYLLABLES, size), without its per-call conversion
+            name = "".join(_SYLLABLE_ARRAY[self.rng.integers(0, len(SYLLABLES), size=size)])
             if name not in used:
                 used.add(name)
                 return name
@@ -195,7 +198,7 @@ class Generator:
         ]
         for i in range(self.n_counties):
             prefecture_code, prefecture_name = prefectures[i % n_prefectures]
-            kind = "district" if rng.random() < 0.2 else "county"
+            kind = "district" if rng.random() < self.district_share else "county"
             number = i // n_prefectures + (1 if kind == "district" else 21)
             county = County(
                 county_code=f"{prefecture_code}{number:02d}",
@@ -267,7 +270,7 @@ class Generator:
             self._school(county, "219", "附设小学班", "121", primary=float(rng.uniform(40, 120)))
         if rng.random() < 0.08:
             self._school(county, "321", "职业初中", "121", junior=float(rng.uniform(100, 300)))
-        for _ in range(int(rng.integers(3, 6) if urban else rng.integers(8, 17))):
+        for _ in range(int(rng.integers(3, 6) if urban else rng.integers(*self.rural_towns))):
             town = self._name(used)
             town_ur = "121" if rng.random() < 0.6 else "210"
             if rng.random() < 0.2:
@@ -651,6 +654,10 @@ def expected_alerts(scenario: dict) -> list[dict]:
 
 
 def plan_province(counties: int, years: list[int], seed: int) -> tuple[Generator, Province]:
+    if counties < 4:
+        raise ValueError("at least 4 counties are needed to plant the scenarios")
+    if len(years) < 3:
+        raise ValueError("at least 3 census years are needed to plant the scenarios")
     gen = Generator(counties, years, seed)
     roster = gen.build_roster()
     gen.evolve(roster)
@@ -858,20 +865,9 @@ def plan_province(counties: int, years: list[int], seed: int) -> tuple[Generator
     return gen, Province(gen.province_code, "示例省", years, roster, dispersion, scenarios)
 
 
-def write_landing(
-    gen: Generator,
-    province: Province,
-    out: Path,
-    progress: Callable[[str], None] = lambda _: None,
-    messy: bool = False,
-) -> dict:
-    """Write reference files, one CSV per prefecture and census year, and truth.json.
-
-    With `messy`, each year is written in one of the shapes real counties send, with planted bad
-    rows (pipelines.lib.messy); the province itself is the same as the clean one.
-    """
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "reference").mkdir(exist_ok=True)
+def write_reference(out: Path, counties: list[tuple[County, str, str]]) -> None:
+    """reference/counties.csv and reference/certifications.csv for (county, province code, name)."""
+    (out / "reference").mkdir(parents=True, exist_ok=True)
     pl.DataFrame(
         [
             {
@@ -879,32 +875,23 @@ def write_landing(
                 "county_name": c.county_name,
                 "prefecture_code": c.prefecture_code,
                 "prefecture_name": c.prefecture_name,
-                "province_code": province.province_code,
-                "province_name": province.province_name,
+                "province_code": province_code,
+                "province_name": province_name,
             }
-            for c in province.counties
+            for c, province_code, province_name in counties
         ]
     ).write_csv(out / "reference" / "counties.csv")
-    certifications = []
-    for c in province.counties:
-        if c.basic_certified is not None:
-            certifications.append(
-                {
-                    "county_code": c.county_code,
-                    "standard_id": "basic_2012",
-                    "certified_year": c.basic_certified,
-                    "revoked_year": None,
-                }
-            )
-        if c.quality_certified is not None:
-            certifications.append(
-                {
-                    "county_code": c.county_code,
-                    "standard_id": "quality_2017",
-                    "certified_year": c.quality_certified,
-                    "revoked_year": None,
-                }
-            )
+    certifications = [
+        {
+            "county_code": c.county_code,
+            "standard_id": standard_id,
+            "certified_year": year,
+            "revoked_year": None,
+        }
+        for c, _, _ in counties
+        for standard_id, year in (("basic_2012", c.basic_certified), ("quality_2017", c.quality_certified))
+        if year is not None
+    ]
     pl.DataFrame(
         certifications,
         schema={
@@ -914,6 +901,23 @@ def write_landing(
             "revoked_year": pl.Int64,
         },
     ).write_csv(out / "reference" / "certifications.csv")
+
+
+def write_landing(
+    gen: Generator,
+    province: Province,
+    out: Path,
+    progress: Callable[[str], None] = lambda _: None,
+    messy: bool = False,
+    file_format: str = "csv",
+) -> dict:
+    """Write reference files, one CSV (or Parquet) file per prefecture and census year, and truth.json.
+
+    With `messy`, each year is written in one of the shapes real counties send, with planted bad
+    rows (pipelines.lib.messy); the province itself is the same as the clean one.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    write_reference(out, [(c, province.province_code, province.province_name) for c in province.counties])
     units = {}
     defects: list[dict] = []
     messy_rng = np.random.default_rng(gen.seed + 1)  # separate draws: the province stays the same
@@ -935,7 +939,11 @@ def write_landing(
             for prefecture_code, part in census.group_by(
                 pl.col("county_code").str.slice(0, 4).alias("prefecture"), maintain_order=True
             ):
-                part.write_csv(folder / f"census_{year}_{prefecture_code[0]}.csv")
+                path = folder / f"census_{year}_{prefecture_code[0]}.{file_format}"
+                if file_format == "parquet":
+                    part.write_parquet(path)
+                else:
+                    part.write_csv(path)
         progress(f"census year {year}: {census.height} school units")
     truth = {
         "generator": {
@@ -960,8 +968,9 @@ def generate(
     seed: int = 2012,
     progress: Callable[[str], None] = lambda _: None,
     messy: bool = False,
+    file_format: str = "csv",
 ) -> dict:
     """Plan and write a synthetic province; returns the truth document."""
     years = years or list(range(2015, 2025))
     gen, province = plan_province(counties, years, seed)
-    return write_landing(gen, province, out, progress, messy)
+    return write_landing(gen, province, out, progress, messy, file_format)
