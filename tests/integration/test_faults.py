@@ -127,14 +127,29 @@ def province(tmp_path_factory):
     return root, landing, clean
 
 
-@pytest.fixture
-def loaded(province, tmp_path):
-    """A warehouse with 2021-2023 loaded and published, as before a scheduled load of 2024."""
-    root, landing, clean = province
-    warehouse, published = tmp_path / "w.duckdb", tmp_path / "pub" / "junheng.duckdb"
+@pytest.fixture(scope="module")
+def three_years(province):
+    """2021-2023 loaded and published once for the module; each test works on its own copy."""
+    root, landing, _ = province
+    base = root / "three_years"
     run_pipeline(
-        landing, warehouse, published, tmp_path / "reports", [2021, 2022, 2023], progress=lambda _: None
+        landing,
+        base / "w.duckdb",
+        base / "pub" / "junheng.duckdb",
+        base / "reports",
+        [2021, 2022, 2023],
+        progress=lambda _: None,
     )
+    return base
+
+
+@pytest.fixture
+def loaded(province, three_years, tmp_path):
+    """A warehouse with 2021-2023 loaded and published, as before a scheduled load of 2024."""
+    _, landing, clean = province
+    warehouse, published = tmp_path / "w.duckdb", tmp_path / "pub" / "junheng.duckdb"
+    shutil.copyfile(three_years / "w.duckdb", warehouse)
+    shutil.copytree(three_years / "pub", tmp_path / "pub")
     return landing, warehouse, published, clean
 
 
