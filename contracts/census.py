@@ -101,8 +101,12 @@ def _senior_students_check() -> pa.Check:
     )
 
 
-def census_schema(county_codes: Iterable[str]) -> pa.DataFrameSchema:
-    """Row contract of a canonical census extract, given the county registry's codes."""
+def census_schema(county_codes: Iterable[str], unique_school_id: bool = True) -> pa.DataFrameSchema:
+    """Row contract of a canonical census extract, given the county registry's codes.
+
+    With `unique_school_id=False` the caller checks school_id uniqueness itself (the ingest
+    validates all files of a year at once, and a school id is unique within each file).
+    """
     registry = sorted(set(county_codes))
     columns: dict[str, pa.Column] = {}
     for column in CENSUS_COLUMNS:
@@ -126,7 +130,7 @@ def census_schema(county_codes: Iterable[str]) -> pa.DataFrameSchema:
             column.dtype,
             checks=checks,
             nullable=not column.required,
-            unique=name == "school_id",
+            unique=unique_school_id and name == "school_id",
             required=column.required,
         )
     return pa.DataFrameSchema(
