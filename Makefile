@@ -30,6 +30,10 @@ demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml ## Generate a synthetic province and
 test: $(STAMP) browser ## Run the whole test suite
 	JUNHENG_REQUIRE_BROWSER=1 $(BIN)/python -m pytest
 
+BENCH_NATIONAL_YEARS ?= 10
+bench: $(STAMP) ## Benchmark province and national scale against pandas and a raw scan -> bench/results.md
+	$(BIN)/python -m bench.run --national-years $(BENCH_NATIONAL_YEARS)
+
 browser: ## Install Debian's Chromium and CJK fonts for the report browser test (root or sudo)
 	@if ! command -v chromium >/dev/null || ! fc-list :lang=zh | grep -q .; then \
 	  echo "Installing Debian's chromium and fonts-noto-cjk for the browser test..."; \
@@ -42,13 +46,13 @@ dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml ## Start the Dagster UI (asset graph,
 	$(BIN)/dagster dev -m pipelines.definitions -h 127.0.0.1 -p 3000
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy
-	$(BIN)/ruff check pipelines contracts tests
-	$(BIN)/ruff format --check pipelines contracts tests
+	$(BIN)/ruff check pipelines contracts tests bench
+	$(BIN)/ruff format --check pipelines contracts tests bench
 	$(BIN)/mypy pipelines contracts
 
 format: $(STAMP) ## Apply ruff formatting and safe fixes
-	$(BIN)/ruff check --fix pipelines contracts tests
-	$(BIN)/ruff format pipelines contracts tests
+	$(BIN)/ruff check --fix pipelines contracts tests bench
+	$(BIN)/ruff format pipelines contracts tests bench
 
 lock: ## Re-resolve requirements.lock from pyproject.toml in a scratch environment
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
@@ -62,4 +66,4 @@ lock: ## Re-resolve requirements.lock from pyproject.toml in a scratch environme
 clean: ## Remove the generated warehouse, landing data and Dagster state (keeps .venv)
 	rm -rf warehouse/landing warehouse/published warehouse/reports warehouse/*.duckdb* $(DAGSTER_HOME)
 
-.PHONY: help venv demo test browser dev lint format lock clean
+.PHONY: help venv demo test bench browser dev lint format lock clean

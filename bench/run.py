@@ -1,0 +1,439 @@
+"""The benchmark: `make bench` (or `python -m bench.run`). Writes bench/results.md and results.json.
+
+For one province and for the national scale it measures, each in a child process of its own
+(wall time, and peak memory from the kernel's rusage of that child):
+
+- generation (`junheng generate`), the full run (`junheng run`: reference data, then every
+  census year: ingest, models, alerts, publish), and the full rebuild of every model and alert
+  from the loaded census rows (`python -m bench.steps rebuild`);
+- per census year, from the run's Dagster event log: ingest, models, alerts and publish;
+- for the last census year (`python -m bench.steps compare`): the coefficient step (our SQL
+  models, best of three) against a notebook-style pandas implementation of the same
+  coefficients on the same rows, and the floor: DuckDB counting the rows of the same extract
+  files and doing nothing else. The pandas result is checked against ours, value by value.
+
+Ratios are taken against baselines measured in the same run, never against fixed times. `--tiny`
+runs the same code on a few counties (the test suite does this, to check the comparison itself).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("duckdb", "polars", "pandas", "numpy", "pyarrow", "dagster", "pandera", "great-expectations")
+ALL_YEARS = list(range(2015, 2025))
+TARGETS = {
+    "coefficient_vs_pandas_min": 10.0,  # ours at least 10x faster than the pandas baseline
+    "ingest_vs_floor_max": 3.0,  # ingest within 3x of DuckDB's raw scan of the same files
+    "national_full_run_seconds_max": 600.0,  # the national 10-year full run under 10 minutes
+    "national_full_run_peak_gib_max": 8.0,  # ... and under 8 GiB peak memory
+}
+
+# asset step keys -> the stage of the pipeline they belong to
+INGEST_STEPS = ("raw__census_schools",)
+ALERT_STEPS = ("monitoring__",)
+PUBLISH_STEPS = ("published__",)
+COEFFICIENT_STEPS = ("staging__school_sections", "marts__school_indicators", "marts__county_indicator_cv")
+
+
+@dataclass
+class Measured:
+    command: list[str]
+    seconds: float
+    peak_mib: float
+    returncode: int
+    output: str
+
+
+def measure(command: list[str], env: dict[str, str], log: Path) -> Measured:
+    """Run a command as a child process; its wall time and its own peak resident memory."""
+    started = time.perf_counter()
+    with open(log, "w", encoding="utf-8") as out:
+        child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+        _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    output = log.read_text(encoding="utf-8", errors="replace")
+    if child.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({child.returncode}); last output:\n{output[-3000:]}")
+    return Measured(command, seconds, usage.ru_maxrss / 1024, child.returncode, output)  # ru_maxrss is KiB
+
+
+def machine() -> dict:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        memory_kib = next(
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        )
+    except OSError:
+        memory_kib = 0
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(memory_kib / 2**20, 1),
+        "system": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "versions": {name: metadata.version(name) for name in PACKAGES},
+    }
+
+
+def step_seconds(dagster_home: Path) -> dict[int, dict[str, float]]:
+    """Per census year, seconds per pipeline stage, from the Dagster event log of the runs."""
+    import dagster as dg
+
+    instance = dg.DagsterInstance.from_config(str(dagster_home))
+    years: dict[int, dict[str, float]] = {}
+    try:
+        for run in instance.get_runs():
+            partition = run.tags.get("dagster/partition")
+            if run.job_name != "census_year_job" or partition is None:
+                continue
+            stages = years.setdefault(
+                int(partition),
+                {"ingest": 0.0, "models": 0.0, "alerts": 0.0, "publish": 0.0, "coefficient": 0.0},
+            )
+            for step in instance.get_run_step_stats(run.run_id):
+                seconds = (step.end_time or 0.0) - (step.start_time or 0.0)
+                key = step.step_key
+                if key.startswith(INGEST_STEPS):
+                    stages["ingest"] += seconds
+                elif key.startswith(ALERT_STEPS):
+                    stages["alerts"] += seconds
+                elif key.startswith(PUBLISH_STEPS):
+                    stages["publish"] += seconds
+                else:
+                    stages["models"] += seconds
+                if key in COEFFICIENT_STEPS:
+                    stages["coefficient"] += seconds
+    finally:
+        instance.dispose()
+    return dict(sorted(years.items()))
+
+
+def bench_scale(name: str, generate_args: list[str], years: list[int], work: Path) -> dict:
+    """Generate, run, rebuild and compare at one scale; every figure of it as a dict."""
+    folder = work / name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    landing, warehouse = folder / "landing", folder / "junheng.duckdb"
+    published, reports = folder / "published" / "junheng.duckdb", folder / "reports"
+    dagster_home = folder / "dagster_home"
+    dagster_home.mkdir()
+    shutil.copyfile(ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
+    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "PYTHONPATH": str(ROOT)}
+    bin_dir = Path(sys.executable).parent
+    junheng = str(bin_dir / "junheng")
+    year_text = ",".join(str(y) for y in years)
+    places = ["--landing", str(landing), "--warehouse", str(warehouse)]
+    print(f"[{name}] generating {year_text}", flush=True)
+    generated = measure(
+        [junheng, "generate", "--out", str(landing), "--years", year_text, *generate_args],
+        env,
+        folder / "generate.log",
+    )
+    truth = json.loads((landing / "truth.json").read_text(encoding="utf-8"))
+    units = {int(k): v for k, v in truth["school_units_per_year"].items()}
+    print(f"[{name}] full run: {len(years)} census years, {sum(units.values())} school units", flush=True)
+    full = measure(
+        [junheng, "run", *places, "--published", str(published), "--reports", str(reports)],
+        env,
+        folder / "run.log",
+    )
+    per_year = step_seconds(dagster_home)
+    print(f"[{name}] rebuilding every model and alert", flush=True)
+    outputs = ["--published", str(published), "--reports", str(reports)]
+    rebuild = measure(
+        [sys.executable, "-m", "bench.steps", "rebuild", *places, *outputs, "--years", year_text],
+        env,
+        folder / "rebuild.log",
+    )
+    last = years[-1]
+    print(f"[{name}] coefficient step {last}: ours, pandas, floor", flush=True)
+    figures_file = folder / "compare.json"
+    compare = measure(
+        [
+            sys.executable,
+            "-m",
+            "bench.steps",
+            "compare",
+            *places,
+            "--year",
+            str(last),
+            "--out",
+            str(figures_file),
+        ],
+        env,
+        folder / "compare.log",
+    )
+    comparison = json.loads(figures_file.read_text(encoding="utf-8"))
+    ingest_last = per_year[last]["ingest"]
+    totals = {
+        stage: sum(y[stage] for y in per_year.values()) for stage in ("ingest", "models", "alerts", "publish")
+    }
+    return {
+        "scale": name,
+        "census_years": years,
+        "school_units": units,
+        "counties": truth["generator"]["counties"],
+        "extract_bytes": sum(f.stat().st_size for y in years for f in (landing / str(y)).iterdir()),
+        "generate": {"seconds": generated.seconds, "peak_mib": generated.peak_mib},
+        "full_run": {"seconds": full.seconds, "peak_mib": full.peak_mib},
+        "rebuild": {"seconds": rebuild.seconds, "peak_mib": rebuild.peak_mib},
+        "compare_process": {"seconds": compare.seconds, "peak_mib": compare.peak_mib},
+        "stage_totals": totals,
+        "per_year": {str(y): stages for y, stages in per_year.items()},
+        "comparison": comparison,
+        "ratios": {
+            "coefficient_vs_pandas": comparison["pandas_seconds"] / comparison["ours_seconds"],
+            "ingest_vs_floor": ingest_last / comparison["floor"]["seconds"],
+            "coefficient_vs_floor": comparison["ours_seconds"] / comparison["floor"]["seconds"],
+        },
+        "snapshot_mib": published.stat().st_size / 2**20,
+        "warehouse_mib": warehouse.stat().st_size / 2**20,
+    }
+
+
+def verdicts(results: dict) -> list[dict]:
+    """Each target against the figures of this run."""
+    out = []
+    for scale in results["scales"]:
+        ratios = scale["ratios"]
+        out.append(
+            {
+                "target": f"{scale['scale']}: coefficient step >= {TARGETS['coefficient_vs_pandas_min']:g}x faster than pandas",
+                "value": f"{ratios['coefficient_vs_pandas']:.1f}x",
+                "met": ratios["coefficient_vs_pandas"] >= TARGETS["coefficient_vs_pandas_min"],
+            }
+        )
+        out.append(
+            {
+                "target": f"{scale['scale']}: ingest within {TARGETS['ingest_vs_floor_max']:g}x of the raw scan",
+                "value": f"{ratios['ingest_vs_floor']:.1f}x",
+                "met": ratios["ingest_vs_floor"] <= TARGETS["ingest_vs_floor_max"],
+            }
+        )
+    national = [s for s in results["scales"] if s["scale"] == "national"]
+    if national and len(national[0]["census_years"]) >= 10:
+        run = national[0]["full_run"]
+        out.append(
+            {
+                "target": f"national 10-year full run under {TARGETS['national_full_run_seconds_max']:g} s",
+                "value": f"{run['seconds']:.0f} s",
+                "met": run["seconds"] < TARGETS["national_full_run_seconds_max"],
+            }
+        )
+        out.append(
+            {
+                "target": f"national 10-year full run under {TARGETS['national_full_run_peak_gib_max']:g} GiB",
+                "value": f"{run['peak_mib'] / 1024:.2f} GiB",
+                "met": run["peak_mib"] / 1024 < TARGETS["national_full_run_peak_gib_max"],
+            }
+        )
+    return out
+
+
+def _size(n: float) -> str:
+    return f"{n / 2**20:.0f} MiB" if n >= 2**20 else f"{n / 2**10:.0f} KiB"
+
+
+def _table(header: list[str], rows: list[list[object]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def markdown(results: dict) -> str:
+    m = results["machine"]
+    lines = [
+        "# junheng benchmark results",
+        "",
+        f"Written by `make bench` ({results['mode']} mode) on {results['finished']}; every figure is from that one run.",
+        "The raw figures are in `results.json`. How each is measured: `bench/run.py`.",
+        "",
+        "## Machine",
+        "",
+        f"- {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB; {m['system']}; Python {m['python']}",
+        "- " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
+        "",
+        "## Targets",
+        "",
+        *_table(
+            ["target", "this run", "met"],
+            [[v["target"], v["value"], "yes" if v["met"] else "**no**"] for v in results["verdicts"]],
+        ),
+        "",
+    ]
+    for scale in results["scales"]:
+        c, r = scale["comparison"], scale["ratios"]
+        units = scale["school_units"]
+        lines += [
+            f"## {scale['scale'].capitalize()}: {scale['counties']} counties, census years "
+            f"{scale['census_years'][0]}-{scale['census_years'][-1]}",
+            "",
+            f"{min(units.values()):,}-{max(units.values()):,} school units a year, "
+            f"{sum(units.values()):,} in all; extracts {_size(scale['extract_bytes'])} of CSV; "
+            f"warehouse {scale['warehouse_mib']:.0f} MiB, published snapshot {scale['snapshot_mib']:.0f} MiB.",
+            "",
+            *_table(
+                ["step (own process)", "wall time", "peak memory"],
+                [
+                    [
+                        "generate",
+                        f"{scale['generate']['seconds']:.1f} s",
+                        f"{scale['generate']['peak_mib']:.0f} MiB",
+                    ],
+                    [
+                        "full run (`junheng run`)",
+                        f"{scale['full_run']['seconds']:.1f} s",
+                        f"{scale['full_run']['peak_mib']:.0f} MiB",
+                    ],
+                    [
+                        "rebuild every model and alert",
+                        f"{scale['rebuild']['seconds']:.1f} s",
+                        f"{scale['rebuild']['peak_mib']:.0f} MiB",
+                    ],
+                ],
+            ),
+            "",
+            "Inside the full run, from the Dagster event log (seconds):",
+            "",
+            *_table(
+                [
+                    "census year",
+                    "school units",
+                    "ingest",
+                    "models",
+                    "of which coefficient step",
+                    "alerts",
+                    "publish",
+                ],
+                [
+                    [
+                        y,
+                        f"{units[int(y)]:,}",
+                        f"{s['ingest']:.2f}",
+                        f"{s['models']:.2f}",
+                        f"{s['coefficient']:.2f}",
+                        f"{s['alerts']:.2f}",
+                        f"{s['publish']:.2f}",
+                    ]
+                    for y, s in scale["per_year"].items()
+                ]
+                + [
+                    [
+                        "all",
+                        f"{sum(units.values()):,}",
+                        *(f"{scale['stage_totals'][k]:.1f}" for k in ("ingest", "models")),
+                        "",
+                        *(f"{scale['stage_totals'][k]:.1f}" for k in ("alerts", "publish")),
+                    ]
+                ],
+            ),
+            "",
+            f"Census year {c['census_year']} side by side:",
+            "",
+            *_table(
+                ["what", "seconds", "ratio"],
+                [
+                    [
+                        "floor: DuckDB `select count(*)` over the year's extract files",
+                        f"{c['floor']['seconds']:.3f}",
+                        "1",
+                    ],
+                    [
+                        "ingest (read, check, load, warnings)",
+                        f"{scale['per_year'][str(c['census_year'])]['ingest']:.3f}",
+                        f"{r['ingest_vs_floor']:.1f}x the floor",
+                    ],
+                    [
+                        "coefficient step, ours (3 SQL models, best of 3)",
+                        f"{c['ours_seconds']:.3f}",
+                        f"{r['coefficient_vs_floor']:.1f}x the floor",
+                    ],
+                    [
+                        "coefficient step, pandas notebook baseline",
+                        f"{c['pandas_seconds']:.3f}",
+                        f"ours is **{r['coefficient_vs_pandas']:.1f}x** faster",
+                    ],
+                ],
+            ),
+            "",
+            f"Agreement: {c['agreement']['coefficients']:,} coefficients; keys in one result only: "
+            f"{c['agreement']['keys_only_in_one']}; school-count mismatches: {c['agreement']['n_schools_mismatch']}; "
+            f"null mismatches: {c['agreement']['null_mismatch']}; largest relative difference "
+            f"{c['agreement']['max_relative_difference']:.1e}.",
+            "",
+        ]
+    lines += [
+        "## Reproduce",
+        "",
+        "`make bench` runs `python -m bench.run` (national years: `BENCH_NATIONAL_YEARS`, default 10). "
+        "Times vary with the machine and its load; compare the ratios, which are measured in the same run.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--tiny", action="store_true", help="a few counties and years (the test suite's mode)"
+    )
+    parser.add_argument(
+        "--national-years", type=int, default=10, help="national census years, up to 10 (default 10)"
+    )
+    parser.add_argument(
+        "--work", default=str(ROOT / "build" / "bench"), help="scratch folder for data and warehouses"
+    )
+    parser.add_argument("--out", default=str(ROOT / "bench"), help="folder for results.md and results.json")
+    args = parser.parse_args(argv)
+    work, out = Path(args.work), Path(args.out)
+    work.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    if args.tiny:
+        plans = [
+            ("province", ["--counties", "6"], ALL_YEARS[-3:]),
+            ("national", ["--scale", "national", "--provinces", "64"], ALL_YEARS[-2:]),
+        ]
+    else:
+        n = max(1, min(args.national_years, len(ALL_YEARS)))
+        plans = [
+            ("province", ["--counties", "60"], ALL_YEARS),
+            ("national", ["--scale", "national"], ALL_YEARS[-n:]),
+        ]
+    results = {
+        "mode": "tiny" if args.tiny else "full",
+        "machine": machine(),
+        "scales": [bench_scale(name, extra, years, work) for name, extra, years in plans],
+    }
+    results["verdicts"] = verdicts(results)
+    results["seconds"] = time.perf_counter() - started
+    results["finished"] = time.strftime("%Y-%m-%d %H:%M")
+    (out / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+    (out / "results.md").write_text(markdown(results), encoding="utf-8")
+    print(f"wrote {out / 'results.md'} and results.json ({results['seconds']:.0f} s)")
+    for verdict in results["verdicts"]:
+        print(f"  {'met    ' if verdict['met'] else 'MISSED '} {verdict['target']}: {verdict['value']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

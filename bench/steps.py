@@ -1,0 +1,180 @@
+"""Work the benchmark measures in a child process of its own (bench/run.py times it and reads
+its peak memory): `rebuild` re-materialises every model and the alerts for the loaded years, and
+`compare` times one census year's coefficient step three ways and writes the figures as JSON.
+
+    python -m bench.steps rebuild --landing L --warehouse W --published P --reports R --years 2015-2024
+    python -m bench.steps compare --landing L --warehouse W --year 2024 --out figures.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from pipelines.lib.census_ingest import extract_files
+from pipelines.lib.paths import MODELS_DIR
+
+# the models that make up "the coefficient step": census rows -> county coefficients
+COEFFICIENT_MODELS = ("staging.school_sections", "marts.school_indicators", "marts.county_indicator_cv")
+REPEATS = 3
+
+
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    """Every model and the alerts, year by year in order, from the loaded raw census rows."""
+    from pipelines.definitions import build_definitions
+    from pipelines.defs.models.factory import build_model_assets
+    from pipelines.defs.monitoring.assets import backsliding_alerts
+    from pipelines.runner import _first_error, default_instance, run_census_year, warehouse_config
+
+    defs = build_definitions()
+    selection = [a.key for a in build_model_assets(MODELS_DIR)] + [backsliding_alerts.key]
+    config = warehouse_config(
+        Path(args.landing), Path(args.warehouse), Path(args.published), Path(args.reports)
+    )
+    instance = default_instance()
+    try:
+        for year in args.years:
+            result = run_census_year(year, config, instance, asset_selection=selection, defs=defs)
+            if not result.success:
+                print(f"rebuild {year}: {_first_error(result)}", file=sys.stderr)
+                return 1
+    finally:
+        instance.dispose()
+    return 0
+
+
+def _best(function, repeats: int = REPEATS) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def floor_seconds(files: list[Path]) -> dict:
+    """DuckDB reading the year's extract files and doing nothing else: select count(*)."""
+    csv = [str(f) for f in files if f.suffix.lower() == ".csv"]
+    parquet = [str(f) for f in files if f.suffix.lower() == ".parquet"]
+    con = duckdb.connect()
+    counted = 0
+
+    def scan() -> None:
+        nonlocal counted
+        counted = 0
+        if csv:
+            counted += con.execute("select count(*) from read_csv($f, header = true)", {"f": csv}).fetchone()[
+                0
+            ]
+        if parquet:
+            counted += con.execute("select count(*) from read_parquet($f)", {"f": parquet}).fetchone()[0]
+
+    seconds = _best(scan)
+    con.close()
+    return {
+        "seconds": seconds,
+        "rows": counted,
+        "files": len(files),
+        "bytes": sum(f.stat().st_size for f in files),
+    }
+
+
+def ours_seconds(warehouse: Path, year: int) -> float:
+    """The SQL models of the coefficient step on a scratch copy of the warehouse, best of three."""
+    from pipelines.lib.sql_models import load_models, run_model
+    from pipelines.lib.warehouse import connect
+
+    models = {m.relation: m for m in load_models(MODELS_DIR)}
+    with tempfile.TemporaryDirectory(prefix="junheng-bench-") as scratch:
+        copy = Path(scratch) / "copy.duckdb"
+        shutil.copyfile(warehouse, copy)
+        with connect(copy) as con:
+
+            def step() -> None:
+                for relation in COEFFICIENT_MODELS:
+                    run_model(con, models[relation], year)
+
+            return _best(step)
+
+
+def pandas_seconds(warehouse: Path, year: int) -> tuple[float, object]:
+    """The notebook-style pandas baseline on the same census rows (read beforehand, not timed)."""
+    from bench.pandas_baseline import all_standards_cvs
+    from pipelines.lib.standards import load_standards
+
+    standards = load_standards(MODELS_DIR / "standards")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        census = con.execute("select * from raw.census_schools where census_year = $y", {"y": year}).df()
+    started = time.perf_counter()
+    result = all_standards_cvs(census, standards)
+    return time.perf_counter() - started, result
+
+
+def agreement(warehouse: Path, year: int, baseline) -> dict:
+    """How far the pandas coefficients are from marts.county_indicator_cv (keys and values)."""
+    keys = ["standard_id", "census_year", "county_code", "stage", "indicator_id"]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        ours = con.execute(
+            "select standard_id, census_year, county_code, stage, indicator_id, n_schools, cv "
+            "from marts.county_indicator_cv where census_year = $y",
+            {"y": year},
+        ).df()
+    merged = ours.merge(baseline, on=keys, how="outer", suffixes=("_ours", "_pandas"), indicator=True)
+    only = merged[merged["_merge"] != "both"]
+    both = merged[merged["_merge"] == "both"]
+    null_mismatch = int((both["cv_ours"].isna() != both["cv_pandas"].isna()).sum())
+    valued = both[both["cv_ours"].notna() & both["cv_pandas"].notna()]
+    relative = (valued["cv_ours"] - valued["cv_pandas"]).abs() / valued["cv_ours"].abs().clip(lower=1e-300)
+    max_relative = float(relative.max()) if len(relative) else 0.0
+    return {
+        "coefficients": int(len(ours)),
+        "keys_only_in_one": int(len(only)),
+        "n_schools_mismatch": int((both["n_schools_ours"] != both["n_schools_pandas"]).sum()),
+        "null_mismatch": null_mismatch,
+        "max_relative_difference": 0.0 if math.isnan(max_relative) else max_relative,
+    }
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    landing, warehouse = Path(args.landing), Path(args.warehouse)
+    figures = {
+        "census_year": args.year,
+        "floor": floor_seconds(extract_files(landing, args.year)),
+        "ours_seconds": ours_seconds(warehouse, args.year),
+    }
+    figures["pandas_seconds"], baseline = pandas_seconds(warehouse, args.year)
+    figures["agreement"] = agreement(warehouse, args.year, baseline)
+    Path(args.out).write_text(json.dumps(figures, indent=2), encoding="utf-8")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from pipelines.cli import _years
+
+    parser = argparse.ArgumentParser(prog="python -m bench.steps")
+    sub = parser.add_subparsers(dest="command", required=True)
+    rebuild = sub.add_parser("rebuild")
+    for name in ("--landing", "--warehouse", "--published", "--reports"):
+        rebuild.add_argument(name, required=True)
+    rebuild.add_argument("--years", type=_years, required=True)
+    rebuild.set_defaults(func=cmd_rebuild)
+    compare = sub.add_parser("compare")
+    compare.add_argument("--landing", required=True)
+    compare.add_argument("--warehouse", required=True)
+    compare.add_argument("--year", type=int, required=True)
+    compare.add_argument("--out", required=True)
+    compare.set_defaults(func=cmd_compare)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
