@@ -28,8 +28,12 @@ reference_job = dg.define_asset_job(
     description="Standards, alert rules, code lists, the county registry and certifications.",
 )
 
+# dagster.yaml limits runs with this tag to one at a time (queued runs start in queue order)
+CENSUS_YEAR_RUN_TAG = {"junheng/loads": "census_year"}
+
 census_year_job = dg.define_asset_job(
     "census_year_job",
+    tags=CENSUS_YEAR_RUN_TAG,
     selection=dg.AssetSelection.all() - _reference,
     partitions_def=census_year_partitions,
     description=(

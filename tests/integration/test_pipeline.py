@@ -39,6 +39,7 @@ def province(tmp_path_factory):
     shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")  # the project's own instance config
     with dg.DagsterInstance.from_config(str(home)) as instance:
         pool_limit = instance.get_concurrency_config().pool_config.default_pool_limit
+        run_tag_limits = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits
         summary = run_pipeline(
             landing=landing, warehouse=warehouse, instance=instance, progress=lambda _: None
         )
@@ -50,6 +51,7 @@ def province(tmp_path_factory):
         "summary": summary,
         "runs": runs,
         "pool_limit": pool_limit,
+        "run_tag_limits": run_tag_limits,
     }
 
 
@@ -68,6 +70,15 @@ def table(province, sql: str) -> pl.DataFrame:
 
 def test_the_instance_limits_warehouse_writers_to_one(province):
     assert province["pool_limit"] == 1
+
+
+def test_census_year_runs_are_queued_one_at_a_time(province):
+    assert {"key": "junheng/loads", "value": "census_year", "limit": 1} in province["run_tag_limits"]
+    assert all(
+        r.tags.get("junheng/loads") == "census_year"
+        for r in province["runs"]
+        if r.job_name == "census_year_job"
+    )
 
 
 def test_every_year_ran_as_a_successful_dagster_run(province):
