@@ -142,3 +142,13 @@ def test_memory_is_bounded_by_the_largest_province_not_the_country(tmp_path):
     assert country < one * 1.3 + 30, f"country {country:.0f} MiB vs {largest[1]} alone {one:.0f} MiB"
     units = json.loads((tmp_path / "all" / "truth.json").read_text(encoding="utf-8"))["school_units_per_year"]
     assert 240_000 <= units["2024"] <= 300_000
+
+
+def test_cli_refuses_unknown_provinces_and_messy_national(tmp_path, capsys):
+    from pipelines.cli import main
+
+    out = str(tmp_path / "x")
+    assert main(["generate", "--scale", "national", "--provinces", "99", "--out", out]) == 2
+    assert "unknown province code" in capsys.readouterr().err
+    assert main(["generate", "--scale", "national", "--messy", "--out", out]) == 2
+    assert "--messy is for the province scale only" in capsys.readouterr().err
