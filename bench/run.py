@@ -375,6 +375,17 @@ def markdown(results: dict) -> str:
                 ],
             ),
             "",
+            f"Ingest of census year {c['census_year']} part by part (the same functions, timed one by one "
+            "on a scratch copy; the floor reads the same files):",
+            "",
+            *_table(
+                ["part", "seconds", "x the floor"],
+                [
+                    [part, f"{seconds:.3f}", f"{seconds / c['floor']['seconds']:.1f}"]
+                    for part, seconds in c.get("ingest_parts", {}).items()
+                ],
+            ),
+            "",
             f"Agreement: {c['agreement']['coefficients']:,} coefficients; keys in one result only: "
             f"{c['agreement']['keys_only_in_one']}; school-count mismatches: {c['agreement']['n_schools_mismatch']}; "
             f"null mismatches: {c['agreement']['null_mismatch']}; largest relative difference "

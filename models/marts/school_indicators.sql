@@ -48,7 +48,9 @@ numerators as materialized (
         section_measures.school_id,
         section_measures.stage,
         terms.indicator_id,
-        fsum(terms.sign * section_measures.amount order by terms.measure) as resource_amount,
+        -- terms sorted by value: the same sum whatever the thread scheduling, without the cost
+        -- of an ordered aggregate (fsum(x order by measure) took 1.2 s more on a national year)
+        list_aggregate(list_sort(list(terms.sign * section_measures.amount)), 'fsum') as resource_amount,
     from section_measures
     inner join terms
         on terms.standard_id = section_measures.standard_id
