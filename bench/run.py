@@ -265,7 +265,7 @@ def markdown(results: dict) -> str:
         "# junheng benchmark results",
         "",
         f"Written by `make bench` ({results['mode']} mode) on {results['finished']}; every figure is from that one run.",
-        "The raw figures are in `results.json`. How each is measured: `bench/run.py`.",
+        "The raw figures are in `results.json`. What each figure includes and how to read the targets: `bench/README.md`.",
         "",
         "## Machine",
         "",
