@@ -161,3 +161,32 @@ def test_a_year_of_several_files_loads_with_lineage(tmp_path):
     assert set(load.accepted["load_id"]) == {"load-1"}
     assert [(f.rows_read, f.rows_accepted, f.rows_rejected) for f in load.files] == [(1, 1, 0), (2, 1, 1)]
     assert load.rejected["school_id"].to_list() == ["2190000003"]
+
+
+def test_plain_and_ruled_columns_cast_alike():
+    from pipelines.lib.census_ingest import cast_columns
+
+    def typed(books: list[str | None], area: list[str | None]) -> tuple[list, list, list]:
+        n = len(books)
+        text = pl.DataFrame(
+            {
+                "source_row": list(range(2, n + 2)),
+                "school_id": [f"21900000{i:02d}" for i in range(n)],
+                "books": books,
+                "teaching_aux_area_m2": area,
+            },
+            schema_overrides={"source_row": pl.Int64},
+        )
+        out, problems = cast_columns(text, "2024/a.csv")
+        return (
+            out["books"].to_list(),
+            out["teaching_aux_area_m2"].to_list(),
+            sorted(problems["value"].to_list()),
+        )
+
+    # every cell a plain number: the direct cast
+    assert typed(["500", "12", None], ["3.5", "10", None])[:2] == ([500, 12, None], [3.5, 10.0, None])
+    # one cell needing the rules sends the whole column through them, with the same plain values
+    books, area, bad = typed(["500", "500.0", "1,000", "x"], ["3.5", "inf", "1,200.5", "nan"])
+    assert books == [500, 500, 1000, None] and area == [3.5, None, 1200.5, None]
+    assert bad == ["inf", "nan", "x"]
