@@ -32,7 +32,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     from pipelines.definitions import build_definitions
     from pipelines.defs.models.factory import build_model_assets
     from pipelines.defs.monitoring.assets import backsliding_alerts
-    from pipelines.runner import _first_error, default_instance, run_census_year, warehouse_config
+    from pipelines.runner import default_instance, first_error, run_census_year, warehouse_config
 
     defs = build_definitions()
     selection = [a.key for a in build_model_assets(MODELS_DIR)] + [backsliding_alerts.key]
@@ -44,7 +44,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
         for year in args.years:
             result = run_census_year(year, config, instance, asset_selection=selection, defs=defs)
             if not result.success:
-                print(f"rebuild {year}: {_first_error(result)}", file=sys.stderr)
+                print(f"rebuild {year}: {first_error(result)}", file=sys.stderr)
                 return 1
     finally:
         instance.dispose()

@@ -32,7 +32,7 @@ class RunSummary:
     published: Path
 
 
-def _first_error(result: dg.ExecuteInProcessResult) -> str:
+def first_error(result: dg.ExecuteInProcessResult) -> str:
     for event in result.all_events:
         if event.is_failure and event.event_specific_data is not None:
             error = getattr(event.event_specific_data, "error", None)
@@ -120,12 +120,12 @@ def run_pipeline(
             run_config=run_config, instance=instance, raise_on_error=False
         )
         if not result.success:
-            raise PipelineFailed(f"reference job: {_first_error(result)}")
+            raise PipelineFailed(f"reference job: {first_error(result)}")
         for i, year in enumerate(years, start=1):
             year_started = time.perf_counter()
             result = run_census_year(year, run_config, instance, defs=defs)
             if not result.success:
-                raise PipelineFailed(f"census year {year}: {_first_error(result)}")
+                raise PipelineFailed(f"census year {year}: {first_error(result)}")
             # read from the snapshot the run just published: another process's run may hold the
             # working file's write lock (runs queue for the writer pool, not for this read)
             with connect(published, read_only=True) as con:

@@ -456,34 +456,28 @@ def load_census_year(landing: Path, census_year: int, county_codes: list[str], l
         raise FileRejected(
             f"{landing / str(census_year)}: 没有数据文件 / no extract files (*.csv, *.xlsx, *.parquet)"
         )
-    reports: dict[str, FileReport] = {}
-    prepared: list[PreparedFile] = []
-    seconds: dict[str, float] = {}
-
-    def refuse(path: Path, name: str, exc: FileRejected, started: float) -> None:
-        report = FileReport(source_file=name, sha256=sha256_of(path), status="rejected", message=str(exc))
-        report.seconds = time.perf_counter() - started
-        reports[name] = report
-
-    names = {path: path.relative_to(landing).as_posix() for path in files}
+    reports: dict[str, FileReport] = {}  # in file order
+    prepared: dict[str, PreparedFile] = {}
     for path in files:  # every file is read and typed first ...
+        name = path.relative_to(landing).as_posix()
         started = time.perf_counter()
         try:
-            prepared.append(prepare_file(path, names[path], census_year))
+            prepared[name] = prepare_file(path, name, census_year)
+            reports[name] = prepared[name].report
         except FileRejected as exc:
-            refuse(path, names[path], exc, started)
-        seconds[names[path]] = time.perf_counter() - started
-    failures = year_contract_failures(prepared, county_codes) if prepared else {}  # ... checked at once ...
+            reports[name] = FileReport(
+                source_file=name, sha256=sha256_of(path), status="rejected", message=str(exc)
+            )
+        reports[name].seconds = time.perf_counter() - started
+    failures = (
+        year_contract_failures(list(prepared.values()), county_codes) if prepared else {}
+    )  # ... checked at once
     accepted_parts, rejected_parts = [], []
     seen: dict[str, str] = {}
-    by_name = {p.name: p for p in prepared}
-    for path in files:  # ... and accepted or refused in file order
-        name = names[path]
-        if name not in by_name:
-            continue
-        started = time.perf_counter() - seconds[name]
+    for name, file in prepared.items():  # ... and accepted or refused in file order
+        started = time.perf_counter()
         try:
-            accepted, rejected, report = finish_file(by_name[name], failures[name])
+            accepted, rejected, report = finish_file(file, failures[name])
             clashes = [s for s in accepted["school_id"].to_list() if s in seen]
             if clashes:
                 raise FileRejected(
@@ -491,14 +485,19 @@ def load_census_year(landing: Path, census_year: int, county_codes: list[str], l
                     f"also appears in {seen[clashes[0]]} (same census year; {len(clashes)} such schools)"
                 )
         except FileRejected as exc:
-            refuse(path, name, exc, started)
+            seconds = file.report.seconds + time.perf_counter() - started
+            reports[name] = FileReport(
+                source_file=name,
+                sha256=file.report.sha256,
+                status="rejected",
+                message=str(exc),
+                seconds=seconds,
+            )
             continue
         seen.update(dict.fromkeys(accepted["school_id"].to_list(), name))
-        report.seconds = time.perf_counter() - started
+        report.seconds += time.perf_counter() - started
         accepted_parts.append(accepted)
         rejected_parts.append(rejected)
-        reports[name] = report
-    reports = {names[path]: reports[names[path]] for path in files}  # in file order
     refused = [r for r in reports.values() if r.status == "rejected"]
     if refused:
         raise YearRejected("\n".join(r.message or r.source_file for r in refused), list(reports.values()))
