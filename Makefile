@@ -27,8 +27,8 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml ## Generate a synthetic province and run the whole pipeline on it
 	$(BIN)/junheng demo
 
-# two workers, whole files each (so module fixtures are built once): 7 minutes instead of 10 on 2 cores
-test: $(STAMP) browser ## Run the whole test suite
+# lint and mypy first (CI runs make test, so it enforces them); then two workers, whole files each (so module fixtures are built once): 7 minutes instead of 10 on 2 cores
+test: $(STAMP) browser lint ## Lint, type-check and run the whole test suite
 	JUNHENG_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -n 2 --dist loadfile
 
 BENCH_NATIONAL_YEARS ?= 10
