@@ -1,17 +1,26 @@
 """The `junheng` command line: generate, run, validate, alerts, report, dictionary, demo.
 
 Every command drives the same Dagster definitions in-process (pipelines.runner); paths default
-to the JUNHENG_* environment variables, and flags override them.
+to the JUNHENG_* environment variables, and flags override them. Commands that only read (alerts,
+report, dictionary) open the published snapshot, so they never lock the working file.
+
+A failure prints what went wrong in a few plain lines and where the full log is; `-v` shows
+Dagster's log as it happens and Python's traceback. Exit codes: 0 done, 1 failed (nothing of
+the failed census year was kept), 2 bad arguments (nothing started), 75 another load was still
+running after the wait (try again later), 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
 from pipelines.lib import paths
+
+EXIT_FAILED, EXIT_USAGE, EXIT_BUSY, EXIT_INTERRUPTED = 1, 2, 75, 130
 
 
 def _years(text: str) -> list[int]:
@@ -31,12 +40,16 @@ def _years(text: str) -> list[int]:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     started = time.perf_counter()
+    problem = paths.path_problem(Path(args.out), "landing folder", is_folder=True)
+    if problem:
+        print(f"junheng generate: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     if args.scale == "national":
         from pipelines.lib.national import generate_national
 
         if args.messy:
             print("junheng generate: --messy is for the province scale only", file=sys.stderr)
-            return 2
+            return EXIT_USAGE
         try:
             national = generate_national(
                 Path(args.out),
@@ -48,7 +61,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             )
         except ValueError as exc:
             print(f"junheng generate: {exc}", file=sys.stderr)
-            return 2
+            return EXIT_USAGE
         print(
             f"wrote {args.out}: {national.provinces} provinces, {national.counties} counties, "
             f"{len(national.units)} census years, {min(national.units.values())}-"
@@ -58,15 +71,19 @@ def cmd_generate(args: argparse.Namespace) -> int:
         return 0
     from pipelines.lib.synthetic import generate
 
-    truth = generate(
-        Path(args.out),
-        counties=args.counties,
-        years=args.years,
-        seed=args.seed,
-        progress=lambda m: print(f"  {m}", flush=True),
-        messy=args.messy,
-        file_format=args.format,
-    )
+    try:
+        truth = generate(
+            Path(args.out),
+            counties=args.counties,
+            years=args.years,
+            seed=args.seed,
+            progress=lambda m: print(f"  {m}", flush=True),
+            messy=args.messy,
+            file_format=args.format,
+        )
+    except ValueError as exc:
+        print(f"junheng generate: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     units = truth["school_units_per_year"]
     print(
         f"wrote {args.out}: {args.counties} counties, {len(units)} census years, "
@@ -87,21 +104,46 @@ def _print_summary(warehouse: Path) -> None:
         print(format_summary(balance_summary(con)))
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from pipelines.runner import PipelineFailed, run_pipeline
+def _run(args: argparse.Namespace, command: str, **paths_and_years):
+    """run_pipeline with the CLI's progress, verbosity and wait; failures become one-line messages
+    and exit codes (the summary, or the exit code)."""
+    from pipelines.lib.load_lock import LoadBusy
+    from pipelines.runner import BadRequest, PipelineFailed, run_pipeline
 
     try:
-        summary = run_pipeline(
-            landing=paths.landing_dir(args.landing),
-            warehouse=paths.warehouse_file(args.warehouse),
-            published=paths.published_file(args.published),
-            reports=paths.reports_dir(args.reports),
-            census_years=args.years,
+        return run_pipeline(
+            **paths_and_years,
             progress=lambda m: print(f"  {m}", flush=True),
+            log_level="INFO" if args.verbose else "CRITICAL",
+            wait_seconds=getattr(args, "wait", None),
         )
+    except BadRequest as exc:
+        print(f"junheng {command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except LoadBusy as exc:
+        print(f"junheng {command}: {exc}", file=sys.stderr)
+        return EXIT_BUSY
     except PipelineFailed as exc:
-        print(f"junheng run failed: {exc}", file=sys.stderr)
-        return 1
+        print(f"junheng {command} failed: {exc.headline}", file=sys.stderr)
+        for line in exc.lines:
+            print(f"  {line}", file=sys.stderr)
+        if exc.log_file is not None:
+            print(f"  完整日志 / full log: {exc.log_file}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    summary = _run(
+        args,
+        "run",
+        landing=paths.landing_dir(args.landing),
+        warehouse=paths.warehouse_file(args.warehouse),
+        published=paths.published_file(args.published),
+        reports=paths.reports_dir(args.reports),
+        census_years=args.years,
+    )
+    if isinstance(summary, int):
+        return summary
     print(
         f"built {summary.warehouse} for census years {summary.census_years[0]}-"
         f"{summary.census_years[-1]} in {summary.seconds:.1f}s; published {summary.published}\n"
@@ -130,7 +172,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         outputs = _write_outputs(published, paths.reports_dir(args.out), args.year, args.county)
     except (FileNotFoundError, ValueError, NoAlerts) as exc:
         print(f"junheng report: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     print(f"report: {outputs.index}")
     return 0
 
@@ -141,15 +183,15 @@ def cmd_dictionary(args: argparse.Namespace) -> int:
     published = paths.published_file(args.published)
     if not published.exists():
         print(f"junheng dictionary: {published} does not exist (run `junheng run` first)", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     tables = write_dictionary(published, markdown=Path(args.out))
     print(f"wrote {args.out}: {tables} tables")
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from pipelines.lib.load_lock import LoadBusy, LoadLock
     from pipelines.lib.synthetic import generate
-    from pipelines.runner import PipelineFailed, run_pipeline
 
     started = time.perf_counter()
     landing = paths.landing_dir(args.landing)
@@ -168,21 +210,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=lambda m: print(f"  {m}", flush=True),
     )
-    if warehouse.exists():
-        warehouse.unlink()  # the demo always starts from an empty warehouse
+    lock = LoadLock(warehouse)
+    try:  # the demo always starts from an empty warehouse, unless a load is using it
+        lock.acquire(0, "demo")
+    except LoadBusy as exc:
+        print(f"junheng demo: {exc}", file=sys.stderr)
+        return EXIT_BUSY
+    for stale in (warehouse, warehouse.with_name(warehouse.name + ".wal")):
+        stale.unlink(missing_ok=True)
+    lock.release()
     print(f"2/3 running the pipeline into {warehouse}, publishing {published}", flush=True)
-    try:
-        run_pipeline(
-            landing=landing,
-            warehouse=warehouse,
-            published=published,
-            reports=reports,
-            census_years=args.years,
-            progress=lambda m: print(f"  {m}", flush=True),
-        )
-    except PipelineFailed as exc:
-        print(f"junheng demo failed: {exc}", file=sys.stderr)
-        return 1
+    summary = _run(
+        args,
+        "demo",
+        landing=landing,
+        warehouse=warehouse,
+        published=published,
+        reports=reports,
+        census_years=args.years,
+    )
+    if isinstance(summary, int):
+        return summary
     print("\nCounties meeting each standard's coefficient-of-variation rule:\n")
     _print_summary(warehouse)
     print(
@@ -205,7 +253,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         'query it:  .venv/bin/python -c "import duckdb; print(duckdb.connect('
         f"'{published}', read_only=True).sql('from marts.county_balance limit 10'))\""
     )
-    print(f"alerts:    .venv/bin/junheng alerts --warehouse {warehouse}")
+    print(f"alerts:    .venv/bin/junheng alerts --published {published}")
     print(f"done in {time.perf_counter() - started:.1f}s")
     print(f"\nreport:    {outputs.index.resolve()}")
     return 0
@@ -259,22 +307,23 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     from pipelines.lib.alert_list import NoAlerts, format_table, read_alert_list, to_csv, to_json
     from pipelines.lib.warehouse import connect
 
-    warehouse = paths.warehouse_file(args.warehouse)
+    # the published snapshot unless a file is named: reading the working file would lock out a load
+    warehouse = Path(args.warehouse) if args.warehouse else paths.published_file(args.published)
     if not warehouse.exists():
         print(f"junheng alerts: {warehouse} does not exist (run `junheng run` first)", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     try:
         with connect(warehouse, read_only=True) as con:
             alerts = read_alert_list(con, args.year, args.min_severity, args.county, args.status)
     except (NoAlerts, ValueError) as exc:
         print(f"junheng alerts: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     if args.format == "xlsx":
         from pipelines.lib.excel import write_alert_list_xlsx
 
         if not args.out:
             print("junheng alerts: --format xlsx needs --out FILE.xlsx", file=sys.stderr)
-            return 2
+            return EXIT_USAGE
         with connect(warehouse, read_only=True) as con:
             rows = write_alert_list_xlsx(
                 con, Path(args.out), args.year, args.min_severity, args.county, args.status
@@ -303,7 +352,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         verdicts = validate_files([Path(p) for p in args.files], codes, args.year)
     except (ReferenceError, ValueError) as exc:
         print(f"junheng validate: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     print(format_verdicts(verdicts))
     problems = pl.concat([v.rejected for v in verdicts])
     if args.out:
@@ -312,7 +361,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     refused_files = sum(v.report.status == "rejected" for v in verdicts)
     refused_rows = sum(v.report.rows_rejected for v in verdicts)
     print(f"\n{len(verdicts)} files: {refused_files} refused whole, {refused_rows} rows would be refused")
-    return 1 if refused_files or refused_rows else 0
+    return EXIT_FAILED if refused_files or refused_rows else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -321,8 +370,17 @@ def build_parser() -> argparse.ArgumentParser:
         description="County compulsory-education balance: census extracts to official coefficients.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show Dagster's log as it happens and Python's traceback on errors",
+    )
 
-    gen = sub.add_parser("generate", help="write a synthetic province (or country) as a landing folder")
+    gen = sub.add_parser(
+        "generate", parents=[common], help="write a synthetic province (or country) as a landing folder"
+    )
     gen.add_argument("--out", required=True, help="landing folder to write")
     gen.add_argument(
         "--scale",
@@ -350,7 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen.set_defaults(func=cmd_generate)
 
-    run = sub.add_parser("run", help="load every census year found and build the warehouse")
+    run = sub.add_parser("run", parents=[common], help="load every census year found and build the warehouse")
     run.add_argument("--landing", help="landing folder (default $JUNHENG_LANDING or warehouse/landing)")
     run.add_argument(
         "--warehouse", help="DuckDB file (default $JUNHENG_WAREHOUSE or warehouse/junheng.duckdb)"
@@ -363,10 +421,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--reports", help="reports folder, for the data-quality Data Docs (default $JUNHENG_REPORTS)"
     )
     run.add_argument("--years", type=_years, help="only these census years")
+    run.add_argument(
+        "--wait",
+        type=float,
+        metavar="SECONDS",
+        help="how long to wait for another load of the same warehouse to finish "
+        "(default: models/operations/runs.yaml, one hour); then exit 75",
+    )
     run.set_defaults(func=cmd_run)
 
     validate = sub.add_parser(
-        "validate", help="check extract files against the contract without touching the warehouse"
+        "validate",
+        parents=[common],
+        help="check extract files against the contract without touching the warehouse",
     )
     validate.add_argument("files", nargs="+", help="extract files (csv, xlsx, parquet)")
     validate.add_argument("--year", type=int, help="census year (default: the file's folder name)")
@@ -376,9 +443,18 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--out", help="write every refused row and its reason to this CSV")
     validate.set_defaults(func=cmd_validate)
 
-    alerts = sub.add_parser("alerts", help="list the backsliding alerts of a census year")
-    alerts.add_argument(
-        "--warehouse", help="DuckDB file (default $JUNHENG_WAREHOUSE or warehouse/junheng.duckdb)"
+    alerts = sub.add_parser(
+        "alerts", parents=[common], help="list the backsliding alerts of a census year (from the snapshot)"
+    )
+    source = alerts.add_mutually_exclusive_group()
+    source.add_argument(
+        "--published",
+        help="snapshot to read (default $JUNHENG_PUBLISHED or warehouse/published/junheng.duckdb)",
+    )
+    source.add_argument(
+        "--warehouse",
+        help="read this DuckDB file instead, e.g. the working warehouse (a load cannot write it "
+        "while this reads it)",
     )
     alerts.add_argument("--year", type=int, help="census year (default: the latest with alerts)")
     alerts.add_argument(
@@ -395,7 +471,9 @@ def build_parser() -> argparse.ArgumentParser:
     alerts.set_defaults(func=cmd_alerts)
 
     report = sub.add_parser(
-        "report", help="write the Chinese HTML reports and Excel exports from the published snapshot"
+        "report",
+        parents=[common],
+        help="write the Chinese HTML reports and Excel exports from the published snapshot",
     )
     report.add_argument(
         "--published",
@@ -407,13 +485,15 @@ def build_parser() -> argparse.ArgumentParser:
     report.set_defaults(func=cmd_report)
 
     dictionary = sub.add_parser(
-        "dictionary", help="write the data dictionary (markdown) of the published snapshot"
+        "dictionary", parents=[common], help="write the data dictionary (markdown) of the published snapshot"
     )
     dictionary.add_argument("--published", help="snapshot to describe (default $JUNHENG_PUBLISHED)")
     dictionary.add_argument("--out", default="docs/data_dictionary.md", help="file to write")
     dictionary.set_defaults(func=cmd_dictionary)
 
-    demo = sub.add_parser("demo", help="generate a synthetic province and run the whole pipeline")
+    demo = sub.add_parser(
+        "demo", parents=[common], help="generate a synthetic province and run the whole pipeline"
+    )
     demo.add_argument("--landing", help="landing folder to (re)write")
     demo.add_argument("--warehouse", help="DuckDB file to (re)build")
     demo.add_argument("--published", help="read-only snapshot to publish")
@@ -421,13 +501,38 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--counties", type=int, default=60, help="number of counties (default 60)")
     demo.add_argument("--years", type=_years, default=_years("2015-2024"))
     demo.add_argument("--seed", type=int, default=2012)
+    demo.add_argument("--wait", type=float, metavar="SECONDS", help="as for run")
     demo.set_defaults(func=cmd_demo)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print(f"junheng {args.command}: 已中断 / interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the output went to `head` or a pager that stopped reading
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return EXIT_FAILED
+    except Exception as exc:
+        if args.verbose:
+            raise
+        from pipelines.lib.warehouse import WarehouseLocked
+
+        if isinstance(exc, WarehouseLocked):
+            print(f"junheng {args.command}: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        if isinstance(exc, OSError) and exc.filename:
+            print(f"junheng {args.command}: {exc.filename}: {exc.strerror}", file=sys.stderr)
+            return EXIT_FAILED
+        print(
+            f"junheng {args.command}: 意外错误 / unexpected error: {type(exc).__name__}: {exc} "
+            f"(run again with -v for the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

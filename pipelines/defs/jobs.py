@@ -22,14 +22,17 @@ REFERENCE_ASSETS = [
 ]
 _reference = dg.AssetSelection.assets(*REFERENCE_ASSETS)
 
+# dagster.yaml runs the runs with this tag one at a time, in the order they were queued: every one
+# writes the working warehouse, and a census year compares itself with the years loaded before it
+REFERENCE_RUN_TAG = {"junheng/loads": "reference"}
+CENSUS_YEAR_RUN_TAG = {"junheng/loads": "census_year"}
+
 reference_job = dg.define_asset_job(
     "reference_job",
+    tags=REFERENCE_RUN_TAG,
     selection=_reference,
     description="Standards, alert rules, code lists, the county registry and certifications.",
 )
-
-# dagster.yaml limits runs with this tag to one at a time (queued runs start in queue order)
-CENSUS_YEAR_RUN_TAG = {"junheng/loads": "census_year"}
 
 census_year_job = dg.define_asset_job(
     "census_year_job",

@@ -11,8 +11,10 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from pipelines.lib import paths
+from pipelines.lib import paths, year_loads
+from pipelines.lib.processes import this_process
 from pipelines.lib.warehouse import connect
+from pipelines.recovery import settle_pending_loads
 
 WAREHOUSE_POOL = "warehouse"
 """Every asset that writes the working warehouse runs in this pool (limit 1 in dagster.yaml)."""
@@ -50,4 +52,16 @@ class Warehouse(dg.ConfigurableResource):
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         with connect(self.database_path()) as con:
+            yield con
+
+    @contextmanager
+    def year_writer(self, context: dg.AssetExecutionContext) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection for a step that writes the run's census year. First the loads that failed
+        or dead runs left unfinished are rolled back; then this run's load of the year begins (its
+        rows as they are now are saved once per run), so that the year can be rolled back whole
+        if any later step fails (pipelines.lib.year_loads)."""
+        with self.connect() as con:
+            for line in settle_pending_loads(con, context.instance, own_run_id=context.run_id):
+                context.log.warning(line)
+            year_loads.begin(con, context.run_id, [int(context.partition_key)], this_process())
             yield con

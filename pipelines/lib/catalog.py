@@ -3,6 +3,7 @@
 A sidecar holds the table's description, its grain ("one row per ..."), its unique key, a
 description of every column and, optionally, the unit of each numeric column (`units:`). SQL
 models have their `.sql` beside it; tables built in Python name their builder in `built_by:`.
+`history: true` marks a log that a failed load's rollback leaves as it is.
 DuckDB comments, the data dictionary and the data-quality key checks all come from here.
 """
 
@@ -34,6 +35,9 @@ class TableDoc:
     columns: dict[str, str]
     units: dict[str, str] = field(default_factory=dict)
     built_by: str = ""
+    history: bool = False
+    """Rows are a record of what happened (every load, failed ones too): a failed census-year
+    run's rollback leaves them (pipelines.lib.year_loads)."""
     path: Path | None = None
 
     @property
@@ -66,6 +70,7 @@ def load_table_doc(path: Path) -> TableDoc:
         columns=columns,
         units=units,
         built_by=str(sidecar.get("built_by") or ""),
+        history=bool(sidecar.get("history", False)),
         path=path,
     )
 

@@ -49,3 +49,18 @@ def census_years_in(landing: Path) -> list[int]:
     return sorted(
         int(p.name) for p in landing.iterdir() if p.is_dir() and p.name.isdigit() and len(p.name) == 4
     )
+
+
+def path_problem(path: Path, what: str, is_folder: bool = False) -> str | None:
+    """Why `path` cannot be written as a file (or a folder), in one line; None if it can."""
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            return (
+                f"{path}: 上级路径 {parent} 是一个文件，不是文件夹 / the {what} cannot go there: "
+                f"{parent} is a file, not a folder"
+            )
+    if is_folder and path.exists() and not path.is_dir():
+        return f"{path}: 这是一个文件，不是文件夹 / the {what} must be a folder, and this is a file"
+    if not is_folder and path.is_dir():
+        return f"{path}: 这是一个文件夹 / the {what} must be a file, and this is a folder"
+    return None

@@ -6,6 +6,13 @@ old file open keeps reading the old inode, a consistent old view; a new connecti
 file. Nothing here runs unless every step before it in the run succeeded, so a failed run
 publishes nothing.
 
+Publishing is also where a census-year load commits (pipelines.lib.year_loads). In the copy, the
+run's load is committed and any other unfinished load is rolled back, so the snapshot never holds
+a half-done or failed year; once the copy has passed the data-quality checks, the load commits in
+the working file too, and only then is the copy renamed over the snapshot. A process killed
+before that commit leaves a load the next run rolls back; one killed after it leaves a committed
+year that the next publish carries.
+
 The Parquet export writes one census year of every year-partitioned table of `marts`,
 `monitoring` and `audit` (hive layout, `<schema>/<table>/census_year=<year>/data.parquet`) and
 the whole of every table without a census year (`<schema>/<table>/data.parquet`). Every file is
@@ -24,6 +31,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.lib import year_loads
 from pipelines.lib.warehouse import connect, quote
 
 PUBLISHED_SCHEMAS = ("marts", "monitoring", "audit")
@@ -72,14 +80,18 @@ def remove_stale_copies(snapshot: Path) -> int:
     return len(stale)
 
 
-def _staged_copy(working: Path, snapshot: Path) -> Path:
-    """A full, read-only copy of the working file beside `snapshot`, checked to open."""
+def _staged_copy(working: Path, snapshot: Path, load_id: str | None) -> Path:
+    """A full, read-only copy of the working file beside `snapshot`, with `load_id` committed and
+    every other unfinished load rolled back in it, checked to open."""
     snapshot.parent.mkdir(parents=True, exist_ok=True)
     temporary = snapshot.with_name(f".{snapshot.name}.{uuid.uuid4().hex}.tmp")
     try:
         # copyfile lets the kernel copy (copy_file_range / sendfile): 3 s for a 3.2 GiB national
         # warehouse where a read/write loop through Python took 9 s
         shutil.copyfile(working, temporary)
+        with connect(temporary) as con:
+            year_loads.seal_for_publication(con, load_id)
+            con.execute("checkpoint")
         with open(temporary, "rb") as target:
             os.fsync(target.fileno())
         os.chmod(temporary, 0o444)
@@ -149,22 +161,23 @@ def publish(
     snapshot: Path,
     census_year: int,
     verify: Callable[[Path], None] | None = None,
+    load_id: str | None = None,
 ) -> PublishResult:
-    """Publish the working warehouse: a staged copy, its Parquet export of `census_year`, then
-    the copy renamed over the snapshot.
+    """Publish the working warehouse: a staged copy, its Parquet export of `census_year`, the
+    commit of the load `load_id` in the working file, then the copy renamed over the snapshot.
 
     `verify(staged_copy)` runs on the exact file about to be published (the data-quality suites);
-    if it raises, the staged copy is removed and nothing is published. The working file must
-    have no open writer (the warehouse pool runs one writer at a time, and the publish step runs
-    after the others). The snapshot is renamed into place last, once the Parquet files from the
-    same copy are in place.
+    if it raises, the staged copy is removed, nothing is published and the load does not commit.
+    The working file must have no open writer (the warehouse pool runs one writer at a time, and
+    the publish step runs after the others). The snapshot is renamed into place last, once the
+    Parquet files from the same copy are in place.
     """
     started = time.perf_counter()
     with connect(working) as con:
         con.execute("checkpoint")
     try:
         remove_stale_copies(snapshot)
-        staged = _staged_copy(working, snapshot)
+        staged = _staged_copy(working, snapshot, load_id)
     except OSError as exc:
         raise PublishError(
             f"could not copy {working} to {snapshot.parent}: {exc}. The previous snapshot is unchanged."
@@ -174,6 +187,9 @@ def publish(
             verify(staged)
         files, parquet_bytes = export_parquet(staged, parquet_dir(snapshot), census_year)
         snapshot_bytes = staged.stat().st_size
+        if load_id is not None:
+            with connect(working) as con:
+                year_loads.commit(con, load_id)
         os.replace(staged, snapshot)
         _fsync_dir(snapshot.parent)
     except OSError as exc:

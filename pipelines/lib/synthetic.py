@@ -655,9 +655,15 @@ def expected_alerts(scenario: dict) -> list[dict]:
 
 def plan_province(counties: int, years: list[int], seed: int) -> tuple[Generator, Province]:
     if counties < 4:
-        raise ValueError("at least 4 counties are needed to plant the scenarios")
+        raise ValueError(
+            "至少需要 4 个县才能生成预设情景 / at least 4 counties are needed to plant the scenarios "
+            f"(got {counties})"
+        )
     if len(years) < 3:
-        raise ValueError("at least 3 census years are needed to plant the scenarios")
+        raise ValueError(
+            "至少需要 3 个统计年度才能生成预设情景 / at least 3 census years are needed to plant the scenarios "
+            f"(got {len(years)}: give e.g. --years 2022-2024)"
+        )
     gen = Generator(counties, years, seed)
     roster = gen.build_roster()
     gen.evolve(roster)

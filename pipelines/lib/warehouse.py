@@ -6,6 +6,7 @@ Every write here happens inside one transaction, so a failure leaves the previou
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,12 +28,36 @@ _SQL_TYPES = {
 }
 
 
+class WarehouseLocked(RuntimeError):
+    """Another process has the warehouse file open, so it cannot be opened for writing."""
+
+
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+
+
+def locked_message(path: Path, error: str) -> str:
+    """One line for a DuckDB lock conflict: which file, which process, what to do."""
+    found = _LOCK_HOLDER.search(error)
+    who = f"PID {found['pid']}, {Path(found['program']).name}" if found else "another process"
+    return (
+        f"{path} 正被另一个程序打开（{who}），无法写入 / is open in another program ({who}) and cannot "
+        f"be written: close that program, and read the published snapshot instead of the working "
+        f"file (junheng alerts, report and dictionary do so by default); nothing was changed"
+    )
+
+
 @contextmanager
 def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection to the warehouse file with the layer schemas in place."""
+    """A connection to the warehouse file with the layer schemas in place. Raises WarehouseLocked
+    (one line, naming the other process) when another process holds the file."""
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "Could not set lock" in str(exc):
+            raise WarehouseLocked(locked_message(path, str(exc))) from None
+        raise
     try:
         if not read_only:
             for schema in SCHEMAS:
@@ -116,8 +141,32 @@ create table if not exists audit.loads (
     load_id VARCHAR, census_year INTEGER, source_file VARCHAR, sha256 VARCHAR, status VARCHAR,
     message VARCHAR, file_format VARCHAR, encoding VARCHAR, sheet VARCHAR, rows_read BIGINT,
     rows_accepted BIGINT, rows_rejected BIGINT, rows_skipped BIGINT, unknown_columns VARCHAR[],
-    seconds DOUBLE, loaded_at TIMESTAMP WITH TIME ZONE
+    seconds DOUBLE, loaded_at TIMESTAMP WITH TIME ZONE, is_current BOOLEAN
 )"""
+
+
+def ensure_loads_table(con: duckdb.DuckDBPyConnection) -> None:
+    """audit.loads as it is now; a warehouse built before `is_current` existed gets the column,
+    set for each year's latest load whose files all loaded (what was current then)."""
+    con.execute(LOADS_DDL)
+    has_flag = scalar(
+        con,
+        "select count(*) from duckdb_columns() where schema_name = 'audit' and table_name = 'loads' "
+        "and column_name = 'is_current' and database_name = current_database()",
+    )
+    if has_flag:
+        return
+    con.execute("alter table audit.loads add column is_current boolean default false")
+    con.execute(
+        """
+        update audit.loads set is_current = load_id in (
+            select arg_max(load_id, loaded_at) from (
+                select census_year, load_id, max(loaded_at) as loaded_at
+                from audit.loads group by all having bool_and(status = 'loaded')
+            ) group by census_year
+        )
+        """
+    )
 
 
 def _loads_frame(census_year: int, load_id: str, files: list) -> pl.DataFrame:
@@ -148,8 +197,11 @@ def _loads_frame(census_year: int, load_id: str, files: list) -> pl.DataFrame:
 
 def _insert_loads(con: duckdb.DuckDBPyConnection, census_year: int, load_id: str, files: list) -> None:
     loads_arrow = _loads_frame(census_year, load_id, files).to_arrow()  # noqa: F841
-    con.execute(LOADS_DDL)
-    con.execute("insert into audit.loads by name select *, now() as loaded_at from loads_arrow")
+    ensure_loads_table(con)
+    # a load's files become current when its census-year run commits (pipelines.lib.year_loads)
+    con.execute(
+        "insert into audit.loads by name select *, now() as loaded_at, false as is_current from loads_arrow"
+    )
     document(con, "audit.loads")
 
 

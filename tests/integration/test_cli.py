@@ -81,7 +81,7 @@ def test_a_refused_row_is_counted_and_explained_and_the_rest_loads(built, capsys
 
 
 def test_run_without_census_folders_says_so(tmp_path, capsys):
-    assert main(["run", "--landing", str(tmp_path), "--warehouse", str(tmp_path / "w.duckdb")]) == 1
+    assert main(["run", "--landing", str(tmp_path), "--warehouse", str(tmp_path / "w.duckdb")]) == 2
     assert "no census-year folders" in capsys.readouterr().err
 
 

@@ -41,7 +41,7 @@ def _rejection_summary(rejected: pl.DataFrame) -> str:
 def census_schools(context: dg.AssetExecutionContext, warehouse: Warehouse):
     """Read, check and load one census year's extracts; the year is replaced atomically."""
     census_year = int(context.partition_key)
-    with warehouse.connect() as con:
+    with warehouse.year_writer(context) as con:
         county_codes = [r[0] for r in con.execute("select county_code from marts.dim_counties").fetchall()]
         try:
             load = load_census_year(warehouse.landing_path(), census_year, county_codes, context.run_id)

@@ -41,7 +41,7 @@ def model_asset(model: SqlModel) -> dg.AssetsDefinition:
     )
     def _asset(context: dg.AssetExecutionContext, warehouse: Warehouse):
         census_year = int(context.partition_key)
-        with warehouse.connect() as con:
+        with warehouse.year_writer(context) as con:
             rows = run_model(con, model, census_year)
             duplicates = duplicate_keys(con, model, census_year)
         yield dg.MaterializeResult(metadata={"rows": rows, "census_year": census_year})

@@ -44,7 +44,7 @@ the file says so and points to `junheng alerts`)."""
 def backsliding_alerts(context: dg.AssetExecutionContext, warehouse: Warehouse):
     census_year = int(context.partition_key)
     rules = load_rules(MODELS_DIR / "rules")
-    with warehouse.connect() as con:
+    with warehouse.year_writer(context) as con:
         inputs = alerts.read_inputs(con, census_year, rules)
         fired = alerts.fire_alerts(inputs, rules)
         evidence = alerts.read_evidence(con, inputs, fired, rules)

@@ -15,6 +15,7 @@ import dagster as dg
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse, census_year_partitions
 from pipelines.lib.publish import publish
 from pipelines.lib.quality import SuiteResult, SuiteSpec, load_suites, run_suites
+from pipelines.recovery import settle_pending_loads
 
 PUBLISHED_KEY = dg.AssetKey(["published", "warehouse_snapshot"])
 DATA_DOCS_DIR = "data_docs"
@@ -75,8 +76,13 @@ def build_publish_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDefinition:
                     + "\n".join(lines)
                 )
 
+        with warehouse.connect() as con:  # loads that failed or dead runs left are rolled back first
+            for line in settle_pending_loads(con, context.instance, own_run_id=context.run_id):
+                context.log.warning(line)
         try:
-            result = publish(warehouse.database_path(), warehouse.published_path(), census_year, verify)
+            result = publish(
+                warehouse.database_path(), warehouse.published_path(), census_year, verify, context.run_id
+            )
         except NotPublished as refused:
             yield from _check_results(results)
             raise dg.Failure(description=str(refused)) from None
