@@ -29,7 +29,7 @@ demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml ## Generate a synthetic province and
 
 # lint and mypy first (CI runs make test, so it enforces them); then two workers, whole files each (so module fixtures are built once): 7 minutes instead of 10 on 2 cores
 test: $(STAMP) browser lint ## Lint, type-check and run the whole test suite
-	JUNHENG_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -n 2 --dist loadfile
+	JUNHENG_REQUIRE_BROWSER=1 JUNHENG_REQUIRE_ROOT=1 $(BIN)/python -m pytest -n 2 --dist loadfile
 
 BENCH_NATIONAL_YEARS ?= 10
 bench: $(STAMP) ## Benchmark province and national scale against pandas and a raw scan -> bench/results.md

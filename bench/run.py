@@ -7,6 +7,9 @@ For one province and for the national scale it measures, each in a child process
   census year: ingest, models, alerts, publish), and the full rebuild of every model and alert
   from the loaded census rows (`python -m bench.steps rebuild`);
 - per census year, from the run's Dagster event log: ingest, models, alerts and publish;
+- a reload of the last census year (`junheng run --years <last>` again) against its first load,
+  with the undo copy the reload made (a year is loaded whole or not at all), and a rollback of
+  that year (`python -m bench.steps undo`);
 - for the last census year (`python -m bench.steps compare`): the coefficient step (our SQL
   models, best of three) against a notebook-style pandas implementation of the same
   coefficients on the same rows, and the floor: DuckDB counting the rows of the same extract
@@ -127,6 +130,20 @@ def step_seconds(dagster_home: Path) -> dict[int, dict[str, float]]:
     return dict(sorted(years.items()))
 
 
+def reload_journal(warehouse: Path, census_year: int) -> dict:
+    """The undo copy of the latest committed load of a year, as its journal row records it."""
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute(
+            "select saved_tables, saved_rows, save_seconds from audit.census_year_loads "
+            "where census_year = $y and status = 'committed' order by started_at desc limit 1",
+            {"y": census_year},
+        ).fetchall()
+    tables, saved, seconds = rows[0]
+    return {"reload_saved_tables": tables, "reload_saved_rows": saved, "reload_save_seconds": seconds}
+
+
 def bench_scale(name: str, generate_args: list[str], years: list[int], work: Path) -> dict:
     """Generate, run, rebuild and compare at one scale; every figure of it as a dict."""
     folder = work / name
@@ -157,6 +174,37 @@ def bench_scale(name: str, generate_args: list[str], years: list[int], work: Pat
         folder / "run.log",
     )
     per_year = step_seconds(dagster_home)
+    last = years[-1]
+    print(f"[{name}] reloading census year {last}, then saving and rolling it back", flush=True)
+    reload = measure(
+        [
+            junheng,
+            "run",
+            *places,
+            "--published",
+            str(published),
+            "--reports",
+            str(reports),
+            "--years",
+            str(last),
+        ],
+        env,
+        folder / "reload.log",
+    )
+    undo_file = folder / "undo.json"
+    measure(
+        [sys.executable, "-m", "bench.steps", "undo", "--warehouse", str(warehouse), "--year", str(last)]
+        + ["--out", str(undo_file)],
+        env,
+        folder / "undo.log",
+    )
+    atomicity = {
+        "first_load_seconds": sum(v for k, v in per_year[last].items() if k != "coefficient"),
+        "reload_process_seconds": reload.seconds,
+        "reload_peak_mib": reload.peak_mib,
+        **reload_journal(warehouse, last),
+        **json.loads(undo_file.read_text(encoding="utf-8")),
+    }
     print(f"[{name}] rebuilding every model and alert", flush=True)
     outputs = ["--published", str(published), "--reports", str(reports)]
     rebuild = measure(
@@ -164,7 +212,6 @@ def bench_scale(name: str, generate_args: list[str], years: list[int], work: Pat
         env,
         folder / "rebuild.log",
     )
-    last = years[-1]
     print(f"[{name}] coefficient step {last}: ours, pandas, floor", flush=True)
     figures_file = folder / "compare.json"
     compare = measure(
@@ -198,6 +245,7 @@ def bench_scale(name: str, generate_args: list[str], years: list[int], work: Pat
         "rebuild": {"seconds": rebuild.seconds, "peak_mib": rebuild.peak_mib},
         "compare_process": {"seconds": compare.seconds, "peak_mib": compare.peak_mib},
         "stage_totals": totals,
+        "atomicity": atomicity,
         "per_year": {str(y): stages for y, stages in per_year.items()},
         "comparison": comparison,
         "ratios": {
@@ -383,6 +431,37 @@ def markdown(results: dict) -> str:
                 [
                     [part, f"{seconds:.3f}", f"{seconds / c['floor']['seconds']:.1f}"]
                     for part, seconds in c.get("ingest_parts", {}).items()
+                ],
+            ),
+            "",
+            f"Loading census year {c['census_year']} whole or not at all (a reload saves the year's rows "
+            "first, so that a failed run can be rolled back; a first load has nothing to save):",
+            "",
+            *_table(
+                ["what", "seconds", "share"],
+                [
+                    [
+                        f"first load of {c['census_year']} (ingest, models, alerts, publish)",
+                        f"{scale['atomicity']['first_load_seconds']:.2f}",
+                        "",
+                    ],
+                    [
+                        f"reload: saving {scale['atomicity']['reload_saved_rows']:,} rows of "
+                        f"{scale['atomicity']['reload_saved_tables']} tables",
+                        f"{scale['atomicity']['reload_save_seconds']:.2f}",
+                        f"{scale['atomicity']['reload_save_seconds'] / scale['atomicity']['first_load_seconds']:.0%}"
+                        " of the first load",
+                    ],
+                    [
+                        "rolling the year back (a failed reload)",
+                        f"{scale['atomicity']['rollback_seconds']:.2f}",
+                        "",
+                    ],
+                    [
+                        "the whole reload (`junheng run --years`, own process)",
+                        f"{scale['atomicity']['reload_process_seconds']:.1f}",
+                        f"{scale['atomicity']['reload_peak_mib']:.0f} MiB peak",
+                    ],
                 ],
             ),
             "",

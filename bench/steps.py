@@ -1,9 +1,11 @@
 """Work the benchmark measures in a child process of its own (bench/run.py times it and reads
-its peak memory): `rebuild` re-materialises every model and the alerts for the loaded years, and
-`compare` times one census year's coefficient step three ways and writes the figures as JSON.
+its peak memory): `rebuild` re-materialises every model and the alerts for the loaded years,
+`compare` times one census year's coefficient step three ways and writes the figures as JSON, and
+`undo` times saving one loaded census year for a rollback and rolling it back.
 
     python -m bench.steps rebuild --landing L --warehouse W --published P --reports R --years 2015-2024
     python -m bench.steps compare --landing L --warehouse W --year 2024 --out figures.json
+    python -m bench.steps undo --warehouse W --year 2024 --out figures.json
 """
 
 from __future__ import annotations
@@ -214,6 +216,27 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_undo(args: argparse.Namespace) -> int:
+    """What loading a year whole or not at all costs on a reload: the undo copy a run makes before
+    it writes a year that is already loaded, and the rollback of a run that fails (content is
+    unchanged afterwards: the rows put back are the rows saved)."""
+    from pipelines.lib import year_loads
+    from pipelines.lib.processes import this_process
+    from pipelines.lib.warehouse import connect
+
+    with connect(Path(args.warehouse)) as con:
+        started = time.perf_counter()
+        saved = year_loads.begin(con, "bench-undo", [args.year], this_process())
+        begin_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        year_loads.rollback(con, "bench-undo", "benchmark: the cost of a rollback")
+        rollback_seconds = time.perf_counter() - started
+        con.execute("checkpoint")
+    figures = {"saved_rows": saved, "begin_seconds": begin_seconds, "rollback_seconds": rollback_seconds}
+    Path(args.out).write_text(json.dumps(figures, indent=2), encoding="utf-8")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from pipelines.cli import _years
 
@@ -230,6 +253,11 @@ def main(argv: list[str] | None = None) -> int:
     compare.add_argument("--year", type=int, required=True)
     compare.add_argument("--out", required=True)
     compare.set_defaults(func=cmd_compare)
+    undo = sub.add_parser("undo")
+    undo.add_argument("--warehouse", required=True)
+    undo.add_argument("--year", type=int, required=True)
+    undo.add_argument("--out", required=True)
+    undo.set_defaults(func=cmd_undo)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

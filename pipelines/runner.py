@@ -76,15 +76,16 @@ def failure_lines(result: dg.ExecuteInProcessResult) -> list[str]:
     year names each refused file on its own line). Python errors we did not expect keep their
     type, so they can be told apart from refusals."""
     lines: list[str] = []
-    for event in result.all_events:
-        if event.event_type != dg.DagsterEventType.STEP_FAILURE:
-            continue
+    step_failures = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    # no step failed: the run itself did (an error outside the steps, e.g. while waiting for the pool)
+    failures = step_failures or [e for e in result.all_events if e.is_failure]
+    for event in failures:
         error = _root_error(event)
         if error is None:
             continue
         text = error.message.strip()
         ours = text.startswith(FAILURE_PREFIX)  # a dg.Failure raised by our assets: its message is for people
-        text = text.removeprefix(FAILURE_PREFIX) if ours else f"{event.step_key}: {text}"
+        text = text.removeprefix(FAILURE_PREFIX) if ours else f"{event.step_key or 'run'}: {text}"
         lines += [line for line in text.splitlines() if line.strip() and line not in lines]
     return lines or ["run failed (see the log)"]
 

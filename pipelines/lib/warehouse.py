@@ -159,8 +159,8 @@ def ensure_loads_table(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("alter table audit.loads add column is_current boolean default false")
     con.execute(
         """
-        update audit.loads set is_current = load_id in (
-            select arg_max(load_id, loaded_at) from (
+        update audit.loads set is_current = (census_year, load_id) in (
+            select (census_year, arg_max(load_id, loaded_at)) from (
                 select census_year, load_id, max(loaded_at) as loaded_at
                 from audit.loads group by all having bool_and(status = 'loaded')
             ) group by census_year

@@ -235,9 +235,9 @@ def rollback(con: duckdb.DuckDBPyConnection, load_id: str, reason: str) -> list[
     if not years:
         return []
     with transaction(con):
-        tables = yearly_tables(con)
         for census_year in years:
             params = {"l": load_id, "y": census_year}
+            tables = yearly_tables(con)  # anew for each year: an earlier year may have re-created one
             saved = _saved(con, load_id, census_year)
             for relation in sorted(set(tables) | set(saved)):
                 if relation in tables:
@@ -248,7 +248,7 @@ def rollback(con: duckdb.DuckDBPyConnection, load_id: str, reason: str) -> list[
                         con.execute(
                             f"insert into {_relation(relation)} by name select * from {saved[relation]}"
                         )
-                else:  # dropped by the failed run: bring the table back with the year's rows
+                else:  # dropped since (no step does this): it comes back with the load's years only
                     con.execute(f"create table {_relation(relation)} as select * from {saved[relation]}")
             con.execute(
                 f"update {JOURNAL} set status = 'rolled_back', finished_at = now(), reason = $r "
