@@ -76,7 +76,9 @@ def test_loads_are_queued_one_at_a_time(province):
     # one limit for the key, whatever the value: reference and census-year runs together
     assert {"key": "junheng/loads", "limit": 1} in province["run_tag_limits"]
     expected = {"census_year_job": "census_year", "reference_job": "reference"}
-    assert province["runs"] and all(r.tags.get("junheng/loads") == expected[r.job_name] for r in province["runs"])
+    assert province["runs"] and all(
+        r.tags.get("junheng/loads") == expected[r.job_name] for r in province["runs"]
+    )
 
 
 def test_every_year_ran_as_a_successful_dagster_run(province):
