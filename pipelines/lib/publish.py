@@ -27,6 +27,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -80,7 +81,7 @@ def remove_stale_copies(snapshot: Path) -> int:
     return len(stale)
 
 
-def _staged_copy(working: Path, snapshot: Path, load_id: str | None) -> Path:
+def _staged_copy(working: Path, snapshot: Path, load_id: str | None, committed_at: datetime) -> Path:
     """A full, read-only copy of the working file beside `snapshot`, with `load_id` committed and
     every other unfinished load rolled back in it, checked to open."""
     snapshot.parent.mkdir(parents=True, exist_ok=True)
@@ -90,7 +91,7 @@ def _staged_copy(working: Path, snapshot: Path, load_id: str | None) -> Path:
         # warehouse where a read/write loop through Python took 9 s
         shutil.copyfile(working, temporary)
         with connect(temporary) as con:
-            year_loads.seal_for_publication(con, load_id)
+            year_loads.seal_for_publication(con, load_id, committed_at)
             con.execute("checkpoint")
         with open(temporary, "rb") as target:
             os.fsync(target.fileno())
@@ -122,28 +123,41 @@ def _tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, bool]]:
 
 
 def export_parquet(database: Path, target_dir: Path, census_year: int) -> tuple[int, int]:
-    """Export `census_year` of every year-partitioned table, and every table without a census year,
-    from `database` (opened read-only) into `target_dir`. Returns (files, bytes)."""
+    """Export `census_year` of every year-partitioned table, every year of the load logs (their
+    rows of other years change too, e.g. when a failed load is rolled back), and every table
+    without a census year, from `database` (opened read-only) into `target_dir`.
+    Returns (files, bytes)."""
     staging = target_dir / f".staging-{uuid.uuid4().hex}"
     staged: list[tuple[Path, Path]] = []
+    logs = year_loads.history_tables()
     try:
         with connect(database, read_only=True) as con:
             for schema, table, by_year in _tables(con):
-                relative = Path(schema, table, f"census_year={census_year}" if by_year else "")
-                staged_file = staging / relative / PARQUET_FILE_NAME
-                staged_file.parent.mkdir(parents=True, exist_ok=True)
                 relation = f"{quote(schema)}.{quote(table)}"
-                if by_year:
-                    select = (
-                        f"select * exclude (census_year) from {relation} where census_year = {census_year:d}"
-                    )
+                if not by_year:
+                    parts: list[tuple[Path, str]] = [(Path(schema, table), f"select * from {relation}")]
                 else:
-                    select = f"select * from {relation}"
-                # COPY takes no parameters; the only value here is an int formatted as one
-                con.execute(
-                    f"copy ({select}) to '{staged_file}' (format parquet, compression zstd)"
-                ).fetchall()
-                staged.append((staged_file, target_dir / relative / PARQUET_FILE_NAME))
+                    years = [census_year]
+                    if f"{schema}.{table}" in logs:
+                        years = [
+                            y
+                            for (y,) in con.execute(f"select distinct census_year from {relation}").fetchall()
+                        ]
+                    parts = [
+                        (
+                            Path(schema, table, f"census_year={year}"),
+                            f"select * exclude (census_year) from {relation} where census_year = {int(year):d}",
+                        )
+                        for year in years
+                    ]
+                for relative, select in parts:
+                    staged_file = staging / relative / PARQUET_FILE_NAME
+                    staged_file.parent.mkdir(parents=True, exist_ok=True)
+                    # COPY takes no parameters; the only value here is an int formatted as one
+                    con.execute(
+                        f"copy ({select}) to '{staged_file}' (format parquet, compression zstd)"
+                    ).fetchall()
+                    staged.append((staged_file, target_dir / relative / PARQUET_FILE_NAME))
         size = 0
         for staged_file, final in staged:
             final.parent.mkdir(parents=True, exist_ok=True)
@@ -177,7 +191,8 @@ def publish(
         con.execute("checkpoint")
     try:
         remove_stale_copies(snapshot)
-        staged = _staged_copy(working, snapshot, load_id)
+        committed_at = datetime.now(UTC)  # the same commit time in the snapshot and the working file
+        staged = _staged_copy(working, snapshot, load_id, committed_at)
     except OSError as exc:
         raise PublishError(
             f"could not copy {working} to {snapshot.parent}: {exc}. The previous snapshot is unchanged."
@@ -189,7 +204,7 @@ def publish(
         snapshot_bytes = staged.stat().st_size
         if load_id is not None:
             with connect(working) as con:
-                year_loads.commit(con, load_id)
+                year_loads.commit(con, load_id, committed_at)
         os.replace(staged, snapshot)
         _fsync_dir(snapshot.parent)
     except OSError as exc:

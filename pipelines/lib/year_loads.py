@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 import duckdb
 
@@ -197,8 +198,10 @@ def _drop_saved(con: duckdb.DuckDBPyConnection, load_id: str, census_year: int) 
         con.execute(f"drop table {undo}")
 
 
-def commit(con: duckdb.DuckDBPyConnection, load_id: str) -> list[int]:
-    """Make the load's years current and forget their undo copies. Returns the years committed."""
+def commit(con: duckdb.DuckDBPyConnection, load_id: str, at: datetime | None = None) -> list[int]:
+    """Make the load's years current and forget their undo copies. Returns the years committed.
+    `at` is the commit time to record (publishing gives the same one to the snapshot and the
+    working file, so the two agree); now by default."""
     years = _years_in_progress(con, load_id)
     if not years:
         return []
@@ -206,9 +209,9 @@ def commit(con: duckdb.DuckDBPyConnection, load_id: str) -> list[int]:
         for census_year in years:
             params = {"l": load_id, "y": census_year}
             con.execute(
-                f"update {JOURNAL} set status = 'committed', finished_at = now() "
+                f"update {JOURNAL} set status = 'committed', finished_at = coalesce($at, now()) "
                 "where load_id = $l and census_year = $y",
-                params,
+                {**params, "at": at},
             )
             con.execute(
                 f"update {JOURNAL} set is_current = (load_id = $l) "
@@ -266,12 +269,14 @@ def rollback(con: duckdb.DuckDBPyConnection, load_id: str, reason: str) -> list[
     return years
 
 
-def seal_for_publication(con: duckdb.DuckDBPyConnection, load_id: str | None) -> list[PendingLoad]:
-    """On the copy about to be published: commit `load_id`, roll back every other unfinished load
-    (so no half-done or failed year is ever published), drop the undo schema. Returns the loads
-    rolled back in the copy."""
+def seal_for_publication(
+    con: duckdb.DuckDBPyConnection, load_id: str | None, at: datetime | None = None
+) -> list[PendingLoad]:
+    """On the copy about to be published: commit `load_id` (at `at`), roll back every other
+    unfinished load (so no half-done or failed year is ever published), drop the undo schema.
+    Returns the loads rolled back in the copy."""
     if load_id is not None:
-        commit(con, load_id)
+        commit(con, load_id, at)
     others = pending(con)
     for load in others:
         rollback(con, load.load_id, "unfinished when another load was published; not in this snapshot")
