@@ -155,13 +155,19 @@ class DemoBuild:
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoBuild:
     """The demo province built once per test session with `junheng demo`'s defaults (about a
-    minute). Treat every file in it as read-only; copy what a test wants to change."""
+    minute). Treat every file in it as read-only; copy what a test wants to change.
+
+    Under pytest-xdist the workers share one build: the first to get the lock builds it in the
+    session's common temporary folder, the others wait and read it."""
     import contextlib
+    import fcntl
     import io
 
     from pipelines.cli import main
 
-    root = tmp_path_factory.mktemp("demo")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    shared = tmp_path_factory.getbasetemp().parent if worker else tmp_path_factory.getbasetemp()
+    root = shared / "demo-shared"
     build = DemoBuild(
         root=root,
         landing=root / "landing",
@@ -170,13 +176,31 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoBuild:
         reports=root / "reports",
         output="",
     )
-    out = io.StringIO()
-    args = [
-        "demo",
-        *("--landing", str(build.landing), "--warehouse", str(build.warehouse)),
-        *("--published", str(build.published), "--reports", str(build.reports)),
-    ]
-    with contextlib.redirect_stdout(out):
-        code = main(args)
-    assert code == 0, out.getvalue()
-    return replace(build, output=out.getvalue())
+    done = root / "demo-output.txt"  # written last: the build is whole when it exists
+    with open(shared / "demo-shared.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or the worker dies
+        if not done.exists():
+            if root.exists():  # a worker died half-way through building it
+                import shutil
+
+                shutil.rmtree(root)
+            root.mkdir()
+            out = io.StringIO()
+            args = [
+                "demo",
+                *("--landing", str(build.landing), "--warehouse", str(build.warehouse)),
+                *("--published", str(build.published), "--reports", str(build.reports)),
+            ]
+            with contextlib.redirect_stdout(out):
+                code = main(args)
+            assert code == 0, out.getvalue()
+            done.write_text(out.getvalue(), encoding="utf-8")
+    return replace(build, output=done.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def golden_standards() -> dict[str, Standard]:
+    """Both national standards built from the hand-typed official numbers (tests/golden), not the YAML."""
+    from tests.golden.official_numbers import STANDARD_IDS, golden_standard
+
+    return {standard_id: golden_standard(standard_id) for standard_id in STANDARD_IDS}
