@@ -117,11 +117,34 @@ def test_model_grain_has_no_duplicate_keys(province, model):
     assert table(province, f"select count(*) as n from {model.relation}")["n"][0] > 0
 
 
-def test_every_cv_equals_an_independent_recomputation(province, standards):
+def test_every_coefficient_table_has_exactly_the_rows_the_official_method_gives(province, golden_standards):
+    """Row counts of the method's tables, from the extract and the hand-typed official numbers."""
+    census = read_extract(province["landing"])
+    counties_with_schools = census.select("census_year", "county_code").unique()
+    expected: dict[str, int] = {
+        "staging.school_sections": 0,
+        "marts.school_indicators": 0,
+        "marts.county_indicator_cv": 0,
+        "marts.county_balance": 0,
+    }
+    for standard in golden_standards.values():
+        sections = official.sections(census, standard)
+        values = official.school_values(census, standard)
+        expected["staging.school_sections"] += sections.height  # every section, excluded ones too
+        expected["marts.school_indicators"] += values.height  # included sections x indicators
+        groups = sections.select("census_year", "county_code", "stage").unique()
+        expected["marts.county_indicator_cv"] += groups.height * len(standard.indicators)
+        expected["marts.county_balance"] += groups.height
+    assert counties_with_schools.height == 6 * len(YEARS)
+    for relation, rows in expected.items():
+        assert table(province, f"select count(*) as n from {relation}")["n"][0] == rows, relation
+
+
+def test_every_cv_equals_an_independent_recomputation(province, golden_standards):
     census = read_extract(province["landing"])
     warehouse = table(province, "select * from marts.county_indicator_cv")
     checked = 0
-    for standard in standards.values():
+    for standard in golden_standards.values():
         values = official.school_values(census, standard)
         expected = {}
         for key, group in values.group_by(["census_year", "county_code", "stage", "indicator_id"]):
@@ -140,11 +163,11 @@ def test_every_cv_equals_an_independent_recomputation(province, standards):
     assert checked > 100
 
 
-def test_county_balance_applies_each_standards_rule(province, standards):
+def test_county_balance_applies_each_standards_rule(province, golden_standards):
     balance = table(province, "select * from marts.county_balance")
     cvs = table(province, "select * from marts.county_indicator_cv")
     for row in balance.iter_rows(named=True):
-        standard = standards[row["standard_id"]]
+        standard = golden_standards[row["standard_id"]]
         mine = cvs.filter(
             (pl.col("census_year") == row["census_year"])
             & (pl.col("county_code") == row["county_code"])
@@ -244,13 +267,13 @@ def test_driver_contributions_and_changes_add_up_for_every_county_indicator(prov
     assert gaps["change_gap"][0] is None or gaps["change_gap"][0] < 1e-12
 
 
-def test_every_equity_measure_equals_the_python_statement(province, standards):
+def test_every_equity_measure_equals_the_python_statement(province, golden_standards):
     census = read_extract(province["landing"])
     area = {e["code"]: e["area_class"] for e in load_code_list("urban_rural")}
     classes = dict(zip(census["school_id"], census["urban_rural_code"].replace_strict(area), strict=False))
     got = table(province, "select * from marts.county_equity")
     checked = 0
-    for standard in standards.values():
+    for standard in golden_standards.values():
         values = official.school_values(census, standard)
         mine = got.filter(pl.col("standard_id") == standard.standard_id)
         groups = dict(values.group_by(["census_year", "county_code", "stage", "indicator_id"]).__iter__())

@@ -13,7 +13,6 @@ import openpyxl
 import polars as pl
 import pytest
 
-from pipelines.lib.alert_list import read_alert_list
 from pipelines.lib.excel import (
     ALERT_SHEET_COLUMNS,
     HEADERS,
@@ -163,11 +162,40 @@ def test_alert_list_xlsx(con, tmp_path):
     assert_no_formulas(path)
 
 
+# the labels the sheet shows, typed here (the rules file is what the writer reads)
+SEVERITY_LABELS = {"warning": "预警", "breach": "未达标", "critical": "严重"}
+STATUS_LABELS = {"new": "新增", "continuing": "持续"}
+
+
 def test_alert_list_xlsx_filters_like_the_cli(con, tmp_path):
     path = tmp_path / "alerts.xlsx"
     rows = write_alert_list_xlsx(con, path, min_severity="warning", status="active")
-    assert rows == read_alert_list(con, min_severity="warning", status="active").height > 0
-    assert openpyxl.load_workbook(path).active.max_row == rows + 1
+    # what the warehouse holds for that filter, asked directly (not through the writer's reader)
+    expected = con.execute(
+        """
+        select alert_id, county_code, severity, status
+        from monitoring.backsliding_alerts
+        where census_year = (select max(census_year) from monitoring.backsliding_alerts)
+          and severity in ('warning', 'breach', 'critical') and status in ('new', 'continuing')
+        order by alert_id
+        """
+    ).fetchall()
+    assert expected, "the demo province has active warnings or worse in its latest year"
+    ws = openpyxl.load_workbook(path)["预警清单"]
+    read_back = sorted(
+        zip(
+            column_values(ws, HEADERS["alert_id"]),
+            column_values(ws, HEADERS["county_code"]),
+            column_values(ws, HEADERS["severity"]),
+            column_values(ws, HEADERS["status"]),
+            strict=True,
+        )
+    )
+    assert rows == len(expected) == ws.max_row - 1
+    assert read_back == [
+        (alert_id, county, SEVERITY_LABELS[severity], STATUS_LABELS[status])
+        for alert_id, county, severity, status in expected
+    ]
 
 
 def test_county_balance_xlsx(con, tmp_path):
@@ -195,6 +223,33 @@ def test_county_balance_xlsx(con, tmp_path):
     assert set(column_values(balance, "学段")) == {"小学", "初中"}
     assert set(column_values(balance, "标准")) == {"基本均衡", "优质均衡"}
     assert None not in column_values(balance, "县区")
+    # every row read back equals the warehouse's row, asked directly
+    expected = con.execute(
+        "select county_code, stage, standard_id, composite_cv, passes from marts.county_balance "
+        "where census_year = $y order by all",
+        {"y": year},
+    ).fetchall()
+    stage_labels, standard_labels = (
+        {"primary": "小学", "junior": "初中"},
+        {"basic_2012": "基本均衡", "quality_2017": "优质均衡"},
+    )
+    verdicts = {True: "是", False: "否", None: "未知"}
+    read_back = sorted(
+        zip(
+            *(
+                column_values(balance, h)
+                for h in ("县区代码", "学段", "标准", "综合差异系数", "差异系数达标")
+            ),
+            strict=True,
+        )
+    )
+    want = sorted(
+        (county, stage_labels[stage], standard_labels[standard], cv, verdicts[passes])
+        for county, stage, standard, cv, passes in expected
+    )
+    assert [r[:3] + r[4:] for r in read_back] == [w[:3] + w[4:] for w in want]
+    # the sheet keeps 16 significant digits of each coefficient
+    assert [r[3] for r in read_back] == pytest.approx([w[3] for w in want], rel=1e-15)
     # the county name column is sized by display width: CJK characters count two
     longest = max(len(name) for name in column_values(balance, "县区"))
     assert widths(balance)[header_row(balance).index("县区") + 1] >= 2 * longest
