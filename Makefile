@@ -35,6 +35,9 @@ BENCH_NATIONAL_YEARS ?= 10
 bench: $(STAMP) ## Benchmark province and national scale against pandas and a raw scan -> bench/results.md
 	$(BIN)/python -m bench.run --national-years $(BENCH_NATIONAL_YEARS)
 
+mutation: $(STAMP) ## Check that wrong official numbers and pass rules fail the unit tests (slow; not in make test)
+	$(BIN)/python -m tests.mutation.run
+
 browser: ## Install Debian's Chromium and CJK fonts for the report browser test (root or sudo)
 	@if ! command -v chromium >/dev/null || ! fc-list :lang=zh | grep -q .; then \
 	  echo "Installing Debian's chromium and fonts-noto-cjk for the browser test..."; \
@@ -67,4 +70,4 @@ lock: ## Re-resolve requirements.lock from pyproject.toml in a scratch environme
 clean: ## Remove the generated warehouse, landing data and Dagster state (keeps .venv)
 	rm -rf warehouse/landing warehouse/published warehouse/reports warehouse/*.duckdb* $(DAGSTER_HOME)
 
-.PHONY: help venv demo test bench browser dev lint format lock clean
+.PHONY: help venv demo test bench mutation browser dev lint format lock clean

@@ -2,9 +2,10 @@
 
 This is a second, independent statement of what models/staging and models/marts compute in SQL:
 split combined schools, apply a standard's exclusion rules, build indicator values, and take the
-student-weighted CV per county, stage and indicator. The synthetic generator uses it to aim its
-planted scenarios; the tests use it to check the SQL. It reads the same standards files, so a
-disagreement between the two is a bug in one of them, never a difference of configuration.
+student-weighted CV per county, stage and indicator. The synthetic generator uses it (with the
+shipped standards files) to aim its planted scenarios. The tests use it to check the SQL, giving
+it standards built from the official numbers typed into tests/golden rather than the files the
+SQL reads, so a wrong number in a standards file shows up as a disagreement.
 """
 
 from __future__ import annotations
