@@ -1,4 +1,4 @@
-"""The pandera contract for canonical census rows (DATA_CONTRACT.md, "Validation").
+"""The pandera contract for canonical census rows (docs/ingest.md, "The contract").
 
 Built on demand because it needs the code lists and the county registry; nothing is read at
 import. Every check is row-wise, so pandera reports the failing row index and each failure can

@@ -1,4 +1,4 @@
-"""Canonical columns of the census extract (DATA_CONTRACT.md), the one place they are defined.
+"""Canonical columns of the census extract (docs/ingest.md), the one place they are defined.
 
 Everything downstream (reader, pandera contract, raw table, staging SQL) takes its column names
 and types from here. Types are polars dtypes; the raw DuckDB table gets the matching SQL types.

@@ -1,4 +1,4 @@
-"""Contracts of the landing folder's reference files (DATA_CONTRACT.md, "Reference files")."""
+"""Contracts of the landing folder's reference files (docs/ingest.md, "Reference files")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 -- One row per census_year x county_code x stage x standard_id x indicator_id: the official
--- student-weighted coefficient of variation (DOMAIN.md §2), population form:
+-- student-weighted coefficient of variation (docs/methodology.md §2.1), population form:
 --   mean = Σ P_i x_i / P,  sd = sqrt(Σ (P_i / P) (x_i - mean)²),  cv = sd / mean.
 -- Floating sums are compensated (fsum) over each group's terms sorted by value, so a re-run with
 -- the same data gives bit-identical results whatever the thread scheduling. (Sorting the list is

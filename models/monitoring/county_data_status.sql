@@ -2,7 +2,7 @@
 -- enough for hard verdicts? Rejected rows are counted by the county code written on the row
 -- (audit.rejected_rows, filled by the ingest asset with raw.census_schools); missing schools are
 -- last year's school ids that are not loaded this year. Shares above the settings in
--- marts.alert_settings make the county-year provisional (a data_hold alert, DOMAIN.md §6).
+-- marts.alert_settings make the county-year provisional (a data_hold alert, docs/methodology.md §5.3).
 
 with
 

@@ -1,5 +1,5 @@
 -- One row per census_year x county_code x stage x standard_id x metric_id: where each coefficient
--- stands against its threshold and where it is heading (DOMAIN.md §6). metric_id is 'composite'
+-- stands against its threshold and where it is heading (docs/methodology.md §5.1). metric_id is 'composite'
 -- (the mean of the indicator CVs) or an indicator id. A metric is judged (has a threshold) where
 -- its standard's CV rule judges it: basic_2012 the composite, quality_2017 each indicator.
 -- Window sizes and minimum counts come from marts.alert_settings (models/rules/*.yaml).

@@ -1,5 +1,5 @@
 -- One row per census_year x county_code x stage x standard_id x indicator_id x school_id: each
--- school's contribution to the county's CV² (DOMAIN.md §2: CV² = Σ c_i, c_i = (P_i/P)(x_i/mean − 1)²)
+-- school's contribution to the county's CV² (docs/methodology.md §2.3: CV² = Σ c_i, c_i = (P_i/P)(x_i/mean − 1)²)
 -- and its change since the previous census year. Schools that disappeared keep a row with a
 -- contribution of 0, so for every county-indicator the changes add up exactly to the change in CV².
 

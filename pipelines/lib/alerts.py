@@ -1,4 +1,4 @@
-"""Backsliding alerts (DOMAIN.md §6): the rules of models/rules/*.yaml applied to one census year
+"""Backsliding alerts (docs/methodology.md §5): the rules of models/rules/*.yaml applied to one census year
 of monitoring.county_trends, with a status against last year's alerts and the evidence a
 monitoring officer can check by hand.
 

@@ -1,4 +1,4 @@
-"""The official student-weighted coefficient of variation (差异系数), DOMAIN.md §2.
+"""The official student-weighted coefficient of variation (差异系数), docs/methodology.md §2.1.
 
 For one county, stage, year and indicator over the included school sections:
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 MIN_SCHOOLS = 2
-"""Fewer included sections than this give no CV (project rule, DOMAIN.md §2 guards)."""
+"""Fewer included sections than this give no CV (project rule, docs/methodology.md §2.2)."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class WeightedCV:
 
 
 def weighted_cv(values: Sequence[float], students: Sequence[float]) -> WeightedCV:
-    """Student-weighted population CV of `values`, with the guards of DOMAIN.md §2.
+    """Student-weighted population CV of `values`, with the guards of docs/methodology.md §2.2.
 
     Sections with zero students carry no weight and are not counted.
     """
@@ -90,7 +90,7 @@ def contribution_changes(
     return {i: after.get(i, 0.0) - before.get(i, 0.0) for i in before.keys() | after.keys()}
 
 
-# --- other equity measures (DOMAIN.md §7): reported beside the official CV, never used to certify ---
+# --- other equity measures (docs/methodology.md §6): reported beside the official CV, never used to certify ---
 
 
 def _sorted(values: Sequence[float], students: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:

@@ -1,6 +1,6 @@
 """A synthetic province that looks like a real one, written as a landing folder.
 
-Shape (DOMAIN.md, DATA_CONTRACT.md): rural counties of townships, each with a central primary
+Shape (docs/synthetic_data.md, docs/ingest.md): rural counties of townships, each with a central primary
 school, village schools and teaching points (30-50% of primary units), a junior school or a
 nine-year school (10-25% of junior units); a county seat with large urban schools, a complete
 secondary school, sometimes a twelve-year school, private and special-education schools, and
@@ -604,7 +604,7 @@ def _top_drivers(
     stage: str,
     indicator_id: str,
 ) -> list[str]:
-    """The three schools contributing most to the indicator's CV² in that year (DOMAIN.md §2)."""
+    """The three schools contributing most to the indicator's CV² in that year (docs/methodology.md §2.3)."""
     rows = gen.county_year(county, year, dispersion[(county.county_code, year)])
     values = official.school_values(rows, standard).filter(
         (pl.col("stage") == stage) & (pl.col("indicator_id") == indicator_id)

@@ -1,7 +1,7 @@
 """What a resource floor would do: the smallest floor that brings the CV to a target, and its cost.
 
 A monitoring rule of the form "raise every school below L up to L" lowers the student-weighted CV
-of DOMAIN.md §2. `floor_for_target` finds the smallest such L for one indicator and what it costs;
+of docs/methodology.md §2.1. `floor_for_target` finds the smallest such L for one indicator and what it costs;
 `composite_floor_for_target` does the same for the plain mean of several indicators' CVs, with
 every indicator's floor set at the same share of its own mean.
 

@@ -1,4 +1,4 @@
-"""Each backsliding rule on small hand-built coefficient series (DOMAIN.md §6, models/rules).
+"""Each backsliding rule on small hand-built coefficient series (docs/methodology.md §5, models/rules).
 
 The series go into a real DuckDB file as marts.county_balance / marts.county_indicator_cv rows;
 the real monitoring.county_trends SQL computes slopes, changes and z-scores, and the real rules

@@ -1,4 +1,4 @@
-"""The official student-weighted CV (DOMAIN.md §2) against independent computations."""
+"""The official student-weighted CV (docs/methodology.md §2) against independent computations."""
 
 import math
 
@@ -10,7 +10,7 @@ from scipy import stats
 
 from pipelines.lib.equity import contribution_changes, cv_contributions, weighted_cv
 
-# DOMAIN.md §2 worked example: weights by replication.
+# docs/methodology.md §2.4 worked example: weights by replication.
 X = [541, 1463, 2445, 3438, 4437, 5401, 6392, 8304, 11904, 22261]
 P = [482, 825, 722, 690, 661, 760, 745, 2140, 1911, 1024]
 

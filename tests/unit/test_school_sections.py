@@ -1,4 +1,4 @@
-"""models/staging/school_sections.sql on hand-built schools: splits and exclusions (DOMAIN.md §4)."""
+"""models/staging/school_sections.sql on hand-built schools: splits and exclusions (docs/methodology.md §4)."""
 
 import polars as pl
 import pytest
