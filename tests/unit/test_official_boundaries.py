@@ -441,3 +441,48 @@ def test_nine_year_school_split_600_to_1_1_times_300(tiny_warehouse):
     by_stage = dict(values.select("stage", "value").iter_rows())
     assert by_stage["primary"] == pytest.approx(10_000 / 930, abs=1e-12)
     assert by_stage["junior"] == pytest.approx(11_000 / 930, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    "stage, threshold, low, high",
+    [
+        # per-pupil equipment values whose weighted CV is exactly the threshold in floating point:
+        # two sections of equal size, values m + d and m - d, give CV = d / m (sd = d exactly)
+        ("primary", 0.50, 1_000.0, 3_000.0),  # m = 2000, d = 1000: 1000 / 2000 = 0.5
+        ("junior", 0.45, 1_100.0, 2_900.0),  # m = 2000, d = 900: 900 / 2000, the double nearest 0.45
+    ],
+)
+def test_a_quality_indicator_exactly_at_its_threshold_passes_and_a_hair_above_fails(
+    tiny_warehouse, stage, threshold, low, high
+):
+    """教督〔2017〕6号: each indicator passes when its CV is at most the threshold; the verdict of
+    the indicator row itself (marts.county_indicator_cv.passes), computed from real sections."""
+    pupils = 500
+
+    def schools(low_value: float, high_value: float) -> list[dict]:
+        if stage == "primary":
+            return [
+                census_row(
+                    school_id="2190000001", equipment_value_yuan=low_value * pupils, primary_students=pupils
+                ),
+                census_row(
+                    school_id="2190000002", equipment_value_yuan=high_value * pupils, primary_students=pupils
+                ),
+            ]
+        return [
+            {**junior_school(school_id, equipment_value_yuan=value * pupils), "junior_students": pupils}
+            for school_id, value in (("3190000001", low_value), ("3190000002", high_value))
+        ]
+
+    where = (
+        f"standard_id = 'quality_2017' and stage = '{stage}' and indicator_id = 'equipment_value_per_student'"
+    )
+    tiny_warehouse.load(schools(low, high), YEAR)
+    row = one_row(tiny_warehouse, "marts.county_indicator_cv", where)
+    assert row["cv"] == threshold  # exactly, not approximately
+    assert row["cv_threshold"] == threshold and row["passes"] is True
+
+    tiny_warehouse.load(schools(low - 1, high + 1), YEAR)  # d = 1001 (or 901): just over the line
+    row = one_row(tiny_warehouse, "marts.county_indicator_cv", where)
+    assert threshold < row["cv"] < threshold + 1e-3
+    assert row["passes"] is False
