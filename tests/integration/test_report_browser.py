@@ -48,6 +48,8 @@ class Built:
     alert_what_if: str | None
     indicator_names: dict[str, int]  # name_zh -> charts a county page must show for it
     county_count: int
+    county_charts: int  # charts the county page must show: a composite chart per stage of a
+    county_thresholds: int  # composite standard plus one per indicator; threshold lines where judged
 
 
 def _sha256(path: Path) -> str:
@@ -90,6 +92,20 @@ def built(demo, warehouse_digest, tmp_path_factory) -> Built:
         county_count = con.execute("select count(*) from marts.dim_counties").fetchall()[0][0]
     assert not critical.is_empty(), "the demo plants backsliding: some county must be critical"
     first = critical.row(0, named=True)
+    with connect(demo.warehouse, read_only=True) as con:
+        # per standard and stage the county has coefficients for: its indicators, and the rule
+        shown = con.execute(
+            """
+            select s.cv_rule, count(distinct c.indicator_id)
+            from marts.county_indicator_cv as c
+            inner join marts.standards as s using (standard_id)
+            where c.county_code = $c
+            group by c.standard_id, c.stage, s.cv_rule
+            """,
+            {"c": first["county_code"]},
+        ).fetchall()
+    county_charts = sum(n + (rule == "composite") for rule, n in shown)
+    county_thresholds = sum(1 if rule == "composite" else n for rule, n in shown)
     return Built(
         out=out,
         index=index,
@@ -100,6 +116,8 @@ def built(demo, warehouse_digest, tmp_path_factory) -> Built:
         alert_what_if=first["what_if_zh"],
         indicator_names=dict(names.iter_rows()),
         county_count=int(county_count),
+        county_charts=county_charts,
+        county_thresholds=county_thresholds,
     )
 
 
@@ -286,7 +304,8 @@ def test_pages_in_chromium(built, capsys):
             for name, expected in built.indicator_names.items():
                 shown = sum(1 for label in labels if f"{name}差异系数" in label)
                 assert shown >= expected, f"{name}: {shown} charts, expected {expected}"
-            assert page.locator("svg.chart line.threshold").count() > 0
+            assert charts.count() == built.county_charts  # 2 x (1 + 8) basic + 2 x 7 quality in the demo
+            assert page.locator("svg.chart line.threshold").count() == built.county_thresholds
             body = page.inner_text("body")
             for text in ["认定情况", "预警与证据", "主要影响学校", "各项指标差异系数", "严重"]:
                 assert text in body, text
