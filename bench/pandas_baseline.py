@@ -5,7 +5,7 @@ their primary and junior sections, drop the sections the standard leaves out, wo
 indicator per section, then group by county and call a small Python function per group. The
 benchmark times it against the DuckDB SQL models.
 
-It follows pipelines/lib/official.py step by step and reads the same Standard objects and school
+It follows pipelines/lib/synthetic/official.py step by step and reads the same Standard objects and school
 types, so it must give the same numbers; tests/unit/test_pandas_baseline.py checks that it does.
 """
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.lib.census_ingest import extract_files
+from pipelines.lib.ingest.census_ingest import extract_files
 from pipelines.lib.paths import MODELS_DIR
 
 # the models that make up "the coefficient step": census rows -> county coefficients
@@ -110,7 +110,7 @@ def ours_seconds(warehouse: Path, year: int) -> float:
 def pandas_seconds(warehouse: Path, year: int) -> tuple[float, object]:
     """The notebook-style pandas baseline on the same census rows (read beforehand, not timed)."""
     from bench.pandas_baseline import all_standards_cvs
-    from pipelines.lib.standards import load_standards
+    from pipelines.lib.reference.standards import load_standards
 
     standards = load_standards(MODELS_DIR / "standards")
     with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -149,9 +149,14 @@ def ingest_profile(landing: Path, warehouse: Path, year: int) -> dict[str, float
     """Where the ingest of one census year spends its time, part by part, on a scratch copy."""
     import polars as pl
 
-    from pipelines.lib.census_checks import census_warnings
-    from pipelines.lib.census_ingest import finish_file, prepare_file, sha256_of, year_contract_failures
-    from pipelines.lib.readers import read_extract
+    from pipelines.lib.ingest.census_checks import census_warnings
+    from pipelines.lib.ingest.census_ingest import (
+        finish_file,
+        prepare_file,
+        sha256_of,
+        year_contract_failures,
+    )
+    from pipelines.lib.ingest.readers import read_extract
     from pipelines.lib.warehouse import connect, replace_census_year
 
     files = extract_files(landing, year)
@@ -220,8 +225,8 @@ def cmd_undo(args: argparse.Namespace) -> int:
     """What loading a year whole or not at all costs on a reload: the undo copy a run makes before
     it writes a year that is already loaded, and the rollback of a run that fails (content is
     unchanged afterwards: the rows put back are the rows saved)."""
-    from pipelines.lib import year_loads
-    from pipelines.lib.processes import this_process
+    from pipelines.lib.loads import year_loads
+    from pipelines.lib.loads.processes import this_process
     from pipelines.lib.warehouse import connect
 
     with connect(Path(args.warehouse)) as con:

@@ -45,7 +45,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         print(f"junheng generate: {problem}", file=sys.stderr)
         return EXIT_USAGE
     if args.scale == "national":
-        from pipelines.lib.national import generate_national
+        from pipelines.lib.synthetic.national import generate_national
 
         if args.messy:
             print("junheng generate: --messy is for the province scale only", file=sys.stderr)
@@ -69,7 +69,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             f"{national.bytes_written / 2**20:.0f} MiB ({time.perf_counter() - started:.1f}s)"
         )
         return 0
-    from pipelines.lib.synthetic import generate
+    from pipelines.lib.synthetic.province import generate
 
     try:
         truth = generate(
@@ -97,7 +97,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _print_summary(warehouse: Path) -> None:
-    from pipelines.lib.summary import balance_summary, format_summary
+    from pipelines.lib.outputs.summary import balance_summary, format_summary
     from pipelines.lib.warehouse import connect
 
     with connect(warehouse, read_only=True) as con:
@@ -107,7 +107,7 @@ def _print_summary(warehouse: Path) -> None:
 def _run(args: argparse.Namespace, command: str, **paths_and_years):
     """run_pipeline with the CLI's progress, verbosity and wait; failures become one-line messages
     and exit codes (the summary, or the exit code)."""
-    from pipelines.lib.load_lock import LoadBusy
+    from pipelines.lib.loads.load_lock import LoadBusy
     from pipelines.runner import BadRequest, PipelineFailed, run_pipeline
 
     try:
@@ -153,7 +153,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _write_outputs(published: Path, reports: Path, census_year: int | None, county: str | None):
-    from pipelines.lib.outputs import write_outputs
+    from pipelines.lib.outputs.folder import write_outputs
 
     started = time.perf_counter()
     outputs = write_outputs(published, reports, census_year, county)
@@ -165,7 +165,7 @@ def _write_outputs(published: Path, reports: Path, census_year: int | None, coun
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from pipelines.lib.alert_list import NoAlerts
+    from pipelines.lib.monitoring.alert_list import NoAlerts
 
     published = paths.published_file(args.published)
     try:
@@ -178,7 +178,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_dictionary(args: argparse.Namespace) -> int:
-    from pipelines.lib.dictionary import write_dictionary
+    from pipelines.lib.outputs.dictionary import write_dictionary
 
     published = paths.published_file(args.published)
     if not published.exists():
@@ -190,8 +190,8 @@ def cmd_dictionary(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from pipelines.lib.load_lock import LoadBusy, LoadLock
-    from pipelines.lib.synthetic import generate
+    from pipelines.lib.loads.load_lock import LoadBusy, LoadLock
+    from pipelines.lib.synthetic.province import generate
 
     started = time.perf_counter()
     landing = paths.landing_dir(args.landing)
@@ -296,7 +296,7 @@ def _print_scenarios(warehouse: Path, truth: dict) -> None:
 
 
 def _print_alert_summary(warehouse: Path) -> None:
-    from pipelines.lib.alert_list import summary
+    from pipelines.lib.monitoring.alert_list import summary
     from pipelines.lib.warehouse import connect
 
     with connect(warehouse, read_only=True) as con:
@@ -304,7 +304,7 @@ def _print_alert_summary(warehouse: Path) -> None:
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
-    from pipelines.lib.alert_list import NoAlerts, format_table, read_alert_list, to_csv, to_json
+    from pipelines.lib.monitoring.alert_list import NoAlerts, format_table, read_alert_list, to_csv, to_json
     from pipelines.lib.warehouse import connect
 
     # the published snapshot unless a file is named: reading the working file would lock out a load
@@ -319,7 +319,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
         print(f"junheng alerts: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if args.format == "xlsx":
-        from pipelines.lib.excel import write_alert_list_xlsx
+        from pipelines.lib.outputs.excel import write_alert_list_xlsx
 
         if not args.out:
             print("junheng alerts: --format xlsx needs --out FILE.xlsx", file=sys.stderr)
@@ -343,8 +343,8 @@ def cmd_alerts(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     import polars as pl
 
-    from pipelines.lib.reference import ReferenceError
-    from pipelines.lib.validate import format_verdicts, registry_codes, validate_files
+    from pipelines.lib.ingest.validate import format_verdicts, registry_codes, validate_files
+    from pipelines.lib.reference.registry import ReferenceError
 
     landing = paths.landing_dir(args.landing)
     try:

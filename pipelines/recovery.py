@@ -8,7 +8,7 @@ waits for the pool:
 
 - `reap_dead_runs` marks failed every unfinished run whose process is gone, and frees the pool
   slots of every finished run that still holds one;
-- `settle_pending_loads` settles the census-year loads (pipelines.lib.year_loads) that their
+- `settle_pending_loads` settles the census-year loads (pipelines.lib.loads.year_loads) that their
   runs left in progress: rolled back if the run failed or died, committed if it succeeded without
   reaching the publish step (a partial selection in the UI), left alone if it is still running.
 
@@ -25,8 +25,8 @@ import dagster as dg
 import duckdb
 from dagster._core.storage.dagster_run import FINISHED_STATUSES, IN_PROGRESS_RUN_STATUSES, RunsFilter
 
-from pipelines.lib import year_loads
-from pipelines.lib.processes import ProcessId, is_alive
+from pipelines.lib.loads import year_loads
+from pipelines.lib.loads.processes import ProcessId, is_alive
 
 LOADS_TAG = "junheng/loads"
 """Every run that writes the working warehouse carries this tag (value: census_year or reference);

@@ -6,7 +6,7 @@ Before it starts, a run takes the warehouse's load lock (one load at a time; it 
 whom), clears runs whose process is gone and the pool slots they held, waits for loads the daemon
 is running, and rolls back census-year loads that failed or dead runs left unfinished
 (pipelines.recovery). Each census year is one run; if it fails, its year is rolled back at once
-(pipelines.lib.year_loads), the full Dagster log goes to a file, and the error is raised in a few
+(pipelines.lib.loads.year_loads), the full Dagster log goes to a file, and the error is raised in a few
 plain lines.
 """
 
@@ -25,11 +25,12 @@ import yaml
 
 from pipelines.definitions import CENSUS_YEAR_JOB, REFERENCE_JOB, build_definitions
 from pipelines.defs.resources import CENSUS_YEAR_PARTITIONS
-from pipelines.lib import paths, year_loads
-from pipelines.lib.load_lock import LoadBusy, LoadLock
+from pipelines.lib import paths
+from pipelines.lib.loads import year_loads
+from pipelines.lib.loads.load_lock import LoadBusy, LoadLock
+from pipelines.lib.loads.processes import this_process
+from pipelines.lib.outputs.summary import load_report
 from pipelines.lib.paths import MODELS_DIR
-from pipelines.lib.processes import this_process
-from pipelines.lib.summary import load_report
 from pipelines.lib.warehouse import WarehouseLocked, connect
 from pipelines.recovery import describe, live_loads, process_tags, reap_dead_runs, settle_pending_loads
 

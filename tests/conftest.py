@@ -13,13 +13,13 @@ import polars as pl
 import pytest
 
 from contracts.columns import CENSUS_COLUMN_NAMES, CENSUS_DTYPES, STAGE_MEASURES
-from pipelines.lib import reference
-from pipelines.lib.alert_rules import load_rules, rule_tables
 from pipelines.lib.catalog import table_doc
-from pipelines.lib.census_ingest import REJECTION_SCHEMA
+from pipelines.lib.ingest.census_ingest import REJECTION_SCHEMA
 from pipelines.lib.paths import DEFAULTS, MODELS_DIR
+from pipelines.lib.reference import registry as reference
+from pipelines.lib.reference.alert_rules import load_rules, rule_tables
+from pipelines.lib.reference.standards import Standard, load_standards, standard_tables
 from pipelines.lib.sql_models import load_models, run_model
-from pipelines.lib.standards import Standard, load_standards, standard_tables
 from pipelines.lib.warehouse import connect, replace_census_year, replace_table
 
 # Tests never write runs into a developer's .dagster_home: runs without an explicit instance use

@@ -1,6 +1,6 @@
 -- One row per census_year x county_code x stage x standard_id x indicator_id: equity measures
 -- beyond the official CV (docs/methodology.md §6, docs/equity.md), all weighted by pupils. Reported, never
--- used to certify. Each has a plain-Python twin in pipelines/lib/equity.py that the tests compare.
+-- used to certify. Each has a plain-Python twin in pipelines/lib/method/equity.py that the tests compare.
 
 with
 

@@ -11,8 +11,9 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from pipelines.lib import paths, year_loads
-from pipelines.lib.processes import this_process
+from pipelines.lib import paths
+from pipelines.lib.loads import year_loads
+from pipelines.lib.loads.processes import this_process
 from pipelines.lib.warehouse import connect
 from pipelines.recovery import settle_pending_loads
 
@@ -59,7 +60,7 @@ class Warehouse(dg.ConfigurableResource):
         """A connection for a step that writes the run's census year. First the loads that failed
         or dead runs left unfinished are rolled back; then this run's load of the year begins (its
         rows as they are now are saved once per run), so that the year can be rolled back whole
-        if any later step fails (pipelines.lib.year_loads)."""
+        if any later step fails (pipelines.lib.loads.year_loads)."""
         with self.connect() as con:
             for line in settle_pending_loads(con, context.instance, own_run_id=context.run_id):
                 context.log.warning(line)

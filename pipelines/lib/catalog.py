@@ -37,7 +37,7 @@ class TableDoc:
     built_by: str = ""
     history: bool = False
     """Rows are a record of what happened (every load, failed ones too): a failed census-year
-    run's rollback leaves them (pipelines.lib.year_loads)."""
+    run's rollback leaves them (pipelines.lib.loads.year_loads)."""
     path: Path | None = None
 
     @property

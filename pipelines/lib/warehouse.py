@@ -198,7 +198,7 @@ def _loads_frame(census_year: int, load_id: str, files: list) -> pl.DataFrame:
 def _insert_loads(con: duckdb.DuckDBPyConnection, census_year: int, load_id: str, files: list) -> None:
     loads_arrow = _loads_frame(census_year, load_id, files).to_arrow()  # noqa: F841
     ensure_loads_table(con)
-    # a load's files become current when its census-year run commits (pipelines.lib.year_loads)
+    # a load's files become current when its census-year run commits (pipelines.lib.loads.year_loads)
     con.execute(
         "insert into audit.loads by name select *, now() as loaded_at, false as is_current from loads_arrow"
     )

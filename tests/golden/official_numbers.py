@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.lib.standards import Standard, parse_standard
+from pipelines.lib.reference.standards import Standard, parse_standard
 
 DOC_2012 = "教督〔2012〕3号《县域义务教育均衡发展督导评估暂行办法》"
 DOC_2017 = "教督〔2017〕6号《县域义务教育优质均衡发展督导评估办法》"

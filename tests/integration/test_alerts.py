@@ -19,7 +19,7 @@ from pipelines.definitions import build_definitions
 from pipelines.defs.monitoring.sensors import new_alerts_file
 from pipelines.defs.resources import Warehouse
 from pipelines.lib.paths import REPO_ROOT
-from pipelines.lib.synthetic import generate
+from pipelines.lib.synthetic.province import generate
 from pipelines.lib.warehouse import connect, query_frame
 from pipelines.runner import run_pipeline
 

@@ -5,9 +5,9 @@ import duckdb
 import pytest
 
 from pipelines.lib.catalog import table_docs
-from pipelines.lib.dictionary import dictionary_entries, to_markdown
+from pipelines.lib.outputs.dictionary import dictionary_entries, to_markdown
 from pipelines.lib.paths import REPO_ROOT
-from pipelines.lib.publish import PUBLISHED_SCHEMAS
+from pipelines.lib.publish.snapshot import PUBLISHED_SCHEMAS
 
 pytestmark = pytest.mark.integration
 

@@ -32,9 +32,9 @@ import pytest
 
 from pipelines.cli import main
 from pipelines.defs.publish.assets import PUBLISHED_KEY
+from pipelines.lib.loads.year_loads import yearly_tables
 from pipelines.lib.paths import REPO_ROOT
-from pipelines.lib.synthetic import generate
-from pipelines.lib.year_loads import yearly_tables
+from pipelines.lib.synthetic.province import generate
 from pipelines.runner import run_census_year, run_pipeline, warehouse_config
 
 pytestmark = pytest.mark.integration
@@ -76,10 +76,10 @@ KILLER = textwrap.dedent(
         import pipelines.defs.publish.assets as publish_asset
         publish_asset.run_suites = die
     elif where == "publish":  # checked, the Parquet export half-way
-        import pipelines.lib.publish as publish
+        import pipelines.lib.publish.snapshot as publish
         publish.export_parquet = die
     elif where == "commit":  # committed in the working file, the snapshot not yet renamed
-        import pipelines.lib.publish as publish
+        import pipelines.lib.publish.snapshot as publish
         exported = []
         original_export = publish.export_parquet
 

@@ -8,7 +8,7 @@ import pytest
 
 from pipelines.defs.ingest.sensors import landing_sensor
 from pipelines.defs.resources import Warehouse
-from pipelines.lib.synthetic import generate
+from pipelines.lib.synthetic.province import generate
 
 pytestmark = pytest.mark.integration
 

@@ -5,8 +5,8 @@ import polars as pl
 import pytest
 
 from contracts.columns import CENSUS_DTYPES
-from pipelines.lib import official
-from pipelines.lib.synthetic import generate
+from pipelines.lib.synthetic import official
+from pipelines.lib.synthetic.province import generate
 from pipelines.lib.warehouse import connect, query_frame
 from pipelines.runner import run_pipeline
 

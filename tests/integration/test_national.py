@@ -17,12 +17,12 @@ import polars as pl
 import pytest
 
 from contracts.columns import CENSUS_COLUMN_NAMES, CENSUS_DTYPES
-from pipelines.lib import official
-from pipelines.lib.census_ingest import load_file
-from pipelines.lib.national import PROVINCES, generate_national
+from pipelines.lib.ingest.census_ingest import load_file
 from pipelines.lib.paths import MODELS_DIR
-from pipelines.lib.standards import load_standards
-from pipelines.lib.synthetic import generate
+from pipelines.lib.reference.standards import load_standards
+from pipelines.lib.synthetic import official
+from pipelines.lib.synthetic.national import PROVINCES, generate_national
+from pipelines.lib.synthetic.province import generate
 
 YEARS = [2022, 2023, 2024]
 SIZE_COLUMNS = ("primary_students", "junior_students")

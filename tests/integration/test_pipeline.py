@@ -16,13 +16,14 @@ import pytest
 
 from contracts.code_lists import load_code_list
 from contracts.columns import CENSUS_DTYPES
-from pipelines.lib import equity, official
-from pipelines.lib.equity import weighted_cv
+from pipelines.lib.method.equity import weighted_cv
 from pipelines.lib.paths import MODELS_DIR, REPO_ROOT
 from pipelines.lib.sql_models import load_models
-from pipelines.lib.synthetic import generate
+from pipelines.lib.synthetic import official
+from pipelines.lib.synthetic.province import generate
 from pipelines.lib.warehouse import connect, query_frame
 from pipelines.runner import run_pipeline
+from tests.oracles import equity_measures as equity
 
 pytestmark = pytest.mark.integration
 

@@ -16,8 +16,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipelines.lib.publish import PUBLISHED_SCHEMAS, parquet_dir
-from pipelines.lib.synthetic import generate
+from pipelines.lib.publish.snapshot import PUBLISHED_SCHEMAS, parquet_dir
+from pipelines.lib.synthetic.province import generate
 from pipelines.lib.warehouse import query_frame
 from pipelines.runner import run_census_year, run_pipeline, warehouse_config
 

@@ -6,7 +6,7 @@ import shutil
 import polars as pl
 import pytest
 
-from pipelines.lib.synthetic import generate
+from pipelines.lib.synthetic.province import generate
 from pipelines.lib.warehouse import connect, query_frame
 from pipelines.runner import PipelineFailed, run_pipeline
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.lib.outputs.reports import build_reports
 from pipelines.lib.paths import REPO_ROOT
-from pipelines.lib.reports import build_reports
 from pipelines.lib.warehouse import connect, query_frame
 
 pytestmark = pytest.mark.integration

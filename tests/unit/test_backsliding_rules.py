@@ -2,7 +2,7 @@
 
 The series go into a real DuckDB file as marts.county_balance / marts.county_indicator_cv rows;
 the real monitoring.county_trends SQL computes slopes, changes and z-scores, and the real rules
-(pipelines.lib.alerts.fire_alerts with models/rules/backsliding.yaml) decide, year by year, with
+(pipelines.lib.monitoring.alerts.fire_alerts with models/rules/backsliding.yaml) decide, year by year, with
 each year's alerts fed back as the next year's "previous" alerts, as the asset does.
 """
 
@@ -14,9 +14,9 @@ import polars as pl
 import pytest
 from scipy import stats
 
-from pipelines.lib.alert_rules import load_rules, rule_tables
-from pipelines.lib.alerts import ALERT_SCHEMA, AlertInputs, alert_id, fire_alerts
+from pipelines.lib.monitoring.alerts import ALERT_SCHEMA, AlertInputs, alert_id, fire_alerts
 from pipelines.lib.paths import MODELS_DIR
+from pipelines.lib.reference.alert_rules import load_rules, rule_tables
 from pipelines.lib.sql_models import load_models, run_model
 from pipelines.lib.warehouse import connect, query_frame, replace_table
 

@@ -2,8 +2,8 @@
 
 import polars as pl
 
-from pipelines.lib.census_checks import plausibility_warnings, year_over_year_warnings
-from pipelines.lib.census_ingest import load_census_year
+from pipelines.lib.ingest.census_checks import plausibility_warnings, year_over_year_warnings
+from pipelines.lib.ingest.census_ingest import load_census_year
 from tests.conftest import census_frame, census_row, empty_stage
 from tests.unit.test_census_contract import REGISTRY, write_csv
 

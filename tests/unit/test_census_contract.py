@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 from contracts.columns import CENSUS_COLUMN_NAMES
-from pipelines.lib.census_ingest import FileRejected, load_census_year, load_file
+from pipelines.lib.ingest.census_ingest import FileRejected, load_census_year, load_file
 from tests.conftest import census_row, empty_stage
 
 REGISTRY = ["900101", "900102"]
@@ -164,7 +164,7 @@ def test_a_year_of_several_files_loads_with_lineage(tmp_path):
 
 
 def test_plain_and_ruled_columns_cast_alike():
-    from pipelines.lib.census_ingest import cast_columns
+    from pipelines.lib.ingest.census_ingest import cast_columns
 
     def typed(books: list[str | None], area: list[str | None]) -> tuple[list, list, list]:
         n = len(books)

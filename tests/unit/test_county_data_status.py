@@ -2,7 +2,7 @@
 
 import polars as pl
 
-from pipelines.lib.census_ingest import REJECTION_SCHEMA
+from pipelines.lib.ingest.census_ingest import REJECTION_SCHEMA
 from pipelines.lib.sql_models import run_model
 from pipelines.lib.warehouse import replace_census_year
 from tests.conftest import census_frame, census_row

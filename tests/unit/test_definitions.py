@@ -32,7 +32,7 @@ def test_great_expectations_stays_out_of_the_import_path():
 
 def test_the_publish_step_runs_last_and_carries_one_check_per_quality_suite():
     from pipelines.defs.publish.assets import PUBLISHED_KEY
-    from pipelines.lib.quality import load_suites
+    from pipelines.lib.publish.quality import load_suites
 
     defs = build_definitions()
     graph = defs.resolve_asset_graph()

@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from pipelines.lib.equity import contribution_changes, cv_contributions, weighted_cv
+from pipelines.lib.method.equity import cv_contributions, weighted_cv
+from tests.oracles.equity_measures import contribution_changes
 
 # docs/methodology.md §2.4 worked example: weights by replication.
 X = [541, 1463, 2445, 3438, 4437, 5401, 6392, 8304, 11904, 22261]

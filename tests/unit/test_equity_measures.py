@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from inequality.gini import Gini
 from inequality.theil import Theil, TheilD
 
-from pipelines.lib.equity import (
+from tests.oracles.equity_measures import (
     federal_range_ratio,
     mcloone,
     theil_decomposition,

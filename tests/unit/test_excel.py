@@ -13,7 +13,7 @@ import openpyxl
 import polars as pl
 import pytest
 
-from pipelines.lib.excel import (
+from pipelines.lib.outputs.excel import (
     ALERT_SHEET_COLUMNS,
     HEADERS,
     MAX_WIDTH,

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.lib.load_lock import Holder, LoadBusy, LoadLock
+from pipelines.lib.loads.load_lock import Holder, LoadBusy, LoadLock
 
 REPO = Path(__file__).resolve().parents[2]
 HOLD = """
 import sys, time
 from pathlib import Path
-from pipelines.lib.load_lock import LoadLock
+from pipelines.lib.loads.load_lock import LoadLock
 LoadLock(Path(sys.argv[1])).acquire(0, sys.argv[2])
 print("ready", flush=True)
 time.sleep(float(sys.argv[3]))

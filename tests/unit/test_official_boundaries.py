@@ -1,7 +1,7 @@
 """Official thresholds and rules at their exact boundaries, through the real SQL models.
 
 What this file proves, each with numbers typed by hand (never read from the standards YAML or
-pipelines/lib/official.py):
+pipelines/lib/synthetic/official.py):
 
 - a county CV exactly at its threshold passes and one ulp above fails, for the basic composite
   (教督〔2012〕3号: primary 0.65, junior 0.55) and for every quality indicator (教督〔2017〕6号:

@@ -16,7 +16,7 @@ import pytest
 from contracts.code_lists import stages_taught
 from contracts.columns import STAGES
 from pipelines.lib.paths import MODELS_DIR
-from pipelines.lib.standards import STANDARD_TABLES, Standard, load_standards, standard_tables
+from pipelines.lib.reference.standards import STANDARD_TABLES, Standard, load_standards, standard_tables
 from tests.golden import official_numbers as golden
 from tests.golden.official_numbers import golden_standard
 

@@ -8,10 +8,10 @@ import polars as pl
 import pytest
 
 from bench.pandas_baseline import all_standards_cvs, county_cvs, sections
-from pipelines.lib import official
 from pipelines.lib.paths import MODELS_DIR
-from pipelines.lib.standards import load_standards
-from pipelines.lib.synthetic import plan_province
+from pipelines.lib.reference.standards import load_standards
+from pipelines.lib.synthetic import official
+from pipelines.lib.synthetic.province import plan_province
 
 KEYS = ["census_year", "county_code", "stage", "indicator_id"]
 STANDARDS = load_standards(MODELS_DIR / "standards")

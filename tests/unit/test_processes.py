@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from pipelines.lib.processes import ProcessId, is_alive, start_ticks, this_process
+from pipelines.lib.loads.processes import ProcessId, is_alive, start_ticks, this_process
 
 SLEEP = [sys.executable, "-c", "import time; time.sleep(60)"]
 

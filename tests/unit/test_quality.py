@@ -1,4 +1,4 @@
-"""Expectation suites over the published warehouse (pipelines/lib/quality.py,
+"""Expectation suites over the published warehouse (pipelines/lib/publish/quality.py,
 models/quality/expectations.yaml): they pass on the demo province, every error suite catches its
 planted corruption and says where, and the Data Docs load nothing from the network."""
 
@@ -14,10 +14,10 @@ import duckdb
 import pytest
 import yaml
 
-from pipelines.lib.alerts import STATUSES
-from pipelines.lib.data_docs import missing_local_files
+from pipelines.lib.monitoring.alerts import STATUSES
 from pipelines.lib.paths import MODELS_DIR
-from pipelines.lib.quality import SEVERITIES, QualityConfigError, SuiteSpec, load_suites, run_suites
+from pipelines.lib.publish.data_docs import missing_local_files
+from pipelines.lib.publish.quality import SEVERITIES, QualityConfigError, SuiteSpec, load_suites, run_suites
 from pipelines.lib.sql_models import load_model
 
 SUITES_FILE = MODELS_DIR / "quality" / "expectations.yaml"
@@ -85,7 +85,7 @@ def test_a_bound_without_a_note_or_an_unknown_severity_is_refused(tmp_path):
 
 
 def test_importing_the_module_does_not_import_great_expectations():
-    code = "import sys, pipelines.lib.quality; print('great_expectations' in sys.modules)"
+    code = "import sys, pipelines.lib.publish.quality; print('great_expectations' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -11,7 +11,7 @@ import xlsxwriter
 import yaml
 
 from contracts.columns import CENSUS_COLUMN_NAMES
-from pipelines.lib.census_ingest import FileRejected, load_file
+from pipelines.lib.ingest.census_ingest import FileRejected, load_file
 from tests.conftest import census_row
 
 REGISTRY = ["900101"]

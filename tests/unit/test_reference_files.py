@@ -2,7 +2,7 @@
 
 import pytest
 
-from pipelines.lib.reference import ReferenceError, read_certifications, read_counties
+from pipelines.lib.reference.registry import ReferenceError, read_certifications, read_counties
 
 COUNTIES_ZH = "县区代码,县区名称,地市代码,地市名称,省份代码,省份名称\n900101,青山县,9001,东阳市,90,示例省\n900102,临江区,9001,东阳市,90,示例省\n"
 STANDARDS = ["basic_2012", "quality_2017"]

@@ -1,4 +1,4 @@
-"""The inline SVG charts of the HTML reports (pipelines/lib/reports/charts.py).
+"""The inline SVG charts of the HTML reports (pipelines/lib/outputs/reports/charts.py).
 
 Charts are parsed as XML, so every test also checks that the output is well-formed SVG (names
 from census data can hold '<', '&' and quotes).
@@ -8,8 +8,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from pipelines.lib.reports import charts
-from pipelines.lib.reports.build import fmt_signed, fmt_value
+from pipelines.lib.outputs.reports import charts
+from pipelines.lib.outputs.reports.build import fmt_signed, fmt_value
 
 NS = {"svg": charts.SVG_NS}
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from pipelines.lib.paths import MODELS_DIR
-from pipelines.lib.standards import parse_standard
+from pipelines.lib.reference.standards import parse_standard
 from tests.conftest import census_row
 
 STUDENTS = 500

@@ -5,8 +5,9 @@ import math
 import polars as pl
 import pytest
 
-from pipelines.lib.equity import contribution_changes, weighted_cv
+from pipelines.lib.method.equity import weighted_cv
 from tests.conftest import census_row
+from tests.oracles.equity_measures import contribution_changes
 
 INDICATOR = "(standard_id = 'basic_2012' and indicator_id = 'books_per_student' and stage = 'primary')"
 

@@ -5,9 +5,9 @@ import pytest
 import yaml
 
 from contracts.columns import SHARED_MEASURES
-from pipelines.lib.equity import weighted_cv
+from pipelines.lib.method.equity import weighted_cv
 from pipelines.lib.paths import MODELS_DIR
-from pipelines.lib.standards import parse_standard
+from pipelines.lib.reference.standards import parse_standard
 from tests.conftest import census_row, empty_stage
 
 

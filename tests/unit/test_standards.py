@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from pipelines.lib.paths import MODELS_DIR
-from pipelines.lib.standards import StandardError, parse_standard, standard_tables
+from pipelines.lib.reference.standards import StandardError, parse_standard, standard_tables
 
 
 def shipped(name: str) -> dict:

@@ -6,8 +6,8 @@ import polars as pl
 import pytest
 
 from contracts.columns import CENSUS_DTYPES
-from pipelines.lib import official
-from pipelines.lib.synthetic import generate
+from pipelines.lib.synthetic import official
+from pipelines.lib.synthetic.province import generate
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-import pipelines.lib.what_if as what_if
-from pipelines.lib.what_if import composite_floor_for_target, floor_for_target
+import pipelines.lib.method.what_if as what_if
+from pipelines.lib.method.what_if import composite_floor_for_target, floor_for_target
 
 GRID = 20_001
 

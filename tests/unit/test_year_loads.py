@@ -13,9 +13,8 @@ import os
 
 import pytest
 
-from pipelines.lib.processes import ProcessId, this_process
-from pipelines.lib.warehouse import connect, ensure_loads_table
-from pipelines.lib.year_loads import (
+from pipelines.lib.loads.processes import ProcessId, this_process
+from pipelines.lib.loads.year_loads import (
     JOURNAL,
     LoadStateError,
     begin,
@@ -24,6 +23,7 @@ from pipelines.lib.year_loads import (
     rollback,
     seal_for_publication,
 )
+from pipelines.lib.warehouse import connect, ensure_loads_table
 
 ME = this_process()
 OLD_LOADS_DDL = """

@@ -4,8 +4,8 @@ import dagster as dg
 import polars as pl
 
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse, census_year_partitions
-from pipelines.lib.census_checks import census_warnings
-from pipelines.lib.census_ingest import YearRejected, load_census_year
+from pipelines.lib.ingest.census_checks import census_warnings
+from pipelines.lib.ingest.census_ingest import YearRejected, load_census_year
 from pipelines.lib.warehouse import record_refused_load, replace_census_year
 
 

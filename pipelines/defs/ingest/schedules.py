@@ -6,7 +6,7 @@ import yaml
 
 from pipelines.defs.jobs import census_year_job
 from pipelines.defs.resources import CENSUS_YEAR_PARTITIONS, Warehouse
-from pipelines.lib.landing import fingerprints, scan
+from pipelines.lib.ingest.landing import fingerprints, scan
 from pipelines.lib.paths import MODELS_DIR
 
 CENSUS_CYCLE_FILE = MODELS_DIR / "operations" / "census_cycle.yaml"

@@ -6,7 +6,7 @@ import dagster as dg
 
 from pipelines.defs.jobs import census_year_job, reference_job
 from pipelines.defs.resources import CENSUS_YEAR_PARTITIONS, Warehouse
-from pipelines.lib.landing import REFERENCE, FileState, fingerprints, scan
+from pipelines.lib.ingest.landing import REFERENCE, FileState, fingerprints, scan
 
 
 def _load_cursor(cursor: str | None) -> tuple[dict[str, FileState], dict[str, str]]:

@@ -1,15 +1,15 @@
 """Backsliding alerts for one census year: read trends and evidence, apply the rules, write.
 
-The rules and evidence are pipelines.lib.alerts; this asset only reads, writes and reports.
+The rules and evidence are pipelines.lib.monitoring.alerts; this asset only reads, writes and reports.
 """
 
 import dagster as dg
 import polars as pl
 
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse, census_year_partitions
-from pipelines.lib import alerts
-from pipelines.lib.alert_rules import load_rules
+from pipelines.lib.monitoring import alerts
 from pipelines.lib.paths import MODELS_DIR
+from pipelines.lib.reference.alert_rules import load_rules
 from pipelines.lib.warehouse import replace_year, scalar
 
 ALERTS_KEY = dg.AssetKey(["monitoring", "backsliding_alerts"])

@@ -6,7 +6,7 @@ import dagster as dg
 from pipelines.defs.jobs import census_year_job
 from pipelines.defs.monitoring.assets import ALERTS_KEY
 from pipelines.defs.resources import Warehouse
-from pipelines.lib.alert_list import write_new_alerts_file
+from pipelines.lib.monitoring.alert_list import write_new_alerts_file
 
 
 def new_alert_metadata(instance: dg.DagsterInstance, run_id: str) -> dict | None:

@@ -1,9 +1,9 @@
 """Publishing: the last step of a census-year run copies the working warehouse to the read-only
-snapshot analysts open, with a Parquet export of the year (pipelines.lib.publish).
+snapshot analysts open, with a Parquet export of the year (pipelines.lib.publish.snapshot).
 
 It depends on every other census-year asset, so it runs only when all of them succeeded: a failed
 run publishes nothing. Its asset checks are the data-quality suites (models/quality/
-expectations.yaml, pipelines.lib.quality), run with great-expectations on the staged copy, the
+expectations.yaml, pipelines.lib.publish.quality), run with great-expectations on the staged copy, the
 exact file about to be published. A failed ERROR suite (a broken identity) stops the publication
 and fails the run; a failed WARN suite is reported and the snapshot is published.
 """
@@ -13,8 +13,8 @@ from collections.abc import Iterator, Sequence
 import dagster as dg
 
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse, census_year_partitions
-from pipelines.lib.publish import publish
-from pipelines.lib.quality import SuiteResult, SuiteSpec, load_suites, run_suites
+from pipelines.lib.publish.quality import SuiteResult, SuiteSpec, load_suites, run_suites
+from pipelines.lib.publish.snapshot import publish
 from pipelines.recovery import settle_pending_loads
 
 PUBLISHED_KEY = dg.AssetKey(["published", "warehouse_snapshot"])

@@ -3,10 +3,10 @@
 import dagster as dg
 
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
-from pipelines.lib import reference
-from pipelines.lib.alert_rules import RULE_TABLES, load_rules, rule_tables
 from pipelines.lib.paths import MODELS_DIR
-from pipelines.lib.standards import STANDARD_TABLES, load_standards, standard_tables
+from pipelines.lib.reference import registry as reference
+from pipelines.lib.reference.alert_rules import RULE_TABLES, load_rules, rule_tables
+from pipelines.lib.reference.standards import STANDARD_TABLES, load_standards, standard_tables
 from pipelines.lib.warehouse import replace_table
 
 

@@ -1,0 +1,185 @@
+"""Readers for census extracts as they arrive: CSV (UTF-8 with or without BOM, GB18030/GBK),
+XLSX (first sheet with a recognisable header row) and Parquet.
+
+Every reader returns the cells as text under their original headers, plus `source_row`: the
+line of a CSV (header = line 1), the row of an Excel sheet as Excel numbers it, or the record
+number of a Parquet file (first = 1). Header mapping and value normalisation happen later
+(pipelines.lib.ingest.census_ingest), the same for every format.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from contracts.headers import HeaderError, match_header
+
+SUFFIXES = (".csv", ".xlsx", ".parquet")
+TOTAL_MARKERS = ("合计", "总计", "小计")
+MIN_HEADER_MATCHES = 3
+
+
+class ReadError(ValueError):
+    """A file that cannot be read as an extract; the message names the file (Chinese and English)."""
+
+
+@dataclass
+class RawExtract:
+    frame: pl.DataFrame  # text cells under their original headers, plus source_row
+    file_format: str
+    encoding: str | None = None
+    sheet: str | None = None
+    rows_skipped: int = 0  # title, blank and total (合计) rows that are not schools
+
+
+def detect_encoding(data: bytes, name: str) -> tuple[str, str]:
+    """Decode as UTF-8 (BOM or not) or GB18030 (a superset of GBK), strictly; else refuse."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8"), "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ReadError(
+            f"{name}: 文件为 UTF-16 编码, 请另存为 UTF-8 或 GBK / the file is UTF-16; "
+            "save it as UTF-8 or GBK CSV"
+        )
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError as exc:
+        raise ReadError(
+            f"{name}: 无法识别文件编码 (既不是 UTF-8 也不是 GBK/GB18030) / the file is neither "
+            f"UTF-8 nor GBK/GB18030 (first bad byte at position {exc.start})"
+        ) from None
+
+
+def _header_score(cells: Sequence[object]) -> int:
+    score = 0
+    for cell in cells:
+        if cell is None or not str(cell).strip():
+            continue
+        try:
+            if match_header(str(cell)) is not None:
+                score += 1
+        except HeaderError:
+            score += 1  # a known column in an unknown unit is still a header
+    return score
+
+
+def read_csv(path: Path, name: str) -> RawExtract:
+    text, encoding = detect_encoding(path.read_bytes(), name)
+    try:
+        frame = pl.read_csv(io.BytesIO(text.encode("utf-8")), infer_schema=False, raise_if_empty=False)
+    except Exception as exc:  # polars raises several error types for malformed CSV
+        raise ReadError(f"{name}: 文件无法按 CSV 读取 / cannot be read as CSV: {exc}") from exc
+    if _header_score(frame.columns) < MIN_HEADER_MATCHES:
+        raise ReadError(
+            f"{name}: 第1行不是可识别的表头 / line 1 is not a recognisable header "
+            f"(read as {encoding}: {', '.join(frame.columns[:5])}...)"
+        )
+    frame = frame.with_row_index("source_row", offset=2).with_columns(pl.col("source_row").cast(pl.Int64))
+    return RawExtract(frame, "csv", encoding=encoding)
+
+
+def read_parquet(path: Path, name: str) -> RawExtract:
+    try:
+        frame = pl.read_parquet(path)
+    except Exception as exc:
+        raise ReadError(f"{name}: 文件无法按 Parquet 读取 / cannot be read as Parquet: {exc}") from exc
+    frame = frame.select(pl.col(c).cast(pl.String) for c in frame.columns)
+    frame = frame.with_row_index("source_row", offset=1).with_columns(pl.col("source_row").cast(pl.Int64))
+    return RawExtract(frame, "parquet")
+
+
+def _first_used_rows(path: Path) -> list[int]:
+    """Excel row number of each sheet's first row holding a value, in workbook order.
+
+    The Excel reader returns a sheet from its first used cell; adding this offset back gives the
+    row numbers a data clerk sees in Excel.
+    """
+    with zipfile.ZipFile(path) as book:
+        workbook = book.read("xl/workbook.xml").decode("utf-8")
+        rels = book.read("xl/_rels/workbook.xml.rels").decode("utf-8")
+        targets = dict(re.findall(r'Id="([^"]+)"[^>]*Target="([^"]+)"', rels))
+        targets.update({k: v for v, k in re.findall(r'Target="([^"]+)"[^>]*Id="([^"]+)"', rels)})
+        firsts = []
+        for rid in re.findall(r'<sheet\b[^>]*\br:id="([^"]+)"', workbook):
+            target = targets[rid].lstrip("/")
+            target = target if target.startswith("xl/") else f"xl/{target}"
+            xml = book.read(target).decode("utf-8")
+            first = 1
+            for number, body in re.findall(r'<row\b[^>]*\br="(\d+)"[^>]*>(.*?)</row>', xml, re.S):
+                if "<v>" in body or "<v " in body or "<is>" in body:
+                    first = int(number)
+                    break
+            firsts.append(first)
+    return firsts
+
+
+def read_xlsx(path: Path, name: str) -> RawExtract:
+    import fastexcel  # imported here: only Excel extracts need it
+
+    try:
+        book = fastexcel.read_excel(str(path))
+        offsets = _first_used_rows(path)
+    except Exception as exc:
+        raise ReadError(f"{name}: 文件无法按 Excel 读取 / cannot be read as XLSX: {exc}") from exc
+    for index, sheet_name in enumerate(book.sheet_names):
+        grid = book.load_sheet(index, header_row=None, dtypes="string").to_polars()
+        if grid.is_empty():
+            continue
+        scores = [_header_score(list(row)) for row in grid.head(30).iter_rows()]
+        best = max(range(len(scores)), key=lambda i: scores[i])
+        if scores[best] < MIN_HEADER_MATCHES:
+            continue
+        headers = [
+            str(c).strip() if c is not None else f"(blank column {i + 1})"
+            for i, c in enumerate(grid.row(best))
+        ]
+        body = grid.slice(best + 1)
+        body.columns = _unique(headers)
+        body = body.with_columns(
+            pl.int_range(best + 1, best + 1 + body.height, dtype=pl.Int64).alias("source_row")
+            + offsets[index]
+        )
+        cells = [c for c in body.columns if c != "source_row"]
+        blank = pl.all_horizontal(pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in cells)
+        total = pl.any_horizontal(
+            pl.col(c).str.strip_chars().str.starts_with(marker).fill_null(False)
+            for c in cells[:3]
+            for marker in TOTAL_MARKERS
+        )
+        kept = body.filter(~blank & ~total)
+        skipped = best + (body.height - kept.height)  # rows above the header, blank and total rows
+        return RawExtract(kept, "xlsx", sheet=sheet_name, rows_skipped=skipped)
+    raise ReadError(
+        f"{name}: 没有找到可识别的表头行 / no sheet has a recognisable header row "
+        f"(sheets: {', '.join(book.sheet_names)})"
+    )
+
+
+def _unique(headers: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for header in headers:
+        seen[header] = seen.get(header, 0) + 1
+        out.append(header if seen[header] == 1 else f"{header} ({seen[header]})")
+    return out
+
+
+def read_extract(path: Path, name: str) -> RawExtract:
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return read_csv(path, name)
+    if suffix == ".xlsx":
+        return read_xlsx(path, name)
+    if suffix == ".parquet":
+        return read_parquet(path, name)
+    raise ReadError(f"{name}: 不支持的文件类型 / unsupported file type {suffix!r} (use csv, xlsx, parquet)")

@@ -1,0 +1,1 @@
+"""Backsliding alerts of certified counties, and the alert list people read."""

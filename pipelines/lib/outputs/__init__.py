@@ -1,0 +1,1 @@
+"""What people read: the Chinese HTML reports, Excel exports, data dictionary, summaries."""

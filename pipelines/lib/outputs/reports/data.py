@@ -1,0 +1,186 @@
+"""Everything the reports show, read from the (published, read-only) warehouse in one pass.
+
+Each table is queried once for the report year (or for all years up to it) and split per county
+in Python afterwards, so 60 county pages cost a dozen queries, not 60 × a dozen. Values are
+bound as parameters; every result is fetched whole before the next statement (DuckDB 2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.lib.outputs.labels import Labels, read_labels
+from pipelines.lib.warehouse import connect, query_frame, table_exists
+
+# How many driver schools per indicator the county page lists (monitoring.school_drivers).
+TOP_DRIVERS = 3
+
+REQUIRED_TABLES = (
+    "marts.dim_counties",
+    "marts.certifications",
+    "marts.standards",
+    "marts.standard_indicators",
+    "marts.standard_thresholds",
+    "marts.alert_severities",
+    "marts.dim_school_types",
+    "marts.county_balance",
+    "marts.county_indicator_cv",
+    "marts.school_compliance",
+    "monitoring.county_trends",
+    "monitoring.school_drivers",
+    "monitoring.backsliding_alerts",
+    "monitoring.county_data_status",
+)
+
+
+@dataclass(frozen=True)
+class ReportData:
+    census_year: int
+    years: list[int]  # loaded census years up to census_year, ascending
+    labels: Labels
+    counties: pl.DataFrame  # marts.dim_counties, by county_code
+    certifications: pl.DataFrame
+    standards: pl.DataFrame  # marts.standards
+    indicators: pl.DataFrame  # marts.standard_indicators
+    thresholds: pl.DataFrame  # marts.standard_thresholds
+    school_types: dict[str, str]
+    urban_rural: dict[str, str]
+    balance: pl.DataFrame  # marts.county_balance, years up to census_year
+    indicator_cv: pl.DataFrame  # marts.county_indicator_cv, years up to census_year
+    trends: pl.DataFrame  # monitoring.county_trends, census_year
+    alerts: pl.DataFrame  # monitoring.backsliding_alerts, census_year, worst first
+    drivers: pl.DataFrame  # monitoring.school_drivers, census_year, driver_rank <= TOP_DRIVERS
+    failing_schools: pl.DataFrame  # marts.school_compliance sections failing a check, census_year
+    data_status: pl.DataFrame  # monitoring.county_data_status, census_year
+
+    @property
+    def stage_ids(self) -> list[str]:
+        """Stages in display order (the order of the labels file), then any others."""
+        present = set(self.thresholds["stage"].to_list())
+        ordered = [s for s in self.labels.stages if s in present]
+        return ordered + sorted(present - set(ordered))
+
+    @property
+    def standard_ids(self) -> list[str]:
+        return self.standards.sort("standard_id")["standard_id"].to_list()
+
+    def cv_rule(self, standard_id: str) -> str:
+        row = self.standards.filter(pl.col("standard_id") == standard_id)
+        return str(row["cv_rule"][0]) if row.height else "composite"
+
+    def threshold(self, standard_id: str, stage: str) -> float | None:
+        row = self.thresholds.filter((pl.col("standard_id") == standard_id) & (pl.col("stage") == stage))
+        return None if row.is_empty() else float(row["cv_threshold"][0])
+
+
+def _years(con: duckdb.DuckDBPyConnection) -> list[int]:
+    rows = con.execute("select distinct census_year from marts.county_balance order by 1").fetchall()
+    return [int(r[0]) for r in rows]
+
+
+def read_report_data(
+    database: Path, census_year: int | None = None, county_code: str | None = None
+) -> ReportData:
+    """Read the report's tables for one census year (None: the latest loaded year).
+
+    Raises ValueError (Chinese and English) for a missing database or table, an unknown year or
+    an unknown county.
+    """
+    if not Path(database).is_file():
+        raise ValueError(f"找不到数据库文件 {database} / warehouse file not found: {database}")
+    with connect(Path(database), read_only=True) as con:
+        missing = [t for t in REQUIRED_TABLES if not table_exists(con, *t.split("."))]
+        if missing:
+            raise ValueError(
+                f"数据库缺少数据表 {', '.join(missing)}，请先运行数据流程（junheng run） / "
+                f"the warehouse lacks {', '.join(missing)}: run the pipeline first (junheng run)"
+            )
+        loaded = _years(con)
+        if not loaded:
+            raise ValueError("数据库中还没有任何普查年度的数据 / the warehouse has no census year loaded yet")
+        year = loaded[-1] if census_year is None else int(census_year)
+        if year not in loaded:
+            raise ValueError(
+                f"数据库中没有 {year} 年的数据（已载入：{loaded[0]}–{loaded[-1]}） / "
+                f"census year {year} is not in the warehouse (loaded: {', '.join(map(str, loaded))})"
+            )
+        counties = query_frame(con, "select * from marts.dim_counties order by county_code")
+        if county_code is not None and county_code not in set(counties["county_code"].to_list()):
+            raise ValueError(
+                f"未知的县区代码 {county_code}（marts.dim_counties 中没有） / "
+                f"unknown county code {county_code!r} (not in marts.dim_counties)"
+            )
+        y = {"y": year}
+        standards = query_frame(con, "select * from marts.standards order by standard_id")
+        data = ReportData(
+            census_year=year,
+            years=[v for v in loaded if v <= year],
+            labels=read_labels(con),
+            counties=counties,
+            certifications=query_frame(con, "select * from marts.certifications"),
+            standards=standards,
+            indicators=query_frame(
+                con, "select * from marts.standard_indicators order by standard_id, stage, indicator_order"
+            ),
+            thresholds=query_frame(con, "select * from marts.standard_thresholds"),
+            school_types=dict(
+                con.execute("select school_type_code, name_zh from marts.dim_school_types").fetchall()
+            ),
+            urban_rural=_urban_rural(con),
+            balance=query_frame(
+                con,
+                "select * from marts.county_balance where census_year <= $y "
+                "order by county_code, standard_id, stage, census_year",
+                y,
+            ),
+            indicator_cv=query_frame(
+                con,
+                "select census_year, county_code, stage, standard_id, indicator_id, indicator_order, "
+                "n_schools, cv, cv_null_reason, cv_threshold, passes "
+                "from marts.county_indicator_cv where census_year <= $y "
+                "order by county_code, standard_id, stage, indicator_order, census_year",
+                y,
+            ),
+            trends=query_frame(con, "select * from monitoring.county_trends where census_year = $y", y),
+            alerts=query_frame(
+                con,
+                "select * from monitoring.backsliding_alerts where census_year = $y "
+                "order by status = 'resolved', severity_rank desc, county_code, standard_id, stage, "
+                "rule_id, indicator_id",
+                y,
+            ),
+            drivers=query_frame(
+                con,
+                "select * from monitoring.school_drivers where census_year = $y and driver_rank <= $top "
+                "order by county_code, standard_id, stage, indicator_id, driver_rank",
+                {"y": year, "top": TOP_DRIVERS},
+            ),
+            failing_schools=query_frame(
+                con,
+                "select * from marts.school_compliance where census_year = $y and ("
+                "is_compliant = false or breaks_school_size or breaks_class_size or breaks_room_standard) "
+                "order by county_code, standard_id, stage, is_compliant nulls last, n_met, school_id",
+                y,
+            ),
+            data_status=query_frame(
+                con, "select * from monitoring.county_data_status where census_year = $y", y
+            ),
+        )
+    return data
+
+
+def _urban_rural(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    if not table_exists(con, "marts", "dim_urban_rural"):
+        return {}
+    return dict(con.execute("select urban_rural_code, name_zh from marts.dim_urban_rural").fetchall())
+
+
+def by_county(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Split a frame per county_code (one pass, instead of one query per county)."""
+    if frame.is_empty():
+        return {}
+    return {str(key[0]): part for key, part in frame.partition_by("county_code", as_dict=True).items()}

@@ -1,0 +1,1 @@
+"""The read-only snapshot for analysts, its Parquet export and the data-quality suites."""

@@ -1,0 +1,222 @@
+"""Data Docs of the data-quality suites, made to work offline. pipelines.lib.publish.quality
+builds them; the two share their data types through pipelines.lib.publish.suites, not each other.
+
+great-expectations writes its Data Docs from templates that load stylesheets and scripts from CDNs;
+the users' networks are isolated, so every page is rewritten here, and the index page is our own
+plain HTML.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipelines.lib.publish.suites import CheckFrame, SuiteResult, SuiteSpec
+
+# great-expectations' page templates load bootstrap, jquery, font-awesome and vega from CDNs and its
+# logo from S3. The users' networks are isolated, so every page is rewritten: scripts go (the pages
+# are plain HTML tables; nothing needs them), external stylesheets, images and links go, and an
+# inline stylesheet keeps the pages readable.
+
+_EXTERNAL = r"(?:https?:)?//"
+_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script\s*>", re.I | re.S)
+_EXTERNAL_LINK_TAG = re.compile(rf"<link\b[^>]*\bhref\s*=\s*['\"]?{_EXTERNAL}[^>]*>", re.I | re.S)
+_EXTERNAL_ATTRIBUTE = re.compile(
+    rf"\s(?:src|href|srcset|data|poster|action|formaction|background)\s*=\s*"
+    rf"(?:(['\"]){_EXTERNAL}.*?\1|{_EXTERNAL}[^\s>]*)",  # quoted or bare
+    re.I | re.S,
+)
+_EXTERNAL_CSS_URL = re.compile(rf"url\(\s*(['\"]?){_EXTERNAL}[^)]*\)", re.I)
+_EXTERNAL_CSS_IMPORT = re.compile(rf"@import\s+(?:url\()?\s*['\"]?{_EXTERNAL}[^;]*;", re.I)
+_SCRIPT_SRC_EXTERNAL = re.compile(rf"<script\b[^>]*\bsrc\s*=\s*['\"]?{_EXTERNAL}", re.I)
+# great-expectations points the favicon of deeply nested pages (suite names with dots) one folder
+# too high, so a browser logs a missing file; the icon is dropped from every page
+_ICON_LINK = re.compile(r"<link\b[^>]*\brel\s*=\s*['\"][^'\"]*icon[^'\"]*['\"][^>]*>", re.I | re.S)
+_LOCAL_REFERENCE = re.compile(r"\s(?:src|href)\s*=\s*['\"](?![a-z]+:|#|/)([^'\"#?]+)", re.I)
+
+OFFLINE_STYLE = """
+<style>
+/* junheng: Data Docs without CDN stylesheets (isolated networks) */
+body { font-family: system-ui, "Segoe UI", "Noto Sans CJK SC", "Microsoft YaHei", sans-serif;
+       margin: 1.5rem auto; max-width: 95rem; padding: 0 1rem; color: #212529; line-height: 1.4; }
+table { border-collapse: collapse; margin: 0.5rem 0 1rem; }
+th, td { border: 1px solid #d0d4d9; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
+th, thead td { background: #f1f3f5; }
+code, pre { font-family: ui-monospace, Consolas, monospace; font-size: 0.9em; white-space: pre-wrap; }
+.text-danger, .fail { color: #b00020; }
+.text-success, .pass { color: #1b6e20; }
+.text-warning, .warn { color: #8a5300; }
+.fa-check-circle::before, .fa-check::before { content: "\\2714"; }
+.fa-times::before, .fa-times-circle::before { content: "\\2718"; }
+.fa-exclamation-triangle::before { content: "\\26A0"; }
+.fa-question-circle::before { content: "?"; }
+.fa-comment::before { content: "\\2139"; }
+.navbar, footer, #ge-cta-footer, .cooltip .top, .btn { display: none !important; }
+.sticky { position: static; }
+.alert { padding: 0.5rem; border: 1px solid #d0d4d9; margin: 0.5rem 0; }
+.card { border: 1px solid #e0e3e6; padding: 0.5rem; margin: 0.5rem 0; }
+</style>
+"""
+
+
+def make_offline(site_dir: Path) -> None:
+    """Rewrite every page and stylesheet under site_dir so that nothing loads from the network,
+    drop the static files no page uses, and refuse the result if any external reference is left."""
+    for page in site_dir.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        text = _ICON_LINK.sub("", text)
+        text = _SCRIPT.sub("", text)
+        text = _EXTERNAL_LINK_TAG.sub("", text)
+        text = _EXTERNAL_ATTRIBUTE.sub("", text)
+        text = _EXTERNAL_CSS_IMPORT.sub("", text)
+        text = _EXTERNAL_CSS_URL.sub("none", text)
+        text = text.replace("</head>", OFFLINE_STYLE + "</head>", 1)
+        page.write_text(text, encoding="utf-8")
+    _drop_unused_static(site_dir)
+    for sheet in site_dir.rglob("*.css"):
+        text = sheet.read_text(encoding="utf-8")
+        sheet.write_text(_EXTERNAL_CSS_URL.sub("none", _EXTERNAL_CSS_IMPORT.sub("", text)), encoding="utf-8")
+    left = external_references(site_dir)
+    if left:
+        raise RuntimeError(f"Data Docs still reference the network: {left[:5]}")
+
+
+def check_local_links(site_dir: Path) -> None:
+    """Refuse pages that refer to a file that is not there (a browser would log an error)."""
+    missing = missing_local_files(site_dir)
+    if missing:
+        raise RuntimeError(f"Data Docs refer to files that are not there: {missing[:5]}")
+
+
+def missing_local_files(site_dir: Path) -> list[str]:
+    """`page: reference` for every relative src/href of a page that names no file under site_dir."""
+    found = []
+    for page in sorted(site_dir.rglob("*.html")):
+        for match in _LOCAL_REFERENCE.finditer(page.read_text(encoding="utf-8")):
+            if not (page.parent / match.group(1)).exists():
+                found.append(f"{page.relative_to(site_dir)}: {match.group(1)}")
+    return found
+
+
+def external_references(site_dir: Path) -> list[str]:
+    """`file: reference` for every network address a page or stylesheet under site_dir refers to
+    (scripts, stylesheets, images, CSS imports and url()s, and plain links)."""
+    found = []
+    for path in sorted([*site_dir.rglob("*.html"), *site_dir.rglob("*.css")]):
+        text = path.read_text(encoding="utf-8")
+        for pattern in (_SCRIPT_SRC_EXTERNAL, _EXTERNAL_ATTRIBUTE, _EXTERNAL_CSS_URL, _EXTERNAL_CSS_IMPORT):
+            found += [
+                f"{path.relative_to(site_dir)}: {m.group(0).strip()[:120]}" for m in pattern.finditer(text)
+            ]
+    return found
+
+
+def _drop_unused_static(site_dir: Path) -> None:
+    """great-expectations copies ~4 MB of fonts and images; keep only what a page refers to."""
+    static = site_dir / "static"
+    if not static.is_dir():
+        return
+    used: set[Path] = set()
+    for page in site_dir.rglob("*.html"):
+        for match in _LOCAL_REFERENCE.finditer(page.read_text(encoding="utf-8")):
+            used.add((page.parent / match.group(1)).resolve())
+    for path in sorted(static.rglob("*"), reverse=True):  # files before their folders
+        if path.is_file() and path.resolve() not in used:
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+
+
+def _pages_of(site_dir: Path, gx_suite_name: str) -> tuple[str | None, str | None]:
+    """Relative paths of the validation page and the expectation-suite page of one frame."""
+    parts = gx_suite_name.split(".")
+    validation = sorted(site_dir.joinpath("validations", *parts).rglob("*.html"))
+    suite_page = site_dir.joinpath("expectations", *parts[:-1], parts[-1] + ".html")
+    return (
+        validation[0].relative_to(site_dir).as_posix() if validation else None,
+        suite_page.relative_to(site_dir).as_posix() if suite_page.exists() else None,
+    )
+
+
+def write_index(
+    site_dir: Path,
+    suites: Sequence[SuiteSpec],
+    frames: Mapping[str, list[CheckFrame]],
+    results: Sequence[SuiteResult],
+    census_year: int | None,
+    database_name: str,
+) -> None:
+    """Our own index.html: great-expectations' index fills its table with JavaScript from a CDN,
+    which an isolated network cannot load; this one is plain HTML."""
+    e = html.escape
+    rows = []
+    for suite, result in zip(suites, results, strict=True):
+        status = "pass" if result.success else ("fail" if suite.severity == "error" else "warn")
+        links = []
+        for frame in frames[suite.name]:
+            validation, expectations = _pages_of(site_dir, f"{suite.name}.{frame.name}")
+            if validation:
+                links.append(f'<a href="{e(validation)}">{e(frame.name)}</a>')
+            else:
+                links.append(e(frame.name))
+            if expectations:
+                links[-1] += f' (<a href="{e(expectations)}">expectations</a>)'
+        failures = "".join(f"<li>{e(f)}</li>" for f in result.failures)
+        rows.append(
+            f'<tr><td><b>{e(suite.name)}</b><br><span class="note">{e(suite.note)}</span></td>'
+            f"<td>{e(suite.severity)}</td>"
+            f'<td class="{status}">{"passed" if result.success else "FAILED"}</td>'
+            f"<td>{result.evaluated}</td>"
+            f"<td>{'<br>'.join(links)}</td>"
+            f"<td><ul>{failures}</ul></td></tr>"
+        )
+    scope = f"census year {census_year}" if census_year is not None else "every census year"
+    page = f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>junheng data quality: {e(database_name)}, {e(scope)}</title>
+{OFFLINE_STYLE}
+</head>
+<body>
+<h1>Data quality of the published warehouse</h1>
+<p>{e(database_name)}, {e(scope)}. Suites: models/quality/expectations.yaml (docs/quality.md).
+An <b>error</b> suite that fails is a broken identity: the run stops and nothing is published; a
+<b>warn</b> suite is a signal to look at. Each frame links to its great-expectations validation page.</p>
+<table>
+<thead><tr><th>suite</th><th>severity</th><th>result</th><th>expectations</th><th>frames</th>
+<th>failures</th></tr></thead>
+<tbody>
+{chr(10).join(rows)}
+</tbody>
+</table>
+</body>
+</html>
+"""
+    (site_dir / "index.html").write_text(page, encoding="utf-8")
+
+
+def staging_dir(docs_dir: Path) -> Path:
+    docs_dir.parent.mkdir(parents=True, exist_ok=True)
+    return docs_dir.parent / f".{docs_dir.name}.{uuid.uuid4().hex}.tmp"
+
+
+def replace_docs(site_dir: Path, docs_dir: Path) -> None:
+    """Move the new pages into docs_dir, replacing only what a Data Docs build owns there."""
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    for item in ("validations", "expectations", "static", "index.html"):
+        old = docs_dir / item
+        if old.is_dir():
+            shutil.rmtree(old)
+        elif old.exists():
+            old.unlink()
+        new = site_dir / item
+        if new.exists():
+            os.replace(new, old)

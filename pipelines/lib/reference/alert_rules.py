@@ -1,0 +1,238 @@
+"""Backsliding rules as data: models/rules/*.yaml, checked, and the warehouse tables made from them.
+
+A rule names a condition kind (implemented once in pipelines.lib.monitoring.alerts), its severity, its scope
+and its numbers. Settings are the trend and data-hold numbers the SQL and the rules share.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import yaml
+
+SCOPES = ("metric", "stage")
+
+KIND_PARAMS: dict[str, tuple[str, tuple[str, ...]]] = {
+    # kind: (scope it works on, required params)
+    "ratio_at_least": ("metric", ("ratio",)),
+    "projected_breach_within": ("metric", ("years",)),
+    "unusual_rise": ("metric", ("robust_z",)),
+    "ratio_and_rising": ("metric", ("ratio", "rising_years", "projected_within")),
+    "above_threshold": ("metric", ()),
+    "metrics_at_severity": ("stage", ("severity", "min_metrics")),
+    "school_sections_failing": ("stage", ("min_sections",)),
+    "breach_years_running": ("stage", ("years",)),
+    "metrics_above_threshold": ("stage", ("min_metrics",)),
+}
+"""Every condition kind a rules file may use, the scope it needs and the params it reads."""
+
+REQUIRED_SETTINGS = (
+    "slope_window_years",
+    "slope_min_points",
+    "robust_z_min_counties",
+    "robust_z_mad_scale",
+    "data_hold_max_rejected_share",
+    "data_hold_max_missing_school_share",
+    "what_if_target_ratio",
+)
+
+DATA_HOLD = "data_hold"
+
+
+class RulesError(ValueError):
+    """A rules file that cannot be used; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    rule_id: str
+    severity: str
+    scope: str
+    kind: str
+    params: dict[str, Any]
+    note: str
+    message_zh: str
+    message_en: str
+    clear_below: float | None = None
+    order: int = 0
+
+
+@dataclass(frozen=True)
+class Severity:
+    severity: str
+    rank: int
+    name_zh: str
+    note: str
+
+
+@dataclass
+class RuleSet:
+    rules: list[Rule]
+    severities: list[Severity]
+    settings: dict[str, float]
+    setting_notes: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, Any] = field(default_factory=dict)
+    data_hold_messages: tuple[str, str] = ("", "")
+    sources: list[str] = field(default_factory=list)
+
+    def rank(self, severity: str) -> int:
+        return next(s.rank for s in self.severities if s.severity == severity)
+
+    def severity_names(self) -> list[str]:
+        return [s.severity for s in sorted(self.severities, key=lambda s: s.rank)]
+
+
+def _need(doc: dict[str, Any], key: str, where: str) -> Any:
+    if key not in doc or doc[key] in (None, ""):
+        raise RulesError(f"{where}: missing '{key}'")
+    return doc[key]
+
+
+def parse_rules(docs: list[tuple[str, dict[str, Any]]]) -> RuleSet:
+    """One rule set from one or more parsed files (settings and severities may appear once)."""
+    rules: list[Rule] = []
+    severities: list[Severity] = []
+    settings: dict[str, float] = {}
+    notes: dict[str, str] = {}
+    labels: dict[str, Any] = {}
+    hold_messages = ("", "")
+    for source, doc in docs:
+        labels.update(doc.get("labels") or {})
+        if doc.get("data_hold"):
+            hold = doc["data_hold"]
+            hold_messages = (
+                str(_need(hold, "message_zh", f"{source}: data_hold")),
+                str(_need(hold, "message_en", f"{source}: data_hold")),
+            )
+        for key, entry in (doc.get("settings") or {}).items():
+            if key in settings:
+                raise RulesError(f"{source}: setting '{key}' is defined twice")
+            if not isinstance(entry, dict) or "value" not in entry or not entry.get("note"):
+                raise RulesError(f"{source}: setting '{key}' needs a value and a note")
+            settings[key] = float(entry["value"])
+            notes[key] = str(entry["note"]).strip()
+        for entry in doc.get("severities") or []:
+            where = f"{source}: severity {entry.get('severity')!r}"
+            severities.append(
+                Severity(
+                    severity=str(_need(entry, "severity", where)),
+                    rank=int(_need(entry, "rank", where)),
+                    name_zh=str(_need(entry, "name_zh", where)),
+                    note=str(_need(entry, "note", where)).strip(),
+                )
+            )
+        for entry in doc.get("rules") or []:
+            where = f"{source}: rule {entry.get('rule_id')!r}"
+            kind = str(_need(entry, "kind", where))
+            if kind not in KIND_PARAMS:
+                raise RulesError(f"{where}: unknown kind '{kind}' (known: {', '.join(KIND_PARAMS)})")
+            scope = str(_need(entry, "scope", where))
+            if scope != KIND_PARAMS[kind][0]:
+                raise RulesError(
+                    f"{where}: kind '{kind}' works on scope '{KIND_PARAMS[kind][0]}', not '{scope}'"
+                )
+            params = dict(entry.get("params") or {})
+            missing = [p for p in KIND_PARAMS[kind][1] if p not in params]
+            if missing:
+                raise RulesError(f"{where}: kind '{kind}' needs params {missing}")
+            clear_below = entry.get("clear_below")
+            if clear_below is not None and scope != "metric":
+                raise RulesError(f"{where}: clear_below (hysteresis) applies to metric rules only")
+            rules.append(
+                Rule(
+                    rule_id=str(_need(entry, "rule_id", where)),
+                    severity=str(_need(entry, "severity", where)),
+                    scope=scope,
+                    kind=kind,
+                    params=params,
+                    note=str(_need(entry, "note", where)).strip(),
+                    message_zh=str(_need(entry, "message_zh", where)),
+                    message_en=str(_need(entry, "message_en", where)),
+                    clear_below=None if clear_below is None else float(clear_below),
+                    order=len(rules) + 1,
+                )
+            )
+    names = [s.severity for s in severities]
+    if len(set(names)) != len(names) or DATA_HOLD not in names:
+        raise RulesError(f"severities must be listed once each and include '{DATA_HOLD}' (got {names})")
+    missing_settings = [k for k in REQUIRED_SETTINGS if k not in settings]
+    if missing_settings:
+        raise RulesError(f"missing settings {missing_settings}")
+    ids = [r.rule_id for r in rules]
+    if len(set(ids)) != len(ids):
+        raise RulesError(f"rule ids must be unique (got {ids})")
+    for rule in rules:
+        if rule.severity not in names or rule.severity == DATA_HOLD:
+            raise RulesError(f"rule {rule.rule_id}: severity '{rule.severity}' is not a rule severity")
+        if rule.kind == "metrics_at_severity" and rule.params["severity"] not in names:
+            raise RulesError(f"rule {rule.rule_id}: unknown severity {rule.params['severity']!r}")
+    if not hold_messages[0]:
+        raise RulesError("no data_hold messages (a 'data_hold' block with message_zh and message_en)")
+    for key in ("stages", "standards", "composite"):
+        if key not in labels:
+            raise RulesError(f"labels.{key} is missing")
+    return RuleSet(rules, severities, settings, notes, labels, hold_messages, [s for s, _ in docs])
+
+
+def load_rules(rules_dir: Path) -> RuleSet:
+    paths = sorted(rules_dir.glob("*.yaml"))
+    if not paths:
+        raise RulesError(f"{rules_dir}: no rules files (*.yaml)")
+    docs = []
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            docs.append((path.name, yaml.safe_load(f) or {}))
+    return parse_rules(docs)
+
+
+def rule_tables(rule_set: RuleSet) -> dict[str, pl.DataFrame]:
+    return {
+        "alert_settings": pl.DataFrame(
+            [
+                {"setting_id": k, "value": v, "note": rule_set.setting_notes.get(k, "")}
+                for k, v in rule_set.settings.items()
+            ],
+            schema={"setting_id": pl.String, "value": pl.Float64, "note": pl.String},
+        ),
+        "alert_severities": pl.DataFrame(
+            [vars(s) for s in rule_set.severities],
+            schema={"severity": pl.String, "rank": pl.Int32, "name_zh": pl.String, "note": pl.String},
+        ),
+        "alert_rules": pl.DataFrame(
+            [
+                {
+                    "rule_id": r.rule_id,
+                    "rule_order": r.order,
+                    "severity": r.severity,
+                    "scope": r.scope,
+                    "kind": r.kind,
+                    "params": json.dumps(r.params, sort_keys=True),
+                    "clear_below": r.clear_below,
+                    "message_zh": r.message_zh,
+                    "message_en": r.message_en,
+                    "note": r.note,
+                }
+                for r in rule_set.rules
+            ],
+            schema={
+                "rule_id": pl.String,
+                "rule_order": pl.Int32,
+                "severity": pl.String,
+                "scope": pl.String,
+                "kind": pl.String,
+                "params": pl.String,
+                "clear_below": pl.Float64,
+                "message_zh": pl.String,
+                "message_en": pl.String,
+                "note": pl.String,
+            },
+        ),
+    }
+
+
+RULE_TABLES = ("alert_settings", "alert_severities", "alert_rules")
+"""Tables built from the YAML files; each is documented by its sidecar models/marts/<table>.yml."""

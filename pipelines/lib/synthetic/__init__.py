@@ -1,0 +1,1 @@
+"""Synthetic census data for the demo, tests and benchmarks (not on the production path)."""

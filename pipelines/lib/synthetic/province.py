@@ -1,0 +1,982 @@
+"""A synthetic province that looks like a real one, written as a landing folder.
+
+Shape (docs/synthetic_data.md, docs/ingest.md): rural counties of townships, each with a central primary
+school, village schools and teaching points (30-50% of primary units), a junior school or a
+nine-year school (10-25% of junior units); a county seat with large urban schools, a complete
+secondary school, sometimes a twelve-year school, private and special-education schools, and
+schools not run by the county. School sizes are log-normal; small rural schools have more area
+and more teachers per pupil; urban schools grow and rural ones shrink over the years, teaching
+points close, new urban schools open, schools receive investments.
+
+Each school has a fixed position on every resource (a standard-normal draw); a county's spread
+on a resource in a year is that position times a dispersion factor D. Planted scenarios change
+D for one county and search (bisection) for the value that puts the official statistic, as
+computed by pipelines.lib.synthetic.official, on a planned path. truth.json records the plan and the
+realised values, so tests can check that the pipeline finds exactly what was planted.
+
+Deterministic for a seed: every random draw comes from one numpy Generator, in a fixed order.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from contracts.columns import CENSUS_COLUMN_NAMES, CENSUS_DTYPES, STAGES
+from pipelines.lib.method.equity import cv_contributions
+from pipelines.lib.paths import MODELS_DIR
+from pipelines.lib.reference.alert_rules import load_rules
+from pipelines.lib.reference.standards import Standard, load_standards
+from pipelines.lib.synthetic import official
+from pipelines.lib.synthetic.messy import write_messy_year
+
+# --- realism parameters (generator settings, not evaluation rules) ---------------------------
+
+# facility resources per weighted student: stage level, size elasticity, spread, yearly growth
+FACILITY_DRIVERS = {
+    "teaching_net_m2": ({"primary": 5.0, "junior": 6.6}, 0.30, 0.22, 0.015),
+    "indoor_sports_m2": ({"primary": 0.35, "junior": 0.45}, 0.10, 0.45, 0.03),
+    "sports_ground_m2": ({"primary": 8.0, "junior": 10.5}, 0.25, 0.30, 0.01),
+    "equipment_yuan": ({"primary": 1900.0, "junior": 2400.0}, 0.10, 0.33, 0.06),
+    "computers": ({"primary": 0.10, "junior": 0.13}, 0.10, 0.30, 0.04),
+    "books": ({"primary": 27.0, "junior": 36.0}, 0.15, 0.26, 0.02),
+    "multimedia": ({"primary": 0.022, "junior": 0.024}, 0.15, 0.26, 0.06),
+}
+# teachers per stage student (level, size elasticity, spread); sub-counts as shares of teachers
+TEACHER_LEVEL = {"primary": 0.056, "junior": 0.080}
+TEACHER_ELASTICITY, TEACHER_SPREAD = 0.22, 0.11
+TEACHER_SHARES = {
+    "teachers_above_degree": ({"primary": 0.90, "junior": 0.80}, 0.12),
+    "teachers_senior_title": ({"primary": 0.45, "junior": 0.50}, 0.24),
+    "key_teachers": ({"primary": 0.22, "junior": 0.20}, 0.30),
+    "pe_art_teachers": ({"primary": 0.18, "junior": 0.15}, 0.24),
+}
+STAGE_DRIVERS = ("teachers", *TEACHER_SHARES)
+# buildings, grounds and libraries stay when pupils leave: these scale with the school's size
+# when it opened, so a shrinking rural school ends up with more per pupil, as in real counties
+STOCK_DRIVERS = ("teaching_net_m2", "indoor_sports_m2", "sports_ground_m2", "books")
+FLOOR_CEILING = 1.6  # the highest per-pupil minimum a county builds towards, times the typical level
+FLOOR = "floor"  # steering key (stock driver, FLOOR): 1 = no minimum; lower = a higher per-pupil minimum
+REFERENCE_SIZE = 600.0
+# log-normal school sizes: (median, sigma) per kind of school and stage
+SIZES = {
+    "urban_primary": (1500, 0.35),
+    "central_primary": (620, 0.40),
+    "village_primary": (110, 0.55),
+    "teaching_point": (32, 0.60),
+    "urban_junior": (1300, 0.30),
+    "town_junior": (560, 0.40),
+}
+# yearly enrolment growth by urban/rural code
+GROWTH = {"111": 0.035, "112": 0.03, "121": 0.0, "122": -0.01, "210": -0.035, "220": -0.05}
+DISTRICT_SHARE = 0.2  # share of county-level units that are urban districts
+RURAL_TOWNS = (8, 17)  # townships of a rural county: from, to (exclusive)
+QUALITY_TARGET_RATIO = 0.85  # quality-certified counties are kept at <= 85% of each threshold
+BASIC_TARGET_RATIO = 0.92  # basic-certified counties are kept at <= 92% of the threshold
+
+SYLLABLES = list("青川临江安平清河东阳西山南岭北丰宁远长乐永兴新华龙泉石桥白云金沙柳溪松林")
+_SYLLABLE_ARRAY = np.array(SYLLABLES)
+
+
+@dataclass
+class School:
+    school_id: str
+    school_name: str
+    county_code: str
+    school_type_code: str
+    urban_rural_code: str
+    ownership: str = "public"
+    is_county_run: bool = True
+    parent_school_id: str | None = None
+    students: dict[str, float] = field(default_factory=dict)
+    position: dict[tuple[str, str | None], float] = field(default_factory=dict)
+    class_size: float = 40.0
+    rooms_factor: float = 1.0  # specialist rooms relative to what its classes need
+    room_m2: float = 100.0  # average size of its music and art rooms
+    opened: int = 0
+    closed: int | None = None
+    history: dict[int, dict[str, int]] = field(default_factory=dict)
+    first_students: dict[str, int] | None = None
+
+
+@dataclass
+class County:
+    county_code: str
+    county_name: str
+    prefecture_code: str
+    prefecture_name: str
+    kind: str
+    wealth: float
+    dispersion: float
+    schools: list[School] = field(default_factory=list)
+    basic_certified: int | None = None
+    quality_certified: int | None = None
+    drift: dict[int, float] = field(default_factory=dict)
+
+
+@dataclass
+class Province:
+    province_code: str
+    province_name: str
+    years: list[int]
+    counties: list[County]
+    dispersion: dict[tuple[str, int], dict[tuple[str, str | None], float]]
+    scenarios: list[dict]
+
+
+def _driver_keys() -> list[tuple[str, str | None]]:
+    return [(d, None) for d in FACILITY_DRIVERS] + [(d, stage) for d in STAGE_DRIVERS for stage in STAGES]
+
+
+class Generator:
+    def __init__(self, counties: int, years: list[int], seed: int, province_code: str = "90"):
+        self.n_counties = counties
+        self.years = years
+        self.rng = np.random.default_rng(seed)
+        self.seed = seed
+        self.province_code = province_code
+        standards = {s.standard_id: s for s in load_standards(MODELS_DIR / "standards")}
+        self.basic = standards["basic_2012"]
+        self.quality = standards["quality_2017"]
+        self._sequence = 0
+        self.district_share = DISTRICT_SHARE
+        self.rural_towns = RURAL_TOWNS
+        self.name_length = 2  # syllables in a new place name (a large province needs 3 to stay quick)
+
+    # --- roster -----------------------------------------------------------------------------
+
+    def _new_id(self, type_code: str) -> str:
+        self._sequence += 1
+        return f"{type_code[:2]}{self.province_code}{self._sequence:06d}"
+
+    def _size(self, kind: str) -> float:
+        median, sigma = SIZES[kind]
+        return max(3.0, float(median * math.exp(sigma * self.rng.standard_normal())))
+
+    def _school(self, county: County, type_code: str, name: str, ur: str, **students: float) -> School:
+        school = School(
+            school_id=self._new_id(type_code),
+            school_name=f"{county.county_name}{name}",
+            county_code=county.county_code,
+            school_type_code=type_code,
+            urban_rural_code=ur,
+            students={"primary": 0.0, "junior": 0.0, "senior": 0.0, **students},
+            class_size=float(self.rng.uniform(38, 50) if ur.startswith("1") else self.rng.uniform(22, 38)),
+            rooms_factor=float(self.rng.choice([0.5, 1.0, 1.0, 1.0, 1.0, 1.5])),
+            room_m2=float(self.rng.uniform(84, 124)),
+            opened=self.years[0],
+        )
+        for key in _driver_keys():
+            school.position[key] = float(self.rng.standard_normal())
+        county.schools.append(school)
+        return school
+
+    def _name(self, used: set[str]) -> str:
+        """A place name not used before; longer names once the short ones run out."""
+        for attempt in range(10_000):
+            size = self.name_length + attempt // 50
+            # the same draws as rng.choice(SYLLABLES, size), without its per-call conversion
+            name = "".join(_SYLLABLE_ARRAY[self.rng.integers(0, len(SYLLABLES), size=size)])
+            if name not in used:
+                used.add(name)
+                return name
+        raise RuntimeError("ran out of synthetic place names")
+
+    def build_roster(self) -> list[County]:
+        rng = self.rng
+        used: set[str] = set()
+        counties = []
+        n_prefectures = max(1, math.ceil(self.n_counties / 8))
+        prefectures = [
+            (f"{self.province_code}{p + 1:02d}", f"{self._name(used)}市") for p in range(n_prefectures)
+        ]
+        for i in range(self.n_counties):
+            prefecture_code, prefecture_name = prefectures[i % n_prefectures]
+            kind = "district" if rng.random() < self.district_share else "county"
+            number = i // n_prefectures + (1 if kind == "district" else 21)
+            county = County(
+                county_code=f"{prefecture_code}{number:02d}",
+                county_name=self._name(used) + ("区" if kind == "district" else "县"),
+                prefecture_code=prefecture_code,
+                prefecture_name=prefecture_name,
+                kind=kind,
+                wealth=float(math.exp(0.15 * rng.standard_normal())),
+                dispersion=float(rng.uniform(0.65, 1.05)),
+            )
+            self._populate(county, used)
+            counties.append(county)
+        return counties
+
+    def _populate(self, county: County, used: set[str]) -> None:
+        rng = self.rng
+        urban = county.kind == "district"
+        seat_ur = "111"
+        for k in range(int(rng.integers(10, 18) if urban else rng.integers(3, 7))):
+            self._school(
+                county,
+                "211",
+                f"第{k + 1}小学",
+                seat_ur if k % 3 else "112",
+                primary=self._size("urban_primary"),
+            )
+        for k in range(int(rng.integers(5, 9) if urban else rng.integers(2, 4))):
+            self._school(county, "311", f"第{k + 1}初级中学", seat_ur, junior=self._size("urban_junior"))
+        self._school(
+            county,
+            "341",
+            "第一中学",
+            seat_ur,
+            junior=self._size("urban_junior") * 0.8,
+            senior=float(rng.uniform(1500, 2600)),
+        )
+        self._school(county, "342", "高级中学", seat_ur, senior=float(rng.uniform(1500, 2500)))
+        if rng.random() < 0.3:
+            self._school(
+                county,
+                "345",
+                "实验学校",
+                "112",
+                primary=float(rng.uniform(600, 1000)),
+                junior=float(rng.uniform(400, 700)),
+                senior=float(rng.uniform(500, 900)),
+            )
+        self._school(
+            county,
+            "513",
+            "特殊教育学校",
+            seat_ur,
+            primary=float(rng.uniform(40, 90)),
+            junior=float(rng.uniform(15, 40)),
+        )
+        private = self._school(county, "211", "民办育才小学", seat_ur, primary=self._size("urban_primary"))
+        private.ownership = "private"
+        if rng.random() < 0.6:
+            private = self._school(
+                county, "311", "民办启明中学", seat_ur, junior=self._size("urban_junior") * 0.7
+            )
+            private.ownership = "private"
+        if urban or rng.random() < 0.4:
+            city_run = self._school(
+                county, "211", "市直实验小学", seat_ur, primary=self._size("urban_primary")
+            )
+            city_run.is_county_run = False
+        if rng.random() < 0.15:
+            self._school(county, "219", "附设小学班", "121", primary=float(rng.uniform(40, 120)))
+        if rng.random() < 0.08:
+            self._school(county, "321", "职业初中", "121", junior=float(rng.uniform(100, 300)))
+        for _ in range(int(rng.integers(3, 6) if urban else rng.integers(*self.rural_towns))):
+            town = self._name(used)
+            town_ur = "121" if rng.random() < 0.6 else "210"
+            if rng.random() < 0.2:
+                central = self._school(
+                    county,
+                    "312",
+                    f"{town}镇九年一贯制学校",
+                    town_ur,
+                    primary=self._size("central_primary") * 0.8,
+                    junior=self._size("town_junior") * 0.6,
+                )
+            else:
+                central = self._school(
+                    county, "211", f"{town}镇中心小学", town_ur, primary=self._size("central_primary")
+                )
+                self._school(county, "311", f"{town}镇初级中学", town_ur, junior=self._size("town_junior"))
+            for _ in range(int(rng.poisson(1.0 if urban else 2.4))):
+                self._school(
+                    county,
+                    "211",
+                    f"{town}镇{self._name(used)}村小学",
+                    "220",
+                    primary=self._size("village_primary"),
+                )
+            for _ in range(int(rng.poisson(1.0 if urban else 2.8))):
+                point = self._school(
+                    county,
+                    "218",
+                    f"{town}镇{self._name(used)}教学点",
+                    "220",
+                    primary=self._size("teaching_point"),
+                )
+                point.parent_school_id = central.school_id
+
+    # --- change over the years --------------------------------------------------------------
+
+    def evolve(self, counties: list[County]) -> None:
+        """Enrolment drift, teaching-point and village-school closures, openings, investments."""
+        rng = self.rng
+        for year in self.years:
+            for county in counties:
+                county.drift[year] = county.drift.get(year - 1, 1.0) * math.exp(0.03 * rng.standard_normal())
+                if year != self.years[0]:
+                    self._evolve_year(county, year)
+                for school in county.schools:
+                    if school.closed is None and school.opened <= year:
+                        school.history[year] = {stage: int(round(n)) for stage, n in school.students.items()}
+                        if school.first_students is None:
+                            school.first_students = school.history[year]
+
+    def _evolve_year(self, county: County, year: int) -> None:
+        rng = self.rng
+        open_schools = [s for s in county.schools if s.closed is None]
+        by_id = {s.school_id: s for s in open_schools}
+        for school in open_schools:
+            growth = GROWTH[school.urban_rural_code]
+            if school.school_type_code == "218":
+                growth -= 0.03
+            for stage in ("primary", "junior", "senior"):
+                if school.students[stage] > 0:
+                    school.students[stage] *= math.exp(growth + 0.04 * rng.standard_normal())
+            if rng.random() < 0.05:  # an investment: better on every facility
+                for driver in FACILITY_DRIVERS:
+                    school.position[(driver, None)] += 0.4
+        for school in open_schools:
+            if school.school_type_code == "218" and school.students["primary"] < 10:
+                parent = by_id.get(school.parent_school_id or "")
+                if parent is not None:
+                    parent.students["primary"] += school.students["primary"]
+                school.closed = year
+        # a growing town opens a school now and then (same draws as before: short-circuit first)
+        if (county.kind == "district" or rng.random() < 0.5) and rng.random() < 0.25:
+            new = self._school(
+                county,
+                "211",
+                f"新城第{len(county.schools)}小学",
+                "111",
+                primary=float(rng.uniform(300, 700)),
+            )
+            new.opened = year
+
+    # --- one county-year as census rows -----------------------------------------------------
+
+    def county_year(
+        self, county: County, year: int, dispersion: dict[tuple[str, str | None], float]
+    ) -> pl.DataFrame:
+        t = year - self.years[0]
+        rows = []
+        for school in county.schools:
+            students = school.history.get(year)
+            if students is None:
+                continue
+            rows.append(self._census_row(school, students, t, year, county, dispersion))
+        frame = pl.DataFrame(rows)
+        return frame.select(
+            pl.col(c).cast(CENSUS_DTYPES[c])
+            if c in frame.columns
+            else pl.lit(None, CENSUS_DTYPES[c]).alias(c)
+            for c in CENSUS_COLUMN_NAMES
+        )
+
+    def _value(
+        self, level: float, size: float, elasticity: float, spread: float, d: float, position: float
+    ) -> float:
+        scaled = spread * d
+        return (
+            level
+            * (max(size, 1.0) / REFERENCE_SIZE) ** (-elasticity)
+            * math.exp(scaled * position - 0.5 * scaled * scaled)
+        )
+
+    def _census_row(
+        self,
+        school: School,
+        students: dict[str, int],
+        t: int,
+        year: int,
+        county: County,
+        dispersion: dict[tuple[str, str | None], float],
+    ) -> dict:
+        type_code = school.school_type_code
+        compulsory = students["primary"] + students["junior"]
+        weighted = sum(
+            self.basic.split_weight(type_code, stage) * students[stage]
+            for stage in ("primary", "junior", "senior")
+        )
+        first = school.first_students or students
+        first_compulsory = first["primary"] + first["junior"]
+        first_weighted = sum(
+            self.basic.split_weight(type_code, stage) * first[stage]
+            for stage in ("primary", "junior", "senior")
+        )
+        main_stage = "junior" if students["junior"] > students["primary"] else "primary"
+        rural = school.urban_rural_code.startswith("2")
+        row: dict = {
+            "census_year": year,
+            "school_id": school.school_id,
+            "school_name": school.school_name,
+            "county_code": school.county_code,
+            "school_type_code": type_code,
+            "urban_rural_code": school.urban_rural_code,
+            "ownership": school.ownership,
+            "is_county_run": school.is_county_run,
+            "parent_school_id": school.parent_school_id,
+            "senior_students": students["senior"],
+        }
+        facility = {}
+        for driver, (levels, elasticity, spread, growth) in FACILITY_DRIVERS.items():
+            level = levels[main_stage] * county.wealth * (1 + growth) ** t
+            if driver == "sports_ground_m2":
+                level *= 1.3 if rural else 0.85
+            if driver == "indoor_sports_m2" and (type_code == "218" or compulsory < 150):
+                facility[driver] = 0.0
+                continue
+            stock = driver in STOCK_DRIVERS
+            value = self._value(
+                level,
+                max(first_compulsory if stock else compulsory, 1),
+                elasticity,
+                spread,
+                dispersion[(driver, None)],
+                school.position[(driver, None)],
+            )
+            amount = value * max(first_weighted if stock else weighted, 1.0)
+            if stock:
+                # a county working towards the quality standard builds until every school has a
+                # minimum provision per pupil, up to FLOOR_CEILING times the typical one
+                typical = levels[main_stage] * county.wealth * (1 + growth) ** t
+                minimum = (
+                    (1.0 - dispersion.get((driver, FLOOR), 1.0))
+                    * FLOOR_CEILING
+                    * typical
+                    * max(weighted, 1.0)
+                )
+                amount = max(amount, minimum)
+            facility[driver] = amount
+        row["teaching_aux_area_m2"] = round(facility["teaching_net_m2"] + facility["indoor_sports_m2"], 1)
+        row["indoor_sports_area_m2"] = round(facility["indoor_sports_m2"], 1)
+        row["sports_ground_area_m2"] = round(facility["sports_ground_m2"], 1)
+        row["equipment_value_yuan"] = float(round(facility["equipment_yuan"], -2))
+        row["computers"] = int(round(facility["computers"]))
+        row["books"] = int(round(facility["books"]))
+        row["multimedia_classrooms"] = int(round(facility["multimedia"]))
+        total_classes = 0
+        for stage in STAGES:
+            n = students[stage]
+            row[f"{stage}_students"] = n
+            classes = 0 if n == 0 else max(1, math.ceil(n / school.class_size))
+            if type_code == "218" and n > 0:
+                classes = min(classes, 4)
+            row[f"{stage}_classes"] = classes
+            total_classes += classes
+            if n == 0:
+                teachers = 0
+            else:
+                value = self._value(
+                    TEACHER_LEVEL[stage],
+                    n,
+                    TEACHER_ELASTICITY,
+                    TEACHER_SPREAD,
+                    dispersion[("teachers", stage)],
+                    school.position[("teachers", stage)],
+                )
+                teachers = max(2 if type_code == "218" else 1, int(round(value * n)))
+            row[f"{stage}_teachers"] = teachers
+            for sub, (shares, spread) in TEACHER_SHARES.items():
+                share = self._value(
+                    shares[stage],
+                    REFERENCE_SIZE,
+                    0.0,
+                    spread,
+                    dispersion[(sub, stage)],
+                    school.position[(sub, stage)],
+                )
+                row[f"{stage}_{sub}"] = min(teachers, int(round(teachers * min(share, 1.0))))
+        row["max_class_size"] = int(round(school.class_size * 1.08)) if total_classes else None
+        rooms = int(round(math.ceil(total_classes / 12) * school.rooms_factor))
+        row["music_rooms"] = rooms
+        row["art_rooms"] = rooms
+        row["music_room_area_m2"] = round(rooms * school.room_m2, 1)
+        row["art_room_area_m2"] = round(rooms * (school.room_m2 - 4), 1)
+        return row
+
+    # --- aiming planted scenarios -----------------------------------------------------------
+
+    def _default_dispersion(self, county: County, year: int) -> dict[tuple[str, str | None], float]:
+        d = county.dispersion * county.drift[year]
+        out: dict[tuple[str, str | None], float] = {key: d for key in _driver_keys()}
+        out.update({(driver, FLOOR): 1.0 for driver in STOCK_DRIVERS})
+        return out
+
+    def aim(
+        self,
+        county: County,
+        year: int,
+        dispersion: dict[tuple[str, str | None], float],
+        keys: list[tuple[str, str | None]],
+        statistic: Callable[[pl.DataFrame], float],
+        target: float,
+        at_most: bool = False,
+    ) -> float:
+        """Scale the dispersion of `keys` so that statistic(county-year rows) is on target.
+
+        With at_most, only lower it when it is above target. Returns the realised statistic.
+        """
+        base = {k: dispersion[k] for k in keys}
+
+        def evaluate(factor: float) -> float:
+            for k in keys:
+                dispersion[k] = base[k] * factor
+            return statistic(self.county_year(county, year, dispersion))
+
+        current = evaluate(1.0)
+        if at_most and current <= target:
+            return current
+        # bracket the target, then Illinois regula falsi (the statistic rises smoothly with D)
+        low, f_low = 0.0, evaluate(0.0)
+        if f_low >= target:
+            return f_low  # even no spread on these resources cannot bring it down further
+        high, f_high = 1.0, current
+        while f_high < target and high < 16:
+            low, f_low = high, f_high
+            high *= 2
+            f_high = evaluate(high)
+        side = 0
+        for _ in range(40):
+            middle = high - (f_high - target) * (high - low) / (f_high - f_low)
+            f_middle = evaluate(middle)
+            if at_most and target - 0.02 <= f_middle <= target:
+                return f_middle
+            if not at_most and abs(f_middle - target) < 2e-4:
+                return f_middle
+            if f_middle < target:
+                low, f_low = middle, f_middle
+                if side == -1:
+                    f_high = target + (f_high - target) / 2
+                side = -1
+            else:
+                high, f_high = middle, f_middle
+                if side == 1:
+                    f_low = target + (f_low - target) / 2
+                side = 1
+        return evaluate(low)
+
+
+def _composite(standard: Standard, stage: str) -> Callable[[pl.DataFrame], float]:
+    def statistic(rows: pl.DataFrame) -> float:
+        cvs = official.county_cvs(rows, standard).filter(pl.col("stage") == stage)
+        return float(cvs["cv"].mean())  # type: ignore[arg-type]
+
+    return statistic
+
+
+def _indicator(standard: Standard, stage: str, indicator_id: str) -> Callable[[pl.DataFrame], float]:
+    def statistic(rows: pl.DataFrame) -> float:
+        cvs = official.county_cvs(rows, standard)
+        return float(
+            cvs.filter((pl.col("stage") == stage) & (pl.col("indicator_id") == indicator_id))["cv"][0]
+        )
+
+    return statistic
+
+
+def _worst_ratio(standard: Standard, skip: tuple[str, str] | None = None) -> Callable[[pl.DataFrame], float]:
+    """The largest value/threshold over the standard's judged statistics, both stages."""
+
+    def statistic(rows: pl.DataFrame) -> float:
+        cvs = official.county_cvs(rows, standard)
+        worst = 0.0
+        for stage in STAGES:
+            threshold = standard.cv_thresholds[stage]
+            stage_cvs = cvs.filter(pl.col("stage") == stage)
+            if standard.cv_rule == "composite":
+                worst = max(worst, float(stage_cvs["cv"].mean()) / threshold)  # type: ignore[arg-type]
+            else:
+                for indicator_id, cv in zip(stage_cvs["indicator_id"], stage_cvs["cv"], strict=True):
+                    if skip == (stage, indicator_id) or cv is None:
+                        continue
+                    worst = max(worst, cv / threshold)
+        return worst
+
+    return statistic
+
+
+def _top_drivers(
+    gen: Generator,
+    county: County,
+    year: int,
+    dispersion: dict[tuple[str, int], dict[tuple[str, str | None], float]],
+    standard: Standard,
+    stage: str,
+    indicator_id: str,
+) -> list[str]:
+    """The three schools contributing most to the indicator's CV² in that year (docs/methodology.md §2.3)."""
+    rows = gen.county_year(county, year, dispersion[(county.county_code, year)])
+    values = official.school_values(rows, standard).filter(
+        (pl.col("stage") == stage) & (pl.col("indicator_id") == indicator_id)
+    )
+    c = cv_contributions(values["value"].to_list(), values["weight"].to_list())
+    ranked = values.with_columns(pl.Series("c", c)).sort(["c", "school_id"], descending=[True, False])
+    return ranked["school_id"].head(3).to_list()
+
+
+def _crossing_path(n: int, threshold: float, rising: bool = True) -> tuple[list[float], int]:
+    """Below the threshold until index c, then above it; margins keep rounding from flipping it."""
+    c = max(1, round(0.6 * n))
+    path = []
+    for t in range(n):
+        if t < c:
+            path.append(threshold - 0.04 - 0.025 * (c - 1 - t))
+        else:
+            path.append(threshold + 0.04 + 0.025 * (t - c))
+    return path, c
+
+
+def expected_alerts(scenario: dict) -> list[dict]:
+    """What monitoring must raise for a planted scenario, read from its realised path (not from
+    the alert code): a crossing is a breach in its first failing year and critical the year after;
+    the rising county gets a warning once it is at the rule's ratio after the rule's run of rises;
+    the improving county gets nothing."""
+    years = scenario["years"]
+    if scenario["scenario_id"] in ("basic_composite_crossing", "quality_indicator_crossing"):
+        first = scenario["first_failing_year"]
+        if first is None:
+            return []
+        expected = [{"census_year": first, "severity": "breach", "rule_id": "standard_not_met"}]
+        if any(r["census_year"] == first + 1 and not r["passes"] for r in years):
+            expected.append({"census_year": first + 1, "severity": "critical", "rule_id": "breach_repeated"})
+        return expected
+    if scenario["scenario_id"] == "near_threshold_rising":
+        rule = next(r for r in load_rules(MODELS_DIR / "rules").rules if r.rule_id == "near_threshold_rising")
+        ratio, runs = rule.params["ratio"], int(rule.params["rising_years"])
+        for i in range(runs, len(years)):
+            rising = all(years[j]["value"] > years[j - 1]["value"] for j in range(i - runs + 1, i + 1))
+            if rising and years[i]["value"] >= ratio * scenario["threshold"]:
+                return [
+                    {"census_year": years[i]["census_year"], "severity": "warning", "rule_id": rule.rule_id}
+                ]
+        return []
+    return []
+
+
+def plan_province(counties: int, years: list[int], seed: int) -> tuple[Generator, Province]:
+    if counties < 4:
+        raise ValueError(
+            "至少需要 4 个县才能生成预设情景 / at least 4 counties are needed to plant the scenarios "
+            f"(got {counties})"
+        )
+    if len(years) < 3:
+        raise ValueError(
+            "至少需要 3 个统计年度才能生成预设情景 / at least 3 census years are needed to plant the scenarios "
+            f"(got {len(years)}: give e.g. --years 2022-2024)"
+        )
+    gen = Generator(counties, years, seed)
+    roster = gen.build_roster()
+    gen.evolve(roster)
+    rng = gen.rng
+    first = years[0]
+    n = len(years)
+    # certification: most counties basic-certified before or early in the window
+    for county in roster:
+        if rng.random() < 0.85:
+            county.basic_certified = int(rng.integers(first - 5, first + 2))
+        else:
+            county.dispersion *= 1.4  # laggards: more unequal, never certified in the window
+    rural = [c for c in roster if c.kind == "county"]
+    chosen = (rural + [c for c in roster if c.kind != "county"])[:4]
+    laggards = [c for c in roster if c not in chosen and c.basic_certified is None]
+    if not laggards and len(roster) > len(chosen):
+        # every province has a county that was never certified (monitoring must leave it alone)
+        laggard = [c for c in roster if c not in chosen][-1]
+        laggard.basic_certified = None
+        laggard.dispersion *= 1.4
+    crossing, quality_cross, rising, improving = chosen
+    for county in chosen:
+        county.basic_certified = first - 5
+        county.dispersion = float(min(max(county.dispersion, 0.9), 1.1))
+    quality_cross.quality_certified = first + (1 if n > 3 else 0)
+    others = [c for c in roster if c not in chosen and c.basic_certified is not None]
+    for county in others:
+        if rng.random() < 0.2:
+            county.quality_certified = int(rng.integers(first + n // 2, first + n))
+    for county in roster:
+        if county.quality_certified is not None:
+            county.dispersion = min(county.dispersion, 0.6)  # evenly resourced, stocks included
+    improving.basic_certified = None
+
+    dispersion: dict[tuple[str, int], dict[tuple[str, str | None], float]] = {}
+    for county in roster:
+        for year in years:
+            dispersion[(county.county_code, year)] = gen._default_dispersion(county, year)
+
+    scenarios: list[dict] = []
+    all_keys = _driver_keys()
+
+    def keys_for(stage: str | None, exclude: tuple[str, str | None] | None = None):
+        """Resources the generator may steer: never the stocks (buildings, grounds, books), so a
+        steered county's stocks do not jump from one year to the next."""
+        return [
+            k
+            for k in all_keys
+            if (k[1] is None or stage is None or k[1] == stage) and k != exclude and k[0] not in STOCK_DRIVERS
+        ]
+
+    # quality-certified counties (and the one that will slide) are kept well inside the rule,
+    # raising their weakest schools' buildings where needed (floors carried forward, never undone)
+    floors = [(driver, FLOOR) for driver in STOCK_DRIVERS]
+    for county in roster:
+        if county.quality_certified is None:
+            continue
+        skip = ("junior", "pe_art_teachers_per_100") if county is quality_cross else None
+        exclude = ("pe_art_teachers", "junior") if county is quality_cross else None
+        for i, year in enumerate(years):
+            current = dispersion[(county.county_code, year)]
+            if year >= county.quality_certified - 1:
+                gen.aim(
+                    county,
+                    year,
+                    current,
+                    keys_for(None, exclude) + floors,
+                    _worst_ratio(gen.quality, skip),
+                    QUALITY_TARGET_RATIO,
+                    at_most=True,
+                )
+            for later in years[i + 1 :]:
+                for key in floors:
+                    dispersion[(county.county_code, later)][key] = current[key]
+    # basic-certified counties hold the basic standard from their certification on
+    for county in roster:
+        if county.basic_certified is None or county in chosen:
+            continue
+        for year in years:
+            if year >= county.basic_certified:
+                gen.aim(
+                    county,
+                    year,
+                    dispersion[(county.county_code, year)],
+                    keys_for(None),
+                    _worst_ratio(gen.basic),
+                    BASIC_TARGET_RATIO,
+                    at_most=True,
+                )
+
+    def plant(
+        county: County,
+        scenario_id: str,
+        description: str,
+        standard: Standard,
+        stage: str,
+        path: list[float],
+        keys,
+        statistic,
+        indicator_id: str | None = None,
+        planned_crossing: int | None = None,
+    ) -> None:
+        threshold = standard.cv_thresholds[stage]
+        realised = []
+        for year, target in zip(years, path, strict=True):
+            value = gen.aim(county, year, dispersion[(county.county_code, year)], keys, statistic, target)
+            realised.append(
+                {
+                    "census_year": year,
+                    "target": round(target, 4),
+                    "value": value,
+                    "passes": value <= threshold,
+                }
+            )
+        failing = [r["census_year"] for r in realised if not r["passes"]]
+        scenarios.append(
+            {
+                "scenario_id": scenario_id,
+                "description": description,
+                "county_code": county.county_code,
+                "county_name": county.county_name,
+                "standard_id": standard.standard_id,
+                "stage": stage,
+                "metric": "indicator_cv" if indicator_id else "composite_cv",
+                "indicator_id": indicator_id,
+                "threshold": threshold,
+                "basic_certified_year": county.basic_certified,
+                "quality_certified_year": county.quality_certified,
+                "planned_first_failing_year": planned_crossing,
+                "first_failing_year": failing[0] if failing else None,
+                "years": realised,
+                "top_drivers_final_year": _top_drivers(
+                    gen, county, years[-1], dispersion, standard, stage, indicator_id
+                )
+                if indicator_id
+                else None,
+            }
+        )
+
+    threshold = gen.basic.cv_thresholds["primary"]
+    path, c = _crossing_path(n, threshold)
+    plant(
+        crossing,
+        "basic_composite_crossing",
+        "Basic-certified county whose primary composite CV rises through its threshold.",
+        gen.basic,
+        "primary",
+        path,
+        keys_for("primary"),
+        _composite(gen.basic, "primary"),
+        planned_crossing=years[c],
+    )
+
+    threshold = gen.quality.cv_thresholds["junior"]
+    path, c = _crossing_path(n, threshold)
+    path = [p - 0.02 if p < threshold else p for p in path]
+    plant(
+        quality_cross,
+        "quality_indicator_crossing",
+        "Quality-certified county where one junior indicator CV (PE/art teachers per 100) "
+        "crosses its threshold while the mean of the seven stays low.",
+        gen.quality,
+        "junior",
+        path,
+        [("pe_art_teachers", "junior")],
+        _indicator(gen.quality, "junior", "pe_art_teachers_per_100"),
+        "pe_art_teachers_per_100",
+        planned_crossing=years[c],
+    )
+
+    threshold = gen.basic.cv_thresholds["junior"]
+    path = [threshold * (0.78 + 0.17 * t / max(n - 1, 1)) for t in range(n)]
+    plant(
+        rising,
+        "near_threshold_rising",
+        "Basic-certified county whose junior composite CV rises towards, but stays under, "
+        "its threshold (ends at 95% of it).",
+        gen.basic,
+        "junior",
+        path,
+        keys_for("junior"),
+        _composite(gen.basic, "junior"),
+    )
+
+    threshold = gen.basic.cv_thresholds["primary"]
+    path = [threshold * (1.12 - 0.55 * t / max(n - 1, 1)) for t in range(n)]
+    plant(
+        improving,
+        "improving_steadily",
+        "County whose primary composite CV falls steadily, from above its threshold to well "
+        "below it; certified for the basic standard once both stages pass.",
+        gen.basic,
+        "primary",
+        path,
+        keys_for("primary"),
+        _composite(gen.basic, "primary"),
+    )
+    improving.basic_certified = next(
+        (r["census_year"] for r in scenarios[-1]["years"] if r["value"] <= 0.9 * threshold), None
+    )
+    scenarios[-1]["basic_certified_year"] = improving.basic_certified
+    for scenario in scenarios:
+        scenario["expected_alerts"] = expected_alerts(scenario)
+
+    return gen, Province(gen.province_code, "示例省", years, roster, dispersion, scenarios)
+
+
+def write_reference(out: Path, counties: list[tuple[County, str, str]]) -> None:
+    """reference/counties.csv and reference/certifications.csv for (county, province code, name)."""
+    (out / "reference").mkdir(parents=True, exist_ok=True)
+    pl.DataFrame(
+        [
+            {
+                "county_code": c.county_code,
+                "county_name": c.county_name,
+                "prefecture_code": c.prefecture_code,
+                "prefecture_name": c.prefecture_name,
+                "province_code": province_code,
+                "province_name": province_name,
+            }
+            for c, province_code, province_name in counties
+        ]
+    ).write_csv(out / "reference" / "counties.csv")
+    certifications = [
+        {
+            "county_code": c.county_code,
+            "standard_id": standard_id,
+            "certified_year": year,
+            "revoked_year": None,
+        }
+        for c, _, _ in counties
+        for standard_id, year in (("basic_2012", c.basic_certified), ("quality_2017", c.quality_certified))
+        if year is not None
+    ]
+    pl.DataFrame(
+        certifications,
+        schema={
+            "county_code": pl.String,
+            "standard_id": pl.String,
+            "certified_year": pl.Int64,
+            "revoked_year": pl.Int64,
+        },
+    ).write_csv(out / "reference" / "certifications.csv")
+
+
+def write_landing(
+    gen: Generator,
+    province: Province,
+    out: Path,
+    progress: Callable[[str], None] = lambda _: None,
+    messy: bool = False,
+    file_format: str = "csv",
+) -> dict:
+    """Write reference files, one CSV (or Parquet) file per prefecture and census year, and truth.json.
+
+    With `messy`, each year is written in one of the shapes real counties send, with planted bad
+    rows (pipelines.lib.synthetic.messy); the province itself is the same as the clean one.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    write_reference(out, [(c, province.province_code, province.province_name) for c in province.counties])
+    units = {}
+    defects: list[dict] = []
+    messy_rng = np.random.default_rng(gen.seed + 1)  # separate draws: the province stays the same
+    planted_counties = {s["county_code"] for s in province.scenarios}
+    for index, year in enumerate(province.years):
+        frames = [
+            gen.county_year(c, year, province.dispersion[(c.county_code, year)]) for c in province.counties
+        ]
+        census = pl.concat(frames)
+        units[year] = census.height
+        folder = out / str(year)
+        folder.mkdir(exist_ok=True)
+        for old in folder.iterdir():
+            if old.is_file():
+                old.unlink()
+        if messy:
+            defects += write_messy_year(census, folder, year, index, messy_rng, protected=planted_counties)
+        else:
+            for prefecture_code, part in census.group_by(
+                pl.col("county_code").str.slice(0, 4).alias("prefecture"), maintain_order=True
+            ):
+                path = folder / f"census_{year}_{prefecture_code[0]}.{file_format}"
+                if file_format == "parquet":
+                    part.write_parquet(path)
+                else:
+                    part.write_csv(path)
+        progress(f"census year {year}: {census.height} school units")
+    truth = {
+        "generator": {
+            "counties": len(province.counties),
+            "years": province.years,
+            "seed": gen.seed,
+            "province_code": province.province_code,
+        },
+        "school_units_per_year": {str(k): v for k, v in units.items()},
+        "scenarios": province.scenarios,
+        "messy": messy,
+        "planted_defects": defects,
+    }
+    (out / "truth.json").write_text(json.dumps(truth, ensure_ascii=False, indent=2), encoding="utf-8")
+    return truth
+
+
+def generate(
+    out: Path,
+    counties: int = 30,
+    years: list[int] | None = None,
+    seed: int = 2012,
+    progress: Callable[[str], None] = lambda _: None,
+    messy: bool = False,
+    file_format: str = "csv",
+) -> dict:
+    """Plan and write a synthetic province; returns the truth document."""
+    years = years or list(range(2015, 2025))
+    gen, province = plan_province(counties, years, seed)
+    return write_landing(gen, province, out, progress, messy, file_format)
