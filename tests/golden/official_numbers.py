@@ -522,40 +522,35 @@ EXCLUSION_REASONS: dict[str, dict[str, tuple[str, str]]] = {
 # --------------------------------------------------------------------------------------------------
 
 
+def _walk(label: str, node: Any) -> Iterator[tuple[str, Official]]:
+    if isinstance(node, Official):
+        yield label, node
+        return
+    if isinstance(node, dict):
+        items: Any = node.items()
+    else:  # a list of indicators or exclusion rules, labelled by their ids
+        items = ((getattr(o.value, "indicator_id", None) or o.value.rule_id, o) for o in node)
+    for key, child in items:
+        key_text = "][".join(key) if isinstance(key, tuple) else str(key)
+        yield from _walk(f"{label}[{key_text}]", child)
+
+
 def entries() -> Iterator[tuple[str, Official]]:
     """Every Official entry with a label naming where it sits in this module."""
-    for sid, official in CV_RULES.items():
-        yield f"CV_RULES[{sid}]", official
-    for sid, by_stage in CV_THRESHOLDS.items():
-        for stage, official in by_stage.items():
-            yield f"CV_THRESHOLDS[{sid}][{stage}]", official
-    for sid, indicators in INDICATORS.items():
-        for official in indicators:
-            yield f"INDICATORS[{sid}][{official.value.indicator_id}]", official
-    for sid, by_indicator in MINIMUMS.items():
-        for ind_id, by_stage in by_indicator.items():
-            for stage, official in by_stage.items():
-                yield f"MINIMUMS[{sid}][{ind_id}][{stage}]", official
-    for sid, rule in SCHOOL_RULES.items():
-        for key, official in rule.items():
-            yield f"SCHOOL_RULES[{sid}][{key}]", official
-    for sid, conditions in SCHOOL_CONDITIONS.items():
-        for key, item in conditions.items():
-            if isinstance(item, Official):
-                yield f"SCHOOL_CONDITIONS[{sid}][{key}]", item
-            else:
-                for sub, official in item.items():
-                    yield f"SCHOOL_CONDITIONS[{sid}][{key}][{sub}]", official
-    for sid, weights in SPLIT_WEIGHTS.items():
-        for (code, stage), official in weights.items():
-            yield f"SPLIT_WEIGHTS[{sid}][{code}][{stage}]", official
-    for code, official in STAGES_TAUGHT.items():
-        yield f"STAGES_TAUGHT[{code}]", official
-    for sid, rules in EXCLUSIONS.items():
-        for official in rules:
-            yield f"EXCLUSIONS[{sid}][{official.value.rule_id}]", official
-    for sid, official in TEACHING_POINT_MODES.items():
-        yield f"TEACHING_POINT_MODES[{sid}]", official
+    tables = {
+        "CV_RULES": CV_RULES,
+        "CV_THRESHOLDS": CV_THRESHOLDS,
+        "INDICATORS": INDICATORS,
+        "MINIMUMS": MINIMUMS,
+        "SCHOOL_RULES": SCHOOL_RULES,
+        "SCHOOL_CONDITIONS": SCHOOL_CONDITIONS,
+        "SPLIT_WEIGHTS": SPLIT_WEIGHTS,
+        "STAGES_TAUGHT": STAGES_TAUGHT,
+        "EXCLUSIONS": EXCLUSIONS,
+        "TEACHING_POINT_MODES": TEACHING_POINT_MODES,
+    }
+    for name, table in tables.items():
+        yield from _walk(name, table)
 
 
 def _rule_doc(standard_id: str, rule: ExclusionDefinition) -> dict[str, Any]:

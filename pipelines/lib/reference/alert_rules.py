@@ -92,6 +92,77 @@ def _need(doc: dict[str, Any], key: str, where: str) -> Any:
     return doc[key]
 
 
+def _rule(entry: dict[str, Any], where: str, order: int) -> Rule:
+    kind = str(_need(entry, "kind", where))
+    if kind not in KIND_PARAMS:
+        raise RulesError(f"{where}: unknown kind '{kind}' (known: {', '.join(KIND_PARAMS)})")
+    scope = str(_need(entry, "scope", where))
+    if scope != KIND_PARAMS[kind][0]:
+        raise RulesError(f"{where}: kind '{kind}' works on scope '{KIND_PARAMS[kind][0]}', not '{scope}'")
+    params = dict(entry.get("params") or {})
+    missing = [p for p in KIND_PARAMS[kind][1] if p not in params]
+    if missing:
+        raise RulesError(f"{where}: kind '{kind}' needs params {missing}")
+    clear_below = entry.get("clear_below")
+    if clear_below is not None and scope != "metric":
+        raise RulesError(f"{where}: clear_below (hysteresis) applies to metric rules only")
+    return Rule(
+        rule_id=str(_need(entry, "rule_id", where)),
+        severity=str(_need(entry, "severity", where)),
+        scope=scope,
+        kind=kind,
+        params=params,
+        note=str(_need(entry, "note", where)).strip(),
+        message_zh=str(_need(entry, "message_zh", where)),
+        message_en=str(_need(entry, "message_en", where)),
+        clear_below=None if clear_below is None else float(clear_below),
+        order=order,
+    )
+
+
+def _severity(entry: dict[str, Any], where: str) -> Severity:
+    return Severity(
+        severity=str(_need(entry, "severity", where)),
+        rank=int(_need(entry, "rank", where)),
+        name_zh=str(_need(entry, "name_zh", where)),
+        note=str(_need(entry, "note", where)).strip(),
+    )
+
+
+def _add_settings(
+    source: str, doc: dict[str, Any], settings: dict[str, float], notes: dict[str, str]
+) -> None:
+    for key, entry in (doc.get("settings") or {}).items():
+        if key in settings:
+            raise RulesError(f"{source}: setting '{key}' is defined twice")
+        if not isinstance(entry, dict) or "value" not in entry or not entry.get("note"):
+            raise RulesError(f"{source}: setting '{key}' needs a value and a note")
+        settings[key] = float(entry["value"])
+        notes[key] = str(entry["note"]).strip()
+
+
+def _check_rule_set(rule_set: RuleSet) -> None:
+    names = [s.severity for s in rule_set.severities]
+    if len(set(names)) != len(names) or DATA_HOLD not in names:
+        raise RulesError(f"severities must be listed once each and include '{DATA_HOLD}' (got {names})")
+    missing_settings = [k for k in REQUIRED_SETTINGS if k not in rule_set.settings]
+    if missing_settings:
+        raise RulesError(f"missing settings {missing_settings}")
+    ids = [r.rule_id for r in rule_set.rules]
+    if len(set(ids)) != len(ids):
+        raise RulesError(f"rule ids must be unique (got {ids})")
+    for rule in rule_set.rules:
+        if rule.severity not in names or rule.severity == DATA_HOLD:
+            raise RulesError(f"rule {rule.rule_id}: severity '{rule.severity}' is not a rule severity")
+        if rule.kind == "metrics_at_severity" and rule.params["severity"] not in names:
+            raise RulesError(f"rule {rule.rule_id}: unknown severity {rule.params['severity']!r}")
+    if not rule_set.data_hold_messages[0]:
+        raise RulesError("no data_hold messages (a 'data_hold' block with message_zh and message_en)")
+    for key in ("stages", "standards", "composite"):
+        if key not in rule_set.labels:
+            raise RulesError(f"labels.{key} is missing")
+
+
 def parse_rules(docs: list[tuple[str, dict[str, Any]]]) -> RuleSet:
     """One rule set from one or more parsed files (settings and severities may appear once)."""
     rules: list[Rule] = []
@@ -108,74 +179,16 @@ def parse_rules(docs: list[tuple[str, dict[str, Any]]]) -> RuleSet:
                 str(_need(hold, "message_zh", f"{source}: data_hold")),
                 str(_need(hold, "message_en", f"{source}: data_hold")),
             )
-        for key, entry in (doc.get("settings") or {}).items():
-            if key in settings:
-                raise RulesError(f"{source}: setting '{key}' is defined twice")
-            if not isinstance(entry, dict) or "value" not in entry or not entry.get("note"):
-                raise RulesError(f"{source}: setting '{key}' needs a value and a note")
-            settings[key] = float(entry["value"])
-            notes[key] = str(entry["note"]).strip()
-        for entry in doc.get("severities") or []:
-            where = f"{source}: severity {entry.get('severity')!r}"
-            severities.append(
-                Severity(
-                    severity=str(_need(entry, "severity", where)),
-                    rank=int(_need(entry, "rank", where)),
-                    name_zh=str(_need(entry, "name_zh", where)),
-                    note=str(_need(entry, "note", where)).strip(),
-                )
-            )
+        _add_settings(source, doc, settings, notes)
+        severities += [
+            _severity(entry, f"{source}: severity {entry.get('severity')!r}")
+            for entry in doc.get("severities") or []
+        ]
         for entry in doc.get("rules") or []:
-            where = f"{source}: rule {entry.get('rule_id')!r}"
-            kind = str(_need(entry, "kind", where))
-            if kind not in KIND_PARAMS:
-                raise RulesError(f"{where}: unknown kind '{kind}' (known: {', '.join(KIND_PARAMS)})")
-            scope = str(_need(entry, "scope", where))
-            if scope != KIND_PARAMS[kind][0]:
-                raise RulesError(
-                    f"{where}: kind '{kind}' works on scope '{KIND_PARAMS[kind][0]}', not '{scope}'"
-                )
-            params = dict(entry.get("params") or {})
-            missing = [p for p in KIND_PARAMS[kind][1] if p not in params]
-            if missing:
-                raise RulesError(f"{where}: kind '{kind}' needs params {missing}")
-            clear_below = entry.get("clear_below")
-            if clear_below is not None and scope != "metric":
-                raise RulesError(f"{where}: clear_below (hysteresis) applies to metric rules only")
-            rules.append(
-                Rule(
-                    rule_id=str(_need(entry, "rule_id", where)),
-                    severity=str(_need(entry, "severity", where)),
-                    scope=scope,
-                    kind=kind,
-                    params=params,
-                    note=str(_need(entry, "note", where)).strip(),
-                    message_zh=str(_need(entry, "message_zh", where)),
-                    message_en=str(_need(entry, "message_en", where)),
-                    clear_below=None if clear_below is None else float(clear_below),
-                    order=len(rules) + 1,
-                )
-            )
-    names = [s.severity for s in severities]
-    if len(set(names)) != len(names) or DATA_HOLD not in names:
-        raise RulesError(f"severities must be listed once each and include '{DATA_HOLD}' (got {names})")
-    missing_settings = [k for k in REQUIRED_SETTINGS if k not in settings]
-    if missing_settings:
-        raise RulesError(f"missing settings {missing_settings}")
-    ids = [r.rule_id for r in rules]
-    if len(set(ids)) != len(ids):
-        raise RulesError(f"rule ids must be unique (got {ids})")
-    for rule in rules:
-        if rule.severity not in names or rule.severity == DATA_HOLD:
-            raise RulesError(f"rule {rule.rule_id}: severity '{rule.severity}' is not a rule severity")
-        if rule.kind == "metrics_at_severity" and rule.params["severity"] not in names:
-            raise RulesError(f"rule {rule.rule_id}: unknown severity {rule.params['severity']!r}")
-    if not hold_messages[0]:
-        raise RulesError("no data_hold messages (a 'data_hold' block with message_zh and message_en)")
-    for key in ("stages", "standards", "composite"):
-        if key not in labels:
-            raise RulesError(f"labels.{key} is missing")
-    return RuleSet(rules, severities, settings, notes, labels, hold_messages, [s for s, _ in docs])
+            rules.append(_rule(entry, f"{source}: rule {entry.get('rule_id')!r}", order=len(rules) + 1))
+    rule_set = RuleSet(rules, severities, settings, notes, labels, hold_messages, [s for s, _ in docs])
+    _check_rule_set(rule_set)
+    return rule_set
 
 
 def load_rules(rules_dir: Path) -> RuleSet:

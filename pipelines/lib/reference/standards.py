@@ -98,21 +98,7 @@ def _need(doc: dict[str, Any], key: str, where: str) -> Any:
     return doc[key]
 
 
-def parse_standard(doc: dict[str, Any], source: str) -> Standard:
-    """Check one standards document and return it as a Standard."""
-    where = source
-    standard_id = str(_need(doc, "standard_id", where))
-    cv_rule = _need(doc, "cv_rule", where)
-    if cv_rule not in CV_RULES:
-        raise StandardError(f"{where}: cv_rule must be one of {CV_RULES}, got {cv_rule!r}")
-
-    thresholds = _need(doc, "cv_thresholds", where)
-    cv_thresholds = {}
-    for stage in STAGES:
-        value = _need(thresholds, stage, f"{where}: cv_thresholds")
-        cv_thresholds[stage] = float(value)
-
-    known_types = set(school_type_codes())
+def _weights(doc: dict[str, Any], where: str, known_types: set[str]) -> dict[str, dict[str, float]]:
     weights: dict[str, dict[str, float]] = {}
     split = doc.get("facility_split") or {}
     for type_code, stage_weights in (split.get("student_weights") or {}).items():
@@ -125,100 +111,106 @@ def parse_standard(doc: dict[str, Any], source: str) -> Standard:
             if float(weight) <= 0:
                 raise StandardError(f"{where}: facility_split {code}.{stage} must be > 0")
         weights[code] = {stage: float(w) for stage, w in stage_weights.items()}
+    return weights
 
-    rules = []
-    exclusion_doc = doc.get("exclusions") or {}
-    for i, rule in enumerate(exclusion_doc.get("rules") or []):
-        rule_where = f"{where}: exclusions.rules[{i}]"
-        when = _need(rule, "when", rule_where)
-        unknown = set(when) - set(RULE_CONDITIONS)
-        if unknown:
-            raise StandardError(f"{rule_where}: unknown condition(s) {sorted(unknown)}")
-        codes = when.get("school_type_codes")
-        if codes is not None:
-            bad = [str(c) for c in codes if str(c) not in known_types]
-            if bad:
-                raise StandardError(f"{rule_where}: unknown school type code(s) {bad}")
-        ownership = when.get("ownership")
-        if ownership is not None and ownership not in ("public", "private"):
-            raise StandardError(f"{rule_where}: ownership must be public or private")
-        rules.append(
-            ExclusionRule(
-                rule_id=str(_need(rule, "id", rule_where)),
-                school_type_codes=tuple(str(c) for c in codes) if codes is not None else None,
-                ownership=ownership,
-                is_county_run=when.get("is_county_run"),
-                students_below=(float(when["students_below"]) if "students_below" in when else None),
-                reason_zh=str(_need(rule, "reason_zh", rule_where)),
-                reason_en=str(_need(rule, "reason_en", rule_where)),
+
+def _exclusion_rule(rule: dict[str, Any], rule_where: str, known_types: set[str]) -> ExclusionRule:
+    when = _need(rule, "when", rule_where)
+    unknown = set(when) - set(RULE_CONDITIONS)
+    if unknown:
+        raise StandardError(f"{rule_where}: unknown condition(s) {sorted(unknown)}")
+    codes = when.get("school_type_codes")
+    if codes is not None:
+        bad = [str(c) for c in codes if str(c) not in known_types]
+        if bad:
+            raise StandardError(f"{rule_where}: unknown school type code(s) {bad}")
+    ownership = when.get("ownership")
+    if ownership is not None and ownership not in ("public", "private"):
+        raise StandardError(f"{rule_where}: ownership must be public or private")
+    return ExclusionRule(
+        rule_id=str(_need(rule, "id", rule_where)),
+        school_type_codes=tuple(str(c) for c in codes) if codes is not None else None,
+        ownership=ownership,
+        is_county_run=when.get("is_county_run"),
+        students_below=(float(when["students_below"]) if "students_below" in when else None),
+        reason_zh=str(_need(rule, "reason_zh", rule_where)),
+        reason_en=str(_need(rule, "reason_en", rule_where)),
+    )
+
+
+def _indicator(ind: dict[str, Any], ind_where: str) -> Indicator:
+    numerator = _need(ind, "numerator", ind_where)
+    add = tuple(numerator.get("add") or ())
+    subtract = tuple(numerator.get("subtract") or ())
+    denominator = str(ind.get("denominator", "students"))
+    for measure in (*add, *subtract, denominator):
+        if measure not in SECTION_MEASURES:
+            raise StandardError(
+                f"{ind_where}: unknown measure {measure!r}; known: {', '.join(SECTION_MEASURES)}"
             )
-        )
+    if not add:
+        raise StandardError(f"{ind_where}: numerator needs at least one 'add' measure")
+    minimum = {stage: float(v) for stage, v in (ind.get("minimum") or {}).items()}
+    if set(minimum) - set(STAGES):
+        raise StandardError(f"{ind_where}: minimum has unknown stage(s)")
+    return Indicator(
+        indicator_id=str(_need(ind, "id", ind_where)),
+        name_zh=str(_need(ind, "name_zh", ind_where)),
+        unit=str(ind.get("unit", "")),
+        add=add,
+        subtract=subtract,
+        denominator=denominator,
+        scale=float(ind.get("scale", 1)),
+        minimum=minimum,
+    )
 
-    indicators = []
-    seen = set()
+
+def _indicators(doc: dict[str, Any], where: str) -> list[Indicator]:
+    indicators: list[Indicator] = []
     for i, ind in enumerate(_need(doc, "indicators", where)):
         ind_where = f"{where}: indicators[{i}]"
         indicator_id = str(_need(ind, "id", ind_where))
-        if indicator_id in seen:
+        if indicator_id in {x.indicator_id for x in indicators}:
             raise StandardError(f"{ind_where}: duplicate indicator id {indicator_id!r}")
-        seen.add(indicator_id)
-        numerator = _need(ind, "numerator", ind_where)
-        add = tuple(numerator.get("add") or ())
-        subtract = tuple(numerator.get("subtract") or ())
-        denominator = str(ind.get("denominator", "students"))
-        for measure in (*add, *subtract, denominator):
-            if measure not in SECTION_MEASURES:
-                raise StandardError(
-                    f"{ind_where}: unknown measure {measure!r}; known: {', '.join(SECTION_MEASURES)}"
-                )
-        if not add:
-            raise StandardError(f"{ind_where}: numerator needs at least one 'add' measure")
-        minimum = {stage: float(v) for stage, v in (ind.get("minimum") or {}).items()}
-        if set(minimum) - set(STAGES):
-            raise StandardError(f"{ind_where}: minimum has unknown stage(s)")
-        indicators.append(
-            Indicator(
-                indicator_id=indicator_id,
-                name_zh=str(_need(ind, "name_zh", ind_where)),
-                unit=str(ind.get("unit", "")),
-                add=add,
-                subtract=subtract,
-                denominator=denominator,
-                scale=float(ind.get("scale", 1)),
-                minimum=minimum,
-            )
-        )
+        indicators.append(_indicator(ind, ind_where))
+    return indicators
 
-    school_rule = None
-    if doc.get("school_rule"):
-        rule = doc["school_rule"]
-        with_minimum = sum(1 for i in indicators if i.minimum)
-        min_met = int(_need(rule, "min_met", f"{where}: school_rule"))
-        ratio = float(_need(rule, "unmet_min_ratio", f"{where}: school_rule"))
-        if not 0 < min_met <= with_minimum:
-            raise StandardError(
-                f"{where}: school_rule.min_met must be between 1 and the {with_minimum} indicators with a minimum"
-            )
-        if not 0 <= ratio <= 1:
-            raise StandardError(f"{where}: school_rule.unmet_min_ratio must be between 0 and 1")
-        school_rule = SchoolRule(min_met, ratio)
-    school_conditions = None
-    if doc.get("school_conditions"):
-        c = doc["school_conditions"]
-        cw = f"{where}: school_conditions"
-        school_conditions = SchoolConditions(
-            max_school_students=float(_need(c, "max_school_students", cw)),
-            max_school_students_by_type={
-                str(k): float(v) for k, v in (c.get("max_school_students_by_type") or {}).items()
-            },
-            max_class_size={
-                stage: float(_need(_need(c, "max_class_size", cw), stage, cw)) for stage in STAGES
-            },
-            classes_per_music_room=float(_need(c, "classes_per_music_room", cw)),
-            classes_per_art_room=float(_need(c, "classes_per_art_room", cw)),
-            min_music_room_m2=float(_need(c, "min_music_room_m2", cw)),
-            min_art_room_m2=float(_need(c, "min_art_room_m2", cw)),
+
+def _school_rule(doc: dict[str, Any], where: str, indicators: list[Indicator]) -> SchoolRule | None:
+    if not doc.get("school_rule"):
+        return None
+    rule = doc["school_rule"]
+    with_minimum = sum(1 for i in indicators if i.minimum)
+    min_met = int(_need(rule, "min_met", f"{where}: school_rule"))
+    ratio = float(_need(rule, "unmet_min_ratio", f"{where}: school_rule"))
+    if not 0 < min_met <= with_minimum:
+        raise StandardError(
+            f"{where}: school_rule.min_met must be between 1 and the {with_minimum} indicators with a minimum"
         )
+    if not 0 <= ratio <= 1:
+        raise StandardError(f"{where}: school_rule.unmet_min_ratio must be between 0 and 1")
+    return SchoolRule(min_met, ratio)
+
+
+def _school_conditions(doc: dict[str, Any], where: str) -> SchoolConditions | None:
+    if not doc.get("school_conditions"):
+        return None
+    c = doc["school_conditions"]
+    cw = f"{where}: school_conditions"
+    return SchoolConditions(
+        max_school_students=float(_need(c, "max_school_students", cw)),
+        max_school_students_by_type={
+            str(k): float(v) for k, v in (c.get("max_school_students_by_type") or {}).items()
+        },
+        max_class_size={stage: float(_need(_need(c, "max_class_size", cw), stage, cw)) for stage in STAGES},
+        classes_per_music_room=float(_need(c, "classes_per_music_room", cw)),
+        classes_per_art_room=float(_need(c, "classes_per_art_room", cw)),
+        min_music_room_m2=float(_need(c, "min_music_room_m2", cw)),
+        min_art_room_m2=float(_need(c, "min_art_room_m2", cw)),
+    )
+
+
+def _teaching_points(doc: dict[str, Any], where: str) -> dict[str, Any]:
     points = doc.get("teaching_points") or {"mode": "exclude_by_rules"}
     mode = points.get("mode")
     if mode not in TEACHING_POINT_MODES:
@@ -228,19 +220,39 @@ def parse_standard(doc: dict[str, Any], source: str) -> Standard:
     if mode == "merge_into_parent":
         _need(points, "reason_zh", f"{where}: teaching_points")
         _need(points, "reason_en", f"{where}: teaching_points")
+    return points
+
+
+def parse_standard(doc: dict[str, Any], source: str) -> Standard:
+    """Check one standards document and return it as a Standard."""
+    where = source
+    standard_id = str(_need(doc, "standard_id", where))
+    cv_rule = _need(doc, "cv_rule", where)
+    if cv_rule not in CV_RULES:
+        raise StandardError(f"{where}: cv_rule must be one of {CV_RULES}, got {cv_rule!r}")
+    thresholds = _need(doc, "cv_thresholds", where)
+    cv_thresholds = {stage: float(_need(thresholds, stage, f"{where}: cv_thresholds")) for stage in STAGES}
+    known_types = set(school_type_codes())
+    exclusions = (doc.get("exclusions") or {}).get("rules") or []
+    rules = [
+        _exclusion_rule(rule, f"{where}: exclusions.rules[{i}]", known_types)
+        for i, rule in enumerate(exclusions)
+    ]
+    indicators = _indicators(doc, where)
+    points = _teaching_points(doc, where)
     return Standard(
-        teaching_point_mode=mode,
+        teaching_point_mode=points["mode"],
         merge_reason_zh=points.get("reason_zh"),
         merge_reason_en=points.get("reason_en"),
-        school_rule=school_rule,
-        school_conditions=school_conditions,
+        school_rule=_school_rule(doc, where, indicators),
+        school_conditions=_school_conditions(doc, where),
         standard_id=standard_id,
         name_zh=str(doc.get("name_zh", "")),
         name_en=str(doc.get("name_en", "")),
         document=str(doc.get("document", "")),
         cv_rule=cv_rule,
         cv_thresholds=cv_thresholds,
-        student_weights=weights,
+        student_weights=_weights(doc, where, known_types),
         exclusions=tuple(rules),
         indicators=tuple(indicators),
         source=source,

@@ -653,24 +653,12 @@ def expected_alerts(scenario: dict) -> list[dict]:
     return []
 
 
-def plan_province(counties: int, years: list[int], seed: int) -> tuple[Generator, Province]:
-    if counties < 4:
-        raise ValueError(
-            "至少需要 4 个县才能生成预设情景 / at least 4 counties are needed to plant the scenarios "
-            f"(got {counties})"
-        )
-    if len(years) < 3:
-        raise ValueError(
-            "至少需要 3 个统计年度才能生成预设情景 / at least 3 census years are needed to plant the scenarios "
-            f"(got {len(years)}: give e.g. --years 2022-2024)"
-        )
-    gen = Generator(counties, years, seed)
-    roster = gen.build_roster()
-    gen.evolve(roster)
+def _certify(gen: Generator, roster: list[County], years: list[int]) -> list[County]:
+    """Certification years: most counties basic-certified before or early in the window, some
+    quality-certified later, at least one never certified. Returns the four counties the
+    scenarios are planted in (crossing, quality crossing, rising, improving)."""
     rng = gen.rng
-    first = years[0]
-    n = len(years)
-    # certification: most counties basic-certified before or early in the window
+    first, n = years[0], len(years)
     for county in roster:
         if rng.random() < 0.85:
             county.basic_certified = int(rng.integers(first - 5, first + 2))
@@ -684,7 +672,7 @@ def plan_province(counties: int, years: list[int], seed: int) -> tuple[Generator
         laggard = [c for c in roster if c not in chosen][-1]
         laggard.basic_certified = None
         laggard.dispersion *= 1.4
-    crossing, quality_cross, rising, improving = chosen
+    quality_cross, improving = chosen[1], chosen[3]
     for county in chosen:
         county.basic_certified = first - 5
         county.dispersion = float(min(max(county.dispersion, 0.9), 1.1))
@@ -697,24 +685,19 @@ def plan_province(counties: int, years: list[int], seed: int) -> tuple[Generator
         if county.quality_certified is not None:
             county.dispersion = min(county.dispersion, 0.6)  # evenly resourced, stocks included
     improving.basic_certified = None
+    return chosen
 
-    dispersion: dict[tuple[str, int], dict[tuple[str, str | None], float]] = {}
-    for county in roster:
-        for year in years:
-            dispersion[(county.county_code, year)] = gen._default_dispersion(county, year)
 
-    scenarios: list[dict] = []
-    all_keys = _driver_keys()
-
-    def keys_for(stage: str | None, exclude: tuple[str, str | None] | None = None):
-        """Resources the generator may steer: never the stocks (buildings, grounds, books), so a
-        steered county's stocks do not jump from one year to the next."""
-        return [
-            k
-            for k in all_keys
-            if (k[1] is None or stage is None or k[1] == stage) and k != exclude and k[0] not in STOCK_DRIVERS
-        ]
-
+def _hold_certified(
+    gen: Generator,
+    roster: list[County],
+    years: list[int],
+    dispersion: dict,
+    keys_for: Callable,
+    quality_cross: County,
+    chosen: list[County],
+) -> None:
+    """Certified counties hold their standard from certification on (the planted ones aside)."""
     # quality-certified counties (and the one that will slide) are kept well inside the rule,
     # raising their weakest schools' buildings where needed (floors carried forward, never undone)
     floors = [(driver, FLOOR) for driver in STOCK_DRIVERS]
@@ -753,6 +736,44 @@ def plan_province(counties: int, years: list[int], seed: int) -> tuple[Generator
                     BASIC_TARGET_RATIO,
                     at_most=True,
                 )
+
+
+def plan_province(counties: int, years: list[int], seed: int) -> tuple[Generator, Province]:
+    if counties < 4:
+        raise ValueError(
+            "至少需要 4 个县才能生成预设情景 / at least 4 counties are needed to plant the scenarios "
+            f"(got {counties})"
+        )
+    if len(years) < 3:
+        raise ValueError(
+            "至少需要 3 个统计年度才能生成预设情景 / at least 3 census years are needed to plant the scenarios "
+            f"(got {len(years)}: give e.g. --years 2022-2024)"
+        )
+    gen = Generator(counties, years, seed)
+    roster = gen.build_roster()
+    gen.evolve(roster)
+    n = len(years)
+    chosen = _certify(gen, roster, years)
+    crossing, quality_cross, rising, improving = chosen
+
+    dispersion: dict[tuple[str, int], dict[tuple[str, str | None], float]] = {}
+    for county in roster:
+        for year in years:
+            dispersion[(county.county_code, year)] = gen._default_dispersion(county, year)
+
+    scenarios: list[dict] = []
+    all_keys = _driver_keys()
+
+    def keys_for(stage: str | None, exclude: tuple[str, str | None] | None = None):
+        """Resources the generator may steer: never the stocks (buildings, grounds, books), so a
+        steered county's stocks do not jump from one year to the next."""
+        return [
+            k
+            for k in all_keys
+            if (k[1] is None or stage is None or k[1] == stage) and k != exclude and k[0] not in STOCK_DRIVERS
+        ]
+
+    _hold_certified(gen, roster, years, dispersion, keys_for, quality_cross, chosen)
 
     def plant(
         county: County,
