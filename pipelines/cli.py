@@ -443,6 +443,11 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--out", help="write every refused row and its reason to this CSV")
     validate.set_defaults(func=cmd_validate)
 
+    from pipelines.lib.paths import MODELS_DIR
+    from pipelines.lib.reference.alert_rules import load_rules
+
+    # the ladder as the rules file gives it, lowest first
+    ladder = [s.severity for s in sorted(load_rules(MODELS_DIR / "rules").severities, key=lambda s: s.rank)]
     alerts = sub.add_parser(
         "alerts", parents=[common], help="list the backsliding alerts of a census year (from the snapshot)"
     )
@@ -459,8 +464,8 @@ def build_parser() -> argparse.ArgumentParser:
     alerts.add_argument("--year", type=int, help="census year (default: the latest with alerts)")
     alerts.add_argument(
         "--min-severity",
-        choices=["data_hold", "watch", "warning", "breach", "critical"],
-        help="only alerts at this severity or worse (ladder: data_hold < watch < warning < breach < critical)",
+        choices=ladder,
+        help=f"only alerts at this severity or worse (ladder: {' < '.join(ladder)})",
     )
     alerts.add_argument("--county", help="only this county (6-digit code)")
     alerts.add_argument(

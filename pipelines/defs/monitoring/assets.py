@@ -9,7 +9,7 @@ import polars as pl
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse, census_year_partitions
 from pipelines.lib.monitoring import alerts
 from pipelines.lib.paths import MODELS_DIR
-from pipelines.lib.reference.alert_rules import load_rules
+from pipelines.lib.reference.alert_rules import BREACH, load_rules
 from pipelines.lib.warehouse import replace_year, scalar
 
 ALERTS_KEY = dg.AssetKey(["monitoring", "backsliding_alerts"])
@@ -64,7 +64,7 @@ def backsliding_alerts(context: dg.AssetExecutionContext, warehouse: Warehouse):
             **{f"active_{severity}": n for severity, n in counts.items()},
             "new": new.height,
             "resolved": result.filter(pl.col("status") == "resolved").height,
-            "breaches": dg.MetadataValue.md(alerts.breach_table(result)),
+            "breaches": dg.MetadataValue.md(alerts.breach_table(result, rules.rank(BREACH))),
             "new_alerts": dg.MetadataValue.json(alerts.alert_records(new.head(NEW_ALERTS_METADATA_LIMIT))),
             "new_alerts_total": new.height,
         }
@@ -75,11 +75,11 @@ def backsliding_alerts(context: dg.AssetExecutionContext, warehouse: Warehouse):
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={"duplicate_alert_ids": int(duplicates or 0)},  # type: ignore[call-overload]
     )
-    worst = counts.get("breach", 0) + counts.get("critical", 0)
+    at_breach = {s: n for s, n in counts.items() if rules.rank(s) >= rules.rank(BREACH)}
     yield dg.AssetCheckResult(
         check_name="no_breaches",
-        passed=worst == 0,
+        passed=sum(at_breach.values()) == 0,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"breach": counts.get("breach", 0), "critical": counts.get("critical", 0)},
+        metadata=at_breach,
         description="WARN when a certified county no longer meets its standard (breach or critical alerts).",
     )

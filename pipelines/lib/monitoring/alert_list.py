@@ -13,6 +13,7 @@ import duckdb
 import polars as pl
 
 from pipelines.lib.monitoring.alerts import ACTIVE, ALERTS_RELATION, LIST_COLUMNS
+from pipelines.lib.reference.alert_rules import WARNING
 from pipelines.lib.warehouse import query_frame, scalar, table_exists
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -155,9 +156,9 @@ def summary(con: duckdb.DuckDBPyConnection, census_year: int | None = None, limi
     frame = read_alert_list(con, year, status="active")
     counts = frame.group_by("severity").len()
     by_severity = dict(counts.iter_rows())
-    severities = [
-        r[0] for r in con.execute("select severity from marts.alert_severities order by rank desc").fetchall()
-    ]
+    ladder = con.execute("select severity, rank from marts.alert_severities order by rank desc").fetchall()
+    severities = [severity for severity, _ in ladder]
+    summarised = [s for s, rank in ladder if rank >= dict(ladder)[WARNING]]  # warning or worse
     counties = frame.select("county_code").n_unique()
     head = (
         f"{year} 年预警 / alerts: {frame.height} active in {counties} certified counties ("
@@ -165,14 +166,14 @@ def summary(con: duckdb.DuckDBPyConnection, census_year: int | None = None, limi
         + ")"
     )
     # one line per county, stage and standard: its worst alert (the list is already worst first)
-    worst = frame.filter(pl.col("severity").is_in(["critical", "breach", "warning"])).unique(
+    worst = frame.filter(pl.col("severity").is_in(summarised)).unique(
         ["county_code", "stage", "standard_id"], keep="first", maintain_order=True
     )
     shown = worst.head(limit)
     body = (
         "worst alert per county, stage and standard:\n" + format_table(shown, messages=True)
         if not shown.is_empty()
-        else "no warning, breach or critical alerts"
+        else f"no {', '.join(summarised)} alerts"
     )
     more = f"\n… {worst.height - limit} more: junheng alerts --year {year}" if worst.height > limit else ""
     return f"{head}\n{body}{more}"

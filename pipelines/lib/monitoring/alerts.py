@@ -500,13 +500,15 @@ class EvidenceInputs:
     target_ratio: float
 
 
-def _what_if_sentences(result: dict) -> tuple[str | None, str | None]:
+def _what_if_sentences(result: dict, target_ratio: float) -> tuple[str | None, str | None]:
+    """The what-if in words; `target_ratio` is the setting what_if_target_ratio (the target's share
+    of the threshold), so the words say what the setting says."""
     if result.get("what_if_target_cv") is None:
         return None, None
     target = result["what_if_target_cv"]
     if result.get("what_if_already_met"):
         return (
-            f"差异系数已不高于目标 {target:.3f}（阈值的 95%），无需补足。",
+            f"差异系数已不高于目标 {target:.3f}（阈值的 {target_ratio:.0%}），无需补足。",
             f"The CV is already at or below the target {target:.3f}; no floor is needed.",
         )
     if result.get("what_if_floor_share_of_mean") is not None:
@@ -609,7 +611,7 @@ def attach_evidence(alerts: pl.DataFrame, evidence: EvidenceInputs) -> pl.DataFr
                     "what_if_cv_after": solved_one.cv_after,
                     "what_if_already_met": solved_one.already_met,
                 }
-        result["what_if_zh"], result["what_if_en"] = _what_if_sentences(result)
+        result["what_if_zh"], result["what_if_en"] = _what_if_sentences(result, evidence.target_ratio)
         cache[key] = result
         return result
 
@@ -639,9 +641,9 @@ def severity_counts(alerts: pl.DataFrame, severities: list[str]) -> dict[str, in
     return {s: active.filter(pl.col("severity") == s).height for s in severities}
 
 
-def breach_table(alerts: pl.DataFrame, limit: int = 50) -> str:
-    """Markdown table of the active breach and critical alerts (for Dagster metadata)."""
-    worst = alerts.filter(pl.col("status").is_in(ACTIVE) & pl.col("severity").is_in(["breach", "critical"]))
+def breach_table(alerts: pl.DataFrame, breach_rank: int, limit: int = 50) -> str:
+    """Markdown table of the active alerts at breach or worse (for Dagster metadata)."""
+    worst = alerts.filter(pl.col("status").is_in(ACTIVE) & (pl.col("severity_rank") >= breach_rank))
     if worst.is_empty():
         return "No breach or critical alerts."
     lines = [

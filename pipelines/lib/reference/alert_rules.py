@@ -41,6 +41,12 @@ REQUIRED_SETTINGS = (
 )
 
 DATA_HOLD = "data_hold"
+WARNING = "warning"
+BREACH = "breach"
+"""The severity ids the code relies on (a public interface, on the ladder of the rules file):
+data_hold is set by the data checks, not by a rule; from `warning` up an alert is shown in
+summaries; from `breach` up the county no longer meets its standard. Everything else about the
+ladder (the other levels, their order, names and notes) is read from the rules file."""
 
 
 class RulesError(ValueError):

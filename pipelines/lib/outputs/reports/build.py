@@ -220,6 +220,13 @@ class ReportView:
         self.certs: dict[tuple[str, str], dict] = {
             (r["county_code"], r["standard_id"]): r for r in data.certifications.iter_rows(named=True)
         }
+        # who is monitored this year is monitoring.county_trends.is_monitored (one source)
+        self.monitored = {
+            (r["county_code"], r["standard_id"])
+            for r in data.trends.filter(pl.col("is_monitored"))
+            .select("county_code", "standard_id")
+            .iter_rows(named=True)
+        }
         self.severity_order = sorted(self.labels.severity_rank, key=lambda s: -self.labels.severity_rank[s])
 
     # --- shared pieces
@@ -236,11 +243,7 @@ class ReportView:
         return indicator.name_zh if indicator else metric_id
 
     def is_monitored(self, county_code: str, standard_id: str) -> bool:
-        cert = self.certs.get((county_code, standard_id))
-        if not cert or cert["certified_year"] is None:
-            return False
-        revoked = cert["revoked_year"]
-        return cert["certified_year"] <= self.year and (revoked is None or self.year < revoked)
+        return (county_code, standard_id) in self.monitored
 
     def rule_text(self, standard_id: str, stage: str) -> str:
         limit = fmt_threshold(self.data.threshold(standard_id, stage))
