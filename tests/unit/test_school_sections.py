@@ -8,7 +8,8 @@ from contracts.columns import SHARED_MEASURES
 from pipelines.lib.method.equity import weighted_cv
 from pipelines.lib.paths import MODELS_DIR
 from pipelines.lib.reference.standards import parse_standard
-from tests.conftest import census_row, empty_stage
+from pipelines.lib.synthetic import official
+from tests.conftest import census_frame, census_row, empty_stage
 
 
 def sections(wh, standard_id="basic_2012"):
@@ -211,3 +212,27 @@ def test_merge_variant_folds_teaching_points_into_their_parent(tiny_warehouse, s
     national = {r["school_id"]: r for r in sections(tiny_warehouse).iter_rows(named=True)}
     assert national["2190000001"]["students"] == 500 and national["2190000001"]["merged_teaching_points"] == 0
     assert national["2190000003"]["exclusion_rule_id"] == "teaching_point"
+
+
+def test_the_python_statement_of_the_method_merges_teaching_points_as_the_sql_does(tiny_warehouse, standards):
+    """pipelines/lib/synthetic/official.py implements the merge_into_parent option too: the same
+    sections (pupils, books, included or not) and the same coefficients as the SQL."""
+    tiny_warehouse.use_standards([standards["basic_2012"], merge_variant()])
+    rows = [PARENT, OTHER, POINT, ORPHAN]
+    tiny_warehouse.load(rows)
+    variant = merge_variant()
+    sql = sections(tiny_warehouse, variant.standard_id).sort("school_id")
+    python = official.sections(census_frame(rows), variant).sort("school_id")
+    assert (
+        python.select("school_id", "students", "books", "is_included").rows()
+        == sql.select("school_id", "students", "books", "is_included").rows()
+    )
+    want = official.county_cvs(census_frame(rows), variant).filter(
+        pl.col("indicator_id") == "books_per_student"
+    )
+    got = tiny_warehouse.table(
+        "marts.county_indicator_cv",
+        f"standard_id = '{variant.standard_id}' and indicator_id = 'books_per_student'",
+    )
+    assert want["n_schools"].to_list() == got["n_schools"].to_list() == [2]
+    assert want["cv"][0] == pytest.approx(got["cv"][0], rel=1e-12)

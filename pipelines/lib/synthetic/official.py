@@ -58,6 +58,7 @@ def sections(census: pl.DataFrame, standard: Standard) -> pl.DataFrame:
                 "school_id",
                 "county_code",
                 "school_type_code",
+                "parent_school_id",
                 "ownership",
                 "is_county_run",
                 pl.lit(stage).alias("stage"),
@@ -66,10 +67,38 @@ def sections(census: pl.DataFrame, standard: Standard) -> pl.DataFrame:
             )
         )
     out = pl.concat(parts)
-    excluded = pl.lit(False)
+    merged = pl.lit(False)
+    if standard.teaching_point_mode == "merge_into_parent":
+        out, merged = _merge_teaching_points(out)
+    excluded = merged
     for rule in standard.exclusions:
         excluded = excluded | _matches(rule)
-    return out.with_columns((~excluded).alias("is_included"))
+    return out.with_columns((~excluded).alias("is_included")).drop("is_merged", strict=False)
+
+
+def _merge_teaching_points(out: pl.DataFrame) -> tuple[pl.DataFrame, pl.Expr]:
+    """The merge_into_parent option: each teaching point (218) whose parent has a section of the
+    same stage in the year is folded into it (pupils, teachers, classes and resources added) and
+    left out itself; a point without such a parent falls back to the exclusion rules."""
+    keys = ["census_year", "school_id", "stage"]
+    measures = [*STAGE_MEASURES, *SHARED_MEASURES]
+    parents = out.select("census_year", pl.col("school_id").alias("parent_school_id"), "stage")
+    points = out.filter(pl.col("school_type_code") == "218").join(
+        parents, on=["census_year", "parent_school_id", "stage"], how="semi"
+    )
+    additions = (
+        points.group_by("census_year", "parent_school_id", "stage")
+        .agg(pl.col(m).sum().alias(f"{m}__added") for m in measures)
+        .rename({"parent_school_id": "school_id"})
+    )
+    out = (
+        out.join(additions, on=keys, how="left")
+        .with_columns((pl.col(m) + pl.col(f"{m}__added").fill_null(0.0)).alias(m) for m in measures)
+        .drop(f"{m}__added" for m in measures)
+        .join(points.select(keys).with_columns(pl.lit(True).alias("is_merged")), on=keys, how="left")
+        .with_columns(pl.col("is_merged").fill_null(False))
+    )
+    return out, pl.col("is_merged")
 
 
 def _matches(rule: ExclusionRule) -> pl.Expr:
