@@ -15,7 +15,16 @@ from pipelines.lib.synthetic.province import plan_province
 
 KEYS = ["census_year", "county_code", "stage", "indicator_id"]
 STANDARDS = load_standards(MODELS_DIR / "standards")
-EXAMPLES = load_standards(MODELS_DIR / "standards" / "examples")
+EXAMPLES = [  # the baseline, like the notebook it stands for, has no teaching-point merge
+    s
+    for s in load_standards(MODELS_DIR / "standards" / "examples")
+    if s.teaching_point_mode != "merge_into_parent"
+]
+MERGE_VARIANTS = [
+    s
+    for s in load_standards(MODELS_DIR / "standards" / "examples")
+    if s.teaching_point_mode == "merge_into_parent"
+]
 YEAR = 2023
 
 
@@ -95,3 +104,9 @@ def test_all_standards_cvs_stacks_every_standard(census):
     for standard in STANDARDS:
         part = out[out["standard_id"] == standard.standard_id].drop(columns="standard_id")
         assert_same(official.county_cvs(census, standard), part.reset_index(drop=True))
+
+
+@pytest.mark.parametrize("standard", MERGE_VARIANTS, ids=lambda s: s.standard_id)
+def test_the_baseline_refuses_the_teaching_point_merge_rather_than_give_other_numbers(census, standard):
+    with pytest.raises(NotImplementedError, match="merge teaching points"):
+        county_cvs(census.to_pandas(), standard)
