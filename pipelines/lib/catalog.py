@@ -2,7 +2,9 @@
 
 A sidecar holds the table's description, its grain ("one row per ..."), its unique key, a
 description of every column and, optionally, the unit of each numeric column (`units:`). SQL
-models have their `.sql` beside it; tables built in Python name their builder in `built_by:`.
+models have their `.sql` beside it; tables built in Python name their builder in `built_by:`, and
+those that are not a copy of a reference file give every column's DuckDB type (`types:`), from
+which the table is created and the frames written to it are typed.
 `history: true` marks a log that a failed load's rollback leaves as it is.
 DuckDB comments, the data dictionary and the data-quality key checks all come from here.
 """
@@ -34,6 +36,8 @@ class TableDoc:
     unique_key: tuple[str, ...]
     columns: dict[str, str]
     units: dict[str, str] = field(default_factory=dict)
+    types: dict[str, str] = field(default_factory=dict)
+    """Column -> DuckDB type, in table order, for tables created in Python."""
     built_by: str = ""
     history: bool = False
     """Rows are a record of what happened (every load, failed ones too): a failed census-year
@@ -61,6 +65,12 @@ def load_table_doc(path: Path) -> TableDoc:
     unknown = sorted(set(units) - set(columns))
     if unknown:
         raise CatalogError(f"{path}: units given for columns it does not document: {unknown}")
+    types = {name: str(kind) for name, kind in (sidecar.get("types") or {}).items()}
+    if types and list(types) != list(columns):
+        raise CatalogError(
+            f"{path}: 'types' must list the documented columns in the same order "
+            f"(columns {list(columns)}, types {list(types)})"
+        )
     return TableDoc(
         schema=path.parent.name,
         table=path.stem,
@@ -69,6 +79,7 @@ def load_table_doc(path: Path) -> TableDoc:
         unique_key=tuple(sidecar["unique_key"]),
         columns=columns,
         units=units,
+        types=types,
         built_by=str(sidecar.get("built_by") or ""),
         history=bool(sidecar.get("history", False)),
         path=path,

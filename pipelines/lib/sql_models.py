@@ -14,7 +14,8 @@ import duckdb
 import yaml
 
 from pipelines.lib.catalog import CatalogError, load_table_doc
-from pipelines.lib.warehouse import document, scalar, transaction
+from pipelines.lib.queries import Identifier, ModelSql, sql
+from pipelines.lib.warehouse import delete_year, document, scalar, table_columns, table_exists, transaction
 
 MODEL_LAYERS = ("staging", "marts", "monitoring")
 
@@ -92,7 +93,9 @@ def load_models(models_dir: Path) -> list[SqlModel]:
 
 
 def output_columns(con: duckdb.DuckDBPyConnection, model: SqlModel, census_year: int) -> list[str]:
-    cursor = con.execute(f"select * from ({model.sql}) limit 0", {"census_year": census_year})
+    cursor = con.execute(
+        sql("warehouse/model_columns", model=ModelSql(model.sql)), {"census_year": census_year}
+    )
     names = [d[0] for d in cursor.description]
     cursor.fetchall()  # DuckDB 2 wants every result finished before the next statement
     return names
@@ -111,31 +114,20 @@ def run_model(con: duckdb.DuckDBPyConnection, model: SqlModel, census_year: int)
         )
     if "census_year" not in columns:
         raise ModelError(f"{model.path.name}: every model must have a census_year column")
+    relation, select = Identifier(model.relation), ModelSql(model.sql)
     with transaction(con):
-        exists = scalar(
-            con,
-            "select count(*) from information_schema.tables where table_schema = $s and table_name = $t",
-            {"s": model.schema, "t": model.table},
-        )
-        if not exists:
-            con.execute(f"create table {model.relation} as select * from ({model.sql}) where false", params)
+        if not table_exists(con, model.schema, model.table):
+            con.execute(sql("warehouse/create_model_table", relation=relation, model=select), params)
         else:
-            existing = [
-                r[0]
-                for r in con.execute(
-                    "select column_name from information_schema.columns "
-                    "where table_schema = $s and table_name = $t order by ordinal_position",
-                    {"s": model.schema, "t": model.table},
-                ).fetchall()
-            ]
+            existing = table_columns(con, model.relation)
             if existing != columns:
                 raise ModelError(
                     f"{model.relation}: the model's columns changed since the table was built "
                     f"({existing} -> {columns}). Rebuild the warehouse: delete the file (or drop "
                     f"the table) and run `junheng run` for every census year."
                 )
-        con.execute(f"delete from {model.relation} where census_year = $census_year", params)
-        con.execute(f"insert into {model.relation} by name {model.sql}", params)
+        delete_year(con, model.relation, census_year)
+        con.execute(sql("warehouse/insert_model_year", relation=relation, model=select), params)
         document(con, model.relation)
-    count = scalar(con, f"select count(*) from {model.relation} where census_year = $census_year", params)
+    count = scalar(con, sql("warehouse/count_year", relation=relation), params)
     return int(count or 0)  # type: ignore[call-overload]

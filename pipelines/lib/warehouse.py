@@ -9,13 +9,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from contracts.columns import CENSUS_COLUMNS, LINEAGE_COLUMNS, Column
-from pipelines.lib.catalog import table_doc
+from contracts.columns import CENSUS_COLUMNS, LINEAGE_COLUMNS
+from pipelines.lib.catalog import CatalogError, table_doc
+from pipelines.lib.queries import Columns, Identifier, Literal, sql
 
 SCHEMAS = ("raw", "staging", "marts", "monitoring", "audit")
 
@@ -61,7 +63,7 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
     try:
         if not read_only:
             for schema in SCHEMAS:
-                con.execute(f"create schema if not exists {schema}")
+                con.execute(sql("warehouse/create_schema", schema=Identifier(schema)))
         yield con
     finally:
         con.close()
@@ -82,11 +84,6 @@ def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def comment_literal(text: str) -> str:
-    """COMMENT ON takes no parameters, so comments are quoted here (they come from our YAML)."""
-    return "'" + text.replace("'", "''") + "'"
-
-
 def apply_comments(
     con: duckdb.DuckDBPyConnection,
     relation: str,
@@ -94,9 +91,10 @@ def apply_comments(
     columns: Mapping[str, str],
 ) -> None:
     """Carry the sidecar documentation into DuckDB so analysts see it in the catalog."""
-    con.execute(f"comment on table {relation} is {comment_literal(description)}")
+    con.execute(sql("warehouse/comment_on_table", relation=Identifier(relation), text=Literal(description)))
     for name, text in columns.items():
-        con.execute(f"comment on column {relation}.{quote(name)} is {comment_literal(text)}")
+        column = Identifier(f"{relation}.{name}")
+        con.execute(sql("warehouse/comment_on_column", column=column, text=Literal(text)))
 
 
 def document(con: duckdb.DuckDBPyConnection, relation: str) -> None:
@@ -109,64 +107,61 @@ def replace_table(con: duckdb.DuckDBPyConnection, relation: str, frame: pl.DataF
     """Replace a whole (small, reference) table with `frame` in one transaction."""
     arrow_table = frame.to_arrow()  # noqa: F841  (read by DuckDB's replacement scan)
     with transaction(con):
-        con.execute(f"create or replace table {relation} as select * from arrow_table")
+        con.execute(sql("warehouse/replace_table_with_frame", relation=Identifier(relation)))
         document(con, relation)
     return frame.height
 
 
-def census_table_ddl() -> str:
-    columns: list[Column] = [*CENSUS_COLUMNS, *LINEAGE_COLUMNS]
-    body = ",\n    ".join(f"{quote(c.name)} {_SQL_TYPES[c.dtype]}" for c in columns)  # type: ignore[index]
-    return f"create table if not exists raw.census_schools (\n    {body}\n)"
+def create_table(con: duckdb.DuckDBPyConnection, relation: str) -> None:
+    """Create a table built in Python (if it does not exist) from its sidecar's `types:`."""
+    doc = table_doc(relation)
+    if not doc.types:
+        raise CatalogError(f"{doc.path}: no 'types' to create {relation} from")
+    columns = Columns(tuple(doc.types.items()))
+    con.execute(sql("warehouse/create_table", relation=Identifier(relation), columns=columns))
 
 
-REJECTED_ROWS_DDL = """
-create table if not exists audit.rejected_rows (
-    load_id VARCHAR, census_year INTEGER, source_file VARCHAR, source_row BIGINT,
-    school_id VARCHAR, "column" VARCHAR, "check" VARCHAR, value VARCHAR,
-    message_zh VARCHAR, message_en VARCHAR, county_code VARCHAR
-)"""
+@cache
+def frame_schema(relation: str) -> dict[str, pl.DataType]:
+    """The polars types of a table built in Python, from its sidecar's DuckDB `types:` (the
+    table is created in an in-memory database and read back empty)."""
+    con = duckdb.connect()
+    try:
+        con.execute(sql("warehouse/create_schema", schema=Identifier(relation.split(".")[0])))
+        create_table(con, relation)
+        empty = pl.from_arrow(
+            con.sql(sql("warehouse/whole_table", relation=Identifier(relation))).to_arrow_table()
+        )
+    finally:
+        con.close()
+    assert isinstance(empty, pl.DataFrame)
+    return dict(empty.schema)
 
 
-WARNINGS_DDL = """
-create table if not exists audit.school_warnings (
-    load_id VARCHAR, census_year INTEGER, school_id VARCHAR, county_code VARCHAR,
-    source_file VARCHAR, source_row BIGINT, "check" VARCHAR, "column" VARCHAR, value DOUBLE,
-    previous_value DOUBLE, message_zh VARCHAR, message_en VARCHAR
-)"""
+def delete_year(con: duckdb.DuckDBPyConnection, relation: str, census_year: int) -> None:
+    con.execute(sql("warehouse/delete_year", relation=Identifier(relation)), {"census_year": census_year})
 
 
-LOADS_DDL = """
-create table if not exists audit.loads (
-    load_id VARCHAR, census_year INTEGER, source_file VARCHAR, sha256 VARCHAR, status VARCHAR,
-    message VARCHAR, file_format VARCHAR, encoding VARCHAR, sheet VARCHAR, rows_read BIGINT,
-    rows_accepted BIGINT, rows_rejected BIGINT, rows_skipped BIGINT, unknown_columns VARCHAR[],
-    seconds DOUBLE, loaded_at TIMESTAMP WITH TIME ZONE, is_current BOOLEAN
-)"""
+def create_census_table(con: duckdb.DuckDBPyConnection) -> None:
+    """raw.census_schools, typed by the column contract (contracts/columns.py)."""
+    columns = [(c.name, _SQL_TYPES[c.dtype]) for c in (*CENSUS_COLUMNS, *LINEAGE_COLUMNS)]  # type: ignore[index]
+    con.execute(
+        sql(
+            "warehouse/create_table",
+            relation=Identifier("raw.census_schools"),
+            columns=Columns(tuple(columns)),
+        )
+    )
 
 
 def ensure_loads_table(con: duckdb.DuckDBPyConnection) -> None:
     """audit.loads as it is now; a warehouse built before `is_current` existed gets the column,
     set for each year's latest load whose files all loaded (what was current then)."""
-    con.execute(LOADS_DDL)
-    has_flag = scalar(
-        con,
-        "select count(*) from duckdb_columns() where schema_name = 'audit' and table_name = 'loads' "
-        "and column_name = 'is_current' and database_name = current_database()",
-    )
-    if has_flag:
+    create_table(con, "audit.loads")
+    if scalar(con, sql("warehouse/loads_has_is_current")):
         return
-    con.execute("alter table audit.loads add column is_current boolean default false")
-    con.execute(
-        """
-        update audit.loads set is_current = (census_year, load_id) in (
-            select (census_year, arg_max(load_id, loaded_at)) from (
-                select census_year, load_id, max(loaded_at) as loaded_at
-                from audit.loads group by all having bool_and(status = 'loaded')
-            ) group by census_year
-        )
-        """
-    )
+    con.execute(sql("warehouse/loads_add_is_current"))
+    con.execute(sql("warehouse/loads_set_is_current"))
 
 
 def _loads_frame(census_year: int, load_id: str, files: list) -> pl.DataFrame:
@@ -196,12 +191,9 @@ def _loads_frame(census_year: int, load_id: str, files: list) -> pl.DataFrame:
 
 
 def _insert_loads(con: duckdb.DuckDBPyConnection, census_year: int, load_id: str, files: list) -> None:
-    loads_arrow = _loads_frame(census_year, load_id, files).to_arrow()  # noqa: F841
+    arrow_table = _loads_frame(census_year, load_id, files).to_arrow()  # noqa: F841
     ensure_loads_table(con)
-    # a load's files become current when its census-year run commits (pipelines.lib.loads.year_loads)
-    con.execute(
-        "insert into audit.loads by name select *, now() as loaded_at, false as is_current from loads_arrow"
-    )
+    con.execute(sql("warehouse/insert_loads"))
     document(con, "audit.loads")
 
 
@@ -223,26 +215,17 @@ def replace_census_year(
     """Replace one census year of raw.census_schools and its audit.rejected_rows, and log the
     files in audit.loads, in one transaction."""
     columns = [c.name for c in (*CENSUS_COLUMNS, *LINEAGE_COLUMNS)]
-    accepted_arrow = accepted.select(columns).to_arrow()  # noqa: F841  (DuckDB scans it by name)
-    rejected_arrow = rejected.with_columns(  # noqa: F841
-        pl.lit(load_id).alias("load_id"), pl.lit(census_year).alias("census_year")
-    ).to_arrow()
+    lineage = [pl.lit(load_id).alias("load_id"), pl.lit(census_year).alias("census_year")]
     with transaction(con):
-        con.execute(census_table_ddl())
-        con.execute(REJECTED_ROWS_DDL)
-        con.execute("delete from raw.census_schools where census_year = $y", {"y": census_year})
-        con.execute("insert into raw.census_schools by name select * from accepted_arrow")
-        con.execute("delete from audit.rejected_rows where census_year = $y", {"y": census_year})
-        con.execute("insert into audit.rejected_rows by name select * from rejected_arrow")
+        create_census_table(con)
+        _replace_rows(con, "raw.census_schools", census_year, accepted.select(columns))
+        create_table(con, "audit.rejected_rows")
+        _replace_rows(con, "audit.rejected_rows", census_year, rejected.with_columns(lineage))
         if files is not None:
             _insert_loads(con, census_year, load_id, files)
         if warnings is not None:
-            warnings_arrow = warnings.with_columns(  # noqa: F841
-                pl.lit(load_id).alias("load_id"), pl.lit(census_year).alias("census_year")
-            ).to_arrow()
-            con.execute(WARNINGS_DDL)
-            con.execute("delete from audit.school_warnings where census_year = $y", {"y": census_year})
-            con.execute("insert into audit.school_warnings by name select * from warnings_arrow")
+            create_table(con, "audit.school_warnings")
+            _replace_rows(con, "audit.school_warnings", census_year, warnings.with_columns(lineage))
             document(con, "audit.school_warnings")
         apply_comments(
             con,
@@ -254,27 +237,37 @@ def replace_census_year(
     return accepted.height
 
 
-def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, object] | None = None) -> object:
+def _replace_rows(
+    con: duckdb.DuckDBPyConnection, relation: str, census_year: int, frame: pl.DataFrame
+) -> None:
+    """Inside the caller's transaction: the year's rows of `relation` become `frame`'s."""
+    arrow_table = frame.to_arrow()  # noqa: F841  (read by DuckDB's replacement scan)
+    delete_year(con, relation, census_year)
+    con.execute(sql("warehouse/insert_frame", relation=Identifier(relation)))
+
+
+def scalar(con: duckdb.DuckDBPyConnection, query: str, params: Mapping[str, object] | None = None) -> object:
     """The first value of the first row (fetching the whole result, as DuckDB 2 requires)."""
-    rows = con.execute(sql, dict(params or {})).fetchall()
+    rows = con.execute(query, dict(params or {})).fetchall()
     return rows[0][0] if rows else None
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(
-        scalar(
-            con,
-            "select count(*) from information_schema.tables where table_schema = $s and table_name = $t",
-            {"s": schema, "t": table},
-        )
-    )
+    return bool(scalar(con, sql("warehouse/table_exists"), {"schema": schema, "table": table}))
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
+    """The table's column names, in table order."""
+    schema, table = relation.split(".")
+    rows = con.execute(sql("warehouse/table_columns"), {"schema": schema, "table": table}).fetchall()
+    return [str(r[0]) for r in rows]
 
 
 def query_frame(
-    con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, object] | None = None
+    con: duckdb.DuckDBPyConnection, query: str, params: Mapping[str, object] | None = None
 ) -> pl.DataFrame:
     """Run a query and return a polars frame (through Arrow, no copy of the columns)."""
-    frame = pl.from_arrow(con.sql(sql, params=dict(params or {})).to_arrow_table())
+    frame = pl.from_arrow(con.sql(query, params=dict(params or {})).to_arrow_table())
     assert isinstance(frame, pl.DataFrame)
     return frame
 
@@ -285,14 +278,17 @@ def replace_year(
     census_year: int,
     frame: pl.DataFrame,
 ) -> int:
-    """Replace one census year of a table built in Python (created from the frame the first time),
-    in one transaction; the table and column comments are (re)applied from its sidecar."""
+    """Replace one census year of a table built in Python, in one transaction: created from its
+    sidecar's `types:` if it has them (else from the frame) the first time; the table and column
+    comments are (re)applied from its sidecar."""
     schema, table = relation.split(".")
     arrow_table = frame.to_arrow()  # noqa: F841  (read by DuckDB's replacement scan)
     with transaction(con):
-        if not table_exists(con, schema, table):
-            con.execute(f"create table {relation} as select * from arrow_table where false")
-        con.execute(f"delete from {relation} where census_year = $y", {"y": census_year})
-        con.execute(f"insert into {relation} by name select * from arrow_table")
+        if table_doc(relation).types:
+            create_table(con, relation)
+        elif not table_exists(con, schema, table):
+            con.execute(sql("warehouse/create_table_like_frame", relation=Identifier(relation)))
+        delete_year(con, relation, census_year)
+        con.execute(sql("warehouse/insert_frame", relation=Identifier(relation)))
         document(con, relation)
     return frame.height

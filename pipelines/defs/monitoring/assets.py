@@ -9,6 +9,7 @@ import polars as pl
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse, census_year_partitions
 from pipelines.lib.monitoring import alerts
 from pipelines.lib.paths import MODELS_DIR
+from pipelines.lib.queries import sql
 from pipelines.lib.reference.alert_rules import BREACH, load_rules
 from pipelines.lib.warehouse import replace_year, scalar
 
@@ -50,11 +51,7 @@ def backsliding_alerts(context: dg.AssetExecutionContext, warehouse: Warehouse):
         evidence = alerts.read_evidence(con, inputs, fired, rules)
         result = alerts.attach_evidence(fired, evidence)
         rows = replace_year(con, alerts.ALERTS_RELATION, census_year, result)
-        duplicates = scalar(
-            con,
-            f"select count(*) - count(distinct alert_id) from {alerts.ALERTS_RELATION} where census_year = $y",
-            {"y": census_year},
-        )
+        duplicates = scalar(con, sql("alerts/duplicate_alert_ids"), {"census_year": census_year})
     counts = alerts.severity_counts(result, rules.severity_names())
     new = result.filter(pl.col("status") == "new")
     yield dg.MaterializeResult(

@@ -12,7 +12,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.lib.monitoring.alerts import ACTIVE, ALERTS_RELATION, LIST_COLUMNS
+from pipelines.lib.monitoring.alerts import ACTIVE, LIST_COLUMNS
+from pipelines.lib.queries import sql
 from pipelines.lib.reference.alert_rules import WARNING
 from pipelines.lib.warehouse import query_frame, scalar, table_exists
 
@@ -33,7 +34,7 @@ def safe_cell(value: object) -> object:
 def latest_year(con: duckdb.DuckDBPyConnection) -> int | None:
     if not table_exists(con, "monitoring", "backsliding_alerts"):
         return None
-    year = scalar(con, f"select max(census_year) from {ALERTS_RELATION}")
+    year = scalar(con, sql("alerts/latest_year"))
     return None if year is None else int(year)  # type: ignore[call-overload]
 
 
@@ -53,21 +54,15 @@ def read_alert_list(
     year = census_year or latest_year(con)
     min_rank = -1
     if min_severity:
-        rank = scalar(con, "select rank from marts.alert_severities where severity = $s", {"s": min_severity})
+        rank = scalar(con, sql("alerts/severity_rank"), {"severity": min_severity})
         if rank is None:
             raise ValueError(f"unknown severity {min_severity!r}")
         min_rank = int(rank)  # type: ignore[call-overload]
     statuses = (
         list(ACTIVE) if status == "active" else [status] if status else ["new", "continuing", "resolved"]
     )
-    return query_frame(
-        con,
-        f"select {', '.join(LIST_COLUMNS)} from {ALERTS_RELATION} "
-        "where census_year = $y and severity_rank >= $min_rank and list_contains($statuses, status) "
-        "and ($county is null or county_code = $county) "
-        "order by status = 'resolved', severity_rank desc, county_code, stage, standard_id, rule_id, indicator_id",
-        {"y": year, "min_rank": min_rank, "statuses": statuses, "county": county_code},
-    )
+    params = {"census_year": year, "min_rank": min_rank, "statuses": statuses, "county_code": county_code}
+    return query_frame(con, sql("alerts/alert_list"), params).select(LIST_COLUMNS)
 
 
 def display_width(text: str) -> int:
@@ -156,7 +151,7 @@ def summary(con: duckdb.DuckDBPyConnection, census_year: int | None = None, limi
     frame = read_alert_list(con, year, status="active")
     counts = frame.group_by("severity").len()
     by_severity = dict(counts.iter_rows())
-    ladder = con.execute("select severity, rank from marts.alert_severities order by rank desc").fetchall()
+    ladder = con.execute(sql("alerts/ladder_worst_first")).fetchall()
     severities = [severity for severity, _ in ladder]
     summarised = [s for s, rank in ladder if rank >= dict(ladder)[WARNING]]  # warning or worse
     counties = frame.select("county_code").n_unique()

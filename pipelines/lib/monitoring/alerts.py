@@ -21,79 +21,17 @@ from typing import Any
 import polars as pl
 
 from pipelines.lib.method.what_if import composite_floor_for_target, floor_for_target
+from pipelines.lib.queries import sql
 from pipelines.lib.reference.alert_rules import DATA_HOLD, RuleSet
+from pipelines.lib.warehouse import frame_schema
 
 ACTIVE = ("new", "continuing")
 STATUSES = ("new", "continuing", "resolved")
 
-DRIVER_STRUCT = pl.Struct(
-    {
-        "driver_rank": pl.Int64,
-        "school_id": pl.String,
-        "school_name": pl.String,
-        "value": pl.Float64,
-        "mean_value": pl.Float64,
-        "resourcing": pl.String,
-        "contribution": pl.Float64,
-        "share_of_cv_squared": pl.Float64,
-        "contribution_change": pl.Float64,
-    }
-)
+ALERT_SCHEMA = frame_schema("monitoring.backsliding_alerts")
+"""The table's columns and types, from its sidecar (models/monitoring/backsliding_alerts.yml)."""
 
-WHAT_IF_STRUCT = pl.Struct(
-    {
-        "indicator_id": pl.String,
-        "floor": pl.Float64,
-        "cost": pl.Float64,
-        "unit": pl.String,
-        "schools_raised": pl.Int64,
-        "cv_before": pl.Float64,
-        "cv_after": pl.Float64,
-    }
-)
-
-ALERT_SCHEMA: dict[str, Any] = {
-    "alert_id": pl.String,
-    "census_year": pl.Int32,
-    "county_code": pl.String,
-    "county_name": pl.String,
-    "province_code": pl.String,
-    "stage": pl.String,
-    "standard_id": pl.String,
-    "metric_id": pl.String,
-    "indicator_id": pl.String,
-    "rule_id": pl.String,
-    "severity": pl.String,
-    "severity_rank": pl.Int32,
-    "status": pl.String,
-    "first_seen_year": pl.Int32,
-    "is_hysteresis": pl.Boolean,
-    "observed_value": pl.Float64,
-    "threshold": pl.Float64,
-    "margin": pl.Float64,
-    "ratio_to_threshold": pl.Float64,
-    "change": pl.Float64,
-    "slope": pl.Float64,
-    "projected_breach_year": pl.Int32,
-    "rising_years": pl.Int64,
-    "robust_z": pl.Float64,
-    "certified_year": pl.Int32,
-    "message_zh": pl.String,
-    "message_en": pl.String,
-    "evidence_metric_id": pl.String,
-    "driver_indicator_id": pl.String,
-    "driver_schools": pl.List(DRIVER_STRUCT),
-    "what_if_target_cv": pl.Float64,
-    "what_if_floor": pl.Float64,
-    "what_if_floor_share_of_mean": pl.Float64,
-    "what_if_cost": pl.Float64,
-    "what_if_unit": pl.String,
-    "what_if_schools_raised": pl.Int64,
-    "what_if_cv_after": pl.Float64,
-    "what_if_detail": pl.List(WHAT_IF_STRUCT),
-    "what_if_zh": pl.String,
-    "what_if_en": pl.String,
-}
+DRIVER_FIELDS = list(ALERT_SCHEMA["driver_schools"].inner.to_schema())  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -546,7 +484,7 @@ def attach_evidence(alerts: pl.DataFrame, evidence: EvidenceInputs) -> pl.DataFr
     drivers: dict[tuple, list[dict]] = {}
     for r in evidence.drivers.filter(pl.col("driver_rank") <= 3).sort("driver_rank").iter_rows(named=True):
         key = (r["county_code"], r["stage"], r["standard_id"], r["indicator_id"])
-        drivers.setdefault(key, []).append({k: r[k] for k in DRIVER_STRUCT.to_schema()})
+        drivers.setdefault(key, []).append({k: r[k] for k in DRIVER_FIELDS})
     values: dict[tuple, tuple[list[float], list[float]]] = {}
     for part in evidence.school_values.partition_by(
         ["county_code", "stage", "standard_id", "indicator_id"], as_dict=False
@@ -676,30 +614,17 @@ def read_inputs(con, census_year: int, rules: RuleSet) -> AlertInputs:
     look_back = max(
         [int(r.params.get("years", 1)) for r in rules.rules if r.kind == "breach_years_running"] + [1]
     )
-    trends = query_frame(
-        con,
-        "select * from monitoring.county_trends where census_year between $y - $back + 1 and $y",
-        {"y": census_year, "back": look_back},
-    )
-    data_status = query_frame(
-        con, "select * from monitoring.county_data_status where census_year = $y", {"y": census_year}
-    )
-    failing = query_frame(
-        con,
-        "select c.county_code, c.stage, c.standard_id, count_if(not c.is_compliant) as n_failing_sections "
-        "from marts.school_compliance as c inner join marts.standards as s using (standard_id) "
-        "where c.census_year = $y and s.school_rule_min_met is not null group by all",
-        {"y": census_year},
-    )
+    year = {"census_year": census_year}
+    trends = query_frame(con, sql("alerts/trends"), year | {"look_back": look_back})
+    data_status = query_frame(con, sql("alerts/data_status"), year)
+    failing = query_frame(con, sql("alerts/failing_sections"), year)
     previous = (
-        query_frame(con, f"select * from {ALERTS_RELATION} where census_year = $y", {"y": census_year - 1})
+        query_frame(con, sql("alerts/previous_alerts"), year)
         if table_exists(con, "monitoring", "backsliding_alerts")
         else pl.DataFrame(schema=ALERT_SCHEMA)
     )
-    names = query_frame(con, "select county_code, county_name from marts.dim_counties")
-    indicators = query_frame(
-        con, "select distinct standard_id, indicator_id, name_zh from marts.standard_indicators"
-    )
+    names = query_frame(con, sql("alerts/county_names"))
+    indicators = query_frame(con, sql("alerts/metric_names"))
     return AlertInputs(
         census_year=census_year,
         trends=trends,
@@ -723,24 +648,10 @@ def read_evidence(con, inputs: AlertInputs, alerts: pl.DataFrame, rules: RuleSet
         alerts.filter(pl.col("status").is_in(ACTIVE)).select("county_code", "stage", "standard_id").unique()
     )
     con.register("alert_groups", groups.to_arrow())
-    params = {"y": census_year}
-    drivers = query_frame(
-        con,
-        "select d.* from monitoring.school_drivers as d semi join alert_groups as g "
-        "using (county_code, stage, standard_id) where d.census_year = $y and d.driver_rank <= 3",
-        params,
-    )
-    school_values = query_frame(
-        con,
-        "select county_code, stage, standard_id, indicator_id, value, students "
-        "from marts.school_indicators as v semi join alert_groups as g using (county_code, stage, standard_id) "
-        "where v.census_year = $y and v.students > 0 and v.value is not null "
-        "order by county_code, stage, standard_id, indicator_id, school_id",
-        params,
-    )
-    indicators = query_frame(
-        con, "select standard_id, stage, indicator_id, name_zh, unit, scale from marts.standard_indicators"
-    )
+    params = {"census_year": census_year}
+    drivers = query_frame(con, sql("alerts/driver_schools"), params)
+    school_values = query_frame(con, sql("alerts/school_values"), params)
+    indicators = query_frame(con, sql("alerts/indicators"))
     con.unregister("alert_groups")
     trends = inputs.trends.filter(pl.col("census_year") == census_year)
     return EvidenceInputs(drivers, school_values, indicators, trends, rules.settings["what_if_target_ratio"])

@@ -1,0 +1,91 @@
+-- Statements of the warehouse's own plumbing (pipelines/lib/warehouse.py, sql_models.py): layer
+-- schemas, documentation comments, and the per-year replace every table builder uses.
+-- `arrow_table` is the Arrow table of the same name in the Python function that runs the
+-- statement (DuckDB reads it by name: a replacement scan).
+
+-- name: create_schema
+create schema if not exists {{ schema }}
+
+-- name: comment_on_table
+-- The sidecar's description and grain, shown by DuckDB's catalog (duckdb_tables().comment).
+comment on table {{ relation }} is {{ text }}
+
+-- name: comment_on_column
+comment on column {{ column }} is {{ text }}
+
+-- name: table_exists
+select count(*)
+from information_schema.tables
+where table_schema = $schema and table_name = $table
+
+-- name: table_columns
+-- Column names in table order.
+select column_name
+from information_schema.columns
+where table_schema = $schema and table_name = $table
+order by ordinal_position
+
+-- name: create_table
+-- A table built in Python, with the columns and DuckDB types of its sidecar (`types:`).
+create table if not exists {{ relation }} ({{ columns }})
+
+-- name: replace_table_with_frame
+-- A whole reference table, replaced by the frame parsed from its file.
+create or replace table {{ relation }} as select * from arrow_table
+
+-- name: create_table_like_frame
+create table {{ relation }} as select * from arrow_table where false
+
+-- name: delete_year
+delete from {{ relation }} where census_year = $census_year
+
+-- name: insert_frame
+insert into {{ relation }} by name select * from arrow_table
+
+-- name: count_year
+select count(*) from {{ relation }} where census_year = $census_year
+
+-- name: loads_has_is_current
+-- Warehouses built before audit.loads.is_current existed lack the column.
+select count(*)
+from duckdb_columns()
+where schema_name = 'audit'
+    and table_name = 'loads'
+    and column_name = 'is_current'
+    and database_name = current_database()
+
+-- name: loads_add_is_current
+alter table audit.loads add column is_current boolean default false
+
+-- name: loads_set_is_current
+-- On an old warehouse: the files of each year's latest load whose files all loaded were current.
+update audit.loads set is_current = (census_year, load_id) in (
+    select (census_year, arg_max(load_id, loaded_at))
+    from (
+        select census_year, load_id, max(loaded_at) as loaded_at
+        from audit.loads
+        group by all
+        having bool_and(status = 'loaded')
+    )
+    group by census_year
+)
+
+-- name: insert_loads
+-- The files of a load; they become current when the census-year run commits
+-- (pipelines/lib/loads/year_loads.py).
+insert into audit.loads by name
+select *, now() as loaded_at, false as is_current
+from arrow_table
+
+-- name: model_columns
+-- The columns a SQL model produces, without running it over the data.
+select * from ({{ model }}) limit 0
+
+-- name: create_model_table
+create table {{ relation }} as select * from ({{ model }}) where false
+
+-- name: insert_model_year
+insert into {{ relation }} by name {{ model }}
+
+-- name: whole_table
+select * from {{ relation }}
