@@ -48,6 +48,17 @@ class Identifier:
 
 
 @dataclass(frozen=True)
+class QuotedName:
+    """A table in a schema whose name may hold any character (the undo copies' names), quoted."""
+
+    schema: str
+    table: str
+
+    def sql(self) -> str:
+        return Identifier(self.schema).sql() + '."' + self.table.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
 class Literal:
     """A string constant where SQL takes no parameter (COMMENT ON), quoted and escaped."""
 
@@ -85,7 +96,7 @@ class ModelSql:
         return self.text
 
 
-Fill = Identifier | Literal | Columns | ModelSql
+Fill = Identifier | QuotedName | Literal | Columns | ModelSql
 
 
 @cache

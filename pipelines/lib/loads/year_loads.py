@@ -27,11 +27,13 @@ import duckdb
 
 from pipelines.lib.catalog import table_docs
 from pipelines.lib.loads.processes import ProcessId
+from pipelines.lib.queries import Identifier, QuotedName, sql
 from pipelines.lib.warehouse import (
     SCHEMAS,
+    create_table,
+    delete_year,
     document,
     ensure_loads_table,
-    quote,
     scalar,
     table_exists,
     transaction,
@@ -40,14 +42,6 @@ from pipelines.lib.warehouse import (
 JOURNAL = "audit.census_year_loads"
 UNDO_SCHEMA = "undo"
 """Undo copies of in-progress loads; never published (the snapshot drops it)."""
-
-JOURNAL_DDL = f"""
-create table if not exists {JOURNAL} (
-    load_id VARCHAR, census_year INTEGER, status VARCHAR, is_current BOOLEAN,
-    started_at TIMESTAMP WITH TIME ZONE, finished_at TIMESTAMP WITH TIME ZONE,
-    host VARCHAR, pid INTEGER, pid_started VARCHAR,
-    saved_tables INTEGER, saved_rows BIGINT, save_seconds DOUBLE, reason VARCHAR
-)"""
 
 
 class LoadStateError(RuntimeError):
@@ -68,15 +62,7 @@ def history_tables() -> set[str]:
 
 def yearly_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Every table of the layer schemas with a census_year column, except the history tables."""
-    rows = con.execute(
-        """
-        select distinct schema_name, table_name from duckdb_columns()
-        where column_name = 'census_year' and schema_name in (select unnest($schemas))
-          and database_name = current_database()
-        order by 1, 2
-        """,
-        {"schemas": list(SCHEMAS)},
-    ).fetchall()
+    rows = con.execute(sql("year_loads/yearly_tables"), {"schemas": list(SCHEMAS)}).fetchall()
     history = history_tables()
     return [f"{s}.{t}" for s, t in rows if f"{s}.{t}" not in history]
 
@@ -85,31 +71,17 @@ def _undo_name(load_id: str, census_year: int, relation: str) -> str:
     return f"{load_id}|{census_year}|{relation}"
 
 
-def _undo_relation(load_id: str, census_year: int, relation: str) -> str:
-    return f"{UNDO_SCHEMA}.{quote(_undo_name(load_id, census_year, relation))}"
-
-
-def _relation(relation: str) -> str:
-    schema, table = relation.split(".")
-    return f"{quote(schema)}.{quote(table)}"
-
-
-def _saved(con: duckdb.DuckDBPyConnection, load_id: str, census_year: int) -> dict[str, str]:
+def _saved(con: duckdb.DuckDBPyConnection, load_id: str, census_year: int) -> dict[str, QuotedName]:
     """relation -> its undo copy, for one load and year."""
     prefix = _undo_name(load_id, census_year, "")
     rows = con.execute(
-        "select table_name from duckdb_tables() where schema_name = $s and starts_with(table_name, $p)",
-        {"s": UNDO_SCHEMA, "p": prefix},
+        sql("year_loads/undo_copies"), {"prefix": prefix, "undo_schema": UNDO_SCHEMA}
     ).fetchall()
-    return {name[len(prefix) :]: f"{UNDO_SCHEMA}.{quote(name)}" for (name,) in rows}
+    return {name[len(prefix) :]: QuotedName(UNDO_SCHEMA, name) for (name,) in rows}
 
 
 def _status(con: duckdb.DuckDBPyConnection, load_id: str, census_year: int) -> str | None:
-    status = scalar(
-        con,
-        f"select status from {JOURNAL} where load_id = $l and census_year = $y",
-        {"l": load_id, "y": census_year},
-    )
+    status = scalar(con, sql("year_loads/status"), {"load_id": load_id, "census_year": census_year})
     return None if status is None else str(status)
 
 
@@ -117,7 +89,7 @@ def begin(con: duckdb.DuckDBPyConnection, load_id: str, census_years: list[int],
     """Start (or continue) the load `load_id` of these census years: save each year's rows once.
     Returns the rows saved now (0 when the load had already begun, or the years are new)."""
     saved_total = 0
-    con.execute(JOURNAL_DDL)
+    create_table(con, JOURNAL)
     for census_year in census_years:
         status = _status(con, load_id, census_year)
         if status == "in_progress":
@@ -127,11 +99,8 @@ def begin(con: duckdb.DuckDBPyConnection, load_id: str, census_years: list[int],
                 f"census year {census_year}: load {load_id} is already {status}; a finished load "
                 f"cannot write again (start a new run)"
             )
-        others = con.execute(  # DuckDB 2 wants every result fetched to the end
-            f"select load_id, pid, host from {JOURNAL} "
-            "where census_year = $y and status = 'in_progress' and load_id <> $l",
-            {"y": census_year, "l": load_id},
-        ).fetchall()
+        params = {"load_id": load_id, "census_year": census_year}
+        others = con.execute(sql("year_loads/other_loads_in_progress"), params).fetchall()
         if others:
             other = others[0]
             raise LoadStateError(
@@ -140,30 +109,25 @@ def begin(con: duckdb.DuckDBPyConnection, load_id: str, census_years: list[int],
             )
         started = time.perf_counter()
         with transaction(con):
-            con.execute(f"create schema if not exists {UNDO_SCHEMA}")
+            con.execute(sql("year_loads/create_undo_schema", schema=Identifier(UNDO_SCHEMA)))
             tables = yearly_tables(con)
             rows = 0
             for relation in tables:
-                undo = _undo_relation(load_id, census_year, relation)
+                undo = QuotedName(UNDO_SCHEMA, _undo_name(load_id, census_year, relation))
                 con.execute(
-                    f"create table {undo} as select * from {_relation(relation)} where census_year = $y",
-                    {"y": census_year},
+                    sql("year_loads/save_year", undo=undo, relation=Identifier(relation)),
+                    {"census_year": census_year},
                 )
-                rows += int(scalar(con, f"select count(*) from {undo}") or 0)  # type: ignore[call-overload]
-            con.execute(
-                f"insert into {JOURNAL} values ($l, $y, 'in_progress', false, now(), null, $host, $pid, "
-                "$started, $tables, $rows, $seconds, null)",
-                {
-                    "l": load_id,
-                    "y": census_year,
-                    "host": process.host,
-                    "pid": process.pid,
-                    "started": process.started,
-                    "tables": len(tables),
-                    "rows": rows,
-                    "seconds": time.perf_counter() - started,
-                },
-            )
+                rows += int(scalar(con, sql("year_loads/count_rows", relation=undo)) or 0)  # type: ignore[call-overload]
+            journal = {
+                "host": process.host,
+                "pid": process.pid,
+                "pid_started": process.started,
+                "saved_tables": len(tables),
+                "saved_rows": rows,
+                "save_seconds": time.perf_counter() - started,
+            }
+            con.execute(sql("year_loads/journal_begin"), params | journal)
             document(con, JOURNAL)
         saved_total += rows
     return saved_total
@@ -173,10 +137,7 @@ def pending(con: duckdb.DuckDBPyConnection) -> list[PendingLoad]:
     """Loads that began and neither committed nor rolled back."""
     if not table_exists(con, "audit", "census_year_loads"):
         return []
-    rows = con.execute(
-        f"select load_id, census_year, host, pid, pid_started, strftime(started_at, '%H:%M') "
-        f"from {JOURNAL} where status = 'in_progress' order by started_at, census_year"
-    ).fetchall()
+    rows = con.execute(sql("year_loads/pending")).fetchall()
     return [
         PendingLoad(str(load_id), int(year), ProcessId(str(host), int(pid), str(started or "")), str(at))
         for load_id, year, host, pid, started, at in rows
@@ -186,16 +147,13 @@ def pending(con: duckdb.DuckDBPyConnection) -> list[PendingLoad]:
 def _years_in_progress(con: duckdb.DuckDBPyConnection, load_id: str) -> list[int]:
     if not table_exists(con, "audit", "census_year_loads"):
         return []
-    rows = con.execute(
-        f"select census_year from {JOURNAL} where load_id = $l and status = 'in_progress' order by 1",
-        {"l": load_id},
-    ).fetchall()
+    rows = con.execute(sql("year_loads/years_in_progress"), {"load_id": load_id}).fetchall()
     return [int(y) for (y,) in rows]
 
 
 def _drop_saved(con: duckdb.DuckDBPyConnection, load_id: str, census_year: int) -> None:
     for undo in _saved(con, load_id, census_year).values():
-        con.execute(f"drop table {undo}")
+        con.execute(sql("year_loads/drop_table", relation=undo))
 
 
 def commit(con: duckdb.DuckDBPyConnection, load_id: str, at: datetime | None = None) -> list[int]:
@@ -207,26 +165,12 @@ def commit(con: duckdb.DuckDBPyConnection, load_id: str, at: datetime | None = N
         return []
     with transaction(con):
         for census_year in years:
-            params = {"l": load_id, "y": census_year}
-            con.execute(
-                f"update {JOURNAL} set status = 'committed', finished_at = coalesce($at, now()) "
-                "where load_id = $l and census_year = $y",
-                {**params, "at": at},
-            )
-            con.execute(
-                f"update {JOURNAL} set is_current = (load_id = $l) "
-                "where census_year = $y and status = 'committed'",
-                params,
-            )
+            params = {"load_id": load_id, "census_year": census_year}
+            con.execute(sql("year_loads/journal_commit"), params | {"committed_at": at})
+            con.execute(sql("year_loads/journal_make_current"), params)
             if table_exists(con, "audit", "loads"):
                 ensure_loads_table(con)
-                # the files of this load are the year's data now, if this load read files
-                con.execute(
-                    "update audit.loads set is_current = (load_id = $l) where census_year = $y "
-                    "and exists (select 1 from audit.loads where load_id = $l and census_year = $y "
-                    "and status = 'loaded')",
-                    params,
-                )
+                con.execute(sql("year_loads/loads_make_current"), params)
             _drop_saved(con, load_id, census_year)
     return years
 
@@ -239,32 +183,21 @@ def rollback(con: duckdb.DuckDBPyConnection, load_id: str, reason: str) -> list[
         return []
     with transaction(con):
         for census_year in years:
-            params = {"l": load_id, "y": census_year}
+            params = {"load_id": load_id, "census_year": census_year}
             tables = yearly_tables(con)  # anew for each year: an earlier year may have re-created one
             saved = _saved(con, load_id, census_year)
             for relation in sorted(set(tables) | set(saved)):
+                target = Identifier(relation)
                 if relation in tables:
-                    con.execute(
-                        f"delete from {_relation(relation)} where census_year = $y", {"y": census_year}
-                    )
+                    delete_year(con, relation, census_year)
                     if relation in saved:
-                        con.execute(
-                            f"insert into {_relation(relation)} by name select * from {saved[relation]}"
-                        )
-                else:  # dropped since (no step does this): it comes back with the load's years only
-                    con.execute(f"create table {_relation(relation)} as select * from {saved[relation]}")
-            con.execute(
-                f"update {JOURNAL} set status = 'rolled_back', finished_at = now(), reason = $r "
-                "where load_id = $l and census_year = $y",
-                {**params, "r": reason},
-            )
+                        con.execute(sql("year_loads/restore_year", relation=target, undo=saved[relation]))
+                else:
+                    con.execute(sql("year_loads/restore_table", relation=target, undo=saved[relation]))
+            con.execute(sql("year_loads/journal_roll_back"), params | {"reason": reason})
             if table_exists(con, "audit", "loads"):
                 ensure_loads_table(con)
-                con.execute(
-                    "update audit.loads set status = 'rolled_back', is_current = false "
-                    "where load_id = $l and census_year = $y and status = 'loaded'",
-                    params,
-                )
+                con.execute(sql("year_loads/loads_roll_back"), params)
             _drop_saved(con, load_id, census_year)
     return years
 
@@ -280,5 +213,5 @@ def seal_for_publication(
     others = pending(con)
     for load in others:
         rollback(con, load.load_id, "unfinished when another load was published; not in this snapshot")
-    con.execute(f"drop schema if exists {UNDO_SCHEMA} cascade")
+    con.execute(sql("year_loads/drop_undo_schema", schema=Identifier(UNDO_SCHEMA)))
     return others
