@@ -260,29 +260,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _print_scenarios(warehouse: Path, truth: dict) -> None:
+    from pipelines.lib.queries import sql
     from pipelines.lib.warehouse import connect
 
     with connect(warehouse, read_only=True) as con:
         for s in truth["scenarios"]:
+            params = {"county_code": s["county_code"], "stage": s["stage"], "standard_id": s["standard_id"]}
             if s["metric"] == "composite_cv":
-                sql = (
-                    "select census_year, composite_cv, passes from marts.county_balance "
-                    "where county_code = $c and stage = $s and standard_id = $d order by 1"
-                )
-                params = {"c": s["county_code"], "s": s["stage"], "d": s["standard_id"]}
+                query = sql("outputs/scenario_composite")
             else:
-                sql = (
-                    "select census_year, cv, passes from marts.county_indicator_cv "
-                    "where county_code = $c and stage = $s and standard_id = $d "
-                    "and indicator_id = $i order by 1"
-                )
-                params = {
-                    "c": s["county_code"],
-                    "s": s["stage"],
-                    "d": s["standard_id"],
-                    "i": s["indicator_id"],
-                }
-            rows = con.execute(sql, params).fetchall()
+                query = sql("outputs/scenario_indicator")
+                params["indicator_id"] = s["indicator_id"]
+            rows = con.execute(query, params).fetchall()
             failing = [year for year, _, passes in rows if passes is False]
             planted = [y["census_year"] for y in s["years"] if not y["passes"]]
             what = s["indicator_id"] or "composite"

@@ -89,3 +89,24 @@ insert into {{ relation }} by name {{ model }}
 
 -- name: whole_table
 select * from {{ relation }}
+
+-- name: county_codes
+-- The county registry's codes, that extracts and certifications are checked against.
+select county_code from marts.dim_counties
+
+-- name: standard_ids
+select standard_id from marts.standards
+
+-- name: census_year_rows
+select * from raw.census_schools where census_year = $census_year
+
+-- name: repeated_keys
+-- Keys of `$table_name` ($key: its unique_key columns) that repeat within one census year.
+select count(*)
+from (
+    select columns(lambda c: list_contains($key, c))
+    from query_table($table_name)
+    where census_year = $census_year
+    group by all
+    having count(*) > 1
+)

@@ -6,6 +6,7 @@ import polars as pl
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse, census_year_partitions
 from pipelines.lib.ingest.census_checks import census_warnings
 from pipelines.lib.ingest.census_ingest import YearRejected, load_census_year
+from pipelines.lib.queries import sql
 from pipelines.lib.warehouse import record_refused_load, replace_census_year
 
 
@@ -42,7 +43,7 @@ def census_schools(context: dg.AssetExecutionContext, warehouse: Warehouse):
     """Read, check and load one census year's extracts; the year is replaced atomically."""
     census_year = int(context.partition_key)
     with warehouse.year_writer(context) as con:
-        county_codes = [r[0] for r in con.execute("select county_code from marts.dim_counties").fetchall()]
+        county_codes = [r[0] for r in con.execute(sql("warehouse/county_codes")).fetchall()]
         try:
             load = load_census_year(warehouse.landing_path(), census_year, county_codes, context.run_id)
         except YearRejected as refused:

@@ -9,18 +9,14 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse, census_year_partitions
+from pipelines.lib.queries import sql
 from pipelines.lib.sql_models import SqlModel, load_models, run_model
 from pipelines.lib.warehouse import scalar
 
 
 def duplicate_keys(con, model: SqlModel, census_year: int) -> int:
-    key = ", ".join(model.unique_key)
-    count = scalar(
-        con,
-        f"select count(*) from (select {key} from {model.relation} "
-        f"where census_year = $census_year group by all having count(*) > 1)",
-        {"census_year": census_year},
-    )
+    params = {"table_name": model.relation, "key": list(model.unique_key), "census_year": census_year}
+    count = scalar(con, sql("warehouse/repeated_keys"), params)
     return int(count or 0)  # type: ignore[call-overload]
 
 

@@ -4,6 +4,7 @@ import dagster as dg
 
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.lib.paths import MODELS_DIR
+from pipelines.lib.queries import sql
 from pipelines.lib.reference import registry as reference
 from pipelines.lib.reference.alert_rules import RULE_TABLES, load_rules, rule_tables
 from pipelines.lib.reference.standards import STANDARD_TABLES, load_standards, standard_tables
@@ -83,7 +84,7 @@ def dim_counties(warehouse: Warehouse) -> dg.MaterializeResult:
 def certifications(warehouse: Warehouse) -> dg.MaterializeResult:
     """Certified counties per standard from the landing folder's reference/certifications.csv."""
     with warehouse.connect() as con:  # the registry and standards as loaded by the upstream assets
-        counties = [r[0] for r in con.execute("select county_code from marts.dim_counties").fetchall()]
-        standard_ids = [r[0] for r in con.execute("select standard_id from marts.standards").fetchall()]
+        counties = [r[0] for r in con.execute(sql("warehouse/county_codes")).fetchall()]
+        standard_ids = [r[0] for r in con.execute(sql("warehouse/standard_ids")).fetchall()]
     certified = reference.read_certifications(warehouse.landing_path(), counties, standard_ids)
     return _write_reference(warehouse, "certifications", certified)

@@ -11,6 +11,7 @@ import polars as pl
 
 from contracts.census import ingest_rules
 from contracts.columns import CENSUS_COLUMNS, STAGES
+from pipelines.lib.queries import sql
 from pipelines.lib.warehouse import query_frame, table_exists
 
 WARNING_SCHEMA = {
@@ -177,7 +178,7 @@ def census_warnings(con: duckdb.DuckDBPyConnection, census_year: int, accepted: 
     compares with whatever is there (re-run the later year to refresh its comparison).
     """
     previous = (
-        query_frame(con, "select * from raw.census_schools where census_year = $y", {"y": census_year - 1})
+        query_frame(con, sql("warehouse/census_year_rows"), {"census_year": census_year - 1})
         if table_exists(con, "raw", "census_schools")
         else pl.DataFrame()
     )

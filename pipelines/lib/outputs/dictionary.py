@@ -16,6 +16,7 @@ import jinja2
 
 from pipelines.lib.catalog import CatalogError, table_doc
 from pipelines.lib.publish.snapshot import PUBLISHED_SCHEMAS
+from pipelines.lib.queries import sql
 
 
 @dataclass(frozen=True)
@@ -38,15 +39,9 @@ class TableEntry:
 
 def dictionary_entries(con: duckdb.DuckDBPyConnection) -> list[TableEntry]:
     """One entry per table of the analyst-facing schemas, in schema order then by name."""
-    tables = con.execute(
-        "select schema_name, table_name from duckdb_tables() where schema_name in (select unnest($s))",
-        {"s": list(PUBLISHED_SCHEMAS)},
-    ).fetchall()
-    columns = con.execute(
-        "select schema_name, table_name, column_name, data_type, coalesce(comment, '') "
-        "from duckdb_columns() where schema_name in (select unnest($s)) order by column_index",
-        {"s": list(PUBLISHED_SCHEMAS)},
-    ).fetchall()
+    schemas = {"schemas": list(PUBLISHED_SCHEMAS)}
+    tables = con.execute(sql("outputs/dictionary_tables"), schemas).fetchall()
+    columns = con.execute(sql("outputs/dictionary_columns"), schemas).fetchall()
     order = {schema: i for i, schema in enumerate(PUBLISHED_SCHEMAS)}
     entries = []
     for schema, table in sorted(tables, key=lambda t: (order[t[0]], t[1])):

@@ -40,6 +40,7 @@ from pipelines.lib.monitoring.alert_list import (
 )
 from pipelines.lib.monitoring.alerts import LIST_COLUMNS
 from pipelines.lib.outputs.labels import Labels, read_labels
+from pipelines.lib.queries import sql
 from pipelines.lib.warehouse import query_frame, scalar, table_exists
 
 YES, NO, UNKNOWN = "是", "否", "未知"
@@ -104,58 +105,6 @@ MIN_WIDTH, MAX_WIDTH, PADDING = 6, 60, 3  # padding leaves room for the autofilt
 # The alert list's columns, as read_alert_list returns them; indicator_id is left out (metric_id
 # already names the indicator of a per-indicator alert) and the alert id goes last.
 ALERT_SHEET_COLUMNS = [c for c in LIST_COLUMNS if c not in ("alert_id", "indicator_id")] + ["alert_id"]
-
-BALANCE_SQL = """
-select
-    b.census_year,
-    b.county_code,
-    c.county_name,
-    b.stage,
-    b.standard_id,
-    b.cv_rule,
-    b.n_schools,
-    b.students,
-    b.composite_cv,
-    b.max_indicator_cv,
-    b.max_indicator_id,
-    b.cv_threshold,
-    b.n_indicators_over_threshold,
-    b.passes,
-    b.n_compliant_sections,
-    b.compliant_share,
-    b.meets_school_standards,
-    b.n_breaking_school_size,
-    b.n_breaking_class_size,
-    b.n_breaking_room_standard,
-from marts.county_balance as b
-left join marts.dim_counties as c on c.county_code = b.county_code
-where b.census_year = $y
-order by b.county_code, b.standard_id, b.stage desc
-"""
-
-INDICATOR_CV_SQL = """
-select
-    v.census_year,
-    v.county_code,
-    c.county_name,
-    v.stage,
-    v.standard_id,
-    v.indicator_id,
-    i.unit,
-    v.n_schools,
-    v.students,
-    v.mean_value,
-    v.sd_value,
-    v.cv,
-    v.cv_threshold,
-    v.passes,
-from marts.county_indicator_cv as v
-left join marts.dim_counties as c on c.county_code = v.county_code
-left join marts.standard_indicators as i
-    on i.standard_id = v.standard_id and i.stage = v.stage and i.indicator_id = v.indicator_id
-where v.census_year = $y
-order by v.county_code, v.standard_id, v.stage desc, v.indicator_order
-"""
 
 
 class NoBalance(LookupError):
@@ -223,7 +172,7 @@ def balance_year(con: duckdb.DuckDBPyConnection, census_year: int | None) -> int
         raise NoBalance("no marts.county_balance table: run the pipeline first (junheng run)")
     if census_year is not None:
         return census_year
-    year = scalar(con, "select max(census_year) from marts.county_balance")
+    year = scalar(con, sql("outputs/latest_balance_year"))
     if year is None:
         raise NoBalance("marts.county_balance is empty: run the pipeline first (junheng run)")
     return int(year)  # type: ignore[call-overload]
@@ -231,7 +180,7 @@ def balance_year(con: duckdb.DuckDBPyConnection, census_year: int | None) -> int
 
 def balance_sheets(con: duckdb.DuckDBPyConnection, census_year: int, labels: Labels) -> list[Sheet]:
     """The county balance of one year and the indicator CVs behind it."""
-    balance = query_frame(con, BALANCE_SQL, {"y": census_year})
+    balance = query_frame(con, sql("outputs/balance_sheet"), {"census_year": census_year})
     if balance.is_empty():
         raise NoBalance(f"no county balance for census year {census_year}")
     balance = label_codes(
@@ -239,7 +188,7 @@ def balance_sheets(con: duckdb.DuckDBPyConnection, census_year: int, labels: Lab
         labels,
         ["max_indicator_id"],
     )
-    indicator_cv = query_frame(con, INDICATOR_CV_SQL, {"y": census_year})
+    indicator_cv = query_frame(con, sql("outputs/indicator_cv_sheet"), {"census_year": census_year})
     indicator_cv = label_codes(
         indicator_cv.with_columns(judged("passes", pl.col("cv_threshold").is_not_null())),
         labels,

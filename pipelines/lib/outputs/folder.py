@@ -18,6 +18,7 @@ from pathlib import Path
 from pipelines.lib.outputs.dictionary import write_dictionary
 from pipelines.lib.outputs.excel import balance_year, write_alert_list_xlsx, write_county_balance_xlsx
 from pipelines.lib.outputs.reports import build_reports
+from pipelines.lib.queries import sql
 from pipelines.lib.warehouse import connect, scalar
 
 DATA_DOCS_DIR = "data_docs"
@@ -56,7 +57,7 @@ def write_outputs(
     out_dir.mkdir(parents=True, exist_ok=True)
     with connect(published, read_only=True) as con:
         year = balance_year(con, census_year)
-        loaded = scalar(con, "select count(*) from marts.county_balance where census_year = $y", {"y": year})
+        loaded = scalar(con, sql("outputs/balance_rows_of_year"), {"census_year": year})
         if not loaded:
             raise ValueError(f"{year}: 该年度未加载 / census year not loaded in {published}")
         write_county_balance_xlsx(con, out_dir / balance_name(year), year)

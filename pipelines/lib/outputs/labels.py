@@ -16,6 +16,7 @@ import duckdb
 import polars as pl
 
 from pipelines.lib.paths import MODELS_DIR
+from pipelines.lib.queries import sql
 from pipelines.lib.reference.alert_rules import load_rules
 from pipelines.lib.warehouse import query_frame, table_exists
 
@@ -44,20 +45,18 @@ class Labels:
         return self.statuses.get(status, status)
 
 
-def _rows(con: duckdb.DuckDBPyConnection, relation: str, sql: str) -> list[tuple]:
+def _rows(con: duckdb.DuckDBPyConnection, relation: str, query: str) -> list[tuple]:
     """The rows of a query on `relation`; none when the table is not there (an empty warehouse)."""
     schema, table = relation.split(".")
-    return con.execute(sql).fetchall() if table_exists(con, schema, table) else []
+    return con.execute(query).fetchall() if table_exists(con, schema, table) else []
 
 
 def read_labels(con: duckdb.DuckDBPyConnection, rules_dir: Path | None = None) -> Labels:
     words = load_rules(rules_dir or MODELS_DIR / "rules").labels
-    severities = _rows(
-        con, "marts.alert_severities", "select severity, rank, name_zh from marts.alert_severities"
-    )
-    standards = _rows(con, "marts.standards", "select standard_id, name_zh from marts.standards")
+    severities = _rows(con, "marts.alert_severities", sql("outputs/severity_names"))
+    standards = _rows(con, "marts.standards", sql("outputs/standard_names"))
     indicators = (
-        query_frame(con, "select distinct standard_id, indicator_id, name_zh from marts.standard_indicators")
+        query_frame(con, sql("outputs/indicator_names"))
         if table_exists(con, "marts", "standard_indicators")
         else pl.DataFrame(schema={"standard_id": pl.String, "indicator_id": pl.String, "name_zh": pl.String})
     )

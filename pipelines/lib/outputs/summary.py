@@ -5,24 +5,12 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
+from pipelines.lib.queries import sql
 from pipelines.lib.warehouse import query_frame
-
-SUMMARY_SQL = """
-select
-    census_year,
-    standard_id,
-    stage,
-    count(*) filter (where passes) as passing,
-    count(*) filter (where not passes) as failing,
-    count(*) filter (where passes is null) as undetermined,
-from marts.county_balance
-group by all
-order by census_year, standard_id, stage desc
-"""
 
 
 def balance_summary(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    return query_frame(con, SUMMARY_SQL)
+    return query_frame(con, sql("outputs/pass_counts"))
 
 
 def format_summary(summary: pl.DataFrame) -> str:
@@ -48,23 +36,13 @@ def format_summary(summary: pl.DataFrame) -> str:
 
 def load_report(con: duckdb.DuckDBPyConnection, census_year: int, top: int = 5) -> str:
     """One line on what a census year's load kept and refused, plus the commonest reasons."""
-    params = {"y": census_year}
-    loaded = query_frame(con, "select count(*) as n from raw.census_schools where census_year = $y", params)
-    refused = query_frame(
-        con,
-        "select count(distinct (source_file, source_row)) as rows, count(*) as problems "
-        "from audit.rejected_rows where census_year = $y",
-        params,
-    ).row(0, named=True)
+    params = {"census_year": census_year}
+    loaded = query_frame(con, sql("outputs/schools_loaded"), params)
+    refused = query_frame(con, sql("outputs/rows_refused"), params).row(0, named=True)
     text = f"{loaded['n'][0]} schools loaded, {refused['rows']} rows refused"
     if not refused["rows"]:
         return text
-    reasons = query_frame(
-        con,
-        'select "column", "check", count(*) as n, min(message_en) as example from audit.rejected_rows '
-        "where census_year = $y group by all order by n desc limit $top",
-        {**params, "top": top},
-    )
+    reasons = query_frame(con, sql("outputs/commonest_refusals"), params | {"top": top})
     lines = [text + " (all in audit.rejected_rows):"]
     lines += [
         f"      {r['n']} x {r['column']} {r['check']}, e.g. {r['example']}"

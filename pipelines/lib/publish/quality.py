@@ -2,9 +2,9 @@
 Docs (HTML) made to work offline.
 
 The suites are data: models/quality/expectations.yaml (a name, a severity, the check that builds
-its frames, and every bound with a note). A check is one function below: it runs plain SQL on the
-published DuckDB file, opened read-only, and returns small frames, each with the expectations on
-it written as plain data (ExpectationSpec). Heavy lifting (grouping millions of school rows) stays
+its frames, and every bound with a note). A check is one function below: it runs a statement of
+models/queries/quality.sql on the published DuckDB file, opened read-only, and returns small
+frames, each with the expectations on it written as plain data (ExpectationSpec). Heavy lifting (grouping millions of school rows) stays
 in DuckDB, so great-expectations only ever sees frames of about one row per county-year.
 great-expectations then validates every frame and, when asked, writes Data Docs.
 
@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import yaml
 
+from pipelines.lib.catalog import table_docs
 from pipelines.lib.paths import MODELS_DIR
 from pipelines.lib.publish.data_docs import (
     check_local_links,
@@ -33,7 +34,7 @@ from pipelines.lib.publish.data_docs import (
     write_index,
 )
 from pipelines.lib.publish.suites import CheckFrame, ExpectationSpec, SuiteResult, SuiteSpec
-from pipelines.lib.sql_models import load_model
+from pipelines.lib.queries import sql
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,7 +48,6 @@ DOCS_SITE_NAME = "junheng_quality"
 
 _TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
 _COLUMN_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
-_YEAR_FILTER = "(cast($census_year as integer) is null or census_year = $census_year)"
 
 
 class QualityConfigError(ValueError):
@@ -59,7 +59,7 @@ class QualityConfigError(ValueError):
 
 def load_suites(path: Path | None = None) -> list[SuiteSpec]:
     """The suites of models/quality/expectations.yaml (or `path`), checked. The keys of the
-    unique_keys suite are read from the sidecars of the models under models/."""
+    unique_keys suite are read from the table sidecars under models/."""
     path = path or MODELS_DIR / DEFAULT_SUITES_FILE
     with open(path, encoding="utf-8") as f:
         document = yaml.safe_load(f) or {}
@@ -83,7 +83,7 @@ def load_suites(path: Path | None = None) -> list[SuiteSpec]:
             raise QualityConfigError(f"{where}: {problems[0]}")
         params = {k: v for k, v in entry.items() if k not in ("name", "severity", "check", "note")}
         if entry["check"] == "unique_keys":
-            params["tables"] = _key_tables(params.get("key_sources", {}), MODELS_DIR, where)
+            params["tables"] = _key_tables(params.get("key_sources", {}), where)
         _check_names(params, where)
         specs.append(
             SuiteSpec(
@@ -110,27 +110,17 @@ def _numbers_without_note(node: Any, trail: str = "") -> Iterable[str]:
             yield from _numbers_without_note(item, f"{trail}[{i}]")
 
 
-def _key_tables(key_sources: Mapping[str, Any], models_dir: Path, where: str) -> list[dict[str, Any]]:
-    """(table, key, note) for every model of the listed schemas (unique_key of its YAML sidecar),
-    then the tables listed by hand."""
+def _key_tables(key_sources: Mapping[str, Any], where: str) -> list[dict[str, Any]]:
+    """(table, key, note) for every table of the listed schemas: the unique_key of its sidecar,
+    the one place a key is stated."""
     tables: list[dict[str, Any]] = []
     for schema in key_sources.get("from_sidecars", []):
-        sql_files = sorted((models_dir / schema).glob("*.sql"))
-        if not sql_files:
-            raise QualityConfigError(f"{where}: no models under {models_dir / schema}")
-        for sql_path in sql_files:
-            model = load_model(sql_path)
-            tables.append(
-                {
-                    "table": model.relation,
-                    "key": list(model.unique_key),
-                    "note": f"unique_key of models/{schema}/{sql_path.stem}.yml; grain: {model.grain}",
-                }
-            )
-    for item in key_sources.get("tables", []):
-        if not item.get("key") or not str(item.get("note", "")).strip():
-            raise QualityConfigError(f"{where}: {item.get('table')} needs a key and a note")
-        tables.append({"table": item["table"], "key": list(item["key"]), "note": str(item["note"])})
+        docs = [doc for doc in table_docs() if doc.schema == schema]
+        if not docs:
+            raise QualityConfigError(f"{where}: no sidecars under models/{schema}/")
+        for doc in docs:
+            note = f"unique_key of models/{schema}/{doc.table}.yml; grain: {doc.grain}"
+            tables.append({"table": doc.relation, "key": list(doc.unique_key), "note": note})
     for item in tables:
         bad = [c for c in item["key"] if not _COLUMN_NAME.match(c)]
         if bad:
@@ -139,8 +129,8 @@ def _key_tables(key_sources: Mapping[str, Any], models_dir: Path, where: str) ->
 
 
 def _check_names(params: Mapping[str, Any], where: str) -> None:
-    """Table and column names are formatted into SQL, so each must look like one; every range
-    needs columns and a bound."""
+    """Table and column names must look like ones (a typo fails here, naming the suite, rather
+    than in DuckDB); every range needs columns and a bound."""
     tables = [item["table"] if isinstance(item, Mapping) else str(item) for item in params.get("tables", [])]
     columns: list[str] = []
     for item in params.get("ranges", []):
@@ -161,11 +151,10 @@ def _check_names(params: Mapping[str, Any], where: str) -> None:
 # --- frames: one function per check, SQL visible --------------------------------------------------
 
 
-def _query(con: duckdb.DuckDBPyConnection, sql: str, census_year: int | None) -> pd.DataFrame:
+def _query(con: duckdb.DuckDBPyConnection, statement: str, params: Mapping[str, object]) -> pd.DataFrame:
     """The result as a pandas frame (great-expectations' pandas batches). DuckDB 2 wants every
     result fetched in full before the next statement: .df() does that."""
-    params = {"census_year": census_year} if "$census_year" in sql else {}
-    frame = con.execute(sql, params).df()
+    frame = con.execute(statement, dict(params)).df()
     # great-expectations' pair and map checks fail on pandas' NA ("boolean value of NA is
     # ambiguous"): nullable integers become floats with NaN, nullable booleans objects with None
     for column, dtype in frame.dtypes.items():
@@ -176,58 +165,33 @@ def _query(con: duckdb.DuckDBPyConnection, sql: str, census_year: int | None) ->
     return frame
 
 
-def _columns_of(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    schema, name = table.split(".")
-    rows = con.execute(
-        "select column_name from information_schema.columns where table_schema = $s and table_name = $t",
-        {"s": schema, "t": name},
-    ).fetchall()
-    return [str(r[0]) for r in rows]
+def _shown(statement: str, params: Mapping[str, object]) -> str:
+    """The statement as Data Docs show it: its parameters' values first, then the SQL."""
+    values = [f"-- ${name} = {value!r}" for name, value in params.items()]
+    return "\n".join([*values, statement])
 
 
 def _frame(
     con: duckdb.DuckDBPyConnection,
-    census_year: int | None,
     *,
     name: str,
     grain: str,
-    sql: str,
+    statement: str,
+    params: Mapping[str, object],
     id_columns: list[str],
     expectations: list[ExpectationSpec],
 ) -> CheckFrame:
-    """Run the frame's SQL; a missing table or column makes a frame that fails with the reason."""
+    """Run the frame's statement (models/queries/quality.sql); a missing table or column makes a
+    frame that fails with the reason."""
+    shown = _shown(statement, params)
     try:
-        data = _query(con, sql, census_year)
+        data = _query(con, statement, params)
     except duckdb.Error as exc:
         first_line = str(exc).splitlines()[0]
         return CheckFrame(
-            name, grain, sql, None, [], id_columns, error=f"could not build the frame: {first_line}"
+            name, grain, shown, None, [], id_columns, error=f"could not build the frame: {first_line}"
         )
-    return CheckFrame(name, grain, sql, data, expectations, id_columns)
-
-
-UNIQUE_KEY_SQL = """
--- The rows of {table} whose key ({key}) repeats: one hash aggregate in DuckDB, and a frame that
--- is empty when the key is unique (cheap at any scale), with one row per copy otherwise.
-with
-
-key_counts as (
-    select {key}, count(*) as n_rows
-    from {table}
-    where {year_filter}
-    group by all
-),
-
-final as (
-    select {key}, unnest(range(n_rows)) as copy_number
-    from key_counts
-    where n_rows > 1
-)
-
-select * from final
-order by {key}, copy_number
-limit {max_rows:d}
-"""
+    return CheckFrame(name, grain, shown, data, expectations, id_columns)
 
 
 def unique_keys_frames(
@@ -238,13 +202,7 @@ def unique_keys_frames(
     frames = []
     for item in spec.params["tables"]:
         table, key = item["table"], item["key"]
-        by_year = "census_year" in _columns_of(con, table)
-        sql = UNIQUE_KEY_SQL.format(
-            table=table,
-            key=", ".join(key),
-            year_filter=_YEAR_FILTER if by_year else "true",
-            max_rows=max_rows,
-        )
+        params = {"table_name": table, "key": key, "census_year": census_year, "max_rows": max_rows}
         expectation = ExpectationSpec(
             kind="ExpectCompoundColumnsToBeUnique" if len(key) > 1 else "ExpectColumnValuesToBeUnique",
             kwargs={"column_list": key} if len(key) > 1 else {"column": key[0]},
@@ -255,71 +213,15 @@ def unique_keys_frames(
         frames.append(
             _frame(
                 con,
-                census_year,
                 name=table,
                 grain=grain,
-                sql=sql,
+                statement=sql("quality/repeated_keys"),
+                params=params,
                 id_columns=key,
                 expectations=[expectation],
             )
         )
     return frames
-
-
-COMPOSITE_SQL = f"""
--- marts.county_balance against the mean of its indicator CVs in marts.county_indicator_cv.
-with
-
-balance as (
-    select census_year, county_code, stage, standard_id, composite_cv
-    from marts.county_balance
-    where {_YEAR_FILTER}
-),
-
-indicator_cvs as (
-    select
-        census_year,
-        county_code,
-        stage,
-        standard_id,
-        count(cv) as n_indicator_cvs,
-        avg(cv) as mean_of_indicator_cvs,
-    from marts.county_indicator_cv
-    where {_YEAR_FILTER}
-    group by all
-),
-
-expected_indicators as (
-    select standard_id, stage, count(*) as n_indicators_expected
-    from marts.standard_indicators
-    group by all
-),
-
-final as (
-    select
-        balance.census_year,
-        balance.county_code,
-        balance.stage,
-        balance.standard_id,
-        balance.composite_cv,
-        coalesce(indicator_cvs.n_indicator_cvs, 0) as n_indicator_cvs,
-        expected_indicators.n_indicators_expected,
-        case
-            when indicator_cvs.n_indicator_cvs = expected_indicators.n_indicators_expected
-                then indicator_cvs.mean_of_indicator_cvs
-        end as mean_of_indicator_cvs,
-        abs(balance.composite_cv - mean_of_indicator_cvs) as composite_difference,
-        balance.composite_cv is null as composite_is_null,
-        coalesce(indicator_cvs.n_indicator_cvs, 0)
-            < coalesce(expected_indicators.n_indicators_expected, 0) as has_missing_indicator_cv,
-    from balance
-    left join indicator_cvs using (census_year, county_code, stage, standard_id)
-    left join expected_indicators using (standard_id, stage)
-)
-
-select * from final
-order by census_year, county_code, stage, standard_id
-"""
 
 
 def composite_identity_frames(
@@ -349,74 +251,14 @@ def composite_identity_frames(
     return [
         _frame(
             con,
-            census_year,
             name="marts.county_balance",
             grain="census_year x county_code x stage x standard_id",
-            sql=COMPOSITE_SQL,
+            statement=sql("quality/composite_identity"),
+            params={"census_year": census_year},
             id_columns=["census_year", "county_code", "stage", "standard_id"],
             expectations=expectations,
         )
     ]
-
-
-COVERAGE_SQL = """
--- One row per census_year x county_code: every registry county in every checked year (the loaded
--- years of raw.census_schools, or the year asked for), and any other county found in the marts.
-with
-
-checked_years as (
-    select census_year from raw.census_schools
-    union
-    select cast($census_year as integer) where $census_year is not null
-),
-
-registry as (
-    select county_code from marts.dim_counties
-),
-
-indicator_cv_groups as (
-    select census_year, county_code, count(distinct (stage, standard_id)) as n_indicator_cv_groups
-    from marts.county_indicator_cv
-    group by all
-),
-
-balance_groups as (
-    select census_year, county_code, count(distinct (stage, standard_id)) as n_balance_groups
-    from marts.county_balance
-    group by all
-),
-
-expected_groups as (
-    select count(distinct (stage, standard_id)) as n_expected_groups
-    from marts.standard_thresholds
-),
-
-county_years as (
-    select checked_years.census_year, registry.county_code from checked_years cross join registry
-    union
-    select census_year, county_code from indicator_cv_groups
-    union
-    select census_year, county_code from balance_groups
-),
-
-final as (
-    select
-        county_years.census_year,
-        county_years.county_code,
-        county_years.county_code in (select county_code from registry) as is_registry_county,
-        coalesce(indicator_cv_groups.n_indicator_cv_groups, 0) as n_indicator_cv_groups,
-        coalesce(balance_groups.n_balance_groups, 0) as n_balance_groups,
-        expected_groups.n_expected_groups,
-    from county_years
-    cross join expected_groups
-    left join indicator_cv_groups using (census_year, county_code)
-    left join balance_groups using (census_year, county_code)
-    where cast($census_year as integer) is null or county_years.census_year = $census_year
-)
-
-select * from final
-order by census_year, county_code
-"""
 
 
 def county_coverage_frames(
@@ -469,34 +311,13 @@ def _coverage_frame(
 ) -> CheckFrame:
     return _frame(
         con,
-        census_year,
         name="marts.county_balance",
         grain="census_year x county_code",
-        sql=COVERAGE_SQL,
+        statement=sql("quality/county_coverage"),
+        params={"census_year": census_year},
         id_columns=["census_year", "county_code"],
         expectations=expectations,
     )
-
-
-VALUE_RANGE_SQL = """
--- The smallest and largest value of each checked column of {table} per census_year x county_code:
--- one aggregate in DuckDB, whatever the size of the table; nulls are left out by min and max.
-with
-
-county_years as (
-    select
-        census_year,
-        county_code,
-        count(*) as n_rows,
-        {aggregates},
-    from {table}
-    where {year_filter}
-    group by all
-)
-
-select * from county_years
-order by census_year, county_code
-"""
 
 
 def value_ranges_frames(
@@ -508,13 +329,14 @@ def value_ranges_frames(
         by_table.setdefault(item["table"], []).append(item)
     frames = []
     for table, items in by_table.items():
-        aggregates: dict[str, str] = {}
+        min_columns: list[str] = []
+        max_columns: list[str] = []
         expectations = []
         for item in items:
             note = " ".join(str(item["note"]).split())
             for column in item["columns"]:
                 if "min" in item:
-                    aggregates[f"smallest_{column}"] = f"min({column})"
+                    min_columns.append(column)
                     expectations.append(
                         ExpectationSpec(
                             kind="ExpectColumnValuesToBeBetween",
@@ -524,7 +346,7 @@ def value_ranges_frames(
                         )
                     )
                 if "max" in item:
-                    aggregates[f"largest_{column}"] = f"max({column})"
+                    max_columns.append(column)
                     expectations.append(
                         ExpectationSpec(
                             kind="ExpectColumnValuesToBeBetween",
@@ -533,18 +355,19 @@ def value_ranges_frames(
                             note=note,
                         )
                     )
-        sql = VALUE_RANGE_SQL.format(
-            table=table,
-            aggregates=",\n        ".join(f"{expr} as {alias}" for alias, expr in aggregates.items()),
-            year_filter=_YEAR_FILTER,
-        )
+        params = {
+            "table_name": table,
+            "min_columns": min_columns,
+            "max_columns": max_columns,
+            "census_year": census_year,
+        }
         frames.append(
             _frame(
                 con,
-                census_year,
                 name=table,
                 grain="census_year x county_code",
-                sql=sql,
+                statement=sql("quality/value_ranges"),
+                params=params,
                 id_columns=["census_year", "county_code"],
                 expectations=expectations,
             )
@@ -552,43 +375,14 @@ def value_ranges_frames(
     return frames
 
 
-ALERTS_SQL = f"""
--- Each alert with the rank its severity has on the ladder (null for a severity not on it).
-with
-
-alerts as (
-    select alert_id, census_year, county_code, stage, standard_id, rule_id, severity, severity_rank, status
-    from monitoring.backsliding_alerts
-    where {_YEAR_FILTER}
-),
-
-ladder as (
-    select severity, rank as ladder_rank
-    from marts.alert_severities
-),
-
-final as (
-    select alerts.*, ladder.ladder_rank
-    from alerts
-    left join ladder using (severity)
-)
-
-select * from final
-order by census_year, county_code, stage, standard_id, rule_id
-"""
-
-LADDER_SQL = "select severity from marts.alert_severities order by rank"
-
-
 def alert_codes_frames(
     con: duckdb.DuckDBPyConnection, spec: SuiteSpec, census_year: int | None
 ) -> list[CheckFrame]:
     try:
-        severities = [str(r[0]) for r in con.execute(LADDER_SQL).fetchall()]
+        severities = [str(r[0]) for r in con.execute(sql("quality/ladder")).fetchall()]
     except duckdb.Error as exc:
-        return [
-            CheckFrame("monitoring.backsliding_alerts", "alert", LADDER_SQL, None, [], [], error=str(exc))
-        ]
+        ladder = sql("quality/ladder")
+        return [CheckFrame("monitoring.backsliding_alerts", "alert", ladder, None, [], [], error=str(exc))]
     statuses = [str(s) for s in spec.params["statuses"]]
     expectations = [
         ExpectationSpec(
@@ -631,41 +425,14 @@ def alert_codes_frames(
     return [
         _frame(
             con,
-            census_year,
             name="monitoring.backsliding_alerts",
             grain="alert",
-            sql=ALERTS_SQL,
+            statement=sql("quality/alert_codes"),
+            params={"census_year": census_year},
             id_columns=["census_year", "county_code", "stage", "standard_id", "rule_id"],
             expectations=expectations,
         )
     ]
-
-
-ROWS_PER_YEAR_SQL = """
--- Rows of {table} in every loaded census year (raw.census_schools) and the year asked for.
-with
-
-checked_years as (
-    select census_year from raw.census_schools
-    union
-    select cast($census_year as integer) where $census_year is not null
-),
-
-table_rows as (
-    select census_year, count(*) as n_rows
-    from {table}
-    group by all
-),
-
-final as (
-    select checked_years.census_year, coalesce(table_rows.n_rows, 0) as n_rows
-    from checked_years
-    left join table_rows using (census_year)
-)
-
-select * from final
-order by census_year
-"""
 
 
 def _row_counts(
@@ -675,12 +442,13 @@ def _row_counts(
     ratio to the previous year's (one column each: `<table>` and `<table> / previous year`).
     Every year is counted, so a single year still has its previous year; then the year is kept."""
     years = None
+    statement = sql("quality/rows_per_year")
     for table in tables:
-        sql = ROWS_PER_YEAR_SQL.format(table=table)
+        params = {"table_name": table, "census_year": census_year}
         try:
-            counts = _query(con, sql, census_year)
+            counts = _query(con, statement, params)
         except duckdb.Error as exc:
-            return sql, None, f"could not count {table}: {str(exc).splitlines()[0]}"
+            return _shown(statement, params), None, f"could not count {table}: {str(exc).splitlines()[0]}"
         if years is None:
             years = counts[["census_year"]].copy()
             years["previous_census_year"] = years["census_year"].shift(1)
@@ -690,14 +458,14 @@ def _row_counts(
     assert years is not None
     if census_year is not None:
         years = years[years["census_year"] == census_year].reset_index(drop=True)
-    return ROWS_PER_YEAR_SQL.format(table="<each table>"), years, None
+    return _shown(statement, {"table_name": "<each table>", "census_year": census_year}), years, None
 
 
 def rows_per_year_frames(
     con: duckdb.DuckDBPyConnection, spec: SuiteSpec, census_year: int | None
 ) -> list[CheckFrame]:
     tables = [str(t) for t in spec.params["tables"]]
-    sql, data, error = _row_counts(con, tables, census_year)
+    shown, data, error = _row_counts(con, tables, census_year)
     expectations = [
         ExpectationSpec(
             kind="ExpectColumnValuesToBeBetween",
@@ -707,7 +475,7 @@ def rows_per_year_frames(
         )
         for table in tables
     ]
-    return [CheckFrame("rows_per_year", "census year", sql, data, expectations, ["census_year"], error)]
+    return [CheckFrame("rows_per_year", "census year", shown, data, expectations, ["census_year"], error)]
 
 
 def row_count_bands_frames(
@@ -718,7 +486,7 @@ def row_count_bands_frames(
     for band in spec.params.get("bands", []):
         for table in band["tables"]:
             bands[table] = band
-    sql, data, error = _row_counts(con, tables, census_year)
+    shown, data, error = _row_counts(con, tables, census_year)
     expectations = []
     for table in tables:
         band = bands[table]
@@ -731,7 +499,7 @@ def row_count_bands_frames(
                 note=" ".join(str(band["note"]).split()),
             )
         )
-    return [CheckFrame("row_count_bands", "census year", sql, data, expectations, ["census_year"], error)]
+    return [CheckFrame("row_count_bands", "census year", shown, data, expectations, ["census_year"], error)]
 
 
 CHECKS: dict[str, Callable[[duckdb.DuckDBPyConnection, SuiteSpec, int | None], list[CheckFrame]]] = {

@@ -33,7 +33,8 @@ from pathlib import Path
 import duckdb
 
 from pipelines.lib.loads import year_loads
-from pipelines.lib.warehouse import connect, quote
+from pipelines.lib.queries import Identifier, sql
+from pipelines.lib.warehouse import connect
 
 PUBLISHED_SCHEMAS = ("marts", "monitoring", "audit")
 """Schemas analysts read; the Parquet export covers these (the snapshot holds every schema)."""
@@ -97,7 +98,7 @@ def _staged_copy(working: Path, snapshot: Path, load_id: str | None, committed_a
             os.fsync(target.fileno())
         os.chmod(temporary, 0o444)
         with connect(temporary, read_only=True) as con:  # a copy that does not open is not published
-            con.execute("select count(*) from duckdb_tables()").fetchall()
+            con.execute(sql("snapshot/opens")).fetchall()
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
@@ -106,19 +107,7 @@ def _staged_copy(working: Path, snapshot: Path, load_id: str | None, committed_a
 
 def _tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, bool]]:
     """(schema, table, has census_year) for every published table."""
-    rows = con.execute(
-        """
-        select t.schema_name, t.table_name, count(c.column_name) > 0
-        from duckdb_tables() as t
-        left join duckdb_columns() as c
-            on c.schema_name = t.schema_name and c.table_name = t.table_name
-            and c.column_name = 'census_year'
-        where t.schema_name in (select unnest($schemas))
-        group by all
-        order by 1, 2
-        """,
-        {"schemas": list(PUBLISHED_SCHEMAS)},
-    ).fetchall()
+    rows = con.execute(sql("snapshot/published_tables"), {"schemas": list(PUBLISHED_SCHEMAS)}).fetchall()
     return [(str(s), str(t), bool(y)) for s, t, y in rows]
 
 
@@ -133,30 +122,25 @@ def export_parquet(database: Path, target_dir: Path, census_year: int) -> tuple[
     try:
         with connect(database, read_only=True) as con:
             for schema, table, by_year in _tables(con):
-                relation = f"{quote(schema)}.{quote(table)}"
+                relation = Identifier(f"{schema}.{table}")
                 if not by_year:
-                    parts: list[tuple[Path, str]] = [(Path(schema, table), f"select * from {relation}")]
+                    parts: list[tuple[Path, str, int | None]] = [
+                        (Path(schema, table), sql("snapshot/export_table", relation=relation), None)
+                    ]
                 else:
                     years = [census_year]
                     if f"{schema}.{table}" in logs:
-                        years = [
-                            y
-                            for (y,) in con.execute(f"select distinct census_year from {relation}").fetchall()
-                        ]
-                    parts = [
-                        (
-                            Path(schema, table, f"census_year={year}"),
-                            f"select * exclude (census_year) from {relation} where census_year = {int(year):d}",
-                        )
-                        for year in years
-                    ]
-                for relative, select in parts:
+                        rows = con.execute(sql("snapshot/years_of_table", relation=relation)).fetchall()
+                        years = [int(y) for (y,) in rows]
+                    export = sql("snapshot/export_year", relation=relation)
+                    parts = [(Path(schema, table, f"census_year={year}"), export, year) for year in years]
+                for relative, export, year in parts:
                     staged_file = staging / relative / PARQUET_FILE_NAME
                     staged_file.parent.mkdir(parents=True, exist_ok=True)
-                    # COPY takes no parameters; the only value here is an int formatted as one
-                    con.execute(
-                        f"copy ({select}) to '{staged_file}' (format parquet, compression zstd)"
-                    ).fetchall()
+                    params: dict[str, object] = {"path": str(staged_file)}
+                    if year is not None:
+                        params["census_year"] = year
+                    con.execute(export, params).fetchall()
                     staged.append((staged_file, target_dir / relative / PARQUET_FILE_NAME))
         size = 0
         for staged_file, final in staged:

@@ -14,6 +14,7 @@ import duckdb
 import polars as pl
 
 from pipelines.lib.outputs.labels import Labels, read_labels
+from pipelines.lib.queries import sql
 from pipelines.lib.warehouse import connect, query_frame, table_exists
 
 # How many driver schools per indicator the county page lists (monitoring.school_drivers).
@@ -78,7 +79,7 @@ class ReportData:
 
 
 def _years(con: duckdb.DuckDBPyConnection) -> list[int]:
-    rows = con.execute("select distinct census_year from marts.county_balance order by 1").fetchall()
+    rows = con.execute(sql("reports/loaded_years")).fetchall()
     return [int(r[0]) for r in rows]
 
 
@@ -108,67 +109,32 @@ def read_report_data(
                 f"数据库中没有 {year} 年的数据（已载入：{loaded[0]}–{loaded[-1]}） / "
                 f"census year {year} is not in the warehouse (loaded: {', '.join(map(str, loaded))})"
             )
-        counties = query_frame(con, "select * from marts.dim_counties order by county_code")
+        counties = query_frame(con, sql("reports/counties"))
         if county_code is not None and county_code not in set(counties["county_code"].to_list()):
             raise ValueError(
                 f"未知的县区代码 {county_code}（marts.dim_counties 中没有） / "
                 f"unknown county code {county_code!r} (not in marts.dim_counties)"
             )
-        y = {"y": year}
-        standards = query_frame(con, "select * from marts.standards order by standard_id")
+        y = {"census_year": year}
+        standards = query_frame(con, sql("reports/standards"))
         data = ReportData(
             census_year=year,
             years=[v for v in loaded if v <= year],
             labels=read_labels(con),
             counties=counties,
-            certifications=query_frame(con, "select * from marts.certifications"),
+            certifications=query_frame(con, sql("reports/certifications")),
             standards=standards,
-            indicators=query_frame(
-                con, "select * from marts.standard_indicators order by standard_id, stage, indicator_order"
-            ),
-            thresholds=query_frame(con, "select * from marts.standard_thresholds"),
-            school_types=dict(
-                con.execute("select school_type_code, name_zh from marts.dim_school_types").fetchall()
-            ),
+            indicators=query_frame(con, sql("reports/indicators")),
+            thresholds=query_frame(con, sql("reports/thresholds")),
+            school_types=dict(con.execute(sql("reports/school_types")).fetchall()),
             urban_rural=_urban_rural(con),
-            balance=query_frame(
-                con,
-                "select * from marts.county_balance where census_year <= $y "
-                "order by county_code, standard_id, stage, census_year",
-                y,
-            ),
-            indicator_cv=query_frame(
-                con,
-                "select census_year, county_code, stage, standard_id, indicator_id, indicator_order, "
-                "n_schools, cv, cv_null_reason, cv_threshold, passes "
-                "from marts.county_indicator_cv where census_year <= $y "
-                "order by county_code, standard_id, stage, indicator_order, census_year",
-                y,
-            ),
-            trends=query_frame(con, "select * from monitoring.county_trends where census_year = $y", y),
-            alerts=query_frame(
-                con,
-                "select * from monitoring.backsliding_alerts where census_year = $y "
-                "order by status = 'resolved', severity_rank desc, county_code, standard_id, stage, "
-                "rule_id, indicator_id",
-                y,
-            ),
-            drivers=query_frame(
-                con,
-                "select * from monitoring.school_drivers where census_year = $y and driver_rank <= $top "
-                "order by county_code, standard_id, stage, indicator_id, driver_rank",
-                {"y": year, "top": TOP_DRIVERS},
-            ),
-            failing_schools=query_frame(
-                con,
-                "select * from marts.school_compliance where census_year = $y and ("
-                "is_compliant = false or breaks_school_size or breaks_class_size or breaks_room_standard) "
-                "order by county_code, standard_id, stage, is_compliant nulls last, n_met, school_id",
-                y,
-            ),
-            data_status=query_frame(
-                con, "select * from monitoring.county_data_status where census_year = $y", y
-            ),
+            balance=query_frame(con, sql("reports/balance"), y),
+            indicator_cv=query_frame(con, sql("reports/indicator_cv"), y),
+            trends=query_frame(con, sql("reports/trends"), y),
+            alerts=query_frame(con, sql("reports/alerts"), y),
+            drivers=query_frame(con, sql("reports/drivers"), y | {"top_drivers": TOP_DRIVERS}),
+            failing_schools=query_frame(con, sql("reports/failing_schools"), y),
+            data_status=query_frame(con, sql("reports/data_status"), y),
         )
     return data
 
@@ -176,7 +142,7 @@ def read_report_data(
 def _urban_rural(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     if not table_exists(con, "marts", "dim_urban_rural"):
         return {}
-    return dict(con.execute("select urban_rural_code, name_zh from marts.dim_urban_rural").fetchall())
+    return dict(con.execute(sql("reports/urban_rural")).fetchall())
 
 
 def by_county(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:

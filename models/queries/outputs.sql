@@ -1,0 +1,123 @@
+-- What the outputs read from the published snapshot: the workbooks (pipelines/lib/outputs/excel.py),
+-- the labels every output shares (labels.py), the data dictionary (dictionary.py), the summary
+-- `junheng run` and `junheng demo` print (summary.py) and the reports folder (folder.py).
+
+-- name: latest_balance_year
+select max(census_year) from marts.county_balance
+
+-- name: balance_rows_of_year
+select count(*) from marts.county_balance where census_year = $census_year
+
+-- name: balance_sheet
+-- The workbook's 县域均衡 sheet: one row per county, stage and standard.
+select
+    balance.census_year,
+    balance.county_code,
+    counties.county_name,
+    balance.stage,
+    balance.standard_id,
+    balance.cv_rule,
+    balance.n_schools,
+    balance.students,
+    balance.composite_cv,
+    balance.max_indicator_cv,
+    balance.max_indicator_id,
+    balance.cv_threshold,
+    balance.n_indicators_over_threshold,
+    balance.passes,
+    balance.n_compliant_sections,
+    balance.compliant_share,
+    balance.meets_school_standards,
+    balance.n_breaking_school_size,
+    balance.n_breaking_class_size,
+    balance.n_breaking_room_standard,
+from marts.county_balance as balance
+left join marts.dim_counties as counties using (county_code)
+where balance.census_year = $census_year
+order by balance.county_code, balance.standard_id, balance.stage desc
+
+-- name: indicator_cv_sheet
+-- The workbook's 指标差异系数 sheet: one row per county, stage, standard and indicator.
+select
+    cvs.census_year,
+    cvs.county_code,
+    counties.county_name,
+    cvs.stage,
+    cvs.standard_id,
+    cvs.indicator_id,
+    indicators.unit,
+    cvs.n_schools,
+    cvs.students,
+    cvs.mean_value,
+    cvs.sd_value,
+    cvs.cv,
+    cvs.cv_threshold,
+    cvs.passes,
+from marts.county_indicator_cv as cvs
+left join marts.dim_counties as counties using (county_code)
+left join marts.standard_indicators as indicators using (standard_id, stage, indicator_id)
+where cvs.census_year = $census_year
+order by cvs.county_code, cvs.standard_id, cvs.stage desc, cvs.indicator_order
+
+-- name: severity_names
+select severity, rank, name_zh from marts.alert_severities
+
+-- name: standard_names
+select standard_id, name_zh from marts.standards
+
+-- name: indicator_names
+select distinct standard_id, indicator_id, name_zh from marts.standard_indicators
+
+-- name: dictionary_tables
+select schema_name, table_name from duckdb_tables() where list_contains($schemas, schema_name)
+
+-- name: dictionary_columns
+select schema_name, table_name, column_name, data_type, coalesce(comment, '') as comment
+from duckdb_columns()
+where list_contains($schemas, schema_name)
+order by column_index
+
+-- name: pass_counts
+-- Per census year, standard and stage: counties passing, failing and undetermined.
+select
+    census_year,
+    standard_id,
+    stage,
+    count(*) filter (where passes) as passing,
+    count(*) filter (where not passes) as failing,
+    count(*) filter (where passes is null) as undetermined,
+from marts.county_balance
+group by all
+order by census_year, standard_id, stage desc
+
+-- name: schools_loaded
+select count(*) as n from raw.census_schools where census_year = $census_year
+
+-- name: rows_refused
+select count(distinct (source_file, source_row)) as rows, count(*) as problems
+from audit.rejected_rows
+where census_year = $census_year
+
+-- name: commonest_refusals
+select "column", "check", count(*) as n, min(message_en) as example
+from audit.rejected_rows
+where census_year = $census_year
+group by all
+order by n desc
+limit $top
+
+-- name: scenario_composite
+-- `junheng generate --explain`: a planted scenario's composite coefficient over the years.
+select census_year, composite_cv, passes
+from marts.county_balance
+where county_code = $county_code and stage = $stage and standard_id = $standard_id
+order by 1
+
+-- name: scenario_indicator
+select census_year, cv, passes
+from marts.county_indicator_cv
+where county_code = $county_code
+    and stage = $stage
+    and standard_id = $standard_id
+    and indicator_id = $indicator_id
+order by 1
