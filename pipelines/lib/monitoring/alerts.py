@@ -256,142 +256,54 @@ def _alert_row(
     }
 
 
+@dataclass(frozen=True)
+class _YearContext:
+    """What every group of one census year is judged against."""
+
+    inputs: AlertInputs
+    rules: RuleSet
+    held: dict[str, dict]  # county_code -> its data status, for counties whose figures are on hold
+    failing: dict[tuple[str, str, str], int]  # group -> failing school sections
+    previous: dict[tuple, dict]  # alert key -> last year's active alert
+    breach_years: dict[tuple[str, str, str], set[int]]
+
+    @property
+    def year(self) -> int:
+        return self.inputs.census_year
+
+
 def fire_alerts(inputs: AlertInputs, rules: RuleSet) -> pl.DataFrame:
-    """The alerts of one census year, without evidence (see attach_evidence)."""
+    """The alerts of one census year, without evidence (see attach_evidence): per monitored
+    county-stage-standard, a data hold or the rules that fire; then each alert's status against
+    last year, and a resolved row for each alert of last year that no longer fires."""
     year = inputs.census_year
     current = inputs.trends.filter((pl.col("census_year") == year) & pl.col("is_monitored"))
-    held = {
-        r["county_code"]: r for r in inputs.data_status.filter(pl.col("is_provisional")).iter_rows(named=True)
-    }
-    failing = {
-        (r["county_code"], r["stage"], r["standard_id"]): int(r["n_failing_sections"])
-        for r in inputs.failing_sections.iter_rows(named=True)
-    }
-    previous = {
-        _key(r["county_code"], r["stage"], r["standard_id"], r["rule_id"], r["metric_id"]): r
-        for r in inputs.previous_alerts.filter(pl.col("status").is_in(ACTIVE)).iter_rows(named=True)
-    }
-    breach_years = _breach_years(inputs.trends.filter(pl.col("census_year") <= year))
-    metric_rules = [r for r in rules.rules if r.scope == "metric"]
-    stage_rules = [r for r in rules.rules if r.scope == "stage"]
-
+    ctx = _YearContext(
+        inputs=inputs,
+        rules=rules,
+        held={
+            r["county_code"]: r
+            for r in inputs.data_status.filter(pl.col("is_provisional")).iter_rows(named=True)
+        },
+        failing={
+            (r["county_code"], r["stage"], r["standard_id"]): int(r["n_failing_sections"])
+            for r in inputs.failing_sections.iter_rows(named=True)
+        },
+        previous={
+            _key(r["county_code"], r["stage"], r["standard_id"], r["rule_id"], r["metric_id"]): r
+            for r in inputs.previous_alerts.filter(pl.col("status").is_in(ACTIVE)).iter_rows(named=True)
+        },
+        breach_years=_breach_years(inputs.trends.filter(pl.col("census_year") <= year)),
+    )
     groups: dict[tuple[str, str, str], list[dict]] = {}
     for row in current.sort("county_code", "stage", "standard_id", "metric_order").iter_rows(named=True):
         groups.setdefault((row["county_code"], row["stage"], row["standard_id"]), []).append(row)
 
     fired: list[dict] = []
     for group, rows in groups.items():
-        county_code, stage, standard_id = group
-        judged = [r for r in rows if r["is_judged"] and r["value"] is not None]
-        worst = _worst(judged)
-        if county_code in held:
-            status = held[county_code]
-            reasons = [x for x in (status["provisional_reason"] or "").split("; ") if x]
-            context = _context(rules, inputs, group, None) | {
-                "reasons_zh": "、".join(_HOLD_REASONS_ZH.get(x, x) for x in reasons),
-                "reasons_en": ", ".join(_hold_reason_en(x, status) for x in reasons),
-            }
-            message = (
-                rules.data_hold_messages[0].format(**context),
-                rules.data_hold_messages[1].format(**context),
-            )
-            fired.append(_alert_row(inputs, rules, group, DATA_HOLD, DATA_HOLD, None, worst, message, None))
-            continue
-        group_alerts: list[dict] = []
-        for row in judged:
-            for rule in metric_rules:
-                holds = METRIC_KINDS[rule.kind](row, rule.params, year)
-                hysteresis = (
-                    not holds
-                    and rule.clear_below is not None
-                    and _key(county_code, stage, standard_id, rule.rule_id, row["metric_id"]) in previous
-                    and row["ratio_to_threshold"] >= rule.clear_below
-                )
-                if holds or hysteresis:
-                    context = _context(rules, inputs, group, row)
-                    message = (rule.message_zh.format(**context), rule.message_en.format(**context))
-                    group_alerts.append(
-                        _alert_row(
-                            inputs,
-                            rules,
-                            group,
-                            rule.rule_id,
-                            rule.severity,
-                            row,
-                            row,
-                            message,
-                            row["metric_id"],
-                            hysteresis,
-                        )
-                    )
-        view = StageView(
-            census_year=year,
-            judged=judged,
-            metric_alerts=group_alerts,
-            n_failing_sections=failing.get(group),
-            breach_years=breach_years.get(group, set()),
-            rank=rules.rank,
-        )
-        for rule in stage_rules:
-            count = STAGE_KINDS[rule.kind](view, rule.params)
-            if count is not None:
-                context = _context(rules, inputs, group, worst) | {
-                    "n_metrics": count,
-                    "n_sections": count,
-                    "n_years": count,
-                }
-                message = (rule.message_zh.format(**context), rule.message_en.format(**context))
-                # the school rule is about schools, not coefficients: no CV evidence for it
-                shown = None if rule.kind in NOT_ABOUT_COEFFICIENTS else worst
-                group_alerts.append(
-                    _alert_row(inputs, rules, group, rule.rule_id, rule.severity, None, shown, message, None)
-                )
-        fired += group_alerts
-
-    # status against last year
-    fired_keys = set()
-    for alert in fired:
-        key = _key(
-            alert["county_code"], alert["stage"], alert["standard_id"], alert["rule_id"], alert["metric_id"]
-        )
-        fired_keys.add(key)
-        before = previous.get(key)
-        alert["status"] = "continuing" if before else "new"
-        alert["first_seen_year"] = before["first_seen_year"] if before else year
-    # an alert of last year that no longer fires is resolved, where the county is still monitored
-    # and its figures are not on hold (a held year decides nothing)
-    for key, before in sorted(previous.items()):
-        county_code, stage, standard_id, rule_id, metric = key
-        group = (county_code, stage, standard_id)
-        if key in fired_keys or group not in groups or county_code in held:
-            continue
-        rows = groups[group]
-        metric_row = next((r for r in rows if r["metric_id"] == metric), None) if metric else None
-        judged = [r for r in rows if r["is_judged"] and r["value"] is not None]
-        context = _context(rules, inputs, group, metric_row or _worst(judged))
-        subject_zh = context.get(
-            "subject", f"{context['county_name']}{context['stage_zh']}{context['standard_zh']}"
-        )
-        subject_en = context.get("subject_en", f"{context['county_name']} {stage} {standard_id}")
-        severity_zh = next(s.name_zh for s in rules.severities if s.severity == before["severity"])
-        message = (
-            f"{subject_zh}：上年的{severity_zh}预警本年度已解除（规则 {rule_id}）。",
-            f"{subject_en}: last year's alert ({rule_id}) no longer fires.",
-        )
-        alert = _alert_row(
-            inputs,
-            rules,
-            group,
-            rule_id,
-            before["severity"],
-            metric_row if metric else None,
-            metric_row or _worst(judged),
-            message,
-            metric or None,
-        )
-        alert["status"] = "resolved"
-        alert["first_seen_year"] = before["first_seen_year"]
-        fired.append(alert)
+        fired += _group_alerts(ctx, group, rows)
+    fired_keys = _set_status(ctx, fired)
+    fired += _resolved_alerts(ctx, groups, fired_keys)
     frame = pl.DataFrame(fired, schema={k: v for k, v in ALERT_SCHEMA.items() if k in _FIRE_COLUMNS})
     return frame.sort(
         "county_code",
@@ -403,6 +315,155 @@ def fire_alerts(inputs: AlertInputs, rules: RuleSet) -> pl.DataFrame:
         descending=[False, False, False, True, False, False],
         nulls_last=True,
     )
+
+
+def _judged(rows: list[dict]) -> list[dict]:
+    return [r for r in rows if r["is_judged"] and r["value"] is not None]
+
+
+def _group_alerts(ctx: _YearContext, group: tuple[str, str, str], rows: list[dict]) -> list[dict]:
+    """One county-stage-standard: a data hold (nothing else is judged), or its metric rules then
+    its stage rules."""
+    judged = _judged(rows)
+    worst = _worst(judged)
+    if group[0] in ctx.held:
+        return [_hold_alert(ctx, group, worst)]
+    metric_alerts = _metric_alerts(ctx, group, judged)
+    view = StageView(
+        census_year=ctx.year,
+        judged=judged,
+        metric_alerts=metric_alerts,
+        n_failing_sections=ctx.failing.get(group),
+        breach_years=ctx.breach_years.get(group, set()),
+        rank=ctx.rules.rank,
+    )
+    return metric_alerts + _stage_alerts(ctx, group, view, worst)
+
+
+def _hold_alert(ctx: _YearContext, group: tuple[str, str, str], worst: dict | None) -> dict:
+    """The county's figures are provisional this year: one data_hold row saying why."""
+    rules, status = ctx.rules, ctx.held[group[0]]
+    reasons = [x for x in (status["provisional_reason"] or "").split("; ") if x]
+    context = _context(rules, ctx.inputs, group, None) | {
+        "reasons_zh": "、".join(_HOLD_REASONS_ZH.get(x, x) for x in reasons),
+        "reasons_en": ", ".join(_hold_reason_en(x, status) for x in reasons),
+    }
+    message = (
+        rules.data_hold_messages[0].format(**context),
+        rules.data_hold_messages[1].format(**context),
+    )
+    return _alert_row(ctx.inputs, rules, group, DATA_HOLD, DATA_HOLD, None, worst, message, None)
+
+
+def _metric_alerts(ctx: _YearContext, group: tuple[str, str, str], judged: list[dict]) -> list[dict]:
+    """Every metric rule on every judged metric; an alert of last year stays (hysteresis) while
+    the value is at or above the rule's clear_below."""
+    alerts = []
+    for row in judged:
+        for rule in (r for r in ctx.rules.rules if r.scope == "metric"):
+            holds = METRIC_KINDS[rule.kind](row, rule.params, ctx.year)
+            hysteresis = (
+                not holds
+                and rule.clear_below is not None
+                and _key(*group, rule.rule_id, row["metric_id"]) in ctx.previous
+                and row["ratio_to_threshold"] >= rule.clear_below
+            )
+            if holds or hysteresis:
+                context = _context(ctx.rules, ctx.inputs, group, row)
+                message = (rule.message_zh.format(**context), rule.message_en.format(**context))
+                alerts.append(
+                    _alert_row(
+                        ctx.inputs,
+                        ctx.rules,
+                        group,
+                        rule.rule_id,
+                        rule.severity,
+                        row,
+                        row,
+                        message,
+                        row["metric_id"],
+                        hysteresis,
+                    )
+                )
+    return alerts
+
+
+def _stage_alerts(
+    ctx: _YearContext, group: tuple[str, str, str], view: StageView, worst: dict | None
+) -> list[dict]:
+    """Every rule about the whole county-stage (how many metrics, sections or years)."""
+    alerts = []
+    for rule in (r for r in ctx.rules.rules if r.scope == "stage"):
+        count = STAGE_KINDS[rule.kind](view, rule.params)
+        if count is None:
+            continue
+        context = _context(ctx.rules, ctx.inputs, group, worst) | {
+            "n_metrics": count,
+            "n_sections": count,
+            "n_years": count,
+        }
+        message = (rule.message_zh.format(**context), rule.message_en.format(**context))
+        # the school rule is about schools, not coefficients: no CV evidence for it
+        shown = None if rule.kind in NOT_ABOUT_COEFFICIENTS else worst
+        alerts.append(
+            _alert_row(ctx.inputs, ctx.rules, group, rule.rule_id, rule.severity, None, shown, message, None)
+        )
+    return alerts
+
+
+def _set_status(ctx: _YearContext, fired: list[dict]) -> set[tuple]:
+    """New or continuing against last year's active alerts; returns the keys that fired."""
+    fired_keys = set()
+    for alert in fired:
+        key = _key(
+            alert["county_code"], alert["stage"], alert["standard_id"], alert["rule_id"], alert["metric_id"]
+        )
+        fired_keys.add(key)
+        before = ctx.previous.get(key)
+        alert["status"] = "continuing" if before else "new"
+        alert["first_seen_year"] = before["first_seen_year"] if before else ctx.year
+    return fired_keys
+
+
+def _resolved_alerts(
+    ctx: _YearContext, groups: dict[tuple[str, str, str], list[dict]], fired_keys: set[tuple]
+) -> list[dict]:
+    """An alert of last year that no longer fires is resolved, where the county is still
+    monitored and its figures are not on hold (a held year decides nothing)."""
+    rules, resolved = ctx.rules, []
+    for key, before in sorted(ctx.previous.items()):
+        county_code, stage, standard_id, rule_id, metric = key
+        group = (county_code, stage, standard_id)
+        if key in fired_keys or group not in groups or county_code in ctx.held:
+            continue
+        rows = groups[group]
+        metric_row = next((r for r in rows if r["metric_id"] == metric), None) if metric else None
+        worst = _worst(_judged(rows))
+        context = _context(rules, ctx.inputs, group, metric_row or worst)
+        subject_zh = context.get(
+            "subject", f"{context['county_name']}{context['stage_zh']}{context['standard_zh']}"
+        )
+        subject_en = context.get("subject_en", f"{context['county_name']} {stage} {standard_id}")
+        severity_zh = next(s.name_zh for s in rules.severities if s.severity == before["severity"])
+        message = (
+            f"{subject_zh}：上年的{severity_zh}预警本年度已解除（规则 {rule_id}）。",
+            f"{subject_en}: last year's alert ({rule_id}) no longer fires.",
+        )
+        alert = _alert_row(
+            ctx.inputs,
+            rules,
+            group,
+            rule_id,
+            before["severity"],
+            metric_row if metric else None,
+            metric_row or worst,
+            message,
+            metric or None,
+        )
+        alert["status"] = "resolved"
+        alert["first_seen_year"] = before["first_seen_year"]
+        resolved.append(alert)
+    return resolved
 
 
 _FIRE_COLUMNS = [c for c in ALERT_SCHEMA if not c.startswith(("driver_", "what_if_"))]
