@@ -134,12 +134,10 @@ def reload_journal(warehouse: Path, census_year: int) -> dict:
     """The undo copy of the latest committed load of a year, as its journal row records it."""
     import duckdb
 
+    from bench.steps import bench_sql
+
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        rows = con.execute(
-            "select saved_tables, saved_rows, save_seconds from audit.census_year_loads "
-            "where census_year = $y and status = 'committed' order by started_at desc limit 1",
-            {"y": census_year},
-        ).fetchall()
+        rows = con.execute(bench_sql("latest_undo_copy"), {"census_year": census_year}).fetchall()
     tables, saved, seconds = rows[0]
     return {"reload_saved_tables": tables, "reload_saved_rows": saved, "reload_save_seconds": seconds}
 

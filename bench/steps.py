@@ -23,6 +23,15 @@ import duckdb
 
 from pipelines.lib.ingest.census_ingest import extract_files
 from pipelines.lib.paths import MODELS_DIR
+from pipelines.lib.queries import sql
+
+BENCH_DIR = Path(__file__).resolve().parent
+
+
+def bench_sql(name: str) -> str:
+    """A statement of bench/queries.sql."""
+    return sql(f"queries/{name}", queries_dir=BENCH_DIR)
+
 
 # the models that make up "the coefficient step": census rows -> county coefficients
 COEFFICIENT_MODELS = ("staging.school_sections", "marts.school_indicators", "marts.county_indicator_cv")
@@ -73,11 +82,9 @@ def floor_seconds(files: list[Path]) -> dict:
         nonlocal counted
         counted = 0
         if csv:
-            counted += con.execute("select count(*) from read_csv($f, header = true)", {"f": csv}).fetchone()[
-                0
-            ]
+            counted += con.execute(bench_sql("count_csv"), {"path": csv}).fetchone()[0]
         if parquet:
-            counted += con.execute("select count(*) from read_parquet($f)", {"f": parquet}).fetchone()[0]
+            counted += con.execute(bench_sql("count_parquet"), {"path": parquet}).fetchone()[0]
 
     seconds = _best(scan)
     con.close()
@@ -114,7 +121,7 @@ def pandas_seconds(warehouse: Path, year: int) -> tuple[float, object]:
 
     standards = load_standards(MODELS_DIR / "standards")
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        census = con.execute("select * from raw.census_schools where census_year = $y", {"y": year}).df()
+        census = con.execute(bench_sql("census_year_rows"), {"census_year": year}).df()
     started = time.perf_counter()
     result = all_standards_cvs(census, standards)
     return time.perf_counter() - started, result
@@ -124,11 +131,7 @@ def agreement(warehouse: Path, year: int, baseline) -> dict:
     """How far the pandas coefficients are from marts.county_indicator_cv (keys and values)."""
     keys = ["standard_id", "census_year", "county_code", "stage", "indicator_id"]
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        ours = con.execute(
-            "select standard_id, census_year, county_code, stage, indicator_id, n_schools, cv "
-            "from marts.county_indicator_cv where census_year = $y",
-            {"y": year},
-        ).df()
+        ours = con.execute(bench_sql("indicator_cvs"), {"census_year": year}).df()
     merged = ours.merge(baseline, on=keys, how="outer", suffixes=("_ours", "_pandas"), indicator=True)
     only = merged[merged["_merge"] != "both"]
     both = merged[merged["_merge"] == "both"]
@@ -187,7 +190,7 @@ def ingest_profile(landing: Path, warehouse: Path, year: int) -> dict[str, float
         copy = Path(scratch) / "copy.duckdb"
         shutil.copyfile(warehouse, copy)
         with connect(copy) as con:
-            codes = [r[0] for r in con.execute("select county_code from marts.dim_counties").fetchall()]
+            codes = [r[0] for r in con.execute(bench_sql("county_codes")).fetchall()]
             failures = timed("contract (pandera, one pass)", lambda: year_contract_failures(prepared, codes))
             finished = timed(
                 "accept or reject rows", lambda: [finish_file(p, failures[p.name]) for p in prepared]

@@ -120,17 +120,17 @@ def statements(file: str, queries_dir: Path = QUERIES_DIR) -> dict[str, str]:
     return found
 
 
-def sql(ref: str, **fills: Fill) -> str:
-    """The statement `ref` ("<file>/<statement>") with its placeholders filled."""
+def sql(ref: str, queries_dir: Path = QUERIES_DIR, **fills: Fill) -> str:
+    """The statement `ref` ("<file>/<statement>") with its placeholders filled. The benchmarks
+    keep their own statements in bench/queries.sql (`queries_dir`)."""
     file, _, name = ref.rpartition("/")
-    body = statements(file).get(name)
+    where = f"{queries_dir.name}/{file}.sql"
+    body = statements(file, queries_dir).get(name)
     if body is None:
-        raise QueryError(f"models/queries/{file}.sql: no statement {name!r}")
+        raise QueryError(f"{where}: no statement {name!r}")
     wanted = set(_PLACEHOLDER.findall(body))
     if wanted != set(fills):
-        raise QueryError(
-            f"models/queries/{file}.sql, {name}: placeholders {sorted(wanted)}, given {sorted(fills)}"
-        )
+        raise QueryError(f"{where}, {name}: placeholders {sorted(wanted)}, given {sorted(fills)}")
     return _PLACEHOLDER.sub(lambda m: fills[m["name"]].sql(), body)
 
 
