@@ -59,13 +59,13 @@ alter table audit.loads add column is_current boolean default false
 
 -- name: loads_set_is_current
 -- On an old warehouse: the files of each year's latest load whose files all loaded were current.
-update audit.loads set is_current = (census_year, load_id) in (
+update audit.loads set is_current = status = 'loaded' and (census_year, load_id) in (
     select (census_year, arg_max(load_id, loaded_at))
     from (
         select census_year, load_id, max(loaded_at) as loaded_at
         from audit.loads
         group by all
-        having bool_and(status = 'loaded')
+        having bool_and(status in ('loaded', 'ignored'))
     )
     group by census_year
 )

@@ -85,9 +85,9 @@ where census_year = $census_year and status = 'committed'
 
 -- name: loads_make_current
 -- The files of this load are the year's data now, if this load read files (a load that only
--- rebuilt the models leaves the files of the year as they were).
+-- rebuilt the models leaves the files of the year as they were); ignored files are never current.
 update audit.loads
-set is_current = (load_id = $load_id)
+set is_current = (load_id = $load_id and status = 'loaded')
 where census_year = $census_year
     and exists (
         select 1 from audit.loads

@@ -12,7 +12,7 @@ from pipelines.runner import run_pipeline
 
 pytestmark = pytest.mark.integration
 
-YEARS = [2021, 2022, 2023, 2024]  # one year of each shape: GBK CSV, XLSX, UTF-8 CSV, Parquet
+YEARS = [2021, 2022, 2023, 2024]  # one year of each shape: GBK CSV, Excel (XLS and XLSX), UTF-8 CSV, Parquet
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +37,21 @@ def messy(tmp_path_factory):
 
 def test_every_shape_was_read(messy):
     loads = messy["tables"]["audit.loads"]
-    assert sorted(set(zip(loads["file_format"], loads["encoding"], strict=True)), key=str) == sorted(
-        {("csv", "gb18030"), ("xlsx", None), ("csv", "utf-8-sig"), ("parquet", None)}, key=str
+    read = loads.filter(pl.col("status") != "ignored")
+    assert sorted(set(zip(read["file_format"], read["encoding"], strict=True)), key=str) == sorted(
+        {("csv", "gb18030"), ("xlsx", None), ("xls", None), ("csv", "utf-8-sig"), ("parquet", None)}, key=str
     )
-    assert (loads["status"] == "loaded").all()
+    assert (read["status"] == "loaded").all()
+
+
+def test_the_office_lock_file_of_every_year_is_listed_as_ignored_and_never_current(messy):
+    loads = messy["tables"]["audit.loads"]
+    ignored = loads.filter(pl.col("status") == "ignored")
+    assert sorted(ignored["census_year"].to_list()) == YEARS  # one beside the first file of each year
+    assert ignored["source_file"].str.contains("/~$", literal=True).all()
+    assert ignored["message"].str.contains("Office 锁定文件", literal=True).all()
+    assert not ignored["is_current"].any() and (ignored["rows_read"] == 0).all()
+    assert loads.filter(pl.col("status") == "loaded")["is_current"].all()
 
 
 def test_every_planted_bad_row_is_refused_by_the_expected_check(messy):
@@ -74,8 +85,8 @@ def test_every_file_reconciles(messy):
     units = messy["truth"]["school_units_per_year"]
     duplicates = sum(d["defect"] == "duplicate_school_id" for d in messy["truth"]["planted_defects"])
     assert loads["rows_read"].sum() == sum(units.values()) + duplicates  # the copy is an extra row
-    xlsx = loads.filter(pl.col("file_format") == "xlsx")
-    assert (xlsx["rows_skipped"] == 3).all()  # title, blank row, total row
+    excel = loads.filter(pl.col("file_format").is_in(["xlsx", "xls"]))
+    assert (excel["rows_skipped"] == 3).all()  # title, blank row, total row
 
 
 def test_coefficients_equal_the_clean_twin_for_the_schools_that_loaded(messy, golden_standards):

@@ -19,7 +19,7 @@ import polars as pl
 from contracts.census import census_schema, ingest_rules
 from contracts.columns import CENSUS_COLUMN_NAMES, CENSUS_DTYPES, REQUIRED_COLUMNS
 from contracts.headers import HeaderError, match_header, ownership_values, school_type_names
-from pipelines.lib.ingest.readers import SUFFIXES, ReadError, read_extract
+from pipelines.lib.ingest.readers import FolderEntry, ReadError, folder_entry, read_extract
 
 REJECTION_SCHEMA = {
     "source_file": pl.String,
@@ -68,7 +68,7 @@ class FileReport:
     rows_rejected: int = 0
     rows_skipped: int = 0
     unknown_columns: list[str] = field(default_factory=list)
-    status: str = "loaded"  # loaded | rejected
+    status: str = "loaded"  # loaded | rejected | ignored (an Office lock, hidden or system file)
     message: str | None = None
     seconds: float = 0.0
 
@@ -89,9 +89,24 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def extract_files(landing: Path, census_year: int) -> list[Path]:
+def year_folder(landing: Path, census_year: int) -> list[FolderEntry]:
+    """Every entry of the census year's folder, by name, with what becomes of it."""
     folder = landing / str(census_year)
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+    return [folder_entry(p, p.relative_to(landing).as_posix()) for p in sorted(folder.iterdir())]
+
+
+def extract_files(landing: Path, census_year: int) -> list[Path]:
+    return [e.path for e in year_folder(landing, census_year) if e.kind == "extract"]
+
+
+def entry_report(entry: FolderEntry) -> FileReport:
+    """The audit.loads record of an entry that is not read: ignored, or refused by name."""
+    try:
+        digest = sha256_of(entry.path) if entry.path.is_file() else ""
+    except OSError:  # a lock file held by the program that made it
+        digest = ""
+    status = "ignored" if entry.kind == "ignored" else "rejected"
+    return FileReport(source_file=entry.name, sha256=digest, status=status, message=entry.reason)
 
 
 # full-width ASCII (！ to ～) and the ideographic space, to their half-width forms
@@ -451,24 +466,30 @@ def missing_parents(accepted: pl.DataFrame) -> pl.DataFrame:
 def load_census_year(landing: Path, census_year: int, county_codes: list[str], load_id: str) -> YearLoad:
     """All extracts of one census year, checked. Every file is read even when an earlier one is
     refused, so one run reports every file-level problem; then YearRejected is raised."""
-    files = extract_files(landing, census_year)
-    if not files:
-        raise FileRejected(
-            f"{landing / str(census_year)}: 没有数据文件 / no extract files (*.csv, *.xlsx, *.parquet)"
-        )
+    entries = year_folder(landing, census_year)
     reports: dict[str, FileReport] = {}  # in file order
     prepared: dict[str, PreparedFile] = {}
-    for path in files:  # every file is read and typed first ...
-        name = path.relative_to(landing).as_posix()
+    for entry in entries:  # every file is read and typed first ...
+        if entry.kind != "extract":
+            reports[entry.name] = entry_report(entry)
+            continue
         started = time.perf_counter()
         try:
-            prepared[name] = prepare_file(path, name, census_year)
-            reports[name] = prepared[name].report
+            prepared[entry.name] = prepare_file(entry.path, entry.name, census_year)
+            reports[entry.name] = prepared[entry.name].report
         except FileRejected as exc:
-            reports[name] = FileReport(
-                source_file=name, sha256=sha256_of(path), status="rejected", message=str(exc)
+            reports[entry.name] = FileReport(
+                source_file=entry.name, sha256=sha256_of(entry.path), status="rejected", message=str(exc)
             )
-        reports[name].seconds = time.perf_counter() - started
+        reports[entry.name].seconds = time.perf_counter() - started
+    if not any(e.kind == "extract" for e in entries):
+        message = (
+            f"{landing / str(census_year)}: 没有数据文件 / no extract files (*.csv, *.xlsx, *.xls, *.parquet)"
+        )
+        if reports:  # the folder holds something: say what, file by file
+            lines = [r.message or r.source_file for r in reports.values()]
+            raise YearRejected("\n".join([message, *lines]), list(reports.values()))
+        raise FileRejected(message)
     failures = (
         year_contract_failures(list(prepared.values()), county_codes) if prepared else {}
     )  # ... checked at once

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.lib.ingest.census_ingest import sha256_of
-from pipelines.lib.ingest.readers import SUFFIXES
+from pipelines.lib.ingest.readers import folder_entry
 from pipelines.lib.paths import census_years_in
 
 REFERENCE = "reference"
@@ -26,7 +26,9 @@ class FileState:
 
 
 def scan(landing: Path, known: dict[str, FileState] | None = None) -> dict[str, FileState]:
-    """Every extract and reference file, by path relative to the landing folder."""
+    """Every file of the reference and census-year folders but the ignored ones (Office lock,
+    hidden and system files), by path relative to the landing folder. A file the run will refuse
+    (e.g. a .docx) counts: adding one starts a run that says so."""
     known = known or {}
     states: dict[str, FileState] = {}
     folders = [landing / REFERENCE] + [landing / str(y) for y in census_years_in(landing)]
@@ -34,9 +36,9 @@ def scan(landing: Path, known: dict[str, FileState] | None = None) -> dict[str, 
         if not folder.is_dir():
             continue
         for path in sorted(folder.iterdir()):
-            if not path.is_file() or path.suffix.lower() not in SUFFIXES:
-                continue
             name = path.relative_to(landing).as_posix()
+            if not path.is_file() or folder_entry(path, name).kind == "ignored":
+                continue
             stat = path.stat()
             old = known.get(name)
             if old is not None and (old.size, old.mtime_ns) == (stat.st_size, stat.st_mtime_ns):

@@ -1,5 +1,6 @@
 """Readers for census extracts as they arrive: CSV (UTF-8 with or without BOM, GB18030/GBK),
-XLSX (first sheet with a recognisable header row) and Parquet.
+Excel workbooks, .xlsx and the older .xls (first sheet with a recognisable header row), and
+Parquet; and what every other entry of a year folder is (ignored by name, or refused).
 
 Every reader returns the cells as text under their original headers, plus `source_row`: the
 line of a CSV (header = line 1), the row of an Excel sheet as Excel numbers it, or the record
@@ -20,7 +21,9 @@ import polars as pl
 
 from contracts.headers import HeaderError, match_header
 
-SUFFIXES = (".csv", ".xlsx", ".parquet")
+SUFFIXES = (".csv", ".xlsx", ".xls", ".parquet")
+SYSTEM_FILES = ("thumbs.db", "desktop.ini", ".ds_store")
+"""Files Windows and macOS leave in folders: ignored (and listed as such)."""
 TOTAL_MARKERS = ("合计", "总计", "小计")
 MIN_HEADER_MATCHES = 3
 
@@ -36,6 +39,53 @@ class RawExtract:
     encoding: str | None = None
     sheet: str | None = None
     rows_skipped: int = 0  # title, blank and total (合计) rows that are not schools
+
+
+@dataclass(frozen=True)
+class FolderEntry:
+    """One entry of a census-year folder and what becomes of it."""
+
+    path: Path
+    name: str  # relative to the landing folder, as audit.loads records it
+    kind: str  # extract (read), ignored (listed, not read) or refused (the year is not loaded)
+    reason: str | None = None  # why ignored or refused, in Chinese and English
+
+
+def folder_entry(path: Path, name: str) -> FolderEntry:
+    """Whether a year folder's entry is an extract to read, a file to ignore (Office lock files,
+    hidden and system files), or something that is refused by name: nothing is passed over."""
+    lower = path.name.lower()
+    if path.name.startswith("~$"):
+        return FolderEntry(
+            path,
+            name,
+            "ignored",
+            f"{name}: Office 锁定文件（工作簿打开时自动生成，不含数据），已忽略 / an Office lock file "
+            f"(made while a workbook is open; holds no data), ignored",
+        )
+    if path.name.startswith(".") or lower in SYSTEM_FILES:
+        return FolderEntry(
+            path, name, "ignored", f"{name}: 隐藏文件或系统文件，已忽略 / a hidden or system file, ignored"
+        )
+    if path.is_dir():
+        return FolderEntry(
+            path,
+            name,
+            "refused",
+            f"{name}: 年度文件夹中的子文件夹不会被读取，请把其中的数据文件移到上一级 / a folder inside "
+            f"the year folder is not read: move its extract files up into the year folder",
+        )
+    if path.suffix.lower() not in SUFFIXES:
+        shown = path.suffix or "（无扩展名）"
+        return FolderEntry(
+            path,
+            name,
+            "refused",
+            f"{name}: 不支持的文件类型 {shown}，数据文件须为 csv、xlsx、xls 或 parquet；请另存为其中一种，"
+            f"或把它移出该文件夹 / unsupported file type {path.suffix or '(none)'}: extracts must be csv, "
+            f"xlsx, xls or parquet; save it as one of them, or move it out of the folder",
+        )
+    return FolderEntry(path, name, "extract")
 
 
 def detect_encoding(data: bytes, name: str) -> tuple[str, str]:
@@ -123,14 +173,34 @@ def _first_used_rows(path: Path) -> list[int]:
     return firsts
 
 
+def _first_used_rows_xls(path: Path) -> list[int]:
+    """The same for an .xls workbook (the older binary format), read with xlrd."""
+    import xlrd  # imported here: only .xls extracts need it
+
+    book = xlrd.open_workbook(str(path), on_demand=True)
+    try:
+        firsts = []
+        for index in range(book.nsheets):
+            sheet = book.sheet_by_index(index)
+            used = (row for row in range(sheet.nrows) if any(str(v).strip() for v in sheet.row_values(row)))
+            firsts.append(next(used, 0) + 1)
+            book.unload_sheet(index)
+        return firsts
+    finally:
+        book.release_resources()
+
+
 def read_xlsx(path: Path, name: str) -> RawExtract:
+    """An Excel workbook, .xlsx or .xls (calamine reads both, through fastexcel)."""
     import fastexcel  # imported here: only Excel extracts need it
 
+    is_xls = path.suffix.lower() == ".xls"
     try:
         book = fastexcel.read_excel(str(path))
-        offsets = _first_used_rows(path)
+        offsets = _first_used_rows_xls(path) if is_xls else _first_used_rows(path)
     except Exception as exc:
-        raise ReadError(f"{name}: 文件无法按 Excel 读取 / cannot be read as XLSX: {exc}") from exc
+        kind = "XLS" if is_xls else "XLSX"
+        raise ReadError(f"{name}: 文件无法按 Excel 读取 / cannot be read as {kind}: {exc}") from exc
     for index, sheet_name in enumerate(book.sheet_names):
         grid = book.load_sheet(index, header_row=None, dtypes="string").to_polars()
         if grid.is_empty():
@@ -158,7 +228,7 @@ def read_xlsx(path: Path, name: str) -> RawExtract:
         )
         kept = body.filter(~blank & ~total)
         skipped = best + (body.height - kept.height)  # rows above the header, blank and total rows
-        return RawExtract(kept, "xlsx", sheet=sheet_name, rows_skipped=skipped)
+        return RawExtract(kept, "xls" if is_xls else "xlsx", sheet=sheet_name, rows_skipped=skipped)
     raise ReadError(
         f"{name}: 没有找到可识别的表头行 / no sheet has a recognisable header row "
         f"(sheets: {', '.join(book.sheet_names)})"
@@ -178,8 +248,10 @@ def read_extract(path: Path, name: str) -> RawExtract:
     suffix = path.suffix.lower()
     if suffix == ".csv":
         return read_csv(path, name)
-    if suffix == ".xlsx":
+    if suffix in (".xlsx", ".xls"):
         return read_xlsx(path, name)
     if suffix == ".parquet":
         return read_parquet(path, name)
-    raise ReadError(f"{name}: 不支持的文件类型 / unsupported file type {suffix!r} (use csv, xlsx, parquet)")
+    raise ReadError(
+        f"{name}: 不支持的文件类型 / unsupported file type {suffix!r} (use csv, xlsx, xls, parquet)"
+    )

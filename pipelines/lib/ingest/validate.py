@@ -12,9 +12,11 @@ from pipelines.lib.ingest.census_ingest import (
     REJECTION_SCHEMA,
     FileRejected,
     FileReport,
+    entry_report,
     load_file,
     sha256_of,
 )
+from pipelines.lib.ingest.readers import folder_entry
 from pipelines.lib.reference.registry import read_counties
 
 
@@ -41,6 +43,10 @@ def validate_files(
                 f"{name}: 无法确定统计年度 / cannot tell the census year: put the file in a "
                 "folder named after the year (2024/...) or pass --year"
             )
+        entry = folder_entry(path, name)
+        if entry.kind != "extract":  # a lock or system file, a folder, a .docx: as `run` treats it
+            verdicts.append(FileVerdict(entry_report(entry), pl.DataFrame(schema=REJECTION_SCHEMA)))
+            continue
         try:
             _, rejected, report = load_file(path, name, year, county_codes)
         except FileRejected as exc:
@@ -58,8 +64,10 @@ def format_verdicts(verdicts: list[FileVerdict], top: int = 10) -> str:
     lines = []
     for v in verdicts:
         r = v.report
-        if r.status == "rejected":
-            lines.append(f"REFUSED  {r.source_file}\n    {r.message}")
+        if r.status in ("rejected", "ignored"):
+            lines.append(
+                f"{'REFUSED ' if r.status == 'rejected' else 'IGNORED '} {r.source_file}\n    {r.message}"
+            )
             continue
         state = "OK      " if r.rows_rejected == 0 else "PROBLEMS"
         where = f" ({r.file_format}{', ' + r.encoding if r.encoding else ''}{', sheet ' + r.sheet if r.sheet else ''})"

@@ -1,7 +1,10 @@
 """`junheng generate --messy`: the same province, written the way counties really send it.
 
-Census years rotate through four shapes: GBK CSV with Chinese headers, XLSX with a title row,
-a blank row, a total row and equipment in 万元, UTF-8 CSV with English headers, and Parquet.
+Census years rotate through four shapes: GBK CSV with Chinese headers, Excel with a title row,
+a blank row, a total row and equipment in 万元 (one prefecture's workbook in the old .xls format,
+the others .xlsx), UTF-8 CSV with English headers, and Parquet. Beside the first file of every
+year lies the Office lock file Excel or WPS leaves while it is open (`~$<name>`), which the load
+lists as ignored.
 Chinese-header files use Chinese values (九年一贯制学校, 公办/民办, 是/否), some 12-digit 驻地地域码,
 full-width digits and thousands separators. Every year also gets bad rows of every kind the
 contract catches; each is listed in truth.json with the column and check that must catch it.
@@ -9,6 +12,7 @@ contract catches; each is listed in truth.json with the column and check that mu
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import xlsxwriter
+import xlwt
 
 from contracts.code_lists import load_code_list
 from contracts.columns import CENSUS_COLUMN_NAMES
@@ -208,23 +213,41 @@ def _csv(path: Path, headers: list[str], body: list[list[str]], encoding: str) -
     path.write_bytes(frame.write_csv().encode(encoding))
 
 
+def _excel_cells(headers: list[str], body: list[list[str]], title: str) -> list[tuple[int, int, object]]:
+    """(row, column, value) of the sheet: a title, a blank row, the header, the schools (counts
+    and 万元 amounts as numbers, the rest as text) and a 合计 row."""
+    numeric = {i for i, h in enumerate(headers) if "在校生" in h or "班数" in h or "万元" in h}
+    cells: list[tuple[int, int, object]] = [(0, 0, title)]
+    cells += [(2, c, header) for c, header in enumerate(headers)]
+    for r, row in enumerate(body, start=3):
+        for c, cell in enumerate(row):
+            value: object = cell
+            if c in numeric and cell:
+                with contextlib.suppress(ValueError):  # a planted bad value stays text
+                    value = float(cell)
+            cells.append((r, c, value))
+    cells += [(3 + len(body), 0, "合计"), (3 + len(body), 2, f"{len(body)} 所")]
+    return cells
+
+
 def _xlsx(path: Path, headers: list[str], body: list[list[str]], title: str) -> None:
     book = xlsxwriter.Workbook(path, {"strings_to_numbers": False})
     sheet = book.add_worksheet("学校情况")
-    sheet.write(0, 0, title)
-    sheet.write_row(2, 0, headers)
-    numeric = {i for i, h in enumerate(headers) if "在校生" in h or "班数" in h or "万元" in h}
-    for r, row in enumerate(body, start=3):
-        for c, cell in enumerate(row):
-            try:
-                if c in numeric and cell:
-                    sheet.write_number(r, c, float(cell))
-                    continue
-            except ValueError:
-                pass
-            sheet.write_string(r, c, cell)
-    sheet.write_row(3 + len(body), 0, ["合计", "", f"{len(body)} 所"])
+    for r, c, value in _excel_cells(headers, body, title):
+        if isinstance(value, float):
+            sheet.write_number(r, c, value)
+        else:
+            sheet.write_string(r, c, str(value))
     book.close()
+
+
+def _xls(path: Path, headers: list[str], body: list[list[str]], title: str) -> None:
+    """The same sheet in the .xls format older WPS and Excel versions save."""
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("学校情况")
+    for r, c, value in _excel_cells(headers, body, title):
+        sheet.write(r, c, value)
+    book.save(str(path))
 
 
 def write_messy_year(
@@ -246,8 +269,10 @@ def write_messy_year(
             path = folder / f"{year}年{code}学校基本情况.csv"
             _csv(path, *_chinese(part, rng), "gbk")
         elif shape == "xlsx_chinese_wan":
-            path = folder / f"{year}年{code}学校基本情况.xlsx"
-            _xlsx(path, *_chinese(part, rng), f"{year}年 义务教育学校基本情况表 ({code})")
+            old_format = not files  # the first prefecture still saves .xls
+            path = folder / f"{year}年{code}学校基本情况.{'xls' if old_format else 'xlsx'}"
+            writer = _xls if old_format else _xlsx
+            writer(path, *_chinese(part, rng), f"{year}年 义务教育学校基本情况表 ({code})")
         elif shape == "utf8_csv_english":
             path = folder / f"census_{year}_{code}.csv"
             _csv(path, *_english(part), "utf-8-sig")
@@ -257,6 +282,8 @@ def write_messy_year(
             pl.DataFrame(body, schema=headers, orient="row").write_parquet(path)
         for school_id in part["school_id"].to_list():
             files.setdefault(school_id, path.name)
+    first = folder / min(files.values())
+    (folder / f"~${first.name}").write_bytes(b"\x00" * 162)  # the workbook is open on a clerk's desk
     for defect in planted:
         defect["source_file"] = f"{year}/{files[defect['school_id']]}"
         defect["census_year"] = year

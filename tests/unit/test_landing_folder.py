@@ -1,0 +1,135 @@
+"""Every entry of a census-year folder is read, ignored by name, or refused by name: nothing is
+passed over in silence. Files are written here as county offices leave them: old .xls workbooks,
+Office lock files beside an open workbook, a Word note, a subfolder per county.
+"""
+
+from pathlib import Path
+
+import pytest
+import xlwt
+
+from pipelines.lib.ingest.census_ingest import YearRejected, load_census_year, load_file
+from pipelines.lib.ingest.landing import scan
+from pipelines.lib.ingest.readers import folder_entry
+from pipelines.lib.ingest.validate import format_verdicts, validate_files
+from tests.conftest import census_row
+from tests.unit.test_census_contract import REGISTRY, write_csv
+from tests.unit.test_readers import rows_as_text
+
+
+def write_xls(path: Path, rows: list[dict], title_rows: int = 2, total: bool = True) -> Path:
+    """An .xls workbook as WPS or Excel 2003 saves it: a notes sheet first, then a title line,
+    a blank line, the header from column B, the schools, and a 合计 row."""
+    headers, body = rows_as_text(rows, chinese=True)
+    book = xlwt.Workbook(encoding="utf-8")
+    book.add_sheet("填表说明").write(0, 0, "本表由县教育局填报")
+    sheet = book.add_sheet("学校")
+    sheet.write(0, 1, "2024年 示例县 义务教育学校基本情况表")
+    for j, header in enumerate(headers):
+        sheet.write(title_rows, 1 + j, header)
+    for i, row in enumerate(body):
+        for j, cell in enumerate(row):
+            sheet.write(title_rows + 1 + i, 1 + j, cell)
+    if total:
+        sheet.write(title_rows + 1 + len(body), 1, "合计")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book.save(str(path))
+    return path
+
+
+def test_an_xls_workbook_is_read_with_the_row_numbers_excel_shows(tmp_path):
+    rows = [
+        census_row(school_id="2190000001"),
+        census_row(school_id="2190000002", equipment_value_yuan=250_000.0),
+        census_row(school_id="2190000003", books=-1),
+    ]
+    path = write_xls(tmp_path / "2024" / "示例县.xls", rows)
+    accepted, rejected, report = load_file(path, "2024/示例县.xls", 2024, REGISTRY)
+    assert (report.file_format, report.sheet) == ("xls", "学校")
+    # title on Excel row 1, blank row 2, header row 3, schools on rows 4-6, 合计 on row 7
+    assert accepted["source_row"].to_list() == [4, 5]
+    assert rejected["source_row"].to_list() == [6]
+    assert "第6行" in rejected["message_zh"][0] or "row 6" in rejected["message_en"][0]
+    assert (report.rows_read, report.rows_accepted, report.rows_rejected) == (3, 2, 1)
+    assert report.rows_skipped == 3  # the title and blank row above the header, and 合计
+    assert accepted["school_id"].to_list() == ["2190000001", "2190000002"]
+    assert accepted["equipment_value_yuan"].to_list() == [1_000_000.0, 250_000.0]
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "words"),
+    [
+        ("~$示例县.xlsx", "ignored", "Office 锁定文件"),
+        (".~lock.示例县.xlsx#", "ignored", "隐藏文件"),
+        ("Thumbs.db", "ignored", "系统文件"),
+        (".DS_Store", "ignored", "系统文件"),
+        ("说明.docx", "refused", "不支持的文件类型 .docx"),
+        ("示例县.et", "refused", "不支持的文件类型 .et"),
+        ("README", "refused", "不支持的文件类型"),
+        ("示例县.xls", "extract", None),
+        ("示例县.XLSX", "extract", None),
+    ],
+)
+def test_every_kind_of_entry_is_named(tmp_path, name, kind, words):
+    path = tmp_path / name
+    path.write_bytes(b"x")
+    entry = folder_entry(path, f"2024/{name}")
+    assert entry.kind == kind
+    if words:
+        assert words in (entry.reason or "") and f"2024/{name}" in (entry.reason or "")
+
+
+def test_lock_and_system_files_are_listed_as_ignored_and_the_year_loads(tmp_path):
+    write_csv(tmp_path / "2024" / "a.csv", [census_row(school_id="2190000001")])
+    (tmp_path / "2024" / "~$a.xlsx").write_bytes(b"\x00" * 165)  # what Excel leaves while open
+    (tmp_path / "2024" / "Thumbs.db").write_bytes(b"\x00")
+    load = load_census_year(tmp_path, 2024, REGISTRY, "load-1")
+    assert load.accepted["school_id"].to_list() == ["2190000001"]
+    statuses = {f.source_file: f.status for f in load.files}
+    assert statuses == {"2024/Thumbs.db": "ignored", "2024/a.csv": "loaded", "2024/~$a.xlsx": "ignored"}
+    assert all(f.message for f in load.files if f.status == "ignored")
+
+
+@pytest.mark.parametrize("intruder", ["说明.docx", "县A"])
+def test_a_file_that_is_not_an_extract_or_a_subfolder_refuses_the_year_by_name(tmp_path, intruder):
+    write_csv(tmp_path / "2024" / "a.csv", [census_row(school_id="2190000001")])
+    if intruder.endswith(".docx"):
+        (tmp_path / "2024" / intruder).write_bytes(b"PK")
+    else:
+        write_csv(tmp_path / "2024" / intruder / "b.csv", [census_row(school_id="2190000002")])
+    with pytest.raises(YearRejected) as refused:
+        load_census_year(tmp_path, 2024, REGISTRY, "load-1")
+    assert f"2024/{intruder}" in str(refused.value)
+    statuses = {f.source_file: f.status for f in refused.value.files}
+    assert statuses == {"2024/a.csv": "loaded", f"2024/{intruder}": "rejected"}
+
+
+def test_a_folder_of_only_non_extracts_lists_each_of_them(tmp_path):
+    (tmp_path / "2024").mkdir()
+    (tmp_path / "2024" / "说明.docx").write_bytes(b"PK")
+    (tmp_path / "2024" / "~$a.xlsx").write_bytes(b"\x00")
+    with pytest.raises(YearRejected) as refused:
+        load_census_year(tmp_path, 2024, REGISTRY, "load-1")
+    message = str(refused.value)
+    assert "no extract files" in message and "2024/说明.docx" in message and "2024/~$a.xlsx" in message
+    assert {f.status for f in refused.value.files} == {"rejected", "ignored"}
+
+
+def test_validate_says_what_run_does_with_each_entry(tmp_path):
+    folder = tmp_path / "2024"
+    write_csv(folder / "a.csv", [census_row(school_id="2190000001")])
+    (folder / "~$a.xlsx").write_bytes(b"\x00")
+    (folder / "说明.docx").write_bytes(b"PK")
+    verdicts = validate_files(sorted(folder.iterdir()), REGISTRY)
+    assert [v.report.status for v in verdicts] == ["loaded", "ignored", "rejected"]  # a, ~$a, 说明
+    text = format_verdicts(verdicts)
+    assert "REFUSED " in text and "IGNORED " in text and "说明.docx" in text
+
+
+def test_the_landing_sensor_sees_a_refused_file_but_not_a_lock_file(tmp_path):
+    write_csv(tmp_path / "2024" / "a.csv", [census_row(school_id="2190000001")])
+    before = scan(tmp_path)
+    (tmp_path / "2024" / "~$a.xlsx").write_bytes(b"\x00")
+    assert scan(tmp_path).keys() == before.keys()  # opening a workbook starts no run
+    (tmp_path / "2024" / "说明.docx").write_bytes(b"PK")
+    assert "2024/说明.docx" in scan(tmp_path)  # a run starts, and refuses it by name
