@@ -21,6 +21,30 @@ def test_county_registry_with_chinese_headers_in_gbk(tmp_path):
     assert counties["county_name"][0] == "青山县"
 
 
+def test_six_digit_gb2260_prefecture_and_province_codes_are_accepted(tmp_path):
+    """GB/T 2260 writes every level in six digits (prefecture 341600, province 340000)."""
+    text = (
+        "县区代码,县区名称,地市代码,地市名称,省份代码,省份名称\n"
+        "341602,谯城区,341600,亳州市,340000,安徽省\n"
+        "341621,涡阳县,3416,亳州市,34,安徽省\n"  # the short forms still work, mixed in one file
+    )
+    write(tmp_path, "counties.csv", text, "gbk")
+    counties = read_counties(tmp_path)
+    assert counties["prefecture_code"].to_list() == ["3416", "3416"]
+    assert counties["province_code"].to_list() == ["34", "34"]
+
+
+@pytest.mark.parametrize("prefecture", ["341602", "34160"])
+def test_a_prefecture_code_that_is_a_county_code_or_too_short_is_refused(tmp_path, prefecture):
+    write(
+        tmp_path,
+        "counties.csv",
+        f"县区代码,县区名称,地市代码,地市名称,省份代码,省份名称\n341602,谯城区,{prefecture},亳州市,34,安徽省\n",
+    )
+    with pytest.raises(ReferenceError, match="prefecture_code"):
+        read_counties(tmp_path)
+
+
 @pytest.mark.parametrize(
     ("row", "problem"),
     [

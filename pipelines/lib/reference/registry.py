@@ -73,10 +73,25 @@ def _problems(path: Path, errors: pa.errors.SchemaErrors) -> str:
     )
 
 
+def _short_codes(frame: pl.DataFrame) -> pl.DataFrame:
+    """Prefecture and province codes as the registry keeps them (4 and 2 digits). The six-digit
+    GB/T 2260 forms are accepted as well: 341600 is prefecture 3416, 340000 is province 34. A
+    six-digit code that does not end in 00 (or 0000) is left as it is and fails the contract."""
+    shortened = []
+    for column, length in (("prefecture_code", 4), ("province_code", 2)):
+        if column not in frame.columns:
+            continue
+        code = pl.col(column)
+        padding = "0" * (6 - length)
+        gb_form = (code.str.len_chars() == 6) & code.str.ends_with(padding) & code.str.contains(r"^\d{6}$")
+        shortened.append(pl.when(gb_form).then(code.str.slice(0, length)).otherwise(code).alias(column))
+    return frame.with_columns(shortened) if shortened else frame
+
+
 def read_counties(landing: Path) -> pl.DataFrame:
     """reference/counties.csv, checked against its contract."""
     path = landing / "reference" / "counties.csv"
-    frame = _read_reference(path, "counties")
+    frame = _short_codes(_read_reference(path, "counties"))
     try:
         COUNTIES.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as errors:
