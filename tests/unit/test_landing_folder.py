@@ -133,3 +133,41 @@ def test_the_landing_sensor_sees_a_refused_file_but_not_a_lock_file(tmp_path):
     assert scan(tmp_path).keys() == before.keys()  # opening a workbook starts no run
     (tmp_path / "2024" / "说明.docx").write_bytes(b"PK")
     assert "2024/说明.docx" in scan(tmp_path)  # a run starts, and refuses it by name
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "utf-8-sig"])
+def test_a_csv_with_title_lines_blank_lines_and_a_total_line_keeps_file_line_numbers(tmp_path, encoding):
+    rows = [
+        census_row(school_id="2190000001"),
+        census_row(school_id="2190000002"),
+        census_row(school_id="2190000003", books=-1),
+    ]
+    headers, body = rows_as_text(rows, chinese=True)
+    lines = [
+        "2024年 示例县 义务教育学校基本情况表",  # line 1: a title
+        "填报单位：示例县教育局,,填报日期：2024-10-31",  # line 2: a note with commas
+        "",  # line 3: blank
+        ",".join(headers),  # line 4: the header
+        ",".join(body[0]),  # line 5
+        "",  # line 6: a blank line between schools
+        ",".join(body[1]),  # line 7
+        ",".join(body[2]),  # line 8: a school with a negative book count
+        "合计,,," + ",".join("" for _ in headers[4:]),  # line 9: the total line
+    ]
+    path = tmp_path / "2024" / "示例县.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(("\n".join(lines) + "\n").encode(encoding))
+    accepted, rejected, report = load_file(path, "2024/示例县.csv", 2024, REGISTRY)
+    assert accepted["source_row"].to_list() == [5, 7]
+    assert rejected["source_row"].unique().to_list() == [8]
+    assert "第8行" in rejected["message_zh"][0] or "row 8" in rejected["message_en"][0]
+    assert (report.rows_read, report.rows_accepted, report.rows_rejected) == (3, 2, 1)
+    assert report.rows_skipped == 5  # three lines above the header, the blank line, 合计
+
+
+def test_a_csv_without_a_header_in_its_first_lines_is_refused_naming_what_line_1_holds(tmp_path):
+    path = tmp_path / "2024" / "a.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text("名单\n张三,李四\n", encoding="utf-8")
+    with pytest.raises(Exception, match="no recognisable header in the first 30 lines.*名单"):
+        load_file(path, "2024/a.csv", 2024, REGISTRY)

@@ -10,7 +10,9 @@ number of a Parquet file (first = 1). Header mapping and value normalisation hap
 
 from __future__ import annotations
 
+import csv
 import io
+import itertools
 import re
 import zipfile
 from collections.abc import Sequence
@@ -19,13 +21,17 @@ from pathlib import Path
 
 import polars as pl
 
+from contracts.census import ingest_rules
 from contracts.headers import HeaderError, match_header
 
 SUFFIXES = (".csv", ".xlsx", ".xls", ".parquet")
 SYSTEM_FILES = ("thumbs.db", "desktop.ini", ".ds_store")
 """Files Windows and macOS leave in folders: ignored (and listed as such)."""
 TOTAL_MARKERS = ("合计", "总计", "小计")
-MIN_HEADER_MATCHES = 3
+_SEARCH = ingest_rules()["header_search"]
+HEADER_SEARCH_ROWS = int(_SEARCH["rows"])
+"""The header is looked for among a file's first rows (contracts/ingest_rules.yaml, header_search)."""
+MIN_HEADER_MATCHES = int(_SEARCH["min_matches"])
 
 
 class ReadError(ValueError):
@@ -123,19 +129,52 @@ def _header_score(cells: Sequence[object]) -> int:
     return score
 
 
+def _header_row(rows: Sequence[Sequence[object]]) -> int | None:
+    """Index of the row that reads best as the header among the first rows; None if none does."""
+    scores = [_header_score(list(row)) for row in rows[:HEADER_SEARCH_ROWS]]
+    if not scores:
+        return None
+    best = max(range(len(scores)), key=lambda i: scores[i])
+    return best if scores[best] >= MIN_HEADER_MATCHES else None
+
+
+def _school_rows(body: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """The body without blank rows and total rows (合计/总计/小计 in one of the first three
+    cells), and how many were dropped."""
+    cells = [c for c in body.columns if c != "source_row"]
+    blank = pl.all_horizontal(pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in cells)
+    total = pl.any_horizontal(
+        pl.col(c).str.strip_chars().str.starts_with(marker).fill_null(False)
+        for c in cells[:3]
+        for marker in TOTAL_MARKERS
+    )
+    kept = body.filter(~blank & ~total)
+    return kept, body.height - kept.height
+
+
 def read_csv(path: Path, name: str) -> RawExtract:
+    """A CSV whose header is on one of its first lines: title and note lines above it, blank
+    lines and 合计 lines are skipped and counted; row numbers are file lines."""
     text, encoding = detect_encoding(path.read_bytes(), name)
+    head = list(itertools.islice(csv.reader(io.StringIO(text)), HEADER_SEARCH_ROWS))
+    best = _header_row(head)
+    if best is None:
+        first = ", ".join(head[0][:5]) if head else ""
+        raise ReadError(
+            f"{name}: 前 {HEADER_SEARCH_ROWS} 行中没有可识别的表头 / no recognisable header in the first "
+            f"{HEADER_SEARCH_ROWS} lines (read as {encoding}; line 1: {first}...)"
+        )
     try:
-        frame = pl.read_csv(io.BytesIO(text.encode("utf-8")), infer_schema=False, raise_if_empty=False)
+        frame = pl.read_csv(
+            io.BytesIO(text.encode("utf-8")), infer_schema=False, raise_if_empty=False, skip_rows=best
+        )
     except Exception as exc:  # polars raises several error types for malformed CSV
         raise ReadError(f"{name}: 文件无法按 CSV 读取 / cannot be read as CSV: {exc}") from exc
-    if _header_score(frame.columns) < MIN_HEADER_MATCHES:
-        raise ReadError(
-            f"{name}: 第1行不是可识别的表头 / line 1 is not a recognisable header "
-            f"(read as {encoding}: {', '.join(frame.columns[:5])}...)"
-        )
-    frame = frame.with_row_index("source_row", offset=2).with_columns(pl.col("source_row").cast(pl.Int64))
-    return RawExtract(frame, "csv", encoding=encoding)
+    frame = frame.with_row_index("source_row", offset=best + 2).with_columns(
+        pl.col("source_row").cast(pl.Int64)
+    )
+    kept, dropped = _school_rows(frame)
+    return RawExtract(kept, "csv", encoding=encoding, rows_skipped=best + dropped)
 
 
 def read_parquet(path: Path, name: str) -> RawExtract:
@@ -205,9 +244,8 @@ def read_xlsx(path: Path, name: str) -> RawExtract:
         grid = book.load_sheet(index, header_row=None, dtypes="string").to_polars()
         if grid.is_empty():
             continue
-        scores = [_header_score(list(row)) for row in grid.head(30).iter_rows()]
-        best = max(range(len(scores)), key=lambda i: scores[i])
-        if scores[best] < MIN_HEADER_MATCHES:
+        best = _header_row(list(grid.head(HEADER_SEARCH_ROWS).iter_rows()))
+        if best is None:
             continue
         headers = [
             str(c).strip() if c is not None else f"(blank column {i + 1})"
@@ -219,15 +257,8 @@ def read_xlsx(path: Path, name: str) -> RawExtract:
             pl.int_range(best + 1, best + 1 + body.height, dtype=pl.Int64).alias("source_row")
             + offsets[index]
         )
-        cells = [c for c in body.columns if c != "source_row"]
-        blank = pl.all_horizontal(pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in cells)
-        total = pl.any_horizontal(
-            pl.col(c).str.strip_chars().str.starts_with(marker).fill_null(False)
-            for c in cells[:3]
-            for marker in TOTAL_MARKERS
-        )
-        kept = body.filter(~blank & ~total)
-        skipped = best + (body.height - kept.height)  # rows above the header, blank and total rows
+        kept, dropped = _school_rows(body)
+        skipped = best + dropped  # rows above the header, blank and total rows
         return RawExtract(kept, "xls" if is_xls else "xlsx", sheet=sheet_name, rows_skipped=skipped)
     raise ReadError(
         f"{name}: 没有找到可识别的表头行 / no sheet has a recognisable header row "
