@@ -190,3 +190,44 @@ def test_plain_and_ruled_columns_cast_alike():
     books, area, bad = typed(["500", "500.0", "1,000", "x"], ["3.5", "inf", "1,200.5", "nan"])
     assert books == [500, 500, 1000, None] and area == [3.5, None, 1200.5, None]
     assert bad == ["inf", "nan", "x"]
+
+
+@pytest.mark.parametrize(("typed", "loaded"), [("1,234", 1234), ("12,345,678", 12345678), ("1,234.0", 1234)])
+def test_a_comma_between_true_groups_of_three_is_a_thousands_separator(tmp_path, typed, loaded):
+    accepted, rejected = check(tmp_path, {"books": typed})
+    assert rejected.is_empty()
+    assert accepted.filter(pl.col("school_id") == "2190000002")["books"].to_list() == [loaded]
+
+
+def test_a_grouped_negative_count_is_read_then_refused_by_its_own_rule(tmp_path):
+    _, rejected = check(tmp_path, {"books": "-1,000"})
+    assert rejected["check"].to_list() == ["greater_than_or_equal_to(0)"]
+    assert rejected["value"].to_list() == ["-1000"]
+
+
+@pytest.mark.parametrize("typed", ["1,2,3,4", "12,34", "1,2345", "1234,"])
+def test_commas_that_are_not_groups_of_three_are_refused_not_joined(tmp_path, typed):
+    """'1,2,3,4' was once loaded as 1234: a list of numbers typed into one cell."""
+    accepted, rejected = check(tmp_path, {"books": typed})
+    assert "2190000002" not in accepted["school_id"].to_list()
+    (row,) = rejected.iter_rows(named=True)
+    assert (row["column"], row["check"], row["value"]) == ("books", "dtype", typed)
+    assert "逗号只能作千分位分隔符" in row["message_zh"] and "groups of three digits" in row["message_en"]
+
+
+def test_school_ids_excel_showed_in_scientific_notation_are_refused_as_what_they_are(tmp_path):
+    """Excel turns an 11-digit id into 2.19E+9 when the column is not text; several schools then
+    share one value. Each is refused once, as scientific notation, not as a duplicate."""
+    rows = [census_row(school_id="2190000001")] + [
+        census_row(school_id=shown) for shown in ("2.19E+9", "2.19E+9", "2.19e+09")
+    ]
+    path = write_csv(tmp_path / "2024" / "extract.csv", rows)
+    # three of four rows invalid is over the file limit: the whole file is refused, saying why
+    with pytest.raises(FileRejected, match="scientific notation"):
+        load_file(path, "2024/extract.csv", 2024, REGISTRY)
+    rows = [census_row(school_id=f"219000000{i}") for i in range(1, 6)] + [census_row(school_id="2.19E+9")]
+    path = write_csv(tmp_path / "2024" / "extract.csv", rows)
+    accepted, rejected, report = load_file(path, "2024/extract.csv", 2024, REGISTRY)
+    assert accepted.height == 5 and report.rows_rejected == 1
+    assert rejected["check"].to_list() == ["scientific_notation"]
+    assert "科学计数法" in rejected["message_zh"][0] and "设为文本格式" in rejected["message_zh"][0]

@@ -198,7 +198,11 @@ def _cast_expr(name: str) -> pl.Expr:
         )
     if dtype == pl.String:
         return pl.col(name)
-    parsed = pl.col(name).str.replace_all(",", "").cast(pl.Float64, strict=False)
+    # a comma is a thousands separator only between true groups of three digits (1,234,567);
+    # "1,2,3,4" is no number, and is refused rather than read as 1234
+    grouped = pl.col(name).str.contains(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
+    cleaned = pl.when(grouped).then(pl.col(name).str.replace_all(",", "")).otherwise(pl.col(name))
+    parsed = cleaned.cast(pl.Float64, strict=False)
     number = pl.when(parsed.is_finite()).then(parsed)  # "inf" and "nan" are no census values
     if dtype == pl.Float64:
         return number.alias(name)
@@ -246,6 +250,10 @@ def cast_columns(text: pl.DataFrame, name: str) -> tuple[pl.DataFrame, pl.DataFr
         zh, en = _TYPE_NAMES[CENSUS_DTYPES[column]]
         for row in bad.iter_rows(named=True):
             value = row[column]
+            hint_zh, hint_en = ("", "")
+            if "," in value:
+                hint_zh = "（逗号只能作千分位分隔符，每三位数字一个，如 1,234）"
+                hint_en = " (a comma may only separate groups of three digits, as in 1,234)"
             problems.append(
                 {
                     "source_file": name,
@@ -254,11 +262,42 @@ def cast_columns(text: pl.DataFrame, name: str) -> tuple[pl.DataFrame, pl.DataFr
                     "column": column,
                     "check": "dtype",
                     "value": value,
-                    "message_zh": f"{name} 第{row['source_row']}行 {column}: '{value}' 不是有效的{zh}",
-                    "message_en": f"{name} row {row['source_row']} {column}: '{value}' is not a valid {en}",
+                    "message_zh": f"{name} 第{row['source_row']}行 {column}: '{value}' 不是有效的{zh}{hint_zh}",
+                    "message_en": f"{name} row {row['source_row']} {column}: '{value}' is not a valid {en}{hint_en}",
                 }
             )
+    problems += _scientific_ids(text, name)
     return typed.select("source_row", *CENSUS_COLUMN_NAMES), pl.DataFrame(problems, schema=REJECTION_SCHEMA)
+
+
+_SCIENTIFIC = r"^[+-]?\d+(\.\d+)?[eE][+-]?\d+$"
+_ID_COLUMNS = ("school_id", "parent_school_id", "county_code")
+
+
+def _scientific_ids(text: pl.DataFrame, name: str) -> list[dict]:
+    """Identifiers that Excel turned into numbers and shows in scientific notation (2.19E+9):
+    their digits are lost, so they are refused as what they are, not as duplicates or bad codes."""
+    problems = []
+    for column in (c for c in _ID_COLUMNS if c in text.columns):
+        bad = text.filter(pl.col(column).str.contains(_SCIENTIFIC).fill_null(False))
+        for row in bad.select(*dict.fromkeys(["source_row", "school_id", column])).iter_rows(named=True):
+            value = row[column]
+            problems.append(
+                {
+                    "source_file": name,
+                    "source_row": row["source_row"],
+                    "school_id": row["school_id"],
+                    "column": column,
+                    "check": "scientific_notation",
+                    "value": value,
+                    "message_zh": f"{name} 第{row['source_row']}行 {column}: '{value}' 是科学计数法，"
+                    "Excel 把代码当作数字存放，后几位已经丢失；请把该列设为文本格式后重新填写代码",
+                    "message_en": f"{name} row {row['source_row']} {column}: '{value}' is in scientific "
+                    "notation: Excel stored the code as a number and its last digits are lost; format the "
+                    "column as text and type the codes again",
+                }
+            )
+    return problems
 
 
 def contract_failures(
