@@ -138,6 +138,48 @@ def test_header_variants_full_width_brackets_spaces_and_units(tmp_path):
     assert accepted["equipment_value_yuan"].to_list() == [1_000_000.0, 250_000.0]
 
 
+def test_units_on_count_headers_as_clerks_type_them(tmp_path):
+    """小学在校生数（人）, 小学班数（个）, 最大班额（人）, 教学用计算机(台): a unit that changes nothing."""
+    headers, body = rows_as_text(TWO_SCHOOLS, chinese=True)
+    units = {
+        "小学在校生数": "小学在校生数（人）",
+        "小学班数": "小学班数（个）",
+        "初中班数": "初中班数(班)",
+        "最大班额": "最大班额（人）",
+        "小学专任教师数": "小学专任教师数（人）",
+    }
+    headers = [units.get(h, h) for h in headers]
+    assert set(units.values()) <= set(headers)
+    accepted, rejected, report = load(write_csv(tmp_path / "a.csv", headers, body, "gbk"))
+    assert rejected.is_empty() and report.unknown_columns == []
+    assert accepted["primary_students"].to_list() == [r["primary_students"] for r in TWO_SCHOOLS]
+    assert accepted["primary_classes"].to_list() == [r["primary_classes"] for r in TWO_SCHOOLS]
+
+
+@pytest.mark.parametrize(("typed", "books"), [("1.2345", 12345), ("2", 20000), ("0.05", 500), ("1.2", 12000)])
+def test_books_in_wan_ce_with_decimals_become_whole_books(tmp_path, typed, books):
+    headers, body = rows_as_text(TWO_SCHOOLS, chinese=True)
+    column = headers.index(chinese_header("books"))
+    headers[column] = "图书(万册)"
+    body[1][column] = typed
+    body[0][column] = "1"
+    accepted, rejected, _ = load(write_csv(tmp_path / "a.csv", headers, body, "utf-8"))
+    assert rejected.is_empty(), rejected
+    assert accepted["books"].to_list() == [10000, books]
+
+
+def test_books_in_wan_ce_that_are_not_whole_books_are_refused_with_the_reason(tmp_path):
+    headers, body = rows_as_text(TWO_SCHOOLS, chinese=True)
+    column = headers.index(chinese_header("books"))
+    headers[column] = "图书（万册）"
+    body[1][column] = "1.23456"
+    accepted, rejected, _ = load(write_csv(tmp_path / "a.csv", headers, body, "utf-8"))
+    assert accepted.height == 1
+    (row,) = rejected.iter_rows(named=True)
+    assert (row["column"], row["check"], row["value"]) == ("books", "dtype", "1.23456")
+    assert "乘以 10000 后不是整数" in row["message_zh"]
+
+
 def test_unknown_unit_refuses_the_file(tmp_path):
     headers, body = rows_as_text(TWO_SCHOOLS)
     headers = ["教学仪器设备值(千元)" if h == "equipment_value_yuan" else h for h in headers]

@@ -183,7 +183,9 @@ def normalise_cells(frame: pl.DataFrame) -> pl.DataFrame:
     return out
 
 
-def _cast_expr(name: str) -> pl.Expr:
+def _cast_expr(name: str, factor: float = 1.0) -> pl.Expr:
+    """The typed value of a cell; `factor` converts a header's unit (万册 -> 10000 册). A count
+    must be whole after the conversion (1.2345 万册 is 12345 册; 1.23456 万册 is refused)."""
     dtype = CENSUS_DTYPES[name]
     if dtype == pl.Boolean:
         rules = ingest_rules()
@@ -203,9 +205,14 @@ def _cast_expr(name: str) -> pl.Expr:
     grouped = pl.col(name).str.contains(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
     cleaned = pl.when(grouped).then(pl.col(name).str.replace_all(",", "")).otherwise(pl.col(name))
     parsed = cleaned.cast(pl.Float64, strict=False)
-    number = pl.when(parsed.is_finite()).then(parsed)  # "inf" and "nan" are no census values
+    number: pl.Expr = pl.when(parsed.is_finite()).then(parsed)  # "inf" and "nan" are no census values
+    if factor != 1.0:
+        number = number * factor
     if dtype == pl.Float64:
         return number.alias(name)
+    if factor != 1.0:  # 1.2345 * 10000 is 12344.999999999998 in binary: whole within a millionth
+        nearest = number.round(0)
+        number = pl.when((number - nearest).abs() < 1e-6).then(nearest).otherwise(number)
     # a whole number may arrive as "500.0" (Excel stores every number as a float); 500.5 is no count
     return pl.when(number == number.floor()).then(number).otherwise(None).cast(dtype).alias(name)
 
@@ -224,11 +231,17 @@ def _plain_cast(cells: pl.Series) -> pl.Series | None:
     return None if lost.any() else cast
 
 
-def cast_columns(text: pl.DataFrame, name: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Typed frame, plus one rejection per cell whose text is not a value of its type."""
+def cast_columns(
+    text: pl.DataFrame, name: str, factors: dict[str, float] | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Typed frame (in the canonical units: `factors` converts a header's unit), plus one
+    rejection per cell whose text is not a value of its type."""
+    factors = {c: f for c, f in (factors or {}).items() if f != 1.0}
     present = [c for c in CENSUS_COLUMN_NAMES if c in text.columns]
-    plain = {c: cast for c in present if (cast := _plain_cast(text[c])) is not None}
-    typed = text.select("source_row", *(_cast_expr(c) for c in present if c not in plain))
+    plain = {c: cast for c in present if c not in factors and (cast := _plain_cast(text[c])) is not None}
+    typed = text.select(
+        "source_row", *(_cast_expr(c, factors.get(c, 1.0)) for c in present if c not in plain)
+    )
     typed = typed.with_columns(plain.values()).select("source_row", *present)
     typed = typed.with_columns(
         pl.lit(None, dtype=CENSUS_DTYPES[c]).alias(c) for c in CENSUS_COLUMN_NAMES if c not in present
@@ -251,6 +264,9 @@ def cast_columns(text: pl.DataFrame, name: str) -> tuple[pl.DataFrame, pl.DataFr
         for row in bad.iter_rows(named=True):
             value = row[column]
             hint_zh, hint_en = ("", "")
+            if column in factors:
+                hint_zh = f"（按表头的单位换算，乘以 {factors[column]:g} 后不是整数）"
+                hint_en = f" (times {factors[column]:g} for the header's unit, it is not a whole number)"
             if "," in value:
                 hint_zh = "（逗号只能作千分位分隔符，每三位数字一个，如 1,234）"
                 hint_en = " (a comma may only separate groups of three digits, as in 1,234)"
@@ -412,12 +428,7 @@ def prepare_file(path: Path, name: str, census_year: int) -> PreparedFile:
                 f"does not match the folder's census year {census_year}"
             )
     text = text.with_columns(pl.lit(str(census_year)).alias("census_year"))
-    typed, cast_problems = cast_columns(text, name)
-    typed = typed.with_columns(
-        (pl.col(c) * factor).cast(CENSUS_DTYPES[c]).alias(c)
-        for c, factor in headers.factors.items()
-        if factor != 1.0
-    )
+    typed, cast_problems = cast_columns(text, name, headers.factors)
     return PreparedFile(name, report, text, typed, cast_problems)
 
 
