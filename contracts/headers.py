@@ -56,6 +56,12 @@ def _aliases() -> dict[str, str]:
     return aliases
 
 
+def header_units(column: str) -> dict[str, float]:
+    """A column's units as headers.yaml writes them, with their factors to the canonical unit."""
+    spec = header_table()["columns"][column]
+    return {str(u): float(f) for u, f in (spec.get("units") or {}).items()}
+
+
 def _units(column: str) -> dict[str, float]:
     spec = header_table()["columns"].get(column, {})
     return {header_key(str(u)): float(f) for u, f in (spec.get("units") or {}).items()}

@@ -240,3 +240,50 @@ def test_numbers_as_excel_and_clerks_write_them(tmp_path):
     assert accepted.filter(pl.col("school_id") == "2190000001")["books"].to_list() == [15000]
     assert sorted(rejected["school_id"].to_list()) == ["2190000002", "2190000003"]
     assert set(rejected["check"]) == {"dtype"}
+
+
+def _schools(n: int, **values) -> list[dict]:
+    return [census_row(school_id=f"219000{i:04d}", **values) for i in range(1, n + 1)]
+
+
+def test_equipment_value_without_a_unit_that_reads_as_wan_yuan_is_refused_naming_the_unit(tmp_path):
+    """The census reports 教学仪器设备资产值 in 万元; a header without the unit once loaded every
+    value 10,000 times too small, with exit 0 and nothing refused."""
+    rows = _schools(5)
+    headers, body = rows_as_text(rows, chinese=True)  # values written in 万元 (the census's unit)
+    column = headers.index("教学仪器设备资产值(万元)")
+    headers[column] = "教学仪器设备资产值"  # ... but the unit left out of the header
+    with pytest.raises(FileRejected) as refused:
+        load(write_csv(tmp_path / "a.csv", headers, body, "gbk"))
+    message = str(refused.value)
+    assert "列 '教学仪器设备资产值' 没有写单位" in message and "万元" in message
+    assert "教学仪器设备资产值(万元)" in message  # the header to write
+    assert "\n" not in message
+
+
+def test_equipment_value_without_a_unit_in_plausible_yuan_loads_as_yuan(tmp_path):
+    rows = _schools(5)
+    headers, body = rows_as_text(rows)  # English headers; values in yuan
+    column = headers.index("equipment_value_yuan")
+    headers[column] = "教学仪器设备资产值"
+    accepted, rejected, _ = load(write_csv(tmp_path / "a.csv", headers, body, "utf-8"))
+    assert rejected.is_empty()
+    assert accepted["equipment_value_yuan"].to_list() == [r["equipment_value_yuan"] for r in rows]
+
+
+def test_books_without_a_unit_that_read_as_wan_ce_are_refused(tmp_path):
+    rows = _schools(4)
+    headers, body = rows_as_text(rows, chinese=True)
+    column = headers.index(chinese_header("books"))
+    for row, school in zip(body, rows, strict=True):
+        row[column] = f"{school['books'] / 10_000:g}"  # 1.2 (万册) where 12,000 books were meant
+    with pytest.raises(FileRejected, match="列 .图书. 没有写单位.*看来是以万册为单位"):
+        load(write_csv(tmp_path / "a.csv", headers, body, "utf-8"))
+
+
+def test_too_few_schools_to_judge_a_unit_load_and_are_left_to_the_plausibility_warnings(tmp_path):
+    headers, body = rows_as_text(_schools(2), chinese=True)
+    column = headers.index("教学仪器设备资产值(万元)")
+    headers[column] = "教学仪器设备资产值"
+    accepted, _, _ = load(write_csv(tmp_path / "a.csv", headers, body, "gbk"))
+    assert accepted.height == 2

@@ -18,7 +18,14 @@ import polars as pl
 
 from contracts.census import census_schema, ingest_rules
 from contracts.columns import CENSUS_COLUMN_NAMES, CENSUS_DTYPES, REQUIRED_COLUMNS
-from contracts.headers import HeaderError, match_header, ownership_values, school_type_names
+from contracts.headers import (
+    HeaderError,
+    header_key,
+    header_units,
+    match_header,
+    ownership_values,
+    school_type_names,
+)
 from pipelines.lib.ingest.readers import FolderEntry, ReadError, folder_entry, read_extract
 
 REJECTION_SCHEMA = {
@@ -120,12 +127,18 @@ class MappedHeaders:
     renames: dict[str, str]  # original header -> canonical column
     factors: dict[str, float]  # canonical column -> unit factor (万元 -> 10000)
     unknown: list[str]
+    units: dict[str, str | None] = field(default_factory=dict)  # canonical column -> unit as typed
+
+    def header_of(self, column: str) -> str:
+        """The header as the file has it."""
+        return next(h for h, c in self.renames.items() if c == column)
 
 
 def map_headers(headers: list[str], name: str) -> MappedHeaders:
     """Canonical column of every header (contracts/headers.yaml); two headers for one column refuse the file."""
     renames: dict[str, str] = {}
     factors: dict[str, float] = {}
+    units: dict[str, str | None] = {}
     unknown = []
     for header in headers:
         if header == "source_row":
@@ -145,7 +158,54 @@ def map_headers(headers: list[str], name: str) -> MappedHeaders:
             )
         renames[header] = found.column
         factors[found.column] = found.factor
-    return MappedHeaders(renames, factors, unknown)
+        units[found.column] = found.unit
+    return MappedHeaders(renames, factors, unknown, units)
+
+
+def unstated_unit_problem(
+    text: pl.DataFrame, typed: pl.DataFrame, headers: MappedHeaders, name: str
+) -> str | None:
+    """Why a column whose header states no unit reads as the scaled unit the census uses (万元,
+    万册), or None. The rule and its numbers are in contracts/ingest_rules.yaml (unstated_units)."""
+    rules = ingest_rules()
+    check = rules["unstated_units"]
+    plausible = rules["plausibility"]["per_student"]
+    students = pl.sum_horizontal(
+        pl.col(c).fill_null(0) for c in ("primary_students", "junior_students", "senior_students")
+    )
+    for column, scaled_unit in check["columns"].items():
+        if column not in headers.units or headers.units[column] is not None or column not in typed.columns:
+            continue
+        if header_key(headers.header_of(column)) == column:
+            continue  # the canonical name states its unit (equipment_value_yuan)
+        # the cells as numbers, decimals too: 1.2 (万册) is no count of books, but it is a magnitude
+        amounts = text[column].str.replace_all(",", "").cast(pl.Float64, strict=False)
+        values = (
+            typed.with_columns(amounts.alias(column))
+            .filter((students > 0) & (pl.col(column) > 0))
+            .select(pl.col(column) / students)
+        )
+        if values.height < int(check["min_schools"]):
+            continue
+        median = float(values.to_series().median())  # type: ignore[arg-type]
+        factor = header_units(column)[scaled_unit]
+        low, high = (float(x) for x in plausible[column])
+        if median < low and low <= median * factor <= high:
+            header, unit = headers.header_of(column), _canonical_unit(column)
+            return (
+                f"{name}: 列 '{header}' 没有写单位；按{unit}计算，生均只有 {median:.4g} {unit}，远低于常见的 "
+                f"{low:g}–{high:g} {unit}，数值看来是以{scaled_unit}为单位。请在表头写明单位，如 "
+                f"'{header}({scaled_unit})' 或 '{header}({unit})' / header '{header}' "
+                f"states no unit, and its median per pupil of {median:.4g} is far below the usual "
+                f"{low:g}-{high:g} {unit}: the values read as {scaled_unit}. Write the "
+                f"unit into the header, e.g. '{header}({scaled_unit})'"
+            )
+    return None
+
+
+def _canonical_unit(column: str) -> str:
+    """The unit whose factor is 1 (元, 册)."""
+    return next(unit for unit, factor in header_units(column).items() if factor == 1.0)
 
 
 def normalise_cells(frame: pl.DataFrame) -> pl.DataFrame:
@@ -429,6 +489,9 @@ def prepare_file(path: Path, name: str, census_year: int) -> PreparedFile:
             )
     text = text.with_columns(pl.lit(str(census_year)).alias("census_year"))
     typed, cast_problems = cast_columns(text, name, headers.factors)
+    problem = unstated_unit_problem(text, typed, headers, name)
+    if problem:
+        raise FileRejected(problem)
     return PreparedFile(name, report, text, typed, cast_problems)
 
 
