@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import xlwt
 
-from pipelines.lib.ingest.census_ingest import YearRejected, load_census_year, load_file
+from pipelines.lib.ingest.census_ingest import FileRejected, YearRejected, load_census_year, load_file
 from pipelines.lib.ingest.landing import scan
 from pipelines.lib.ingest.readers import folder_entry
 from pipelines.lib.ingest.validate import format_verdicts, validate_files
@@ -171,3 +171,65 @@ def test_a_csv_without_a_header_in_its_first_lines_is_refused_naming_what_line_1
     path.write_text("名单\n张三,李四\n", encoding="utf-8")
     with pytest.raises(Exception, match="no recognisable header in the first 30 lines.*名单"):
         load_file(path, "2024/a.csv", 2024, REGISTRY)
+
+
+def _csv_with_title(path: Path, title: str) -> Path:
+    headers, body = rows_as_text([census_row(school_id="2190000001")], chinese=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes("\n".join([title, ",".join(headers), ",".join(body[0])]).encode("gbk"))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("file_name", "title", "said"),
+    [
+        (
+            "示例县.csv",
+            "2023年 示例县 义务教育学校基本情况表",
+            "标题“2023年 示例县 义务教育学校基本情况表”写的是 2023 年",
+        ),
+        (
+            "2023年示例县学校基本情况.csv",
+            "学校基本情况表",
+            "文件名“2023年示例县学校基本情况.csv”写的是 2023 年",
+        ),
+        ("示例县.csv", "示例县 2023-2024学年初 学校情况", "写的是 2023 年"),
+    ],
+)
+def test_a_file_that_says_another_year_is_refused_not_loaded_as_the_folders(tmp_path, file_name, title, said):
+    """A 2023 return with no year column, dropped into 2024/, once loaded as 2024."""
+    path = _csv_with_title(tmp_path / "2024" / file_name, title)
+    with pytest.raises(FileRejected) as refused:
+        load_file(path, f"2024/{file_name}", 2024, REGISTRY)
+    message = str(refused.value)
+    assert said in message and "但文件放在 2024 文件夹中" in message and "move it to 2023/" in message
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "2024年 示例县 义务教育学校基本情况表 填报日期：2025年1月5日",
+        "填报日期：2023年12月30日",
+        "2024-2025学年 学校情况",
+    ],
+)
+def test_a_fill_in_date_or_the_folders_own_year_does_not_refuse(tmp_path, title):
+    path = _csv_with_title(tmp_path / "2024" / "示例县.csv", title)
+    accepted, _, _ = load_file(path, "2024/示例县.csv", 2024, REGISTRY)
+    assert accepted.height == 1
+
+
+def test_an_excel_sheet_named_for_another_year_is_refused(tmp_path):
+    path = write_xls(tmp_path / "2024" / "示例县.xls", [census_row(school_id="2190000001")])
+    import xlrd  # the sheet 学校 of write_xls renamed to 2023年: rewrite it with that name
+
+    book = xlwt.Workbook(encoding="utf-8")
+    source = xlrd.open_workbook(str(path)).sheet_by_name("学校")
+    sheet = book.add_sheet("2023年")
+    for r in range(source.nrows):
+        for c, value in enumerate(source.row_values(r)):
+            if value != "":
+                sheet.write(r, c, value.replace("2024年", "") if isinstance(value, str) else value)
+    book.save(str(path))
+    with pytest.raises(FileRejected, match="工作表名“2023年”写的是 2023 年"):
+        load_file(path, "2024/示例县.xls", 2024, REGISTRY)

@@ -9,6 +9,7 @@ year) raises FileRejected and nothing of that year is written.
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ from contracts.headers import (
     ownership_values,
     school_type_names,
 )
-from pipelines.lib.ingest.readers import FolderEntry, ReadError, folder_entry, read_extract
+from pipelines.lib.ingest.readers import FolderEntry, RawExtract, ReadError, folder_entry, read_extract
 
 REJECTION_SCHEMA = {
     "source_file": pl.String,
@@ -464,6 +465,33 @@ class PreparedFile:
         return self.typed.filter(~pl.col("source_row").is_in(self.cast_problems["source_row"].implode()))
 
 
+def mentioned_years(text: str) -> list[int]:
+    """Census years a file name, sheet name or title line says (contracts/ingest_rules.yaml,
+    year_mentions): 2023年, 2023年度, 2023学年, 2023-2024学年 (2023); not a date like 2024年10月."""
+    rules = ingest_rules()["year_mentions"]
+    school_years = [int(m.group(1)) for m in re.finditer(rules["school_year"], text)]
+    rest = re.sub(rules["school_year"], " ", text)
+    return school_years + [int(m.group(1)) for m in re.finditer(rules["year"], rest)]
+
+
+def year_mention_problem(raw: RawExtract, name: str, census_year: int) -> str | None:
+    """A file that says another census year (in its name, sheet name or title) and never the
+    folder's: it was put in the wrong folder, and must not load as the folder's year."""
+    places = [("文件名", "file name", Path(name).name)]
+    if raw.sheet:
+        places.append(("工作表名", "sheet name", raw.sheet))
+    places += [("标题", "title", line) for line in raw.preamble if line != raw.sheet]
+    said = [(zh, en, text, year) for zh, en, text in places for year in mentioned_years(text)]
+    if not said or any(year == census_year for *_, year in said):
+        return None
+    zh, en, text, year = said[0]
+    return (
+        f"{name}: {zh}“{text}”写的是 {year} 年，但文件放在 {census_year} 文件夹中；请移到 {year} 文件夹，"
+        f"或改正{zh} / the {en} '{text}' says {year}, but the file is in the {census_year} folder: move it "
+        f"to {year}/, or correct the {en}"
+    )
+
+
 def prepare_file(path: Path, name: str, census_year: int) -> PreparedFile:
     """Read one extract and bring it to the canonical typed columns; FileRejected if it cannot be."""
     report = FileReport(source_file=name, sha256=sha256_of(path))
@@ -487,6 +515,9 @@ def prepare_file(path: Path, name: str, census_year: int) -> PreparedFile:
                 f"{name}: census_year {sorted(years)} 与文件夹年份 {census_year} 不一致 / "
                 f"does not match the folder's census year {census_year}"
             )
+    mismatch = year_mention_problem(raw, name, census_year)
+    if mismatch:
+        raise FileRejected(mismatch)
     text = text.with_columns(pl.lit(str(census_year)).alias("census_year"))
     typed, cast_problems = cast_columns(text, name, headers.factors)
     problem = unstated_unit_problem(text, typed, headers, name)

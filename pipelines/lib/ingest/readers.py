@@ -16,7 +16,7 @@ import itertools
 import re
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -45,6 +45,7 @@ class RawExtract:
     encoding: str | None = None
     sheet: str | None = None
     rows_skipped: int = 0  # title, blank and total (合计) rows that are not schools
+    preamble: list[str] = field(default_factory=list)  # the sheet's name and the lines above the header
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,8 @@ def read_csv(path: Path, name: str) -> RawExtract:
         pl.col("source_row").cast(pl.Int64)
     )
     kept, dropped = _school_rows(frame)
-    return RawExtract(kept, "csv", encoding=encoding, rows_skipped=best + dropped)
+    preamble = [" ".join(cell for cell in row if cell.strip()) for row in head[:best]]
+    return RawExtract(kept, "csv", encoding=encoding, rows_skipped=best + dropped, preamble=preamble)
 
 
 def read_parquet(path: Path, name: str) -> RawExtract:
@@ -259,7 +261,17 @@ def read_xlsx(path: Path, name: str) -> RawExtract:
         )
         kept, dropped = _school_rows(body)
         skipped = best + dropped  # rows above the header, blank and total rows
-        return RawExtract(kept, "xls" if is_xls else "xlsx", sheet=sheet_name, rows_skipped=skipped)
+        above = [
+            " ".join(str(c) for c in row if c is not None and str(c).strip())
+            for row in grid.head(best).iter_rows()
+        ]
+        return RawExtract(
+            kept,
+            "xls" if is_xls else "xlsx",
+            sheet=sheet_name,
+            rows_skipped=skipped,
+            preamble=[sheet_name, *above],
+        )
     raise ReadError(
         f"{name}: 没有找到可识别的表头行 / no sheet has a recognisable header row "
         f"(sheets: {', '.join(book.sheet_names)})"
