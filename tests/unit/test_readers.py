@@ -287,3 +287,96 @@ def test_too_few_schools_to_judge_a_unit_load_and_are_left_to_the_plausibility_w
     headers[column] = "教学仪器设备资产值"
     accepted, _, _ = load(write_csv(tmp_path / "a.csv", headers, body, "gbk"))
     assert accepted.height == 2
+
+
+def _two_row_header(headers: list[str]) -> tuple[list[str], list[str], list[tuple[int, int, str]]]:
+    """The header as many county forms lay it out: 在校生数 merged over 小学 / 初中 / 高中 and
+    班数 over 小学 / 初中, every other header merged down over both rows. Returns the upper row,
+    the lower row and the horizontal merges (first column, last column, text)."""
+    upper, lower, merges = [], [], []
+    groups = {
+        "在校生数": ["小学在校生数", "初中在校生数", "高中在校生数"],
+        "班数": ["小学班数", "初中班数"],
+    }
+    for header in headers:
+        parent = next((p for p, children in groups.items() if header in children), None)
+        if parent is None:
+            upper.append(header)
+            lower.append("")
+            continue
+        child = header.replace(parent, "")
+        upper.append(parent if parent not in upper else "")  # the text sits above its first column
+        lower.append(child)
+    for parent, children in groups.items():
+        columns = [headers.index(c) for c in children if c in headers]
+        merges.append((min(columns), max(columns), parent))
+    return upper, lower, merges
+
+
+def test_an_xlsx_with_a_two_row_merged_header_is_read(tmp_path):
+    headers, body = rows_as_text(TWO_SCHOOLS, chinese=True)
+    upper, lower, merges = _two_row_header(headers)
+    path = tmp_path / "a.xlsx"
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet("学校")
+    sheet.merge_range(0, 0, 0, len(headers) - 1, "2024年 示例县 义务教育学校基本情况表")
+    for c, (up, low) in enumerate(zip(upper, lower, strict=True)):
+        if not low:
+            sheet.merge_range(1, c, 2, c, up)  # merged down over both header rows
+        else:
+            sheet.write(2, c, low)
+    for first, last, text in merges:
+        sheet.merge_range(1, first, 1, last, text)
+    for i, row in enumerate(body):
+        sheet.write_row(3 + i, 0, row)
+    book.close()
+    accepted, rejected, report = load(path)
+    assert rejected.is_empty() and report.unknown_columns == []
+    assert accepted["source_row"].to_list() == [4, 5]  # title row 1, header rows 2-3
+    assert accepted["primary_students"].to_list() == [r["primary_students"] for r in TWO_SCHOOLS]
+    assert accepted["junior_classes"].to_list() == [r["junior_classes"] for r in TWO_SCHOOLS]
+    assert report.rows_skipped == 2  # the title row and the upper header row
+
+
+def test_a_csv_with_a_two_row_header_is_read(tmp_path):
+    """The same layout saved as CSV: the parent text only above the first of its columns."""
+    headers, body = rows_as_text(TWO_SCHOOLS, chinese=True)
+    upper, lower, _ = _two_row_header(headers)
+    lines = [",".join(upper), ",".join(lower)] + [",".join(row) for row in body]
+    path = tmp_path / "a.csv"
+    path.write_bytes(("\n".join(lines) + "\n").encode("gbk"))
+    accepted, rejected, report = load(path)
+    assert rejected.is_empty() and report.unknown_columns == []
+    assert accepted["source_row"].to_list() == [3, 4]
+    assert accepted["senior_students"].to_list() == [r["senior_students"] for r in TWO_SCHOOLS]
+
+
+def test_a_summary_sheet_first_is_passed_over_for_the_sheet_of_schools_and_the_choice_is_reported(tmp_path):
+    headers, body = rows_as_text(TWO_SCHOOLS, chinese=True)
+    path = tmp_path / "a.xlsx"
+    book = xlsxwriter.Workbook(path)
+    summary = book.add_worksheet("汇总")  # one row per county: it has headers, but no school ids
+    summary.write_row(0, 0, ["县区代码", "小学在校生数", "初中在校生数", "小学班数", "初中班数"])
+    summary.write_row(1, 0, ["900101", "1200", "800", "30", "20"])
+    schools = book.add_worksheet("学校明细")
+    schools.write_row(0, 0, headers)
+    for i, row in enumerate(body):
+        schools.write_row(1 + i, 0, row)
+    book.close()
+    accepted, _, report = load(path)
+    assert report.sheet == "学校明细" and accepted.height == 2
+    assert report.message is not None
+    assert "读取工作表 '学校明细'" in report.message and "'汇总' 没有学校标识码列" in report.message
+
+
+def test_two_sheets_of_schools_in_one_workbook_refuse_it_naming_both(tmp_path):
+    headers, body = rows_as_text(TWO_SCHOOLS, chinese=True)
+    path = tmp_path / "a.xlsx"
+    book = xlsxwriter.Workbook(path)
+    for name in ("东区", "西区"):
+        sheet = book.add_worksheet(name)
+        sheet.write_row(0, 0, headers)
+        sheet.write_row(1, 0, body[0 if name == "东区" else 1])
+    book.close()
+    with pytest.raises(FileRejected, match="'东区'、'西区'"):
+        load(path)

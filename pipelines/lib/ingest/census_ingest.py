@@ -501,6 +501,7 @@ def prepare_file(path: Path, name: str, census_year: int) -> PreparedFile:
         raise FileRejected(str(exc)) from None
     report.file_format, report.encoding, report.sheet = raw.file_format, raw.encoding, raw.sheet
     report.rows_skipped = raw.rows_skipped
+    report.message = raw.note  # which sheet of a workbook was read, when there was a choice
     headers = map_headers(raw.frame.columns, name)
     report.unknown_columns = headers.unknown
     text = normalise_cells(raw.frame.select("source_row", *headers.renames).rename(headers.renames))

@@ -46,6 +46,7 @@ class RawExtract:
     sheet: str | None = None
     rows_skipped: int = 0  # title, blank and total (合计) rows that are not schools
     preamble: list[str] = field(default_factory=list)  # the sheet's name and the lines above the header
+    note: str | None = None  # which sheet of a workbook was read, when others were passed over
 
 
 @dataclass(frozen=True)
@@ -130,13 +131,71 @@ def _header_score(cells: Sequence[object]) -> int:
     return score
 
 
-def _header_row(rows: Sequence[Sequence[object]]) -> int | None:
-    """Index of the row that reads best as the header among the first rows; None if none does."""
-    scores = [_header_score(list(row)) for row in rows[:HEADER_SEARCH_ROWS]]
-    if not scores:
+@dataclass(frozen=True)
+class HeaderFound:
+    row: int  # index of the header row (the lower one of a two-row header)
+    names: list[str]  # one per column: the header as the file has it, two rows joined where needed
+    score: int  # how many names are known headers
+
+    @property
+    def has_school_id(self) -> bool:
+        return any(_column_of(n) == "school_id" for n in self.names)
+
+
+def _cell(value: object) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _column_of(header: str) -> str | None:
+    """The canonical column a header means, also for a known column in an unknown unit."""
+    if not header:
         return None
-    best = max(range(len(scores)), key=lambda i: scores[i])
-    return best if scores[best] >= MIN_HEADER_MATCHES else None
+    try:
+        found = match_header(header)
+    except HeaderError:
+        return "(known column, unknown unit)"
+    return None if found is None else found.column
+
+
+def _two_row_names(parent: Sequence[object], child: Sequence[object]) -> list[str]:
+    """Headers of a two-row header: a parent merged over several columns (在校生数 over 小学, 初中,
+    高中: Excel keeps its text in the first column only) joined with each child where that makes a
+    known header (小学在校生数), and a header merged down over both rows (学校标识码) kept whole."""
+    width = max(len(parent), len(child))
+    parents = [_cell(parent[j]) if j < len(parent) else "" for j in range(width)]
+    children = [_cell(child[j]) if j < len(child) else "" for j in range(width)]
+    names, spanning = [], ""
+    for upper, lower in zip(parents, children, strict=True):
+        spanning = upper or (spanning if lower else "")
+        if not lower:
+            names.append(upper)
+        elif _column_of(lower) or not spanning:
+            names.append(lower)
+        else:
+            joined = [j for j in (lower + spanning, spanning + lower) if _column_of(j)]
+            names.append(joined[0] if joined else lower)
+    return names
+
+
+def find_header(rows: Sequence[Sequence[object]]) -> HeaderFound | None:
+    """The header among a sheet's first rows: the row (alone, or joined with the row above it as a
+    two-row header) that names the most known columns; None when none names enough."""
+    best: HeaderFound | None = None
+    for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        candidates = [[_cell(c) for c in row]]
+        if i > 0:
+            candidates.append(_two_row_names(rows[i - 1], row))
+        for names in candidates:
+            score = sum(1 for n in names if _column_of(n))
+            if best is None or score > best.score:
+                best = HeaderFound(i, names, score)
+    return best if best is not None and best.score >= MIN_HEADER_MATCHES else None
+
+
+def _named(names: list[str], width: int) -> list[str]:
+    """The header names for a body `width` columns wide; blank headers named by their position."""
+    padded = (names + [""] * width)[:width]
+    return [n or f"(blank column {i + 1})" for i, n in enumerate(padded)]
 
 
 def _school_rows(body: pl.DataFrame) -> tuple[pl.DataFrame, int]:
@@ -154,23 +213,26 @@ def _school_rows(body: pl.DataFrame) -> tuple[pl.DataFrame, int]:
 
 
 def read_csv(path: Path, name: str) -> RawExtract:
-    """A CSV whose header is on one of its first lines: title and note lines above it, blank
-    lines and 合计 lines are skipped and counted; row numbers are file lines."""
+    """A CSV whose header is on one of its first lines (one line, or two as in Excel): title and
+    note lines above it, blank lines and 合计 lines are skipped and counted; row numbers are file
+    lines."""
     text, encoding = detect_encoding(path.read_bytes(), name)
     head = list(itertools.islice(csv.reader(io.StringIO(text)), HEADER_SEARCH_ROWS))
-    best = _header_row(head)
-    if best is None:
+    header = find_header(head)
+    if header is None:
         first = ", ".join(head[0][:5]) if head else ""
         raise ReadError(
             f"{name}: 前 {HEADER_SEARCH_ROWS} 行中没有可识别的表头 / no recognisable header in the first "
             f"{HEADER_SEARCH_ROWS} lines (read as {encoding}; line 1: {first}...)"
         )
+    best = header.row
     try:
         frame = pl.read_csv(
             io.BytesIO(text.encode("utf-8")), infer_schema=False, raise_if_empty=False, skip_rows=best
         )
     except Exception as exc:  # polars raises several error types for malformed CSV
         raise ReadError(f"{name}: 文件无法按 CSV 读取 / cannot be read as CSV: {exc}") from exc
+    frame.columns = _unique(_named(header.names, frame.width))
     frame = frame.with_row_index("source_row", offset=best + 2).with_columns(
         pl.col("source_row").cast(pl.Int64)
     )
@@ -242,40 +304,61 @@ def read_xlsx(path: Path, name: str) -> RawExtract:
     except Exception as exc:
         kind = "XLS" if is_xls else "XLSX"
         raise ReadError(f"{name}: 文件无法按 Excel 读取 / cannot be read as {kind}: {exc}") from exc
+    found: list[tuple[int, str, pl.DataFrame, HeaderFound]] = []
     for index, sheet_name in enumerate(book.sheet_names):
         grid = book.load_sheet(index, header_row=None, dtypes="string").to_polars()
-        if grid.is_empty():
-            continue
-        best = _header_row(list(grid.head(HEADER_SEARCH_ROWS).iter_rows()))
-        if best is None:
-            continue
-        headers = [
-            str(c).strip() if c is not None else f"(blank column {i + 1})"
-            for i, c in enumerate(grid.row(best))
-        ]
-        body = grid.slice(best + 1)
-        body.columns = _unique(headers)
-        body = body.with_columns(
-            pl.int_range(best + 1, best + 1 + body.height, dtype=pl.Int64).alias("source_row")
-            + offsets[index]
+        header = None if grid.is_empty() else find_header(list(grid.head(HEADER_SEARCH_ROWS).iter_rows()))
+        if header is not None:
+            found.append((index, sheet_name, grid, header))
+    if not found:
+        raise ReadError(
+            f"{name}: 没有找到可识别的表头行 / no sheet has a recognisable header row "
+            f"(sheets: {', '.join(book.sheet_names)})"
         )
-        kept, dropped = _school_rows(body)
-        skipped = best + dropped  # rows above the header, blank and total rows
-        above = [
-            " ".join(str(c) for c in row if c is not None and str(c).strip())
-            for row in grid.head(best).iter_rows()
-        ]
-        return RawExtract(
-            kept,
-            "xls" if is_xls else "xlsx",
-            sheet=sheet_name,
-            rows_skipped=skipped,
-            preamble=[sheet_name, *above],
-        )
-    raise ReadError(
-        f"{name}: 没有找到可识别的表头行 / no sheet has a recognisable header row "
-        f"(sheets: {', '.join(book.sheet_names)})"
+    index, sheet_name, grid, header, note = _school_sheet(found, name)
+    best = header.row
+    body = grid.slice(best + 1)
+    body.columns = _unique(_named(header.names, body.width))
+    body = body.with_columns(
+        pl.int_range(best + 1, best + 1 + body.height, dtype=pl.Int64).alias("source_row") + offsets[index]
     )
+    kept, dropped = _school_rows(body)
+    above = [
+        " ".join(str(c) for c in row if c is not None and str(c).strip())
+        for row in grid.head(best).iter_rows()
+    ]
+    return RawExtract(
+        kept,
+        "xls" if is_xls else "xlsx",
+        sheet=sheet_name,
+        rows_skipped=best + dropped,  # rows above the header, blank and total rows
+        preamble=[sheet_name, *above],
+        note=note,
+    )
+
+
+def _school_sheet(
+    found: list[tuple[int, str, pl.DataFrame, HeaderFound]], name: str
+) -> tuple[int, str, pl.DataFrame, HeaderFound, str | None]:
+    """The sheet of schools: the one sheet whose header has a school id column (a 汇总 summary
+    sheet has none), with a note naming the sheets passed over; several refuse the workbook."""
+    with_ids = [f for f in found if f[3].has_school_id]
+    if len(with_ids) > 1:
+        sheets = "、".join(f"'{f[1]}'" for f in with_ids)
+        raise ReadError(
+            f"{name}: 有 {len(with_ids)} 个工作表都有学校标识码列（{sheets}），请每个文件只放一张学校表 / "
+            f"{len(with_ids)} sheets have a school id column ({sheets}): put one sheet of schools in each file"
+        )
+    chosen = with_ids[0] if with_ids else found[0]
+    others = [f[1] for f in found if f is not chosen]
+    note = None
+    if others:
+        passed = "、".join(f"'{s}'" for s in others)
+        note = (
+            f"读取工作表 '{chosen[1]}'；{passed} 没有学校标识码列，未读取 / read sheet '{chosen[1]}'; "
+            f"{passed} (no school id column) not read"
+        )
+    return (*chosen, note)
 
 
 def _unique(headers: list[str]) -> list[str]:

@@ -75,6 +75,8 @@ def format_verdicts(verdicts: list[FileVerdict], top: int = 10) -> str:
             f"{state} {r.source_file}{where}: {r.rows_read} rows read, {r.rows_accepted} would load, "
             f"{r.rows_rejected} would be refused"
         )
+        if r.message:
+            lines.append(f"    {r.message}")
         if r.unknown_columns:
             lines.append(f"    unknown columns (ignored): {', '.join(r.unknown_columns)}")
         for row in v.rejected.head(top).iter_rows(named=True):
