@@ -89,18 +89,6 @@ def _classes_checks() -> list[pa.Check]:
     ]
 
 
-def _senior_students_check() -> pa.Check:
-    """A school type that teaches the senior stage (341, 342, 345) has senior students."""
-    senior_types = sorted(code for code, stages in stages_taught().items() if "senior" in stages)
-    return pa.Check(
-        lambda data: data.lazyframe.select(
-            ~pl.col("school_type_code").is_in(senior_types) | (pl.col("senior_students") > 0)
-        ),
-        name="senior-stage types have senior_students",
-        error=f"school types {', '.join(senior_types)} must have senior_students > 0",
-    )
-
-
 def census_schema(county_codes: Iterable[str], unique_school_id: bool = True) -> pa.DataFrameSchema:
     """Row contract of a canonical census extract, given the county registry's codes.
 
@@ -139,7 +127,6 @@ def census_schema(county_codes: Iterable[str], unique_school_id: bool = True) ->
             *_teacher_subcount_checks(),
             *_stage_students_checks(),
             *_classes_checks(),
-            _senior_students_check(),
         ],
         strict=False,
         name="census_schools",

@@ -58,7 +58,7 @@ def test_every_planted_bad_row_is_refused_by_the_expected_check(messy):
     rejected = messy["tables"]["audit.rejected_rows"]
     planted = messy["truth"]["planted_defects"]
     kinds = {d["defect"] for d in planted}
-    assert len(kinds) == 15  # 14 row defects + duplicated school ids
+    assert len(kinds) == 14  # 13 row defects + duplicated school ids
     for defect in planted:
         hits = rejected.filter(
             (pl.col("census_year") == defect["census_year"])

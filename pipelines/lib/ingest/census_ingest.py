@@ -27,6 +27,7 @@ from contracts.headers import (
     ownership_values,
     school_type_names,
 )
+from pipelines.lib.ingest.messages import plain_messages
 from pipelines.lib.ingest.readers import FolderEntry, RawExtract, ReadError, folder_entry, read_extract
 
 REJECTION_SCHEMA = {
@@ -131,8 +132,8 @@ class MappedHeaders:
     units: dict[str, str | None] = field(default_factory=dict)  # canonical column -> unit as typed
 
     def header_of(self, column: str) -> str:
-        """The header as the file has it."""
-        return next(h for h, c in self.renames.items() if c == column)
+        """The header as the file has it (the column's name when the file has no such header)."""
+        return next((h for h, c in self.renames.items() if c == column), column)
 
 
 def map_headers(headers: list[str], name: str) -> MappedHeaders:
@@ -458,6 +459,7 @@ class PreparedFile:
     text: pl.DataFrame
     typed: pl.DataFrame
     cast_problems: pl.DataFrame
+    headers: MappedHeaders
 
     @property
     def checked(self) -> pl.DataFrame:
@@ -524,7 +526,7 @@ def prepare_file(path: Path, name: str, census_year: int) -> PreparedFile:
     problem = unstated_unit_problem(text, typed, headers, name)
     if problem:
         raise FileRejected(problem)
-    return PreparedFile(name, report, text, typed, cast_problems)
+    return PreparedFile(name, report, text, typed, cast_problems, headers)
 
 
 def finish_file(
@@ -537,6 +539,7 @@ def finish_file(
     rejected = rejected.drop("county_code").join(
         text.select("source_row", "county_code"), on="source_row", how="left"
     )
+    rejected = plain_messages(rejected, prepared.headers.header_of)
     bad_rows = rejected["source_row"].unique()
     accepted = prepared.typed.filter(~pl.col("source_row").is_in(bad_rows.implode()))
     report.rows_accepted = accepted.height

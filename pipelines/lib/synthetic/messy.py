@@ -81,13 +81,6 @@ DEFECTS = (
         lambda r: r["primary_students"] > 0,
     ),
     Defect(
-        "senior_type_without_senior",
-        "(row)",
-        "senior_students",
-        lambda r: r.update(senior_students=0),
-        lambda r: r["school_type_code"] in ("341", "345"),
-    ),
-    Defect(
         "missing_parent",
         "parent_school_id",
         "parent exists",
