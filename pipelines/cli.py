@@ -332,16 +332,17 @@ def cmd_alerts(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     import polars as pl
 
-    from pipelines.lib.ingest.validate import format_verdicts, registry_codes, validate_files
+    from pipelines.lib.ingest.validate import format_verdicts, registry_codes, validate_paths
     from pipelines.lib.reference.registry import ReferenceError
 
     landing = paths.landing_dir(args.landing)
     try:
         codes = registry_codes(landing)
-        verdicts = validate_files([Path(p) for p in args.files], codes, args.year)
+        result = validate_paths([Path(p) for p in args.files], codes, landing, args.year)
     except (ReferenceError, ValueError) as exc:
         print(f"junheng validate: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    verdicts = result.verdicts
     print(format_verdicts(verdicts))
     problems = pl.concat([v.rejected for v in verdicts])
     if args.out:
@@ -350,7 +351,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     refused_files = sum(v.report.status == "rejected" for v in verdicts)
     refused_rows = sum(v.report.rows_rejected for v in verdicts)
     print(f"\n{len(verdicts)} files: {refused_files} refused whole, {refused_rows} rows would be refused")
-    return EXIT_FAILED if refused_files or refused_rows else 0
+    for note in result.notes:
+        print(note)
+    return EXIT_FAILED if refused_files or refused_rows or result.years_refused else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -424,7 +427,12 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="check extract files against the contract without touching the warehouse",
     )
-    validate.add_argument("files", nargs="+", help="extract files (csv, xlsx, parquet)")
+    validate.add_argument(
+        "files",
+        nargs="+",
+        help="extract files (csv, xlsx, xls, parquet) or year folders; each is checked with the files "
+        "already in its year's landing folder, as `run` would check it",
+    )
     validate.add_argument("--year", type=int, help="census year (default: the file's folder name)")
     validate.add_argument(
         "--landing", help="landing folder whose reference/counties.csv is the county registry"

@@ -103,14 +103,14 @@ def test_validate_tells_a_clerk_what_to_fix_without_touching_the_warehouse(built
         .otherwise(pl.col("school_type_code"))
         .alias("school_type_code"),
     )
-    broken.write_csv(year_dir / "county_a.csv")
+    broken.write_csv(year_dir / good.name)  # a corrected county file, checked as if it replaced the landed one
     frame.drop("school_name").write_csv(year_dir / "county_b.csv")
     before = warehouse.stat().st_mtime_ns
     out = tmp_path / "problems.csv"
     code = main(
         [
             "validate",
-            str(year_dir / "county_a.csv"),
+            str(year_dir / good.name),
             str(year_dir / "county_b.csv"),
             "--landing",
             str(landing),
@@ -123,6 +123,7 @@ def test_validate_tells_a_clerk_what_to_fix_without_touching_the_warehouse(built
     assert "PROBLEMS" in printed and "row 3 books: '12a' is not a valid whole number" in printed
     assert "第4行 school_type_code" in printed
     assert "REFUSED" in printed and "school_name" in printed
+    assert "census year 2024 would not load" in printed
     problems = pl.read_csv(out, infer_schema=False)
     assert sorted(problems["source_row"].to_list()) == ["3", "4"]
     assert warehouse.stat().st_mtime_ns == before

@@ -11,7 +11,7 @@ import xlwt
 from pipelines.lib.ingest.census_ingest import FileRejected, YearRejected, load_census_year, load_file
 from pipelines.lib.ingest.landing import scan
 from pipelines.lib.ingest.readers import folder_entry
-from pipelines.lib.ingest.validate import format_verdicts, validate_files
+from pipelines.lib.ingest.validate import format_verdicts, validate_paths
 from tests.conftest import census_row
 from tests.unit.test_census_contract import REGISTRY, write_csv
 from tests.unit.test_readers import rows_as_text
@@ -120,7 +120,7 @@ def test_validate_says_what_run_does_with_each_entry(tmp_path):
     write_csv(folder / "a.csv", [census_row(school_id="2190000001")])
     (folder / "~$a.xlsx").write_bytes(b"\x00")
     (folder / "说明.docx").write_bytes(b"PK")
-    verdicts = validate_files(sorted(folder.iterdir()), REGISTRY)
+    verdicts = validate_paths(sorted(folder.iterdir()), REGISTRY).verdicts
     assert [v.report.status for v in verdicts] == ["loaded", "ignored", "rejected"]  # a, ~$a, 说明
     text = format_verdicts(verdicts)
     assert "REFUSED " in text and "IGNORED " in text and "说明.docx" in text
@@ -233,3 +233,70 @@ def test_an_excel_sheet_named_for_another_year_is_refused(tmp_path):
     book.save(str(path))
     with pytest.raises(FileRejected, match="工作表名“2023年”写的是 2023 年"):
         load_file(path, "2024/示例县.xls", 2024, REGISTRY)
+
+
+def test_validate_checks_a_file_with_the_files_already_in_its_year_folder(tmp_path):
+    """Once, validate said OK to a file whose school was already in another file of the year, and
+    `run` then refused the year. Now the file is checked as if dropped into the landing folder."""
+    landing = tmp_path / "landing"
+    write_csv(landing / "2024" / "a.csv", [census_row(school_id="2190000001")])
+    write_csv(landing / "2024" / "c.csv", [census_row(school_id="2190000005")])
+    inbox = tmp_path / "inbox"
+    new = write_csv(
+        inbox / "b.csv",
+        [
+            census_row(school_id="2190000001"),  # already in 2024/a.csv
+            census_row(school_id="2190000002", parent_school_id="2190000005"),  # parent in 2024/c.csv
+        ],
+    )
+    result = validate_paths([new], REGISTRY, landing, census_year=2024)
+    (verdict,) = result.verdicts
+    assert verdict.report.source_file == "2024/b.csv" and verdict.report.status == "rejected"
+    assert "2190000001" in (verdict.report.message or "") and "2024/a.csv" in (verdict.report.message or "")
+    assert result.years_refused == [2024] and "would not load" in result.notes[0]
+    # the run's verdict on the same folder is the same
+    write_csv(
+        landing / "2024" / "b.csv",
+        [
+            census_row(school_id="2190000001"),
+            census_row(school_id="2190000002", parent_school_id="2190000005"),
+        ],
+    )
+    with pytest.raises(YearRejected) as refused:
+        load_census_year(landing, 2024, REGISTRY, "load-1")
+    by_file = {f.source_file: f.status for f in refused.value.files}
+    assert by_file["2024/b.csv"] == "rejected"
+
+
+def test_a_parent_school_in_another_file_of_the_year_is_found_by_validate_too(tmp_path):
+    landing = tmp_path / "landing"
+    write_csv(landing / "2024" / "a.csv", [census_row(school_id="2190000005")])
+    new = write_csv(tmp_path / "b.csv", [census_row(school_id="2190000002", parent_school_id="2190000005")])
+    result = validate_paths([new], REGISTRY, landing, census_year=2024)
+    assert result.verdicts[0].report.rows_rejected == 0 and result.years_refused == []
+    orphan = write_csv(
+        tmp_path / "d.csv", [census_row(school_id="2190000003", parent_school_id="2190000009")]
+    )
+    result = validate_paths([orphan], REGISTRY, landing, census_year=2024)
+    rejected = result.verdicts[0].rejected
+    assert rejected["check"].to_list() == ["parent exists in the census year"]
+    assert "不在本年度的任何文件中" in rejected["message_zh"][0]
+
+
+def test_validate_takes_a_year_folder_and_agrees_with_run_file_by_file(tmp_path):
+    landing = tmp_path / "landing"
+    write_csv(
+        landing / "2024" / "a.csv",
+        [census_row(school_id="2190000001"), census_row(school_id="2190000002", books=-1)]
+        + [census_row(school_id=f"219000001{i}") for i in range(3)],
+    )
+    write_csv(landing / "2024" / "b.csv", [census_row(school_id="2190000003")])
+    (landing / "2024" / "~$a.xlsx").write_bytes(b"\x00")
+    result = validate_paths([landing / "2024"], REGISTRY, landing)
+    load = load_census_year(landing, 2024, REGISTRY, "load-1")
+    said = {
+        v.report.source_file: (v.report.status, v.report.rows_accepted, v.report.rows_rejected)
+        for v in result.verdicts
+    }
+    ran = {f.source_file: (f.status, f.rows_accepted, f.rows_rejected) for f in load.files}
+    assert said == ran

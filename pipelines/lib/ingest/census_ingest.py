@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -584,14 +585,19 @@ def year_contract_failures(prepared: list[PreparedFile], county_codes: list[str]
     return {p.name: failures.filter(pl.col("source_file") == p.name) for p in prepared}
 
 
-def missing_parents(accepted: pl.DataFrame) -> pl.DataFrame:
+def missing_parents(
+    accepted: pl.DataFrame, header_of: dict[str, Callable[[str], str]] | None = None
+) -> pl.DataFrame:
     """Rejections for teaching points whose parent school is not in the census year."""
     ids = accepted["school_id"].implode()
     orphans = accepted.filter(
         pl.col("parent_school_id").is_not_null() & ~pl.col("parent_school_id").is_in(ids)
     )
-    return pl.DataFrame(
-        [
+    headers = header_of or {}
+    rows = []
+    for r in orphans.iter_rows(named=True):
+        header = headers.get(r["source_file"], lambda c: c)("parent_school_id")
+        rows.append(
             {
                 "source_file": r["source_file"],
                 "source_row": r["source_row"],
@@ -599,23 +605,39 @@ def missing_parents(accepted: pl.DataFrame) -> pl.DataFrame:
                 "column": "parent_school_id",
                 "check": "parent exists in the census year",
                 "value": r["parent_school_id"],
-                "message_zh": f"{r['source_file']} 第{r['source_row']}行 parent_school_id: 所属学校 "
-                f"{r['parent_school_id']} 不在本年度数据中",
-                "message_en": f"{r['source_file']} row {r['source_row']} parent_school_id: parent school "
-                f"{r['parent_school_id']} is not in this census year",
+                "message_zh": f"{r['source_file']} 第{r['source_row']}行 {header}: 所属学校 "
+                f"{r['parent_school_id']} 不在本年度的任何文件中",
+                "message_en": f"{r['source_file']} row {r['source_row']} {header}: parent school "
+                f"{r['parent_school_id']} is in no file of this census year",
                 "county_code": r["county_code"],
             }
-            for r in orphans.iter_rows(named=True)
-        ],
-        schema=REJECTION_SCHEMA,
-    )
+        )
+    return pl.DataFrame(rows, schema=REJECTION_SCHEMA)
 
 
-def load_census_year(landing: Path, census_year: int, county_codes: list[str], load_id: str) -> YearLoad:
-    """All extracts of one census year, checked. Every file is read even when an earlier one is
-    refused, so one run reports every file-level problem; then YearRejected is raised."""
-    entries = year_folder(landing, census_year)
-    reports: dict[str, FileReport] = {}  # in file order
+@dataclass
+class YearCheck:
+    """Every entry of a census year checked as `junheng run` checks it: per file its report, the
+    rows it would load and the rows refused; the year loads only if no file is refused."""
+
+    census_year: int
+    reports: dict[str, FileReport]  # in file order
+    accepted: dict[str, pl.DataFrame]
+    rejected: dict[str, pl.DataFrame]
+
+    @property
+    def refused(self) -> list[FileReport]:
+        return [r for r in self.reports.values() if r.status == "rejected"]
+
+
+def check_census_year(
+    entries: list[FolderEntry], census_year: int, county_codes: list[str], folder: Path | str
+) -> YearCheck:
+    """The checks of a census year over `entries` (a year folder's, or the files `validate` is
+    given in their place). Every file is read even when an earlier one is refused, so one run
+    reports every file-level problem. FileRejected (or YearRejected, listing what the folder
+    holds) when there is no extract at all."""
+    reports: dict[str, FileReport] = {}
     prepared: dict[str, PreparedFile] = {}
     for entry in entries:  # every file is read and typed first ...
         if entry.kind != "extract":
@@ -631,9 +653,7 @@ def load_census_year(landing: Path, census_year: int, county_codes: list[str], l
             )
         reports[entry.name].seconds = time.perf_counter() - started
     if not any(e.kind == "extract" for e in entries):
-        message = (
-            f"{landing / str(census_year)}: 没有数据文件 / no extract files (*.csv, *.xlsx, *.xls, *.parquet)"
-        )
+        message = f"{folder}: 没有数据文件 / no extract files (*.csv, *.xlsx, *.xls, *.parquet)"
         if reports:  # the folder holds something: say what, file by file
             lines = [r.message or r.source_file for r in reports.values()]
             raise YearRejected("\n".join([message, *lines]), list(reports.values()))
@@ -641,7 +661,7 @@ def load_census_year(landing: Path, census_year: int, county_codes: list[str], l
     failures = (
         year_contract_failures(list(prepared.values()), county_codes) if prepared else {}
     )  # ... checked at once
-    accepted_parts, rejected_parts = [], []
+    check = YearCheck(census_year, reports, {}, {})
     seen: dict[str, str] = {}
     for name, file in prepared.items():  # ... and accepted or refused in file order
         started = time.perf_counter()
@@ -665,24 +685,44 @@ def load_census_year(landing: Path, census_year: int, county_codes: list[str], l
             continue
         seen.update(dict.fromkeys(accepted["school_id"].to_list(), name))
         report.seconds += time.perf_counter() - started
-        accepted_parts.append(accepted)
-        rejected_parts.append(rejected)
-    refused = [r for r in reports.values() if r.status == "rejected"]
-    if refused:
-        raise YearRejected("\n".join(r.message or r.source_file for r in refused), list(reports.values()))
-    accepted_all = pl.concat(accepted_parts).with_columns(pl.lit(load_id).alias("load_id"))
-    orphans = missing_parents(accepted_all)  # a year-level rule: the parent may be in another file
-    if not orphans.is_empty():
-        accepted_all = accepted_all.filter(~pl.col("school_id").is_in(orphans["school_id"].implode()))
-        for report in reports.values():
-            moved = orphans.filter(pl.col("source_file") == report.source_file).height
-            report.rows_accepted -= moved
-            report.rows_rejected += moved
+        check.accepted[name], check.rejected[name] = accepted, rejected
+    _move_orphans(check, {name: file.headers.header_of for name, file in prepared.items()})
+    return check
+
+
+def _move_orphans(check: YearCheck, header_of: dict[str, Callable[[str], str]]) -> None:
+    """A year-level rule: a teaching point's parent school may be in another file of the year,
+    and must be in one of the files that load."""
+    if not check.accepted:
+        return
+    orphans = missing_parents(pl.concat(check.accepted.values()), header_of)
+    for name in list(check.accepted):
+        moved = orphans.filter(pl.col("source_file") == name)
+        if moved.is_empty():
+            continue
+        keep = ~pl.col("school_id").is_in(moved["school_id"].implode())
+        check.accepted[name] = check.accepted[name].filter(keep)
+        check.rejected[name] = pl.concat([check.rejected[name], moved])
+        check.reports[name].rows_accepted -= moved.height
+        check.reports[name].rows_rejected += moved.height
+
+
+def load_census_year(landing: Path, census_year: int, county_codes: list[str], load_id: str) -> YearLoad:
+    """All extracts of one census year, checked (check_census_year); YearRejected, with every
+    file's report, when any file is refused."""
+    check = check_census_year(
+        year_folder(landing, census_year), census_year, county_codes, landing / str(census_year)
+    )
+    if check.refused:
+        raise YearRejected(
+            "\n".join(r.message or r.source_file for r in check.refused), list(check.reports.values())
+        )
+    accepted_all = pl.concat(check.accepted.values()).with_columns(pl.lit(load_id).alias("load_id"))
     return YearLoad(
         census_year=census_year,
         # one chunk per column: polars 2.1.0 can panic filtering string columns that span several
         # chunks (`assertion failed: i < self.len()` in the plausibility warnings)
         accepted=accepted_all.rechunk(),
-        rejected=pl.concat([*rejected_parts, orphans]),
-        files=list(reports.values()),
+        rejected=pl.concat(check.rejected.values()),
+        files=list(check.reports.values()),
     )

@@ -1,9 +1,15 @@
-"""`junheng validate`: the ingest's reading and contract checks on files, without a warehouse."""
+"""`junheng validate`: exactly the checks of `junheng run` on files, without a warehouse.
+
+A file is checked as if it were dropped into its census year's landing folder: together with
+the files already there (a file of the same name is replaced by it), so that the checks across
+the files of a year (a school id in two files, a teaching point whose parent school is in
+another file) give the verdict `run` would give. A year folder may be given instead of files.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -12,11 +18,10 @@ from pipelines.lib.ingest.census_ingest import (
     REJECTION_SCHEMA,
     FileRejected,
     FileReport,
-    entry_report,
-    load_file,
-    sha256_of,
+    YearRejected,
+    check_census_year,
 )
-from pipelines.lib.ingest.readers import folder_entry
+from pipelines.lib.ingest.readers import FolderEntry, folder_entry
 from pipelines.lib.reference.registry import read_counties
 
 
@@ -26,34 +31,90 @@ class FileVerdict:
     rejected: pl.DataFrame
 
 
+@dataclass
+class Validation:
+    verdicts: list[FileVerdict]  # the files asked about, in the order given
+    notes: list[str] = field(default_factory=list)  # per census year: would it load, and why not
+    years_refused: list[int] = field(default_factory=list)  # years that would not load
+
+
 def census_year_of(path: Path) -> int | None:
     """The census year a file belongs to: its folder name, as in the landing layout."""
     return int(path.parent.name) if re.fullmatch(r"\d{4}", path.parent.name) else None
 
 
-def validate_files(
-    paths: list[Path], county_codes: list[str], census_year: int | None = None
-) -> list[FileVerdict]:
-    verdicts = []
+def validate_paths(
+    paths: list[Path], county_codes: list[str], landing: Path | None = None, census_year: int | None = None
+) -> Validation:
+    """Each path (a file, or a year folder for all its files) checked with its year's files."""
+    asked: dict[int, dict[str, Path]] = {}  # year -> name as `run` records it -> the file given
     for path in paths:
-        name = path.as_posix()
-        year = census_year or census_year_of(path)
-        if year is None:
+        if path.is_dir() and re.fullmatch(r"\d{4}", path.name):
+            year = census_year or int(path.name)
+            for child in sorted(path.iterdir()):
+                asked.setdefault(year, {})[f"{year}/{child.name}"] = child
+            continue
+        found = census_year or census_year_of(path)
+        if found is None:
             raise ValueError(
-                f"{name}: 无法确定统计年度 / cannot tell the census year: put the file in a "
+                f"{path}: 无法确定统计年度 / cannot tell the census year: put the file in a "
                 "folder named after the year (2024/...) or pass --year"
             )
-        entry = folder_entry(path, name)
-        if entry.kind != "extract":  # a lock or system file, a folder, a .docx: as `run` treats it
-            verdicts.append(FileVerdict(entry_report(entry), pl.DataFrame(schema=REJECTION_SCHEMA)))
-            continue
-        try:
-            _, rejected, report = load_file(path, name, year, county_codes)
-        except FileRejected as exc:
-            report = FileReport(source_file=name, sha256=sha256_of(path), status="rejected", message=str(exc))
-            rejected = pl.DataFrame(schema=REJECTION_SCHEMA)
-        verdicts.append(FileVerdict(report, rejected))
-    return verdicts
+        asked.setdefault(found, {})[f"{found}/{path.name}"] = path
+    result = Validation([])
+    for year, files in sorted(asked.items()):
+        check = _check_year(year, files, county_codes, landing)
+        for name in files:
+            report, rejected = check.get(name, (None, None))
+            assert report is not None and rejected is not None
+            result.verdicts.append(FileVerdict(report, rejected))
+        result.notes.append(_year_note(year, files, check, landing))
+        if any(r.status == "rejected" for r, _ in check.values()):
+            result.years_refused.append(year)
+    return result
+
+
+def _entries(year: int, files: dict[str, Path], landing: Path | None) -> list[FolderEntry]:
+    """The year's landing folder as it would be with the given files dropped into it."""
+    entries = {name: folder_entry(path, name) for name, path in files.items()}
+    folder = landing / str(year) if landing is not None else None
+    if folder is not None and folder.is_dir():
+        for path in sorted(folder.iterdir()):
+            name = f"{year}/{path.name}"
+            if name not in entries:
+                entries[name] = folder_entry(path, name)
+    return [entries[name] for name in sorted(entries)]
+
+
+def _check_year(
+    year: int, files: dict[str, Path], county_codes: list[str], landing: Path | None
+) -> dict[str, tuple[FileReport, pl.DataFrame]]:
+    entries = _entries(year, files, landing)
+    empty = pl.DataFrame(schema=REJECTION_SCHEMA)
+    try:
+        check = check_census_year(entries, year, county_codes, f"{year}/")
+    except YearRejected as refused:  # nothing to read at all: each entry says why
+        return {r.source_file: (r, empty) for r in refused.files}
+    except FileRejected as refused:
+        return {
+            name: (FileReport(source_file=name, sha256="", status="rejected", message=str(refused)), empty)
+            for name in files
+        }
+    return {name: (report, check.rejected.get(name, empty)) for name, report in check.reports.items()}
+
+
+def _year_note(
+    year: int, files: dict[str, Path], check: dict[str, tuple[FileReport, pl.DataFrame]], landing: Path | None
+) -> str:
+    others = [name for name in check if name not in files]
+    refused = [r for r, _ in check.values() if r.status == "rejected"]
+    with_others = (
+        f" (with the {len(others)} other files of {landing / str(year)})" if others and landing else ""
+    )
+    if not refused:
+        return f"{year}: 可以载入 / census year {year} would load{with_others}"
+    names = ", ".join(r.source_file for r in refused)
+    return f"{year}: 不会载入，被拒的文件：{names} / census year {year} would not load{with_others}: refused {names}"
 
 
 def registry_codes(landing: Path) -> list[str]:
