@@ -103,7 +103,9 @@ def test_validate_tells_a_clerk_what_to_fix_without_touching_the_warehouse(built
         .otherwise(pl.col("school_type_code"))
         .alias("school_type_code"),
     )
-    broken.write_csv(year_dir / good.name)  # a corrected county file, checked as if it replaced the landed one
+    broken.write_csv(
+        year_dir / good.name
+    )  # a corrected county file, checked as if it replaced the landed one
     frame.drop("school_name").write_csv(year_dir / "county_b.csv")
     before = warehouse.stat().st_mtime_ns
     out = tmp_path / "problems.csv"

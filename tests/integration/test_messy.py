@@ -58,7 +58,7 @@ def test_every_planted_bad_row_is_refused_by_the_expected_check(messy):
     rejected = messy["tables"]["audit.rejected_rows"]
     planted = messy["truth"]["planted_defects"]
     kinds = {d["defect"] for d in planted}
-    assert len(kinds) == 14  # 13 row defects + duplicated school ids
+    assert len(kinds) == 16  # 15 row defects + duplicated school ids
     for defect in planted:
         hits = rejected.filter(
             (pl.col("census_year") == defect["census_year"])
@@ -86,7 +86,18 @@ def test_every_file_reconciles(messy):
     duplicates = sum(d["defect"] == "duplicate_school_id" for d in messy["truth"]["planted_defects"])
     assert loads["rows_read"].sum() == sum(units.values()) + duplicates  # the copy is an extra row
     excel = loads.filter(pl.col("file_format").is_in(["xlsx", "xls"]))
-    assert (excel["rows_skipped"] == 3).all()  # title, blank row, total row
+    assert (excel["rows_skipped"] == 3).all()  # title, blank row (or the upper header row), total row
+    gbk = loads.filter(pl.col("encoding") == "gb18030")
+    assert (gbk["rows_skipped"] == 5).all()  # title, note and blank line above the header, a blank line, 合计
+
+
+def test_layouts_as_counties_send_them_are_read_without_hand_editing(messy):
+    """Units on count headers, 图书(万册) with decimals, a two-row header behind a 汇总 sheet."""
+    loads = messy["tables"]["audit.loads"]
+    two_row = loads.filter(pl.col("message").str.contains("汇总", literal=True).fill_null(False))
+    assert two_row.height == 1 and two_row["sheet"].to_list() == ["学校情况"]
+    assert (two_row["status"] == "loaded").all() and two_row["unknown_columns"].list.len().to_list() == [0]
+    assert loads.filter(pl.col("status") == "loaded")["unknown_columns"].list.len().sum() == 0
 
 
 def test_coefficients_equal_the_clean_twin_for_the_schools_that_loaded(messy, golden_standards):

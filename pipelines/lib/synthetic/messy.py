@@ -1,13 +1,15 @@
 """`junheng generate --messy`: the same province, written the way counties really send it.
 
-Census years rotate through four shapes: GBK CSV with Chinese headers, Excel with a title row,
-a blank row, a total row and equipment in 万元 (one prefecture's workbook in the old .xls format,
-the others .xlsx), UTF-8 CSV with English headers, and Parquet. Beside the first file of every
-year lies the Office lock file Excel or WPS leaves while it is open (`~$<name>`), which the load
-lists as ignored.
-Chinese-header files use Chinese values (九年一贯制学校, 公办/民办, 是/否), some 12-digit 驻地地域码,
-full-width digits and thousands separators. Every year also gets bad rows of every kind the
-contract catches; each is listed in truth.json with the column and check that must catch it.
+Census years rotate through four shapes: GBK CSV with Chinese headers (title, note and blank
+lines above the header, a blank line among the schools, a 合计 line); Excel with a title row, a
+blank row, a total row and equipment in 万元 (one prefecture's workbook in the old .xls format
+with books in 万册, one with a 汇总 sheet first and a two-row header, the others .xlsx); UTF-8 CSV
+with English headers; and Parquet. Chinese headers carry units on counts (在校生数（人）), Chinese
+values (九年一贯制学校, 公办/民办, 是/否), some 12-digit 驻地地域码, full-width digits and thousands
+separators. Beside the first file of every year lies the Office lock file Excel or WPS leaves
+while it is open (`~$<name>`), which the load lists as ignored. Every year also gets bad rows of
+every kind the contract catches; each is listed in truth.json with the column and check that
+must catch it.
 """
 
 from __future__ import annotations
@@ -79,6 +81,13 @@ DEFECTS = (
         "primary_classes is 0",
         lambda r: r.update(primary_classes=0),
         lambda r: r["primary_students"] > 0,
+    ),
+    Defect("list_in_a_count", "books", "dtype", lambda r: r.update(books="1,2,3,4")),
+    Defect(
+        "id_in_scientific_notation",
+        "school_id",
+        "scientific_notation",
+        lambda r: r.update(school_id="2.19E+9"),
     ),
     Defect(
         "missing_parent",
@@ -165,10 +174,20 @@ def _text(value) -> str:
     return str(value)
 
 
-def _chinese(frame: pl.DataFrame, rng: np.random.Generator) -> tuple[list[str], list[list[str]]]:
-    """Chinese headers and values, 万元, some 驻地地域码, full-width digits, thousands separators."""
+def _chinese(
+    frame: pl.DataFrame, rng: np.random.Generator, books_in_wan: bool = False
+) -> tuple[list[str], list[list[str]]]:
+    """Chinese headers and values, 万元 (and 万册 with `books_in_wan`), units on the count headers
+    (在校生数（人）, 班数（个）), some 驻地地域码, full-width digits, thousands separators."""
     aliases = {c: spec["aliases"][0] for c, spec in header_table()["columns"].items()}
     aliases["equipment_value_yuan"] = "教学仪器设备资产值(万元)"
+    for column in CENSUS_COLUMN_NAMES:
+        if column.endswith("_students"):
+            aliases[column] += "（人）"
+        elif column.endswith("_classes"):
+            aliases[column] += "（个）"
+    if books_in_wan:
+        aliases["books"] = "图书(万册)"
     names = {e["code"]: e["name_zh"] for e in load_code_list("school_types")}
     headers = [aliases[c] for c in CENSUS_COLUMN_NAMES]
     body = []
@@ -186,6 +205,8 @@ def _chinese(frame: pl.DataFrame, rng: np.random.Generator) -> tuple[list[str], 
                 text = f"{text}{int(rng.integers(100, 999))}{int(rng.integers(100, 999))}"  # 驻地地域码
             elif column == "equipment_value_yuan" and text:
                 text = _text(round(float(text) / 10_000, 4))
+            elif column == "books" and books_in_wan and text.isdigit():
+                text = _text(int(text) / 10_000)  # 1.2345 (万册): exact to the book
             elif column == "books" and text.isdigit() and int(text) >= 1000 and rng.random() < 0.5:
                 text = f"{int(text):,}"
             elif column.endswith("_students") and text.isdigit() and rng.random() < 0.05:
@@ -204,6 +225,25 @@ def _english(frame: pl.DataFrame) -> tuple[list[str], list[list[str]]]:
 def _csv(path: Path, headers: list[str], body: list[list[str]], encoding: str) -> None:
     frame = pl.DataFrame(body, schema=headers, orient="row")
     path.write_bytes(frame.write_csv().encode(encoding))
+
+
+def _csv_as_saved_from_excel(
+    path: Path, headers: list[str], body: list[list[str]], encoding: str, title: str
+) -> None:
+    """A sheet saved as CSV: a title and a note line and a blank line above the header, a blank
+    line between two schools, and a 合计 line at the end (5 lines that are not schools)."""
+    rows = pl.DataFrame(body, schema=headers, orient="row").write_csv().splitlines()
+    middle = 1 + len(body) // 2
+    lines = [
+        title,
+        "填报单位：县教育局,,填报日期：2024年10月31日",
+        "",
+        *rows[:middle],
+        "",
+        *rows[middle:],
+        "合计," + ",".join("" for _ in headers[1:]),
+    ]
+    path.write_bytes(("\n".join(lines) + "\n").encode(encoding))
 
 
 def _excel_cells(headers: list[str], body: list[list[str]], title: str) -> list[tuple[int, int, object]]:
@@ -234,6 +274,42 @@ def _xlsx(path: Path, headers: list[str], body: list[list[str]], title: str) -> 
     book.close()
 
 
+def _xlsx_two_row_header(path: Path, headers: list[str], body: list[list[str]], title: str) -> None:
+    """A workbook as many county forms are: a 汇总 summary sheet first, then the schools under a
+    two-row header (在校生数（人） merged over 小学/初中/高中, 班数（个） over 小学/初中, the other
+    headers merged down over both rows), a title above it and a 合计 row below."""
+    book = xlsxwriter.Workbook(path, {"strings_to_numbers": False})
+    summary = book.add_worksheet("汇总")
+    summary.write_row(0, 0, ["县区代码", "学校数", "小学在校生数", "初中在校生数"])
+    summary.write_row(1, 0, ["(全部)", str(len(body)), "", ""])
+    sheet = book.add_worksheet("学校情况")
+    sheet.merge_range(0, 0, 0, len(headers) - 1, title)
+    stage_words = {"primary": "小学", "junior": "初中", "senior": "高中"}
+    spans: dict[str, list[int]] = {}
+    for c, column in enumerate(CENSUS_COLUMN_NAMES):
+        stage, _, rest = column.partition("_")
+        parent = {"students": "在校生数（人）", "classes": "班数（个）"}.get(rest)
+        if parent and stage in stage_words:
+            spans.setdefault(parent, []).append(c)
+            sheet.write_string(2, c, stage_words[stage])
+        else:
+            sheet.merge_range(1, c, 2, c, headers[c])
+    for parent, columns in spans.items():
+        sheet.merge_range(1, min(columns), 1, max(columns), parent)
+    numeric = {i for i, h in enumerate(headers) if "在校生" in h or "班数" in h or "万元" in h}
+    for r, row in enumerate(body, start=3):
+        for c, cell in enumerate(row):
+            try:
+                if c in numeric and cell:
+                    sheet.write_number(r, c, float(cell))
+                    continue
+            except ValueError:
+                pass  # a planted bad value stays text
+            sheet.write_string(r, c, cell)
+    sheet.write_string(3 + len(body), 0, "合计")
+    book.close()
+
+
 def _xls(path: Path, headers: list[str], body: list[list[str]], title: str) -> None:
     """The same sheet in the .xls format older WPS and Excel versions save."""
     book = xlwt.Workbook(encoding="utf-8")
@@ -258,14 +334,17 @@ def write_messy_year(
     for (code,), part in frame.group_by(["_prefecture"], maintain_order=True):
         part = part.drop("_prefecture")
         code = str(code)
+        title = f"{year}年 义务教育学校基本情况表 ({code})"
         if shape == "gbk_csv_chinese":
             path = folder / f"{year}年{code}学校基本情况.csv"
-            _csv(path, *_chinese(part, rng), "gbk")
+            _csv_as_saved_from_excel(path, *_chinese(part, rng), "gbk", title)
         elif shape == "xlsx_chinese_wan":
-            old_format = not files  # the first prefecture still saves .xls
-            path = folder / f"{year}年{code}学校基本情况.{'xls' if old_format else 'xlsx'}"
-            writer = _xls if old_format else _xlsx
-            writer(path, *_chinese(part, rng), f"{year}年 义务教育学校基本情况表 ({code})")
+            # the first prefecture still saves .xls (books in 万册), the second a two-row header
+            # behind a 汇总 sheet, the others one header row
+            n = len(set(files.values()))
+            path = folder / f"{year}年{code}学校基本情况.{'xls' if n == 0 else 'xlsx'}"
+            writer = (_xls, _xlsx_two_row_header)[n] if n < 2 else _xlsx
+            writer(path, *_chinese(part, rng, books_in_wan=n == 0), title)
         elif shape == "utf8_csv_english":
             path = folder / f"census_{year}_{code}.csv"
             _csv(path, *_english(part), "utf-8-sig")
