@@ -338,7 +338,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     landing = paths.landing_dir(args.landing)
     try:
         codes = registry_codes(landing)
-        result = validate_paths([Path(p) for p in args.files], codes, landing, args.year)
+        result = validate_paths(
+            [Path(p) for p in args.files], codes, landing, args.year, paths.published_file(args.published)
+        )
     except (ReferenceError, ValueError) as exc:
         print(f"junheng validate: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -436,6 +438,11 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--year", type=int, help="census year (default: the file's folder name)")
     validate.add_argument(
         "--landing", help="landing folder whose reference/counties.csv is the county registry"
+    )
+    validate.add_argument(
+        "--published",
+        help="published snapshot whose previous census year the unit check compares with "
+        "(default $JUNHENG_PUBLISHED; skipped when it does not exist)",
     )
     validate.add_argument("--out", help="write every refused row and its reason to this CSV")
     validate.set_defaults(func=cmd_validate)

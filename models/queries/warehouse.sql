@@ -110,3 +110,10 @@ from (
     group by all
     having count(*) > 1
 )
+
+-- name: previous_year_amounts
+-- The amounts whose unit the ingest checks, as loaded for the latest census year before this one
+-- (contracts/ingest_rules.yaml, unstated_units).
+select school_id, equipment_value_yuan, books
+from raw.census_schools
+where census_year = (select max(census_year) from raw.census_schools where census_year < $census_year)

@@ -380,3 +380,26 @@ def test_two_sheets_of_schools_in_one_workbook_refuse_it_naming_both(tmp_path):
     book.close()
     with pytest.raises(FileRejected, match="'东区'、'西区'"):
         load(path)
+
+
+def test_last_years_values_of_the_same_schools_are_the_second_witness_of_an_unstated_unit(tmp_path):
+    """Tiny schools with big libraries: 2 (万册) for 5 pupils is 0.4 books a pupil, or 4,000 in
+    万册, both outside the plausible range, so the per-pupil reading cannot tell. Last year's load
+    of the same schools (20,000 books each) can: this year's values are 1/10,000 of them."""
+    rows = _schools(4, primary_students=5, junior_students=0, books=20000)
+    headers, body = rows_as_text(rows, chinese=True)
+    column = headers.index(chinese_header("books"))
+    for row in body:
+        row[column] = "2"
+    path = write_csv(tmp_path / "a.csv", headers, body, "utf-8")
+    previous = pl.DataFrame(
+        {"school_id": [r["school_id"] for r in rows], "books": [20000] * 4},
+        schema={"school_id": pl.String, "books": pl.Int64},
+    )
+    with pytest.raises(FileRejected) as refused:
+        load_file(path, "2024/a.csv", 2024, REGISTRY, previous)
+    assert "同一批学校的数值只有上一年度的 0.0001 倍（约 1/10000）" in str(refused.value)
+    assert "看来是以万册为单位" in str(refused.value)
+    same_unit = previous.with_columns(pl.lit(3, pl.Int64).alias("books"))  # last year 3 books: fine
+    accepted, _, _ = load_file(path, "2024/a.csv", 2024, REGISTRY, same_unit)
+    assert accepted["books"].to_list() == [2, 2, 2, 2]

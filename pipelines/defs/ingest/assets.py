@@ -5,7 +5,7 @@ import polars as pl
 
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse, census_year_partitions
 from pipelines.lib.ingest.census_checks import census_warnings
-from pipelines.lib.ingest.census_ingest import YearRejected, load_census_year
+from pipelines.lib.ingest.census_ingest import YearRejected, load_census_year, previous_amounts
 from pipelines.lib.queries import sql
 from pipelines.lib.warehouse import record_refused_load, replace_census_year
 
@@ -45,7 +45,10 @@ def census_schools(context: dg.AssetExecutionContext, warehouse: Warehouse):
     with warehouse.year_writer(context) as con:
         county_codes = [r[0] for r in con.execute(sql("warehouse/county_codes")).fetchall()]
         try:
-            load = load_census_year(warehouse.landing_path(), census_year, county_codes, context.run_id)
+            previous = previous_amounts(con, census_year)
+            load = load_census_year(
+                warehouse.landing_path(), census_year, county_codes, context.run_id, previous
+            )
         except YearRejected as refused:
             record_refused_load(con, census_year, context.run_id, refused.files)
             raise dg.Failure(

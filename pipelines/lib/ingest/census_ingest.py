@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import pandera.polars as pa
 import polars as pl
 
@@ -99,6 +100,16 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def previous_amounts(con: duckdb.DuckDBPyConnection, census_year: int) -> pl.DataFrame | None:
+    """The previous loaded year's amounts (for the unit check); None before the first load."""
+    from pipelines.lib.queries import sql
+    from pipelines.lib.warehouse import query_frame, table_exists
+
+    if not table_exists(con, "raw", "census_schools"):
+        return None
+    return query_frame(con, sql("warehouse/previous_year_amounts"), {"census_year": census_year})
+
+
 def year_folder(landing: Path, census_year: int) -> list[FolderEntry]:
     """Every entry of the census year's folder, by name, with what becomes of it."""
     folder = landing / str(census_year)
@@ -166,44 +177,83 @@ def map_headers(headers: list[str], name: str) -> MappedHeaders:
 
 
 def unstated_unit_problem(
-    text: pl.DataFrame, typed: pl.DataFrame, headers: MappedHeaders, name: str
+    text: pl.DataFrame,
+    typed: pl.DataFrame,
+    headers: MappedHeaders,
+    name: str,
+    previous: pl.DataFrame | None = None,
 ) -> str | None:
     """Why a column whose header states no unit reads as the scaled unit the census uses (万元,
-    万册), or None. The rule and its numbers are in contracts/ingest_rules.yaml (unstated_units)."""
-    rules = ingest_rules()
-    check = rules["unstated_units"]
-    plausible = rules["plausibility"]["per_student"]
-    students = pl.sum_horizontal(
-        pl.col(c).fill_null(0) for c in ("primary_students", "junior_students", "senior_students")
-    )
+    万册), or None: its per-pupil median, and its ratio to the same schools' values of the
+    previous loaded year (`previous`: school_id and the columns). The rule and its numbers are in
+    contracts/ingest_rules.yaml (unstated_units)."""
+    check = ingest_rules()["unstated_units"]
     for column, scaled_unit in check["columns"].items():
         if column not in headers.units or headers.units[column] is not None or column not in typed.columns:
             continue
         if header_key(headers.header_of(column)) == column:
             continue  # the canonical name states its unit (equipment_value_yuan)
         # the cells as numbers, decimals too: 1.2 (万册) is no count of books, but it is a magnitude
-        amounts = text[column].str.replace_all(",", "").cast(pl.Float64, strict=False)
-        values = (
-            typed.with_columns(amounts.alias(column))
-            .filter((students > 0) & (pl.col(column) > 0))
-            .select(pl.col(column) / students)
+        amounts = typed.with_columns(
+            text[column].str.replace_all(",", "").cast(pl.Float64, strict=False).alias(column)
         )
-        if values.height < int(check["min_schools"]):
-            continue
-        median = float(values.to_series().median())  # type: ignore[arg-type]
-        factor = header_units(column)[scaled_unit]
-        low, high = (float(x) for x in plausible[column])
-        if median < low and low <= median * factor <= high:
+        found = _per_pupil_reading(amounts, column, scaled_unit) or _last_year_reading(
+            amounts, previous, column, scaled_unit
+        )
+        if found:
             header, unit = headers.header_of(column), _canonical_unit(column)
+            zh, en = found
             return (
-                f"{name}: 列 '{header}' 没有写单位；按{unit}计算，生均只有 {median:.4g} {unit}，远低于常见的 "
-                f"{low:g}–{high:g} {unit}，数值看来是以{scaled_unit}为单位。请在表头写明单位，如 "
-                f"'{header}({scaled_unit})' 或 '{header}({unit})' / header '{header}' "
-                f"states no unit, and its median per pupil of {median:.4g} is far below the usual "
-                f"{low:g}-{high:g} {unit}: the values read as {scaled_unit}. Write the "
-                f"unit into the header, e.g. '{header}({scaled_unit})'"
+                f"{name}: 列 '{header}' 没有写单位；{zh}，数值看来是以{scaled_unit}为单位。请在表头写明单位，如 "
+                f"'{header}({scaled_unit})' 或 '{header}({unit})' / header '{header}' states no unit, and {en}: "
+                f"the values read as {scaled_unit}. Write the unit into the header, e.g. '{header}({scaled_unit})'"
             )
     return None
+
+
+def _per_pupil_reading(amounts: pl.DataFrame, column: str, scaled_unit: str) -> tuple[str, str] | None:
+    rules = ingest_rules()
+    students = pl.sum_horizontal(
+        pl.col(c).fill_null(0) for c in ("primary_students", "junior_students", "senior_students")
+    )
+    values = amounts.filter((students > 0) & (pl.col(column) > 0)).select(pl.col(column) / students)
+    if values.height < int(rules["unstated_units"]["min_schools"]):
+        return None
+    median = float(values.to_series().median())  # type: ignore[arg-type]
+    factor = header_units(column)[scaled_unit]
+    low, high = (float(x) for x in rules["plausibility"]["per_student"][column])
+    if not (median < low and low <= median * factor <= high):
+        return None
+    unit = _canonical_unit(column)
+    return (
+        f"按{unit}计算，生均只有 {median:.4g} {unit}，远低于常见的 {low:g}–{high:g} {unit}",
+        f"its median per pupil of {median:.4g} is far below the usual {low:g}-{high:g} {unit}",
+    )
+
+
+def _last_year_reading(
+    amounts: pl.DataFrame, previous: pl.DataFrame | None, column: str, scaled_unit: str
+) -> tuple[str, str] | None:
+    check = ingest_rules()["unstated_units"]
+    if previous is None or previous.is_empty() or column not in previous.columns:
+        return None
+    both = amounts.select("school_id", pl.col(column).alias("now")).join(
+        previous.select("school_id", pl.col(column).alias("before")), on="school_id"
+    )
+    ratios = both.filter((pl.col("now") > 0) & (pl.col("before") > 0)).select(
+        pl.col("now") / pl.col("before")
+    )
+    if ratios.height < int(check["min_schools"]):
+        return None
+    median = float(ratios.to_series().median())  # type: ignore[arg-type]
+    factor = header_units(column)[scaled_unit]
+    band = float(check["last_year_band"]["value"])
+    if not (1 / (factor * band) <= median <= band / factor):
+        return None
+    return (
+        f"同一批学校的数值只有上一年度的 {median:.2g} 倍（约 1/{factor:g}）",
+        f"the same schools' values are {median:.2g} times last year's (about 1/{factor:g})",
+    )
 
 
 def _canonical_unit(column: str) -> str:
@@ -495,7 +545,9 @@ def year_mention_problem(raw: RawExtract, name: str, census_year: int) -> str | 
     )
 
 
-def prepare_file(path: Path, name: str, census_year: int) -> PreparedFile:
+def prepare_file(
+    path: Path, name: str, census_year: int, previous: pl.DataFrame | None = None
+) -> PreparedFile:
     """Read one extract and bring it to the canonical typed columns; FileRejected if it cannot be."""
     report = FileReport(source_file=name, sha256=sha256_of(path))
     try:
@@ -524,7 +576,7 @@ def prepare_file(path: Path, name: str, census_year: int) -> PreparedFile:
         raise FileRejected(mismatch)
     text = text.with_columns(pl.lit(str(census_year)).alias("census_year"))
     typed, cast_problems = cast_columns(text, name, headers.factors)
-    problem = unstated_unit_problem(text, typed, headers, name)
+    problem = unstated_unit_problem(text, typed, headers, name, previous)
     if problem:
         raise FileRejected(problem)
     return PreparedFile(name, report, text, typed, cast_problems, headers)
@@ -559,10 +611,10 @@ def finish_file(
 
 
 def load_file(
-    path: Path, name: str, census_year: int, county_codes: list[str]
+    path: Path, name: str, census_year: int, county_codes: list[str], previous: pl.DataFrame | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame, FileReport]:
     """Accepted rows (with lineage) and rejections of one extract file."""
-    prepared = prepare_file(path, name, census_year)
+    prepared = prepare_file(path, name, census_year, previous)
     return finish_file(prepared, contract_failures(prepared.checked, county_codes, name))
 
 
@@ -631,7 +683,11 @@ class YearCheck:
 
 
 def check_census_year(
-    entries: list[FolderEntry], census_year: int, county_codes: list[str], folder: Path | str
+    entries: list[FolderEntry],
+    census_year: int,
+    county_codes: list[str],
+    folder: Path | str,
+    previous: pl.DataFrame | None = None,
 ) -> YearCheck:
     """The checks of a census year over `entries` (a year folder's, or the files `validate` is
     given in their place). Every file is read even when an earlier one is refused, so one run
@@ -645,7 +701,7 @@ def check_census_year(
             continue
         started = time.perf_counter()
         try:
-            prepared[entry.name] = prepare_file(entry.path, entry.name, census_year)
+            prepared[entry.name] = prepare_file(entry.path, entry.name, census_year, previous)
             reports[entry.name] = prepared[entry.name].report
         except FileRejected as exc:
             reports[entry.name] = FileReport(
@@ -707,11 +763,18 @@ def _move_orphans(check: YearCheck, header_of: dict[str, Callable[[str], str]]) 
         check.reports[name].rows_rejected += moved.height
 
 
-def load_census_year(landing: Path, census_year: int, county_codes: list[str], load_id: str) -> YearLoad:
-    """All extracts of one census year, checked (check_census_year); YearRejected, with every
-    file's report, when any file is refused."""
+def load_census_year(
+    landing: Path,
+    census_year: int,
+    county_codes: list[str],
+    load_id: str,
+    previous: pl.DataFrame | None = None,
+) -> YearLoad:
+    """All extracts of one census year, checked (check_census_year; `previous`: the previous
+    loaded year's rows, for the unit check); YearRejected, with every file's report, when any
+    file is refused."""
     check = check_census_year(
-        year_folder(landing, census_year), census_year, county_codes, landing / str(census_year)
+        year_folder(landing, census_year), census_year, county_codes, landing / str(census_year), previous
     )
     if check.refused:
         raise YearRejected(

@@ -20,6 +20,7 @@ from pipelines.lib.ingest.census_ingest import (
     FileReport,
     YearRejected,
     check_census_year,
+    previous_amounts,
 )
 from pipelines.lib.ingest.readers import FolderEntry, folder_entry
 from pipelines.lib.reference.registry import read_counties
@@ -44,9 +45,15 @@ def census_year_of(path: Path) -> int | None:
 
 
 def validate_paths(
-    paths: list[Path], county_codes: list[str], landing: Path | None = None, census_year: int | None = None
+    paths: list[Path],
+    county_codes: list[str],
+    landing: Path | None = None,
+    census_year: int | None = None,
+    published: Path | None = None,
 ) -> Validation:
-    """Each path (a file, or a year folder for all its files) checked with its year's files."""
+    """Each path (a file, or a year folder for all its files) checked with its year's files, and,
+    when the published snapshot `published` exists, with the previous year's values as loaded
+    (the unit check compares with them, as `run` does)."""
     asked: dict[int, dict[str, Path]] = {}  # year -> name as `run` records it -> the file given
     for path in paths:
         if path.is_dir() and re.fullmatch(r"\d{4}", path.name):
@@ -63,7 +70,7 @@ def validate_paths(
         asked.setdefault(found, {})[f"{found}/{path.name}"] = path
     result = Validation([])
     for year, files in sorted(asked.items()):
-        check = _check_year(year, files, county_codes, landing)
+        check = _check_year(year, files, county_codes, landing, _previous(published, year))
         for name in files:
             report, rejected = check.get(name, (None, None))
             assert report is not None and rejected is not None
@@ -86,13 +93,26 @@ def _entries(year: int, files: dict[str, Path], landing: Path | None) -> list[Fo
     return [entries[name] for name in sorted(entries)]
 
 
+def _previous(published: Path | None, year: int) -> pl.DataFrame | None:
+    if published is None or not published.is_file():
+        return None
+    from pipelines.lib.warehouse import connect
+
+    with connect(published, read_only=True) as con:
+        return previous_amounts(con, year)
+
+
 def _check_year(
-    year: int, files: dict[str, Path], county_codes: list[str], landing: Path | None
+    year: int,
+    files: dict[str, Path],
+    county_codes: list[str],
+    landing: Path | None,
+    previous: pl.DataFrame | None = None,
 ) -> dict[str, tuple[FileReport, pl.DataFrame]]:
     entries = _entries(year, files, landing)
     empty = pl.DataFrame(schema=REJECTION_SCHEMA)
     try:
-        check = check_census_year(entries, year, county_codes, f"{year}/")
+        check = check_census_year(entries, year, county_codes, f"{year}/", previous)
     except YearRejected as refused:  # nothing to read at all: each entry says why
         return {r.source_file: (r, empty) for r in refused.files}
     except FileRejected as refused:
