@@ -279,5 +279,5 @@ def test_a_rule_across_columns_says_both_values_not_the_row(tmp_path):
     _, rejected = check(tmp_path, {"primary_key_teachers": 31, "primary_teachers": 30})
     (row,) = rejected.iter_rows(named=True)
     assert row["value"] == "primary_key_teachers=31; primary_teachers=30"
-    assert row["message_zh"].endswith("primary_key_teachers（31）不能多于primary_teachers（30）")
+    assert row["message_zh"].endswith("primary_key_teachers为 31，不能多于primary_teachers（30）")
     assert "{" not in row["message_zh"] + row["message_en"]
