@@ -117,3 +117,9 @@ from (
 select school_id, equipment_value_yuan, books
 from raw.census_schools
 where census_year = (select max(census_year) from raw.census_schools where census_year < $census_year)
+
+-- name: table_years
+select distinct census_year from {{ relation }} order by 1
+
+-- name: drop_model_table
+drop table {{ relation }}

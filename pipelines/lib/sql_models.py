@@ -2,7 +2,9 @@
 sidecar (description, grain, key, dependencies, a description for every column).
 
 A model's select reads one census year, given as the parameter `$census_year`; running it
-replaces that year of the table (delete, then insert) inside one transaction.
+replaces that year of the table (delete, then insert) inside one transaction. A table built by an
+earlier version of its model, with other columns, is rebuilt for every year it holds before the
+next census-year load begins (upgrade_tables).
 """
 
 from __future__ import annotations
@@ -101,6 +103,43 @@ def output_columns(con: duckdb.DuckDBPyConnection, model: SqlModel, census_year:
     return names
 
 
+def upgrade_tables(con: duckdb.DuckDBPyConnection, models: list[SqlModel]) -> list[str]:
+    """Tables built by an earlier version of their model, with other columns, are built anew for
+    every census year they hold (every loaded year's inputs are in the warehouse), in dependency
+    order and one transaction per table, so a new version of junheng needs no hand rebuild.
+
+    Run before a census-year load begins (Warehouse.year_writer): the load's undo copies are then
+    taken with the new columns. Returns one line per table rebuilt."""
+    done = []
+    for model in models:
+        if not table_exists(con, model.schema, model.table):
+            continue
+        existing = table_columns(con, model.relation)
+        relation, select = Identifier(model.relation), ModelSql(model.sql)
+        years = [int(y) for (y,) in con.execute(sql("warehouse/table_years", relation=relation)).fetchall()]
+        columns = output_columns(con, model, years[0] if years else 0)
+        if existing == columns:
+            continue
+        with transaction(con):
+            con.execute(sql("warehouse/drop_model_table", relation=relation))
+            con.execute(
+                sql("warehouse/create_model_table", relation=relation, model=select), {"census_year": 0}
+            )
+            for year in years:
+                con.execute(
+                    sql("warehouse/insert_model_year", relation=relation, model=select), {"census_year": year}
+                )
+            document(con, model.relation)
+        added = [c for c in columns if c not in existing]
+        dropped = [c for c in existing if c not in columns]
+        done.append(
+            f"{model.relation}: 表结构已更新，{len(years)} 个普查年度已重新计算 / built anew for census years "
+            f"{', '.join(map(str, years)) or 'none'} (a newer version of the model: columns added {added}, "
+            f"dropped {dropped})"
+        )
+    return done
+
+
 def run_model(con: duckdb.DuckDBPyConnection, model: SqlModel, census_year: int) -> int:
     """Replace `census_year` of the model's table with the model's rows; returns the row count."""
     params = {"census_year": census_year}
@@ -123,8 +162,8 @@ def run_model(con: duckdb.DuckDBPyConnection, model: SqlModel, census_year: int)
             if existing != columns:
                 raise ModelError(
                     f"{model.relation}: the model's columns changed since the table was built "
-                    f"({existing} -> {columns}). Rebuild the warehouse: delete the file (or drop "
-                    f"the table) and run `junheng run` for every census year."
+                    f"({existing} -> {columns}); the census-year job rebuilds it before a load "
+                    f"(upgrade_tables)"
                 )
         delete_year(con, model.relation, census_year)
         con.execute(sql("warehouse/insert_model_year", relation=relation, model=select), params)

@@ -130,3 +130,19 @@ def test_a_refused_year_changes_no_data_table(setup):
     after = snapshot(warehouse)
     for table in before:
         assert before[table].equals(after[table]), table
+
+
+def test_a_warehouse_built_by_an_older_model_version_is_upgraded_by_the_next_load(setup):
+    """A new junheng whose SQL model has other columns than the table an older one built: the
+    next load of any year builds the table anew for every loaded year, with no hand rebuild, and
+    every table then equals a fresh build."""
+    landing, warehouse = setup
+    before = snapshot(warehouse)
+    with connect(warehouse) as con:
+        con.execute("alter table marts.county_indicator_cv drop column cv_null_reason")
+        con.execute("alter table marts.county_balance add column retired boolean")
+    run(landing, warehouse, years=[2024])
+    after = snapshot(warehouse)
+    assert after.keys() == before.keys()
+    for table, frame in before.items():
+        assert after[table].equals(frame), table

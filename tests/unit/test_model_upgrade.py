@@ -1,0 +1,44 @@
+"""A warehouse built by an earlier version of a SQL model (other columns) is brought up to date
+by the next census-year load, without anyone deleting it: every year the table holds is built
+anew, in dependency order, and equals a fresh build."""
+
+from pipelines.lib.paths import MODELS_DIR
+from pipelines.lib.sql_models import load_models, run_model, upgrade_tables
+from pipelines.lib.warehouse import query_frame, table_columns
+from tests.conftest import census_row
+
+
+def _two_years(tiny_warehouse):
+    rows = [census_row(school_id=f"219000000{i}", books=10_000 + 1_000 * i) for i in range(1, 5)]
+    tiny_warehouse.load(rows, census_year=2023)
+    tiny_warehouse.load(rows, census_year=2024)
+
+
+def test_a_table_with_an_old_column_set_is_built_anew_for_every_year(tiny_warehouse):
+    _two_years(tiny_warehouse)
+    con = tiny_warehouse.con
+    before = query_frame(con, "select * from marts.county_indicator_cv order by all")
+    columns = table_columns(con, "marts.county_indicator_cv")
+    # what an older junheng left: the table without a column the model has now, and one it no longer has
+    con.execute("alter table marts.county_indicator_cv drop column cv_null_reason")
+    con.execute("alter table marts.county_indicator_cv add column retired double")
+    lines = upgrade_tables(con, load_models(MODELS_DIR))
+    assert len(lines) == 1 and "marts.county_indicator_cv" in lines[0] and "2023, 2024" in lines[0]
+    assert "columns added ['cv_null_reason']" in lines[0] and "dropped ['retired']" in lines[0]
+    assert table_columns(con, "marts.county_indicator_cv") == columns
+    after = query_frame(con, "select * from marts.county_indicator_cv order by all")
+    assert after.equals(before)
+    assert upgrade_tables(con, load_models(MODELS_DIR)) == []  # nothing left to do
+    models = {m.relation: m for m in load_models(MODELS_DIR)}
+    run_model(con, models["marts.county_indicator_cv"], 2024)  # and the load then runs as usual
+
+
+def test_an_upgraded_upstream_table_is_rebuilt_before_what_reads_it(tiny_warehouse):
+    _two_years(tiny_warehouse)
+    con = tiny_warehouse.con
+    before = query_frame(con, "select * from marts.county_balance order by all")
+    con.execute("alter table marts.school_indicators drop column standard_value")
+    con.execute("alter table marts.county_balance drop column max_indicator_id")
+    lines = upgrade_tables(con, load_models(MODELS_DIR))
+    assert [line.split(":")[0] for line in lines] == ["marts.school_indicators", "marts.county_balance"]
+    assert query_frame(con, "select * from marts.county_balance order by all").equals(before)
