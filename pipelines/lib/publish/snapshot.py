@@ -34,7 +34,7 @@ import duckdb
 
 from pipelines.lib.loads import year_loads
 from pipelines.lib.queries import Identifier, sql
-from pipelines.lib.warehouse import connect
+from pipelines.lib.warehouse import connect, table_columns
 
 PUBLISHED_SCHEMAS = ("marts", "monitoring", "audit")
 """Schemas analysts read; the Parquet export covers these (the snapshot holds every schema)."""
@@ -111,11 +111,25 @@ def _tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, bool]]:
     return [(str(s), str(t), bool(y)) for s, t, y in rows]
 
 
+def _stale(path: Path, columns: list[str]) -> bool:
+    """A year's Parquet file that is missing, or whose columns are not the table's (the table was
+    rebuilt by a newer version of its model, pipelines.lib.sql_models.upgrade_tables)."""
+    import pyarrow.parquet as pq
+
+    if not path.is_file():
+        return True
+    try:
+        return list(pq.read_schema(path).names) != columns
+    except (OSError, ValueError):  # an unreadable file is written anew
+        return True
+
+
 def export_parquet(database: Path, target_dir: Path, census_year: int) -> tuple[int, int]:
     """Export `census_year` of every year-partitioned table, every year of the load logs (their
-    rows of other years change too, e.g. when a failed load is rolled back), and every table
-    without a census year, from `database` (opened read-only) into `target_dir`.
-    Returns (files, bytes)."""
+    rows of other years change too, e.g. when a failed load is rolled back), any other year whose
+    file is missing or has other columns than the table (a table rebuilt by a newer model
+    version), and every table without a census year, from `database` (opened read-only) into
+    `target_dir`. Returns (files, bytes)."""
     staging = target_dir / f".staging-{uuid.uuid4().hex}"
     staged: list[tuple[Path, Path]] = []
     logs = year_loads.history_tables()
@@ -128,10 +142,18 @@ def export_parquet(database: Path, target_dir: Path, census_year: int) -> tuple[
                         (Path(schema, table), sql("snapshot/export_table", relation=relation), None)
                     ]
                 else:
-                    years = [census_year]
-                    if f"{schema}.{table}" in logs:
-                        rows = con.execute(sql("snapshot/years_of_table", relation=relation)).fetchall()
-                        years = [int(y) for (y,) in rows]
+                    rows = con.execute(sql("snapshot/years_of_table", relation=relation)).fetchall()
+                    held = [int(y) for (y,) in rows]
+                    columns = [c for c in table_columns(con, f"{schema}.{table}") if c != "census_year"]
+                    years = [
+                        year
+                        for year in sorted({*held, census_year})  # the published year even when empty
+                        if year == census_year
+                        or f"{schema}.{table}" in logs
+                        or _stale(
+                            target_dir / schema / table / f"census_year={year}" / PARQUET_FILE_NAME, columns
+                        )
+                    ]
                     export = sql("snapshot/export_year", relation=relation)
                     parts = [(Path(schema, table, f"census_year={year}"), export, year) for year in years]
                 for relative, export, year in parts:
