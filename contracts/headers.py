@@ -58,13 +58,13 @@ def _aliases() -> dict[str, str]:
 
 def header_units(column: str) -> dict[str, float]:
     """A column's units as headers.yaml writes them, with their factors to the canonical unit."""
-    spec = header_table()["columns"][column]
+    spec = header_table()["columns"].get(column, {})
     return {str(u): float(f) for u, f in (spec.get("units") or {}).items()}
 
 
 def _units(column: str) -> dict[str, float]:
-    spec = header_table()["columns"].get(column, {})
-    return {header_key(str(u)): float(f) for u, f in (spec.get("units") or {}).items()}
+    """The same, keyed as a header's unit is matched."""
+    return {header_key(u): f for u, f in header_units(column).items()}
 
 
 def match_header(header: str) -> HeaderMatch | None:

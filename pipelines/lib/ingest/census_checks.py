@@ -29,7 +29,8 @@ WARNING_SCHEMA = {
 NUMERIC = [c.name for c in CENSUS_COLUMNS if c.dtype in (pl.Int64, pl.Float64)]
 
 
-def _all_students() -> pl.Expr:
+def all_students() -> pl.Expr:
+    """Pupils of every stage of a school (blank counts as none)."""
     return pl.sum_horizontal(f"{s}_students" for s in (*STAGES, "senior"))
 
 
@@ -63,7 +64,7 @@ def _warn(
 
 def plausibility_warnings(accepted: pl.DataFrame) -> pl.DataFrame:
     rules = ingest_rules()["plausibility"]["per_student"]
-    students = _all_students()
+    students = all_students()
     parts = []
     for column, (low, high) in rules.items():
         per_student = pl.col(column) / students
@@ -102,8 +103,8 @@ def year_over_year_warnings(current: pl.DataFrame, previous: pl.DataFrame) -> pl
         return pl.DataFrame(schema=WARNING_SCHEMA)
     rules = ingest_rules()["year_over_year"]
     keep = ["school_id", "county_code", "source_file", "source_row", *NUMERIC]
-    cur = current.select(keep).with_columns(_all_students().alias("students"))
-    prev = previous.select(keep).with_columns(_all_students().alias("students"))
+    cur = current.select(keep).with_columns(all_students().alias("students"))
+    prev = previous.select(keep).with_columns(all_students().alias("students"))
     both = cur.join(prev, on="school_id", suffix="_previous")
     students, before = pl.col("students"), pl.col("students_previous")
     parts = [

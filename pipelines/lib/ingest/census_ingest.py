@@ -29,6 +29,7 @@ from contracts.headers import (
     ownership_values,
     school_type_names,
 )
+from pipelines.lib.ingest.census_checks import all_students
 from pipelines.lib.ingest.messages import plain_messages
 from pipelines.lib.ingest.readers import FolderEntry, RawExtract, ReadError, folder_entry, read_extract
 
@@ -213,9 +214,7 @@ def unstated_unit_problem(
 
 def _per_pupil_reading(amounts: pl.DataFrame, column: str, scaled_unit: str) -> tuple[str, str] | None:
     rules = ingest_rules()
-    students = pl.sum_horizontal(
-        pl.col(c).fill_null(0) for c in ("primary_students", "junior_students", "senior_students")
-    )
+    students = all_students()
     values = amounts.filter((students > 0) & (pl.col(column) > 0)).select(pl.col(column) / students)
     if values.height < int(rules["unstated_units"]["min_schools"]):
         return None

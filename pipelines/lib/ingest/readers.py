@@ -118,19 +118,6 @@ def detect_encoding(data: bytes, name: str) -> tuple[str, str]:
         ) from None
 
 
-def _header_score(cells: Sequence[object]) -> int:
-    score = 0
-    for cell in cells:
-        if cell is None or not str(cell).strip():
-            continue
-        try:
-            if match_header(str(cell)) is not None:
-                score += 1
-        except HeaderError:
-            score += 1  # a known column in an unknown unit is still a header
-    return score
-
-
 @dataclass(frozen=True)
 class HeaderFound:
     row: int  # index of the header row (the lower one of a two-row header)
