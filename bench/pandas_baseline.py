@@ -91,15 +91,14 @@ def school_values(census: pd.DataFrame, standard) -> pd.DataFrame:
         part["indicator_id"] = indicator.indicator_id
         part["weight"] = included[indicator.denominator]
         part["value"] = indicator.scale * resource / included[indicator.denominator]
-        parts.append(part[part["weight"] > 0])
+        parts.append(part[(part["weight"] > 0) & part["value"].notna()])  # a blank measure: left out
     return pd.concat(parts, ignore_index=True)
 
 
 def weighted_cv(group: pd.DataFrame) -> pd.Series:
     """Student-weighted mean, population sd and CV of one county, stage and indicator."""
-    # a missing value keeps its students in the total but adds nothing, as in official.py
-    mean = np.average(group["value"].fillna(0.0), weights=group["weight"])
-    variance = np.average(((group["value"] - mean) ** 2).fillna(0.0), weights=group["weight"])
+    mean = np.average(group["value"], weights=group["weight"])
+    variance = np.average((group["value"] - mean) ** 2, weights=group["weight"])
     sd = np.sqrt(variance)
     n = len(group)
     cv = sd / mean if n >= 2 and mean != 0 else np.nan

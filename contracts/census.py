@@ -17,7 +17,7 @@ import polars as pl
 import yaml
 
 from contracts.code_lists import school_type_codes, stages_taught, urban_rural_codes
-from contracts.columns import CENSUS_COLUMNS, STAGES, TEACHER_SUBCOUNTS
+from contracts.columns import BLANK_ALLOWED_COLUMNS, CENSUS_COLUMNS, STAGES, TEACHER_SUBCOUNTS
 
 SCHOOL_ID_PATTERN = r"^\d{10}$"
 COUNTY_CODE_PATTERN = r"^\d{6}$"
@@ -74,13 +74,14 @@ def _stage_students_checks() -> list[pa.Check]:
 
 
 def _classes_checks() -> list[pa.Check]:
-    """A stage with students has classes."""
+    """A stage with students has classes (a blank class count is unknown, not zero)."""
     return [
         pa.Check(
             lambda data, stage=stage: data.lazyframe.select(
                 pl.col(f"{stage}_students").is_null()
                 | (pl.col(f"{stage}_students") == 0)
                 | (pl.col(f"{stage}_classes") > 0)
+                | pl.col(f"{stage}_classes").is_null()
             ),
             name=f"{stage}_students need {stage}_classes",
             error=f"{stage}_students > 0 but {stage}_classes is 0",
@@ -117,7 +118,7 @@ def census_schema(county_codes: Iterable[str], unique_school_id: bool = True) ->
         columns[name] = pa.Column(
             column.dtype,
             checks=checks,
-            nullable=not column.required,
+            nullable=name in BLANK_ALLOWED_COLUMNS,
             unique=unique_school_id and name == "school_id",
             required=column.required,
         )

@@ -57,13 +57,16 @@ class Column:
     dtype: type[pl.DataType] | pl.DataType
     required: bool
     description: str
+    may_be_blank: bool = False
+    """A blank cell is loaded as unknown (null): indicators that need it leave the school out."""
 
 
 def _stage_columns() -> list[Column]:
     columns = []
     for measure in STAGE_MEASURES:
         for stage in STAGES:
-            columns.append(Column(f"{stage}_{measure}", pl.Int64, True, f"{stage} stage: {measure}"))
+            blank = measure != "students"
+            columns.append(Column(f"{stage}_{measure}", pl.Int64, True, f"{stage} stage: {measure}", blank))
         if measure == "students":
             columns.append(Column("senior_students", pl.Int64, True, "senior-high students"))
     return columns
@@ -81,23 +84,30 @@ CENSUS_COLUMNS: tuple[Column, ...] = (
     Column("parent_school_id", pl.String, False, "parent school of a teaching point"),
     *_stage_columns(),
     Column("max_class_size", pl.Int64, False, "largest class (最大班额)"),
-    Column("teaching_aux_area_m2", pl.Float64, True, "教学及辅助用房, incl. indoor sports, m²"),
-    Column("indoor_sports_area_m2", pl.Float64, True, "室内体育用房, m²"),
-    Column("sports_ground_area_m2", pl.Float64, True, "运动场地, m²"),
-    Column("equipment_value_yuan", pl.Float64, True, "教学仪器设备值, yuan"),
-    Column("computers", pl.Int64, True, "teaching computers"),
-    Column("books", pl.Int64, True, "library books"),
-    Column("multimedia_classrooms", pl.Int64, True, "networked multimedia classrooms"),
+    Column(
+        "teaching_aux_area_m2", pl.Float64, True, "教学及辅助用房, incl. indoor sports, m²", may_be_blank=True
+    ),
+    Column("indoor_sports_area_m2", pl.Float64, True, "室内体育用房, m²", may_be_blank=True),
+    Column("sports_ground_area_m2", pl.Float64, True, "运动场地, m²", may_be_blank=True),
+    Column("equipment_value_yuan", pl.Float64, True, "教学仪器设备值, yuan", may_be_blank=True),
+    Column("computers", pl.Int64, True, "teaching computers", may_be_blank=True),
+    Column("books", pl.Int64, True, "library books", may_be_blank=True),
+    Column("multimedia_classrooms", pl.Int64, True, "networked multimedia classrooms", may_be_blank=True),
     Column("music_rooms", pl.Int64, False, "music rooms"),
     Column("music_room_area_m2", pl.Float64, False, "music rooms, total m²"),
     Column("art_rooms", pl.Int64, False, "art rooms"),
     Column("art_room_area_m2", pl.Float64, False, "art rooms, total m²"),
 )
-"""Canonical census columns in extract order. `required` columns must be present in a file."""
+"""Canonical census columns in extract order. `required` columns must be present in a file; a
+required column's cells must be filled unless it `may_be_blank`. Pupil counts never may: they are
+every indicator's denominator and the weight of the school in every coefficient."""
 
 CENSUS_COLUMN_NAMES = tuple(c.name for c in CENSUS_COLUMNS)
 CENSUS_DTYPES = {c.name: c.dtype for c in CENSUS_COLUMNS}
 REQUIRED_COLUMNS = tuple(c.name for c in CENSUS_COLUMNS if c.required)
+BLANK_ALLOWED_COLUMNS = tuple(c.name for c in CENSUS_COLUMNS if c.may_be_blank or not c.required)
+BLANK_MEASURES = tuple(c.name for c in CENSUS_COLUMNS if c.may_be_blank)
+"""Measures every file has but a row may leave blank: a blank here is an unknown value."""
 
 LINEAGE_COLUMNS: tuple[Column, ...] = (
     Column("source_file", pl.String, True, "extract file, relative to the landing folder"),

@@ -1,6 +1,8 @@
 -- One row per census_year x county_code x stage x standard_id: the standard's CV rule applied.
 -- composite: the mean of the indicator CVs must be <= the threshold (basic_2012);
 -- each_indicator: every indicator CV must be <= the threshold (quality_2017).
+-- A result built on incomplete data (a section left out of an indicator for a blank census
+-- cell) is computed from the sections that are known and marked is_provisional.
 
 with
 
@@ -23,12 +25,24 @@ school_checks as (
         stage,
         standard_id,
         count(*) filter (where is_compliant is not null) as n_sections_judged,
-        count_if(is_compliant) as n_compliant_sections,
+        count(*) filter (where is_compliant) as n_compliant_sections,
         count_if(breaks_school_size) as n_breaking_school_size,
         count_if(breaks_class_size) as n_breaking_class_size,
         count_if(breaks_room_standard) as n_breaking_room_standard,
     from marts.school_compliance
     where census_year = $census_year
+    group by all
+),
+
+-- sections with at least one indicator left unknown by a blank census cell
+missing_values as (
+    select
+        county_code,
+        stage,
+        standard_id,
+        count(distinct school_id) as n_sections_missing_value,
+    from marts.school_indicators
+    where census_year = $census_year and is_missing_value and students > 0
     group by all
 ),
 
@@ -97,11 +111,14 @@ final as (
         school_checks.n_breaking_school_size::bigint as n_breaking_school_size,
         school_checks.n_breaking_class_size::bigint as n_breaking_class_size,
         school_checks.n_breaking_room_standard::bigint as n_breaking_room_standard,
+        coalesce(missing_values.n_sections_missing_value, 0)::bigint as n_sections_missing_value,
+        coalesce(missing_values.n_sections_missing_value, 0) > 0 as is_provisional,
     from per_county
     inner join standards using (standard_id)
     inner join thresholds using (standard_id, stage)
     inner join expected_indicators using (standard_id, stage)
     left join school_checks using (county_code, stage, standard_id)
+    left join missing_values using (county_code, stage, standard_id)
 )
 
 select * from final

@@ -5,11 +5,19 @@
 -- the same data gives bit-identical results whatever the thread scheduling. (Sorting the list is
 -- 35% quicker at national scale than an ordered aggregate, `fsum(x order by school_id)`.)
 
+-- A section whose value is unknown (a blank census cell, school_indicators.is_missing_value) is
+-- left out of that indicator's coefficient and counted in n_missing_value.
+
 with
 
-school_values as (
+school_sections as (
     select * from marts.school_indicators
-    where census_year = $census_year and students > 0 and value is not null
+    where census_year = $census_year and students > 0
+),
+
+school_values as (
+    select * from school_sections
+    where value is not null
 ),
 
 standards as (
@@ -31,10 +39,12 @@ county_means as (
         stage,
         standard_id,
         indicator_id,
-        count(*) as n_schools,
-        sum(students)::bigint as students,
-        list_aggregate(list_sort(list(students * value)), 'fsum') / sum(students) as mean_value,
-    from school_values
+        count(value) as n_schools,
+        count(*) filter (where is_missing_value) as n_missing_value,
+        (sum(students) filter (where value is not null))::bigint as students,
+        list_aggregate(list_sort(list(students * value) filter (where value is not null)), 'fsum')
+            / sum(students) filter (where value is not null) as mean_value,
+    from school_sections
     group by all
 ),
 
@@ -59,7 +69,7 @@ county_spread as (
         county_means.*,
         sqrt(county_squares.weighted_squares / county_means.students) as sd_value,
     from county_means
-    inner join county_squares using (census_year, county_code, stage, standard_id, indicator_id)
+    left join county_squares using (census_year, county_code, stage, standard_id, indicator_id)
 ),
 
 final as (
@@ -71,6 +81,7 @@ final as (
         county_spread.indicator_id,
         indicator_order.indicator_order,
         county_spread.n_schools,
+        county_spread.n_missing_value,
         county_spread.students,
         county_spread.mean_value,
         county_spread.sd_value,

@@ -1,6 +1,9 @@
 -- One row per census_year x school_id x stage x standard_id, for standards with a per-school rule
 -- or school conditions: the "at least N of M, every unmet one >= R of its minimum" rule
 -- (school_rule in models/standards/*.yaml), and school size, class size and music/art rooms.
+-- A section with an indicator that cannot be computed (a blank census cell) is judged only when
+-- the known values decide it (it fails whatever the unknown ones are); otherwise is_compliant is
+-- null. n_missing_values says how many indicators were unknown.
 
 with
 
@@ -45,6 +48,7 @@ indicator_rule as (
         count_if(values_with_minimum.meets_standard)::bigint as n_met,
         count_if(not values_with_minimum.meets_standard)::bigint as n_unmet,
         count_if(values_with_minimum.value is null) as n_missing,
+        count_if(values_with_minimum.is_missing_value)::bigint as n_missing_values,
         list(values_with_minimum.indicator_id order by values_with_minimum.indicator_id)
             filter (where not values_with_minimum.meets_standard) as unmet_indicators,
         min(values_with_minimum.value / values_with_minimum.standard_value)
@@ -75,10 +79,15 @@ final as (
         indicator_rule.n_unmet,
         coalesce(indicator_rule.unmet_indicators, []) as unmet_indicators,
         indicator_rule.min_unmet_ratio,
+        coalesce(indicator_rule.n_missing_values, 0) as n_missing_values,
         case
-            when rules.standard_id is null or indicator_rule.n_missing > 0 then null
+            when rules.standard_id is null then null
+            -- fails whatever the unknown values are: too few could be met, or one known is too low
+            when indicator_rule.n_met + indicator_rule.n_missing < rules.school_rule_min_met
+                or coalesce(indicator_rule.min_unmet_ratio, 1.0) < rules.school_rule_unmet_min_ratio - 1e-9
+                then false
+            when indicator_rule.n_missing > 0 then null
             else indicator_rule.n_met >= rules.school_rule_min_met
-                and coalesce(indicator_rule.min_unmet_ratio, 1.0) >= rules.school_rule_unmet_min_ratio - 1e-9
         end as is_compliant,
         school_size.school_students,
         coalesce(type_limit.max_school_students, default_limit.max_school_students) as max_school_students,

@@ -1,6 +1,8 @@
 -- One row per census_year x school_id x stage x standard_id x indicator_id, for included
 -- sections only: value = scale * resource / students, where the resource is the signed sum of
 -- the measures the standard names (models/standards/*.yaml -> marts.standard_indicator_terms).
+-- A measure left blank in the census is unknown: every indicator that names it has a null
+-- resource and value for that section (is_missing_value), the others are computed as usual.
 
 with
 
@@ -17,9 +19,11 @@ terms as (
     select * from marts.standard_indicator_terms
 ),
 
--- one row per section and measure, so numerators can be built from any list of measures
+-- one row per section and measure, so numerators can be built from any list of measures;
+-- blank measures are kept (as null amounts) so that a numerator naming one is null, not partial
 section_measures as (
-    unpivot (
+    select *
+    from (
         select
             census_year, standard_id, school_id, stage,
             students::double as students,
@@ -34,8 +38,9 @@ section_measures as (
             music_rooms, music_room_area_m2, art_rooms, art_room_area_m2,
         from sections
     )
-    on columns(* exclude (census_year, standard_id, school_id, stage))
-    into name measure value amount
+    unpivot include nulls (
+        amount for measure in (columns(* exclude (census_year, standard_id, school_id, stage)))
+    )
 ),
 
 -- numerators and denominators are MATERIALIZED: left inline, DuckDB's join reordering joined
@@ -50,7 +55,11 @@ numerators as materialized (
         terms.indicator_id,
         -- terms sorted by value: the same sum whatever the thread scheduling, without the cost
         -- of an ordered aggregate (fsum(x order by measure) took 1.2 s more on a national year)
-        list_aggregate(list_sort(list(terms.sign * section_measures.amount)), 'fsum') as resource_amount,
+        if(
+            count(section_measures.amount) = count(*),
+            list_aggregate(list_sort(list(terms.sign * section_measures.amount)), 'fsum'),
+            null
+        ) as resource_amount,
     from section_measures
     inner join terms
         on terms.standard_id = section_measures.standard_id
@@ -91,6 +100,7 @@ final as (
                 then indicators.scale * numerators.resource_amount / denominators.denominator_amount
         end as value,
         indicators.standard_value,
+        numerators.resource_amount is null or denominators.denominator_amount is null as is_missing_value,
         case
             when indicators.standard_value is not null and denominators.denominator_amount > 0
                 then indicators.scale * numerators.resource_amount / denominators.denominator_amount

@@ -117,7 +117,8 @@ merge_standards as (
 ),
 
 -- for standards whose teaching_points option is merge_into_parent: each teaching point with a
--- parent section of the same stage is folded into it (pupils and resources added) and left out
+-- parent section of the same stage is folded into it (pupils and resources added) and left out.
+-- A measure left blank by any of them leaves the parent's sum unknown (null), never a partial sum.
 merged_points as (
     select point.standard_id, point.school_id, point.stage, point.parent_school_id,
     from split_sections as point
@@ -136,23 +137,23 @@ parent_additions as (
         merged_points.stage,
         count(*) as merged_teaching_points,
         sum(point.students)::bigint as students,
-        sum(point.classes)::bigint as classes,
-        sum(point.teachers)::bigint as teachers,
-        sum(point.teachers_above_degree)::bigint as teachers_above_degree,
-        sum(point.teachers_senior_title)::bigint as teachers_senior_title,
-        sum(point.key_teachers)::bigint as key_teachers,
-        sum(point.pe_art_teachers)::bigint as pe_art_teachers,
-        sum(point.teaching_aux_area_m2) as teaching_aux_area_m2,
-        sum(point.indoor_sports_area_m2) as indoor_sports_area_m2,
-        sum(point.sports_ground_area_m2) as sports_ground_area_m2,
-        sum(point.equipment_value_yuan) as equipment_value_yuan,
-        sum(point.computers) as computers,
-        sum(point.books) as books,
-        sum(point.multimedia_classrooms) as multimedia_classrooms,
-        sum(point.music_rooms) as music_rooms,
-        sum(point.music_room_area_m2) as music_room_area_m2,
-        sum(point.art_rooms) as art_rooms,
-        sum(point.art_room_area_m2) as art_room_area_m2,
+        if(count(point.classes) = count(*), sum(point.classes)::bigint, null) as classes,
+        if(count(point.teachers) = count(*), sum(point.teachers)::bigint, null) as teachers,
+        if(count(point.teachers_above_degree) = count(*), sum(point.teachers_above_degree)::bigint, null) as teachers_above_degree,
+        if(count(point.teachers_senior_title) = count(*), sum(point.teachers_senior_title)::bigint, null) as teachers_senior_title,
+        if(count(point.key_teachers) = count(*), sum(point.key_teachers)::bigint, null) as key_teachers,
+        if(count(point.pe_art_teachers) = count(*), sum(point.pe_art_teachers)::bigint, null) as pe_art_teachers,
+        if(count(point.teaching_aux_area_m2) = count(*), sum(point.teaching_aux_area_m2), null) as teaching_aux_area_m2,
+        if(count(point.indoor_sports_area_m2) = count(*), sum(point.indoor_sports_area_m2), null) as indoor_sports_area_m2,
+        if(count(point.sports_ground_area_m2) = count(*), sum(point.sports_ground_area_m2), null) as sports_ground_area_m2,
+        if(count(point.equipment_value_yuan) = count(*), sum(point.equipment_value_yuan), null) as equipment_value_yuan,
+        if(count(point.computers) = count(*), sum(point.computers), null) as computers,
+        if(count(point.books) = count(*), sum(point.books), null) as books,
+        if(count(point.multimedia_classrooms) = count(*), sum(point.multimedia_classrooms), null) as multimedia_classrooms,
+        if(count(point.music_rooms) = count(*), sum(point.music_rooms), null) as music_rooms,
+        if(count(point.music_room_area_m2) = count(*), sum(point.music_room_area_m2), null) as music_room_area_m2,
+        if(count(point.art_rooms) = count(*), sum(point.art_rooms), null) as art_rooms,
+        if(count(point.art_room_area_m2) = count(*), sum(point.art_room_area_m2), null) as art_room_area_m2,
     from merged_points
     inner join split_sections as point using (standard_id, school_id, stage)
     group by all
@@ -162,23 +163,23 @@ sections as (
     select
         split_sections.* replace (
             split_sections.students + coalesce(additions.students, 0) as students,
-            split_sections.classes + coalesce(additions.classes, 0) as classes,
-            split_sections.teachers + coalesce(additions.teachers, 0) as teachers,
-            split_sections.teachers_above_degree + coalesce(additions.teachers_above_degree, 0) as teachers_above_degree,
-            split_sections.teachers_senior_title + coalesce(additions.teachers_senior_title, 0) as teachers_senior_title,
-            split_sections.key_teachers + coalesce(additions.key_teachers, 0) as key_teachers,
-            split_sections.pe_art_teachers + coalesce(additions.pe_art_teachers, 0) as pe_art_teachers,
-            split_sections.teaching_aux_area_m2 + coalesce(additions.teaching_aux_area_m2, 0) as teaching_aux_area_m2,
-            split_sections.indoor_sports_area_m2 + coalesce(additions.indoor_sports_area_m2, 0) as indoor_sports_area_m2,
-            split_sections.sports_ground_area_m2 + coalesce(additions.sports_ground_area_m2, 0) as sports_ground_area_m2,
-            split_sections.equipment_value_yuan + coalesce(additions.equipment_value_yuan, 0) as equipment_value_yuan,
-            split_sections.computers + coalesce(additions.computers, 0) as computers,
-            split_sections.books + coalesce(additions.books, 0) as books,
-            split_sections.multimedia_classrooms + coalesce(additions.multimedia_classrooms, 0) as multimedia_classrooms,
-            split_sections.music_rooms + coalesce(additions.music_rooms, 0) as music_rooms,
-            split_sections.music_room_area_m2 + coalesce(additions.music_room_area_m2, 0) as music_room_area_m2,
-            split_sections.art_rooms + coalesce(additions.art_rooms, 0) as art_rooms,
-            split_sections.art_room_area_m2 + coalesce(additions.art_room_area_m2, 0) as art_room_area_m2
+            split_sections.classes + if(additions.school_id is null, 0, additions.classes) as classes,
+            split_sections.teachers + if(additions.school_id is null, 0, additions.teachers) as teachers,
+            split_sections.teachers_above_degree + if(additions.school_id is null, 0, additions.teachers_above_degree) as teachers_above_degree,
+            split_sections.teachers_senior_title + if(additions.school_id is null, 0, additions.teachers_senior_title) as teachers_senior_title,
+            split_sections.key_teachers + if(additions.school_id is null, 0, additions.key_teachers) as key_teachers,
+            split_sections.pe_art_teachers + if(additions.school_id is null, 0, additions.pe_art_teachers) as pe_art_teachers,
+            split_sections.teaching_aux_area_m2 + if(additions.school_id is null, 0, additions.teaching_aux_area_m2) as teaching_aux_area_m2,
+            split_sections.indoor_sports_area_m2 + if(additions.school_id is null, 0, additions.indoor_sports_area_m2) as indoor_sports_area_m2,
+            split_sections.sports_ground_area_m2 + if(additions.school_id is null, 0, additions.sports_ground_area_m2) as sports_ground_area_m2,
+            split_sections.equipment_value_yuan + if(additions.school_id is null, 0, additions.equipment_value_yuan) as equipment_value_yuan,
+            split_sections.computers + if(additions.school_id is null, 0, additions.computers) as computers,
+            split_sections.books + if(additions.school_id is null, 0, additions.books) as books,
+            split_sections.multimedia_classrooms + if(additions.school_id is null, 0, additions.multimedia_classrooms) as multimedia_classrooms,
+            split_sections.music_rooms + if(additions.school_id is null, 0, additions.music_rooms) as music_rooms,
+            split_sections.music_room_area_m2 + if(additions.school_id is null, 0, additions.music_room_area_m2) as music_room_area_m2,
+            split_sections.art_rooms + if(additions.school_id is null, 0, additions.art_rooms) as art_rooms,
+            split_sections.art_room_area_m2 + if(additions.school_id is null, 0, additions.art_room_area_m2) as art_room_area_m2
         ),
         coalesce(additions.merged_teaching_points, 0) as merged_teaching_points,
     from split_sections

@@ -281,3 +281,45 @@ def test_a_rule_across_columns_says_both_values_not_the_row(tmp_path):
     assert row["value"] == "primary_key_teachers=31; primary_teachers=30"
     assert row["message_zh"].endswith("primary_key_teachers为 31，不能多于primary_teachers（30）")
     assert "{" not in row["message_zh"] + row["message_en"]
+
+
+def test_a_blank_measure_loads_as_unknown_and_a_blank_pupil_count_is_refused_with_the_reason(tmp_path):
+    rows = [
+        census_row(school_id="2190000001", equipment_value_yuan=None, primary_pe_art_teachers=None),
+        census_row(school_id="2190000002", primary_classes=None),
+        census_row(school_id="2190000003", primary_students=None),
+    ]
+    path = write_csv(tmp_path / "2024" / "extract.csv", rows)
+    text = path.read_text(encoding="utf-8").replace("primary_students", "小学在校生数（人）", 1)
+    path.write_text(text, encoding="utf-8")
+    accepted, rejected, report = load_file(path, "2024/extract.csv", 2024, REGISTRY)
+    assert (report.rows_read, report.rows_accepted, report.rows_rejected) == (3, 2, 1)
+    first, second = accepted.sort("school_id").iter_rows(named=True)
+    assert first["equipment_value_yuan"] is None and first["primary_pe_art_teachers"] is None
+    assert first["computers"] == 60 and first["primary_students"] == 500  # the rest as typed
+    assert second["primary_classes"] is None  # unknown, not 0, and no "students need classes" refusal
+    assert report.message == (
+        "3 个数据单元格为空（第2行 equipment_value_yuan；第2行 primary_pe_art_teachers；第3行 primary_classes），"
+        "按未知值载入：这些学校不计入用到该数据的指标，所在县结果为暂定 / 3 measure cells blank, loaded as "
+        "unknown: those schools are left out of the indicators that need them and their counties' results "
+        "are provisional"
+    )
+    (refused,) = rejected.iter_rows(named=True)
+    assert refused["school_id"] == "2190000003" and refused["check"] == "not_nullable"
+    assert refused["message_zh"] == (
+        "2024/extract.csv 第4行 小学在校生数（人）: （空） 不能为空：在校生数是各项指标的分母和学校的权重，该学段没有学生请填 0"
+    )
+
+
+@pytest.mark.parametrize("marker", ["", "-", "无"])
+def test_an_empty_marker_in_a_measure_is_unknown_never_zero(tmp_path, marker):
+    path = write_csv(tmp_path / "2024" / "extract.csv", [census_row(), census_row(school_id="2190000002")])
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    cells = lines[1].split(",")
+    cells[header.index("computers")] = marker
+    lines[1] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    accepted, rejected, _ = load_file(path, "2024/extract.csv", 2024, REGISTRY)
+    assert rejected.is_empty()
+    assert accepted.sort("school_id")["computers"].to_list() == [None, 60]

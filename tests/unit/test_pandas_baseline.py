@@ -84,7 +84,8 @@ def test_combined_schools_are_split(census):
 
 
 def test_missing_values_are_treated_as_official_does(census):
-    # a few missing amounts, pupils and flags, in columns the indicators and rules use
+    # a few missing amounts, pupils and flags, in columns the indicators and rules use: a section
+    # with an unknown value is left out of that indicator only (docs/methodology.md §8.8)
     holes = {"books": 3, "equipment_value_yuan": 7, "primary_students": 11, "is_county_run": 13}
     patched = census.with_row_index("i").with_columns(
         pl.when(pl.col("i") % step == 0).then(None).otherwise(pl.col(column)).alias(column)

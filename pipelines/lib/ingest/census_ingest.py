@@ -20,7 +20,7 @@ import pandera.polars as pa
 import polars as pl
 
 from contracts.census import census_schema, ingest_rules
-from contracts.columns import CENSUS_COLUMN_NAMES, CENSUS_DTYPES, REQUIRED_COLUMNS
+from contracts.columns import BLANK_MEASURES, CENSUS_COLUMN_NAMES, CENSUS_DTYPES, REQUIRED_COLUMNS
 from contracts.headers import (
     HeaderError,
     header_key,
@@ -603,10 +603,39 @@ def finish_file(
             f"{report.rows_rejected} of {report.rows_read} rows invalid, over the {limit:.0%} limit; "
             f"first problem: {rejected['message_en'][0]}"
         )
+    blank_note = blank_cells_note(accepted, prepared.headers.header_of)
+    if blank_note:
+        report.message = "; ".join(m for m in (report.message, blank_note) if m)
     accepted = accepted.with_columns(
         pl.lit(name).alias("source_file"), pl.lit(report.sha256).alias("source_sha256")
     )
     return accepted, rejected.sort("source_row", "column"), report
+
+
+def blank_cells_note(
+    accepted: pl.DataFrame, header_of: Callable[[str], str], examples: int = 3
+) -> str | None:
+    """One line on the measure cells an accepted row left blank (loaded as unknown), or None."""
+    columns = [c for c in BLANK_MEASURES if c in accepted.columns]
+    if not columns or accepted.is_empty():
+        return None
+    cells = (
+        accepted.select("source_row", *columns)
+        .unpivot(index="source_row", on=columns, variable_name="column", value_name="value")
+        .filter(pl.col("value").is_null())
+        .sort("source_row", "column")
+    )
+    if cells.is_empty():
+        return None
+    shown = "；".join(
+        f"第{r['source_row']}行 {header_of(r['column'])}" for r in cells.head(examples).iter_rows(named=True)
+    )
+    more = "等" if cells.height > examples else ""
+    return (
+        f"{cells.height} 个数据单元格为空（{shown}{more}），按未知值载入：这些学校不计入用到该数据的指标，所在县结果为暂定 / "
+        f"{cells.height} measure cells blank, loaded as unknown: those schools are left out of the indicators "
+        "that need them and their counties' results are provisional"
+    )
 
 
 def load_file(

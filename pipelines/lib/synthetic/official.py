@@ -86,14 +86,28 @@ def _merge_teaching_points(out: pl.DataFrame) -> tuple[pl.DataFrame, pl.Expr]:
     points = out.filter(pl.col("school_type_code") == "218").join(
         parents, on=["census_year", "parent_school_id", "stage"], how="semi"
     )
+    # a measure one point left blank leaves the parent's sum unknown
     additions = (
         points.group_by("census_year", "parent_school_id", "stage")
-        .agg(pl.col(m).sum().alias(f"{m}__added") for m in measures)
+        .agg(
+            pl.lit(True).alias("has_points"),
+            *(
+                pl.when(pl.col(m).null_count() == 0).then(pl.col(m).sum()).alias(f"{m}__added")
+                for m in measures
+            ),
+        )
         .rename({"parent_school_id": "school_id"})
     )
     out = (
         out.join(additions, on=keys, how="left")
-        .with_columns((pl.col(m) + pl.col(f"{m}__added").fill_null(0.0)).alias(m) for m in measures)
+        .with_columns(
+            pl.when(pl.col("has_points"))
+            .then(pl.col(m) + pl.col(f"{m}__added"))
+            .otherwise(pl.col(m))
+            .alias(m)
+            for m in measures
+        )
+        .drop("has_points")
         .drop(f"{m}__added" for m in measures)
         .join(points.select(keys).with_columns(pl.lit(True).alias("is_merged")), on=keys, how="left")
         .with_columns(pl.col("is_merged").fill_null(False))
@@ -133,7 +147,7 @@ def school_values(census: pl.DataFrame, standard: Standard) -> pl.DataFrame:
                 pl.lit(indicator.indicator_id).alias("indicator_id"),
                 pl.col(indicator.denominator).alias("weight"),
                 (indicator.scale * resource / pl.col(indicator.denominator)).alias("value"),
-            ).filter(pl.col("weight") > 0)
+            ).filter((pl.col("weight") > 0) & pl.col("value").is_not_null())  # a blank measure: left out
         )
     return pl.concat(parts)
 
