@@ -92,7 +92,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
     )
     print(f"planted scenarios: {Path(args.out) / 'truth.json'}")
     if args.messy:
-        print(f"planted bad rows: {len(truth['planted_defects'])} (listed in truth.json)")
+        print(
+            f"planted bad rows: {len(truth['planted_defects'])}, blank cells: {len(truth['blank_cells'])} "
+            "(listed in truth.json)"
+        )
     return 0
 
 

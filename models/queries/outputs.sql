@@ -31,6 +31,8 @@ select
     balance.n_breaking_school_size,
     balance.n_breaking_class_size,
     balance.n_breaking_room_standard,
+    balance.is_provisional,
+    balance.n_sections_missing_value,
 from marts.county_balance as balance
 left join marts.dim_counties as counties using (county_code)
 where balance.census_year = $census_year
@@ -47,6 +49,7 @@ select
     cvs.indicator_id,
     indicators.unit,
     cvs.n_schools,
+    cvs.n_missing_value,
     cvs.students,
     cvs.mean_value,
     cvs.sd_value,
@@ -86,12 +89,25 @@ select
     count(*) filter (where passes) as passing,
     count(*) filter (where not passes) as failing,
     count(*) filter (where passes is null) as undetermined,
+    count(*) filter (where is_provisional) as provisional,
 from marts.county_balance
 group by all
 order by census_year, standard_id, stage desc
 
 -- name: schools_loaded
 select count(*) as n from raw.census_schools where census_year = $census_year
+
+-- name: blank_cells
+-- Measure cells left blank in the year's loaded rows ($cols: the measures that may be blank),
+-- loaded as unknown values (docs/methodology.md §8.8).
+select count(*) as cells, count(distinct school_id) as schools
+from (
+    select school_id, columns(lambda c: list_contains($cols, c))::varchar
+    from raw.census_schools
+    where census_year = $census_year
+)
+unpivot include nulls (cell for measure in (columns(* exclude (school_id))))
+where cell is null
 
 -- name: rows_refused
 select count(distinct (source_file, source_row)) as rows, count(*) as problems

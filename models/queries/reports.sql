@@ -41,6 +41,7 @@ select
     indicator_id,
     indicator_order,
     n_schools,
+    n_missing_value,
     cv,
     cv_null_reason,
     cv_threshold,

@@ -5,6 +5,7 @@ import polars as pl
 import pytest
 
 from contracts.columns import CENSUS_DTYPES
+from pipelines.lib.outputs.reports import build_reports
 from pipelines.lib.synthetic import official
 from pipelines.lib.synthetic.province import generate
 from pipelines.lib.warehouse import connect, query_frame
@@ -21,6 +22,7 @@ def messy(tmp_path_factory):
     truth = generate(root / "messy", counties=9, years=YEARS, seed=17, messy=True)
     generate(root / "clean", counties=9, years=YEARS, seed=17)
     run_pipeline(landing=root / "messy", warehouse=root / "w.duckdb", progress=lambda _: None)
+    build_reports(root / "w.duckdb", root / "reports", census_year=YEARS[-1])
     with connect(root / "w.duckdb", read_only=True) as con:
         tables = {
             name: query_frame(con, f"select * from {name}")
@@ -32,7 +34,7 @@ def messy(tmp_path_factory):
                 "marts.county_balance",
             )
         }
-    return {"truth": truth, "clean": root / "clean", "tables": tables}
+    return {"truth": truth, "clean": root / "clean", "tables": tables, "reports": root / "reports"}
 
 
 def test_every_shape_was_read(messy):
@@ -108,6 +110,11 @@ def test_coefficients_equal_the_clean_twin_for_the_schools_that_loaded(messy, go
     )
     loaded = clean.join(raw.select("census_year", "school_id"), on=["census_year", "school_id"], how="semi")
     assert loaded.height == raw.height
+    for blank in messy["truth"]["blank_cells"]:  # blank in the messy files: unknown, not the clean value
+        cell = (pl.col("census_year") == blank["census_year"]) & (pl.col("school_id") == blank["school_id"])
+        loaded = loaded.with_columns(
+            pl.when(cell).then(None).otherwise(pl.col(blank["column"])).alias(blank["column"])
+        )
     got = messy["tables"]["marts.county_indicator_cv"]
     for standard in golden_standards.values():  # the oracle takes the official numbers, not the YAML
         want = official.county_cvs(loaded, standard).rename({"cv": "cv_clean", "n_schools": "n_clean"})
@@ -133,3 +140,50 @@ def test_planted_scenarios_still_hold_on_the_messy_twin(messy):
             ).row(0, named=True)
             assert row["passes"] == year["passes"]
             assert row["composite_cv"] == pytest.approx(year["value"], rel=1e-9)
+
+
+def test_blank_cells_load_as_unknown_and_mark_their_counties_provisional(messy):
+    """A blank measure keeps the school; only the indicators that need it leave it out."""
+    blanks = messy["truth"]["blank_cells"]
+    assert {b["column"] for b in blanks} == {"equipment_value_yuan", "primary_pe_art_teachers"}
+    assert len(blanks) == 2 * len(YEARS)
+    raw = messy["tables"]["raw.census_schools"]
+    for blank in blanks:
+        row = raw.filter(
+            (pl.col("census_year") == blank["census_year"]) & (pl.col("school_id") == blank["school_id"])
+        )
+        assert row.height == 1 and row[blank["column"]].to_list() == [None], blank
+    balance = messy["tables"]["marts.county_balance"]
+    provisional = balance.filter(pl.col("is_provisional"))
+    assert set(zip(provisional["census_year"], provisional["county_code"], strict=True)) == {
+        (b["census_year"], b["county_code"]) for b in blanks
+    }
+    assert set(provisional["stage"]) == {"primary"}
+    cvs = messy["tables"]["marts.county_indicator_cv"]
+    for blank in blanks:
+        missing = cvs.filter(
+            (pl.col("census_year") == blank["census_year"])
+            & (pl.col("county_code") == blank["county_code"])
+            & (pl.col("n_missing_value") > 0)
+        )
+        needs = {
+            "equipment_value_yuan": {"equipment_value_per_student"},
+            "primary_pe_art_teachers": {"pe_art_teachers_per_100"},
+        }
+        assert needs[blank["column"]] <= set(missing["indicator_id"]), blank
+        assert (missing["n_missing_value"] >= 1).all()
+
+
+def test_the_reports_mark_provisional_results(messy):
+    year = YEARS[-1]
+    blanks = [b for b in messy["truth"]["blank_cells"] if b["census_year"] == year]
+    balance = messy["tables"]["marts.county_balance"].filter(
+        (pl.col("census_year") == year) & pl.col("is_provisional")
+    )
+    for blank in blanks:
+        page = (messy["reports"] / "counties" / f"{blank['county_code']}.html").read_text(encoding="utf-8")
+        assert "结果为暂定：1 所学校有指标所需数据空缺（报表单元格为空）" in page
+        assert "暂定：1 所学校数据空缺，未计入" in page  # on the indicator that needs the blank measure
+    index = (messy["reports"] / "index.html").read_text(encoding="utf-8")
+    assert index.count('，暂定">') == balance.height  # the overview's cell titles
+    assert "带 * 的结果为暂定" in index

@@ -9,7 +9,8 @@ values (九年一贯制学校, 公办/民办, 是/否), some 12-digit 驻地地�
 separators. Beside the first file of every year lies the Office lock file Excel or WPS leaves
 while it is open (`~$<name>`), which the load lists as ignored. Every year also gets bad rows of
 every kind the contract catches; each is listed in truth.json with the column and check that
-must catch it.
+must catch it. Two good schools a year have a blank measure (BLANK_CELLS), listed in truth.json as
+blank_cells: they load, and their counties' results are provisional.
 """
 
 from __future__ import annotations
@@ -99,10 +100,16 @@ DEFECTS = (
 )
 
 
+BLANK_CELLS = ("equipment_value_yuan", "primary_pe_art_teachers")
+"""Measures left blank in one good school each per year: the row loads, the school stays in every
+indicator that does not need the measure, and its county's results are provisional."""
+
+
 def plant_defects(
     census: pl.DataFrame, rng: np.random.Generator, protected: set[str]
-) -> tuple[pl.DataFrame, list[dict]]:
-    """Corrupt one row per defect kind (plus one duplicated school id); return rows and truth.
+) -> tuple[pl.DataFrame, list[dict], list[dict]]:
+    """Corrupt one row per defect kind (plus one duplicated school id) and blank one cell of each
+    of BLANK_CELLS in good rows; return the rows, the defects' truth and the blanks' truth.
 
     Schools of `protected` counties (the planted scenarios) are never corrupted, so the scenario
     values in truth.json hold for the messy twin too.
@@ -134,6 +141,25 @@ def plant_defects(
                 "county_code": rows[i]["county_code"],
             }
         )
+    blanks = []
+    for column in BLANK_CELLS:
+        candidates = [
+            i
+            for i, r in enumerate(rows)
+            if i not in used
+            and i not in parents
+            and r["county_code"] not in protected
+            and r["school_type_code"] == "211"
+            and r["ownership"] == "public"
+            and r["is_county_run"]
+            and r["primary_students"] > 0
+        ]
+        i = int(rng.choice(candidates))
+        used.add(i)
+        rows[i][column] = None
+        blanks.append(
+            {"school_id": rows[i]["school_id"], "column": column, "county_code": rows[i]["county_code"]}
+        )
     # a school id written twice in one file: both rows are refused, neither silently wins
     candidates = [
         i
@@ -161,7 +187,7 @@ def plant_defects(
         schema={c: pl.String for c in columns},
         orient="row",
     )
-    return frame, planted
+    return frame, planted, blanks
 
 
 def _text(value) -> str:
@@ -326,9 +352,9 @@ def write_messy_year(
     year_index: int,
     rng: np.random.Generator,
     protected: set[str] = frozenset(),  # type: ignore[assignment]
-) -> list[dict]:
-    """Write one census year in its shape with planted defects; return the defects' truth."""
-    frame, planted = plant_defects(census, rng, set(protected))
+) -> tuple[list[dict], list[dict]]:
+    """Write one census year in its shape with planted defects and blank cells; return their truth."""
+    frame, planted, blanks = plant_defects(census, rng, set(protected))
     shape = SHAPES[year_index % len(SHAPES)]
     files: dict[str, str] = {}
     for (code,), part in frame.group_by(["_prefecture"], maintain_order=True):
@@ -356,8 +382,8 @@ def write_messy_year(
             files.setdefault(school_id, path.name)
     first = folder / min(files.values())
     (folder / f"~${first.name}").write_bytes(b"\x00" * 162)  # the workbook is open on a clerk's desk
-    for defect in planted:
+    for defect in [*planted, *blanks]:
         defect["source_file"] = f"{year}/{files[defect['school_id']]}"
         defect["census_year"] = year
         defect["shape"] = shape
-    return planted
+    return planted, blanks

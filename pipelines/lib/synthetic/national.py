@@ -159,6 +159,7 @@ def generate_national(
         "scenarios": [],
         "messy": False,
         "planted_defects": [],
+        "blank_cells": [],
     }
     (out / "truth.json").write_text(json.dumps(truth, ensure_ascii=False, indent=2), encoding="utf-8")
     return summary

@@ -947,6 +947,7 @@ def write_landing(
     write_reference(out, [(c, province.province_code, province.province_name) for c in province.counties])
     units = {}
     defects: list[dict] = []
+    blanks: list[dict] = []
     messy_rng = np.random.default_rng(gen.seed + 1)  # separate draws: the province stays the same
     planted_counties = {s["county_code"] for s in province.scenarios}
     for index, year in enumerate(province.years):
@@ -961,7 +962,11 @@ def write_landing(
             if old.is_file():
                 old.unlink()
         if messy:
-            defects += write_messy_year(census, folder, year, index, messy_rng, protected=planted_counties)
+            year_defects, year_blanks = write_messy_year(
+                census, folder, year, index, messy_rng, protected=planted_counties
+            )
+            defects += year_defects
+            blanks += year_blanks
         else:
             for prefecture_code, part in census.group_by(
                 pl.col("county_code").str.slice(0, 4).alias("prefecture"), maintain_order=True
@@ -983,6 +988,7 @@ def write_landing(
         "scenarios": province.scenarios,
         "messy": messy,
         "planted_defects": defects,
+        "blank_cells": blanks,
     }
     (out / "truth.json").write_text(json.dumps(truth, ensure_ascii=False, indent=2), encoding="utf-8")
     return truth

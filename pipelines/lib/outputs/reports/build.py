@@ -404,6 +404,8 @@ class ReportView:
             text = "—" if n_over is None else str(n_over)
         cls = {True: "pass", False: "fail"}.get(row["passes"], "unknown")
         title = {True: "达标", False: "未达标"}.get(row["passes"], "无法计算")
+        if row.get("is_provisional"):
+            text, title = f"{text}*", f"{title}，暂定"
         return {"text": text, "cls": cls, "title": title}
 
     def _cert_summary(self, code: str) -> list[dict[str, Any]]:
@@ -696,9 +698,19 @@ class ReportView:
             limit = None if is_composite else threshold
             trend = trend_rows.get(ind["indicator_id"])
             value = series.get(self.year)
+            this_year = (
+                None
+                if cv is None
+                else cv.filter(
+                    (pl.col("indicator_id") == ind["indicator_id"]) & (pl.col("census_year") == self.year)
+                )
+            )
             small_multiples.append(
                 {
                     "name": ind["name_zh"],
+                    "n_missing_value": 0
+                    if this_year is None or this_year.is_empty()
+                    else this_year["n_missing_value"][0],
                     "unit": ind["unit"],
                     "standard_value": ind["standard_value"],
                     "value": value,
