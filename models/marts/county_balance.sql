@@ -111,6 +111,33 @@ final as (
         school_checks.n_breaking_school_size::bigint as n_breaking_school_size,
         school_checks.n_breaking_class_size::bigint as n_breaking_class_size,
         school_checks.n_breaking_room_standard::bigint as n_breaking_room_standard,
+        -- the standard as far as the census can judge it: the CV rule, and the per-school rule
+        -- where the standard has one; false when a part fails, null when a part is unknown
+        case
+            when (standards.cv_rule = 'composite' and per_county.mean_cv > thresholds.cv_threshold
+                    and per_county.n_indicators_with_cv = expected_indicators.n_indicators_expected)
+                or (standards.cv_rule = 'each_indicator' and per_county.n_indicators_above > 0)
+                or (standards.school_rule_min_met is not null and school_checks.n_sections_judged > 0
+                    and school_checks.n_compliant_sections < school_checks.n_sections_judged)
+                then false
+            when per_county.n_indicators_with_cv < expected_indicators.n_indicators_expected then null
+            when standards.school_rule_min_met is not null and coalesce(school_checks.n_sections_judged, 0) = 0
+                then null
+            else true
+        end as meets_standard,
+        list_value(
+            case
+                when (standards.cv_rule = 'composite' and per_county.mean_cv > thresholds.cv_threshold
+                        and per_county.n_indicators_with_cv = expected_indicators.n_indicators_expected)
+                    or (standards.cv_rule = 'each_indicator' and per_county.n_indicators_above > 0)
+                    then 'cv_rule'
+            end,
+            case
+                when standards.school_rule_min_met is not null and school_checks.n_sections_judged > 0
+                    and school_checks.n_compliant_sections < school_checks.n_sections_judged
+                    then 'school_rule'
+            end
+        ).list_filter(lambda x: x is not null) as unmet_parts,
         coalesce(missing_values.n_sections_missing_value, 0)::bigint as n_sections_missing_value,
         coalesce(missing_values.n_sections_missing_value, 0) > 0 as is_provisional,
     from per_county

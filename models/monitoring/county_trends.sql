@@ -12,6 +12,7 @@ settings as (
         max(value) filter (where setting_id = 'slope_min_points')::integer as min_points,
         max(value) filter (where setting_id = 'robust_z_min_counties')::integer as min_counties,
         max(value) filter (where setting_id = 'robust_z_mad_scale') as mad_scale,
+        max(value) filter (where setting_id = 'projection_horizon_years')::integer as horizon_years,
     from marts.alert_settings
 ),
 
@@ -103,6 +104,25 @@ rises as (
     group by all
 ),
 
+-- consecutive loaded census years up to this one in which the metric was above its threshold
+-- (a year with no value, or at or below the threshold, ends the run)
+breaches as (
+    select
+        county_code, stage, standard_id, metric_id,
+        count(*) filter (
+            where census_year > coalesce(last_ok_year, -1)
+        ) as breach_years,
+    from (
+        select
+            *,
+            max(census_year) filter (where not coalesce(value > threshold, false)) over (
+                partition by county_code, stage, standard_id, metric_id
+            ) as last_ok_year,
+        from history
+    )
+    group by all
+),
+
 with_change as (
     select
         current_year.*,
@@ -134,6 +154,16 @@ peer_medians as (
     group by all
 ),
 
+-- where the county's change stands among the other counties' changes: the share of them whose
+-- change was smaller (the words of the unusual-rise alert, "升幅高于全省 95% 的县")
+peer_position as (
+    select county_code, stage, standard_id, metric_id,
+        avg((peer_change < own.change)::integer) as peer_share_below,
+    from peer_changes
+    inner join with_change as own using (county_code, stage, standard_id, metric_id)
+    group by all
+),
+
 peer_spread as (
     select p.county_code, p.stage, p.standard_id, p.metric_id,
         median(abs(p.peer_change - m.peer_median_change)) as peer_mad_change,
@@ -156,17 +186,22 @@ measured as (
         points.n_points,
         case when coalesce(points.n_points, 0) >= settings.min_points then pair_slopes.slope end as slope,
         rises.rising_years,
+        breaches.breach_years,
+        peer_position.peer_share_below,
         peer_medians.n_peers,
         peer_medians.peer_median_change,
         peer_spread.peer_mad_change,
         settings.min_points,
         settings.min_counties,
         settings.mad_scale,
+        settings.horizon_years,
     from with_change as w
     cross join settings
     left join points using (county_code, stage, standard_id, metric_id)
     left join pair_slopes using (county_code, stage, standard_id, metric_id)
     left join rises using (county_code, stage, standard_id, metric_id)
+    left join breaches using (county_code, stage, standard_id, metric_id)
+    left join peer_position using (county_code, stage, standard_id, metric_id)
     left join peer_medians using (county_code, stage, standard_id, metric_id)
     left join peer_spread using (county_code, stage, standard_id, metric_id)
 ),
@@ -197,8 +232,9 @@ final as (
         case
             when measured.threshold is null or measured.slope is null or measured.slope <= 0
                 or measured.value > measured.threshold then null
-            -- the first later year in which value + slope * k exceeds the threshold
-            else $census_year + floor((measured.threshold - measured.value) / measured.slope)::integer + 1
+            -- the first later year in which value + slope * k exceeds the threshold, within the horizon
+            when floor((measured.threshold - measured.value) / measured.slope) + 1 <= measured.horizon_years
+                then $census_year + floor((measured.threshold - measured.value) / measured.slope)::integer + 1
         end as projected_breach_year,
         case
             when measured.threshold is null then 'not_judged'
@@ -206,7 +242,10 @@ final as (
             when measured.value > measured.threshold then 'above_threshold'
             when measured.slope is null then 'no_slope'
             when measured.slope <= 0 then 'not_rising'
+            when floor((measured.threshold - measured.value) / measured.slope) + 1 > measured.horizon_years
+                then 'beyond_horizon'
         end as projection_null_reason,
+        measured.horizon_years::integer as projection_horizon_years,
         coalesce(measured.n_peers, 0)::bigint as n_peer_counties,
         measured.peer_median_change,
         measured.peer_mad_change,
@@ -222,6 +261,9 @@ final as (
             when not measured.peer_mad_change > 0 then 'zero_spread'
         end as robust_z_null_reason,
         coalesce(measured.rising_years, 0)::bigint as rising_years,
+        coalesce(measured.breach_years, 0)::bigint as breach_years,
+        case when measured.change is not null and measured.n_peers > 0 then measured.peer_share_below end
+            as peer_share_below,
         coalesce(certified.is_monitored, false) as is_monitored,
         certified.certified_year,
         certified.revoked_year,

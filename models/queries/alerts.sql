@@ -2,10 +2,10 @@
 -- rules themselves are in models/rules/*.yaml; these only fetch the figures they look at.
 
 -- name: trends
--- This year's trends and the years before it that the rules look back on ($look_back years).
+-- This year's trends and every year before it (a run of failing years is counted to its start).
 select *
 from monitoring.county_trends
-where census_year between $census_year - $look_back + 1 and $census_year
+where census_year <= $census_year
 
 -- name: data_status
 select * from monitoring.county_data_status where census_year = $census_year
@@ -75,6 +75,12 @@ where census_year = $census_year
     and list_contains($statuses, status)
     and ($county_code is null or county_code = $county_code)
 order by status = 'resolved', severity_rank desc, county_code, stage, standard_id, rule_id, indicator_id
+
+-- name: rule_names
+-- Every rule's Chinese name, and the data hold's (its severity's name), for the alert lists.
+select rule_id, name_zh from marts.alert_rules
+union all
+select severity, name_zh from marts.alert_severities where severity = 'data_hold'
 
 -- name: ladder_worst_first
 select severity, rank from marts.alert_severities order by rank desc

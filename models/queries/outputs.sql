@@ -25,6 +25,8 @@ select
     balance.cv_threshold,
     balance.n_indicators_over_threshold,
     balance.passes,
+    balance.meets_standard,
+    balance.unmet_parts,
     balance.n_compliant_sections,
     balance.compliant_share,
     balance.meets_school_standards,
@@ -81,14 +83,15 @@ where list_contains($schemas, schema_name)
 order by column_index
 
 -- name: pass_counts
--- Per census year, standard and stage: counties passing, failing and undetermined.
+-- Per census year, standard and stage: counties meeting the standard (as far as the census can
+-- judge it, meets_standard), failing it and undetermined.
 select
     census_year,
     standard_id,
     stage,
-    count(*) filter (where passes) as passing,
-    count(*) filter (where not passes) as failing,
-    count(*) filter (where passes is null) as undetermined,
+    count(*) filter (where meets_standard) as passing,
+    count(*) filter (where not meets_standard) as failing,
+    count(*) filter (where meets_standard is null) as undetermined,
     count(*) filter (where is_provisional) as provisional,
 from marts.county_balance
 group by all

@@ -29,6 +29,10 @@ order by ordinal_position
 -- A table built in Python, with the columns and DuckDB types of its sidecar (`types:`).
 create table if not exists {{ relation }} ({{ columns }})
 
+-- name: add_column
+-- A column a newer sidecar has and an older warehouse's table lacks (null in the old rows).
+alter table {{ relation }} add column {{ definition }}
+
 -- name: replace_table_with_frame
 -- A whole reference table, replaced by the frame parsed from its file.
 create or replace table {{ relation }} as select * from arrow_table
@@ -53,9 +57,6 @@ where schema_name = 'audit'
     and table_name = 'loads'
     and column_name = 'is_current'
     and database_name = current_database()
-
--- name: loads_add_is_current
-alter table audit.loads add column is_current boolean default false
 
 -- name: loads_set_is_current
 -- On an old warehouse: the files of each year's latest load whose files all loaded were current.

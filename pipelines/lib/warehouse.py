@@ -113,12 +113,19 @@ def replace_table(con: duckdb.DuckDBPyConnection, relation: str, frame: pl.DataF
 
 
 def create_table(con: duckdb.DuckDBPyConnection, relation: str) -> None:
-    """Create a table built in Python (if it does not exist) from its sidecar's `types:`."""
+    """Create a table built in Python (if it does not exist) from its sidecar's `types:`; add the
+    columns the sidecar has and an existing table lacks."""
     doc = table_doc(relation)
     if not doc.types:
         raise CatalogError(f"{doc.path}: no 'types' to create {relation} from")
     columns = Columns(tuple(doc.types.items()))
     con.execute(sql("warehouse/create_table", relation=Identifier(relation), columns=columns))
+    have = set(table_columns(con, relation))
+    for name, kind in doc.types.items():  # a table made by an older version: new columns are null there
+        if name not in have:
+            con.execute(
+                sql("warehouse/add_column", relation=Identifier(relation), definition=Columns(((name, kind),)))
+            )
 
 
 @cache
@@ -157,11 +164,10 @@ def create_census_table(con: duckdb.DuckDBPyConnection) -> None:
 def ensure_loads_table(con: duckdb.DuckDBPyConnection) -> None:
     """audit.loads as it is now; a warehouse built before `is_current` existed gets the column,
     set for each year's latest load whose files all loaded (what was current then)."""
-    create_table(con, "audit.loads")
-    if scalar(con, sql("warehouse/loads_has_is_current")):
-        return
-    con.execute(sql("warehouse/loads_add_is_current"))
-    con.execute(sql("warehouse/loads_set_is_current"))
+    old_table = table_exists(con, "audit", "loads") and not scalar(con, sql("warehouse/loads_has_is_current"))
+    create_table(con, "audit.loads")  # adds the column to an old table
+    if old_table:
+        con.execute(sql("warehouse/loads_set_is_current"))
 
 
 def _loads_frame(census_year: int, load_id: str, files: list) -> pl.DataFrame:

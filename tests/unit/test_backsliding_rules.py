@@ -142,10 +142,15 @@ def series(tmp_path):
 
 
 def fired(alerts: pl.DataFrame, county: str | None = None, status: tuple = ("new", "continuing")) -> set[str]:
+    """Every rule that fired (each problem's row lists its rules in fired_rules)."""
     frame = alerts.filter(pl.col("status").is_in(status))
     if county:
         frame = frame.filter(pl.col("county_code") == county)
-    return set(frame["rule_id"])
+    return set(frame["fired_rules"].explode().drop_nulls())
+
+
+def with_rule(alerts: pl.DataFrame, rule_id: str) -> pl.DataFrame:
+    return alerts.filter(pl.col("fired_rules").list.contains(rule_id))
 
 
 def test_near_threshold_fires_at_exactly_90_percent_and_not_below(series):
@@ -161,7 +166,7 @@ def test_hysteresis_keeps_a_watch_until_the_value_drops_below_clear_below(series
     series.county("900101")
     series.composite("900101", {2020: 0.45, 2021: 0.43, 2022: 0.42, 2023: 0.44})
     out = series.run(range(2020, 2024))
-    near = {y: out[y].filter(pl.col("rule_id") == "near_threshold") for y in out}
+    near = {y: with_rule(out[y], "near_threshold") for y in out}
     assert near[2020]["status"].to_list() == ["new"] and near[2020]["is_hysteresis"].to_list() == [False]
     assert near[2021]["status"].to_list() == ["continuing"] and near[2021]["is_hysteresis"].to_list() == [
         True
@@ -205,7 +210,7 @@ def test_breach_is_strictly_above_the_threshold_and_critical_needs_two_monitored
     assert set(out[2021]["status"]) == {"new"}
     assert "standard_not_met" in fired(out[2022]) and "breach_repeated" not in fired(out[2022])
     assert {"standard_not_met", "breach_repeated"} <= fired(out[2023])
-    critical = out[2023].filter(pl.col("rule_id") == "breach_repeated").row(0, named=True)
+    critical = with_rule(out[2023], "breach_repeated").row(0, named=True)
     assert critical["severity"] == "critical" and critical["metric_id"] is None
 
 
@@ -238,7 +243,7 @@ def test_quality_rules_count_indicators(series):
     )
     out = series.run(range(2020, 2023))
     assert "several_at_watch" in fired(out[2020])
-    breach = out[2021].filter(pl.col("rule_id") == "standard_not_met")
+    breach = with_rule(out[2021], "standard_not_met")
     assert breach["indicator_id"].to_list() == ["pe_art_teachers_per_100"]
     assert "breach_several_indicators" not in fired(out[2021])
     assert {"breach_several_indicators", "breach_repeated"} <= fired(out[2022])
@@ -253,7 +258,7 @@ def test_failing_school_sections_raise_a_warning(series):
     series.failing[("900101", 2020)] = 0
     out = series.run(range(2020, 2022))
     assert "school_rule_failures" not in fired(out[2020])
-    alert = out[2021].filter(pl.col("rule_id") == "school_rule_failures").row(0, named=True)
+    alert = with_rule(out[2021], "school_rule_failures").row(0, named=True)
     assert alert["severity"] == "warning" and "1 所学校" in alert["message_zh"]
 
 
@@ -299,10 +304,8 @@ def test_alert_ids_are_the_same_on_a_second_run(series, tmp_path):
     second = series.run(range(2020, 2022))
     for year in first:
         assert first[year]["alert_id"].to_list() == second[year]["alert_id"].to_list()
-    row = first[2021].filter(pl.col("rule_id") == "standard_not_met").row(0, named=True)
-    assert row["alert_id"] == alert_id(
-        2021, "900101", "primary", "basic_2012", "standard_not_met", "composite"
-    )
+    row = with_rule(first[2021], "standard_not_met").row(0, named=True)
+    assert row["alert_id"] == alert_id(2021, "900101", "primary", "basic_2012", "composite")
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -335,3 +338,98 @@ def test_robust_z_equals_a_leave_one_out_statement(series):
         median = np.median(others)
         mad = np.median(np.abs(others - median))
         assert row["robust_z"] == pytest.approx((changes[i] - median) / (1.4826 * mad), rel=1e-9)
+
+
+def test_one_row_per_problem_at_its_highest_severity_listing_every_rule(series):
+    # rising into a breach: near threshold, near threshold rising and the breach all fire on the
+    # composite; the county-stage's own finding (two years over) is a second problem
+    series.county("900101", certified=2018)
+    series.composite("900101", {2018: 0.40, 2019: 0.44, 2020: 0.48, 2021: 0.52, 2022: 0.56})
+    out = series.run(range(2018, 2023))
+    active = out[2022].filter(pl.col("status").is_in(["new", "continuing"]))
+    keys = active.select("county_code", "stage", "standard_id", "metric_id")
+    assert keys.n_unique() == active.height == 2
+    composite = active.filter(pl.col("metric_id") == "composite").row(0, named=True)
+    assert composite["severity"] == "breach" and composite["rule_id"] == "standard_not_met"
+    assert composite["fired_rules"][0] == "standard_not_met"
+    assert {"near_threshold", "standard_not_met"} <= set(composite["fired_rules"])
+    assert "（同时触发：" in composite["message_zh"] and "接近阈值" in composite["message_zh"]
+    whole = active.filter(pl.col("metric_id").is_null()).row(0, named=True)
+    assert whole["severity"] == "critical" and whole["fired_rules"] == ["breach_repeated"]
+    # continuing since the problem first appeared, whatever its severity then
+    assert composite["status"] == "continuing" and composite["first_seen_year"] < 2021
+
+
+def test_the_breach_run_counts_every_year_over_the_threshold(series):
+    series.county("900101", certified=2018)
+    series.composite("900101", {2020: 0.45, 2021: 0.51, 2022: 0.52, 2023: 0.53, 2024: 0.55})
+    out = series.run(range(2020, 2025))
+    assert series.trends(2024)["breach_years"].to_list() == [4]
+    assert series.trends(2020)["breach_years"].to_list() == [0]
+    critical = with_rule(out[2024], "breach_repeated").row(0, named=True)
+    assert "已连续 4 年未达标" in critical["message_zh"]
+    assert with_rule(out[2024], "standard_not_met")["breach_years"].to_list() == [4]
+
+
+def test_no_projection_beyond_the_horizon_and_the_words_say_so(series):
+    # +0.005 a year from 0.40: the line is crossed in 2040, beyond the 10-year horizon
+    series.county("900101")
+    series.composite("900101", {2020: 0.385, 2021: 0.39, 2022: 0.395, 2023: 0.40})
+    series.run(range(2020, 2024))
+    row = series.trends(2023).row(0, named=True)
+    assert row["slope"] == pytest.approx(0.005)
+    assert row["projected_breach_year"] is None and row["projection_null_reason"] == "beyond_horizon"
+    assert row["projection_horizon_years"] == 10
+    from pipelines.lib.monitoring.alerts import projection_words
+
+    assert projection_words(row)[0] == "按当前趋势 10 年内不会超过阈值"
+
+
+def test_a_projection_within_the_horizon_is_kept(series):
+    series.county("900101")
+    series.composite("900101", {2020: 0.40, 2021: 0.41, 2022: 0.42, 2023: 0.43})  # +0.01: 2031
+    series.run(range(2020, 2024))
+    assert series.trends(2023)["projected_breach_year"].to_list() == [2031]
+
+
+def test_an_unusual_rise_is_told_as_a_share_of_the_province(series):
+    for i in range(7):
+        series.county(f"90010{i}")
+        series.composite(f"90010{i}", {2020: 0.30, 2021: 0.301 + 0.0002 * i})
+    series.county("900109")
+    series.composite("900109", {2020: 0.30, 2021: 0.35})
+    out = series.run(range(2020, 2022))
+    alert = with_rule(out[2021], "unusual_rise").row(0, named=True)
+    assert alert["peer_share_below"] == 1.0
+    assert "升幅高于全省其他所有县" in alert["message_zh"] and "稳健" not in alert["message_zh"]
+
+
+def test_last_years_alerts_written_one_row_per_rule_still_give_the_status(series):
+    """A warehouse built before one row per problem: last year's rows have no fired_rules and one
+    problem may have several rows; this year's status and first-seen year follow the problem."""
+    series.county("900101")
+    series.composite("900101", {2020: 0.40, 2021: 0.46, 2022: 0.47})
+    out = series.run(range(2020, 2022))
+    old = out[2021].with_columns(pl.lit(None, pl.List(pl.String)).alias("fired_rules"))
+    old = pl.concat(
+        [
+            old,
+            old.with_columns(
+                pl.lit("projected_breach").alias("rule_id"), pl.lit(2019).alias("first_seen_year")
+            ),
+        ]
+    )
+    series.trends(2022)
+    trends = query_frame(series.con, "select * from monitoring.county_trends where census_year <= 2022")
+    status = pl.DataFrame({"county_code": ["900101"], "is_provisional": [False], "provisional_reason": [""]})
+    failing = pl.DataFrame(
+        schema={
+            "county_code": pl.String,
+            "stage": pl.String,
+            "standard_id": pl.String,
+            "n_failing_sections": pl.Int64,
+        }
+    )
+    alerts = fire_alerts(AlertInputs(2022, trends, status, failing, old, {"900101": "900101"}), RULES)
+    row = alerts.filter(pl.col("metric_id") == "composite").row(0, named=True)
+    assert row["status"] == "continuing" and row["first_seen_year"] == 2019

@@ -42,3 +42,22 @@ def test_an_upgraded_upstream_table_is_rebuilt_before_what_reads_it(tiny_warehou
     lines = upgrade_tables(con, load_models(MODELS_DIR))
     assert [line.split(":")[0] for line in lines] == ["marts.school_indicators", "marts.county_balance"]
     assert query_frame(con, "select * from marts.county_balance order by all").equals(before)
+
+
+def test_a_python_built_table_of_an_older_version_gets_the_new_columns(tmp_path):
+    """An alerts table written before fired_rules existed: the columns are added (null in the old
+    rows) and the old rows stay."""
+    from pipelines.lib.warehouse import connect, create_table, table_columns
+
+    with connect(tmp_path / "old.duckdb") as con:
+        con.execute("create schema if not exists monitoring")
+        con.execute(
+            "create table monitoring.backsliding_alerts (alert_id varchar, census_year integer, rule_id varchar)"
+        )
+        con.execute("insert into monitoring.backsliding_alerts values ('a1', 2023, 'near_threshold')")
+        create_table(con, "monitoring.backsliding_alerts")
+        columns = table_columns(con, "monitoring.backsliding_alerts")
+        assert {"fired_rules", "breach_years", "peer_share_below"} <= set(columns)
+        assert con.execute(
+            "select alert_id, rule_id, fired_rules from monitoring.backsliding_alerts"
+        ).fetchall() == [("a1", "near_threshold", None)]

@@ -139,6 +139,8 @@ def dummy_fills(body: str) -> dict:
             fills[name] = queries.ModelSql("select 1 as census_year")
         elif name == "column":
             fills[name] = Identifier("marts.county_balance.census_year")
+        elif name == "definition":
+            fills[name] = Columns((("new_column", "VARCHAR"),))
         elif name == "undo":
             fills[name] = QuotedName("undo", "x|2024|marts.county_balance")
         elif name == "schema":

@@ -163,3 +163,26 @@ def test_provincial_variant_unmet_below_60_percent_fails(tiny_warehouse, standar
 
 def test_the_example_variant_is_not_loaded_by_the_pipeline(standards):
     assert "example_province_8_of_10" not in standards
+
+
+def test_meets_standard_needs_the_cvs_and_every_school(tiny_warehouse):
+    """Both CV rules pass (two near-identical schools), but one school is below the 6-of-7 rule."""
+    tiny_warehouse.load(
+        [
+            census_row(),
+            census_row(
+                school_id="2190000002", multimedia_classrooms=11, teaching_aux_area_m2=teaching_aux_for(0.8)
+            ),
+        ]
+    )
+    quality = tiny_warehouse.table("marts.county_balance", "standard_id = 'quality_2017'").row(0, named=True)
+    assert quality["passes"] is True and quality["meets_school_standards"] is False
+    assert quality["meets_standard"] is False and quality["unmet_parts"] == ["school_rule"]
+    basic = tiny_warehouse.table("marts.county_balance", "standard_id = 'basic_2012'").row(0, named=True)
+    assert basic["passes"] is True and basic["meets_standard"] is True and basic["unmet_parts"] == []
+
+
+def test_meets_standard_when_every_part_holds(tiny_warehouse):
+    tiny_warehouse.load([census_row(), census_row(school_id="2190000002")])
+    quality = tiny_warehouse.table("marts.county_balance", "standard_id = 'quality_2017'").row(0, named=True)
+    assert quality["passes"] is True and quality["meets_standard"] is True and quality["unmet_parts"] == []

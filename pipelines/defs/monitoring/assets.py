@@ -62,7 +62,9 @@ def backsliding_alerts(context: dg.AssetExecutionContext, warehouse: Warehouse):
             "new": new.height,
             "resolved": result.filter(pl.col("status") == "resolved").height,
             "breaches": dg.MetadataValue.md(alerts.breach_table(result, rules.rank(BREACH))),
-            "new_alerts": dg.MetadataValue.json(alerts.alert_records(new.head(NEW_ALERTS_METADATA_LIMIT))),
+            "new_alerts": dg.MetadataValue.json(
+                alerts.alert_records(new.head(NEW_ALERTS_METADATA_LIMIT), rules)
+            ),
             "new_alerts_total": new.height,
         }
     )

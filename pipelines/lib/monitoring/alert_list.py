@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.lib.monitoring.alerts import ACTIVE, LIST_COLUMNS
+from pipelines.lib.monitoring.alerts import ACTIVE, LIST_COLUMNS, with_rule_names
 from pipelines.lib.queries import sql
 from pipelines.lib.reference.alert_rules import WARNING
 from pipelines.lib.warehouse import query_frame, scalar, table_exists
@@ -62,7 +62,10 @@ def read_alert_list(
         list(ACTIVE) if status == "active" else [status] if status else ["new", "continuing", "resolved"]
     )
     params = {"census_year": year, "min_rank": min_rank, "statuses": statuses, "county_code": county_code}
-    return query_frame(con, sql("alerts/alert_list"), params).select(LIST_COLUMNS)
+    alerts = query_frame(con, sql("alerts/alert_list"), params)
+    return with_rule_names(alerts, dict(con.execute(sql("alerts/rule_names")).fetchall())).select(
+        LIST_COLUMNS
+    )
 
 
 def display_width(text: str) -> int:
@@ -83,7 +86,7 @@ TABLE_COLUMNS = [
     ("stage", "学段", False),
     ("standard_id", "标准", False),
     ("metric_id", "指标", False),
-    ("rule_id", "规则", False),
+    ("rule_name_zh", "规则", False),
     ("observed_value", "差异系数", True),
     ("threshold", "阈值", True),
     ("change", "年变化", True),

@@ -51,10 +51,9 @@ class AlertInputs:
         return dict(self.trends.select("county_code", "province_code").unique().iter_rows())
 
 
-def alert_id(
-    census_year: int, county_code: str, stage: str, standard_id: str, rule_id: str, metric_id: str | None
-) -> str:
-    text = "|".join([str(census_year), county_code, stage, standard_id, rule_id, metric_id or ""])
+def alert_id(census_year: int, county_code: str, stage: str, standard_id: str, metric_id: str | None) -> str:
+    """One id per problem: the county-stage-standard and the metric (none for the whole county-stage)."""
+    text = "|".join([str(census_year), county_code, stage, standard_id, metric_id or ""])
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
 
 
@@ -122,9 +121,11 @@ def _school_sections_failing(view: StageView, p: dict) -> int | None:
 
 
 def _breach_years_running(view: StageView, p: dict) -> int | None:
-    years = int(p["years"])
-    wanted = set(range(view.census_year - years + 1, view.census_year + 1))
-    return years if wanted <= view.breach_years else None
+    """Fires after `years` failing years running; returns the whole run (what the message says)."""
+    run = 0
+    while view.census_year - run in view.breach_years:
+        run += 1
+    return run if run >= int(p["years"]) else None
 
 
 def _metrics_above_threshold(view: StageView, p: dict) -> int | None:
@@ -179,18 +180,61 @@ def _context(rules: RuleSet, inputs: AlertInputs, group: tuple[str, str, str], r
             overshoot=_fmt(over, ".3f"),
             slope=_fmt(row["slope"], "+.3f"),
             projected_breach_year=row["projected_breach_year"] or "—",
+            projection_zh=projection_words(row)[0],
+            projection_en=projection_words(row)[1],
             n_points=row["n_points"],
             rising_years=row["rising_years"],
+            breach_years=row.get("breach_years"),
             robust_z=_fmt(row["robust_z"], ".1f"),
+            peer_share=_fmt(row.get("peer_share_below"), ".0%"),
+            peer_share_zh=peer_words(row.get("peer_share_below")),
         )
     return context
+
+
+def peer_words(share: float | None) -> str:
+    """Where the county's change stands in its province, in words: "其他所有县" or "95% 的县"."""
+    if share is None:
+        return "其他县（无可比数据）"
+    return "其他所有县" if share >= 1 else f" {share:.0%} 的县"
+
+
+PROJECTION_WORDS = {
+    # projection_null_reason (monitoring.county_trends) -> words; {horizon} is the horizon setting
+    "above_threshold": ("已超过阈值", "already above the threshold"),
+    "not_rising": ("近年未呈上升趋势", "not rising in recent years"),
+    "no_slope": ("年份不足，暂不推算", "too few years to project"),
+    "beyond_horizon": (
+        "按当前趋势 {horizon} 年内不会超过阈值",
+        "at the current trend it does not cross within {horizon} years",
+    ),
+}
+
+
+def projection_words(row: dict) -> tuple[str, str]:
+    """The projected breach year in words, or why there is none."""
+    year = row.get("projected_breach_year")
+    if year is not None:
+        return f"按当前趋势预计 {year} 年超过阈值", f"projected to cross in {year} at the current trend"
+    zh, en = PROJECTION_WORDS.get(row.get("projection_null_reason") or "", ("无法推算", "no projection"))
+    horizon = row.get("projection_horizon_years")
+    return zh.format(horizon=horizon), en.format(horizon=horizon)
 
 
 # --- firing ----------------------------------------------------------------------------------------
 
 
-def _key(county_code: str, stage: str, standard_id: str, rule_id: str, metric_id: str | None) -> tuple:
-    return (county_code, stage, standard_id, rule_id, metric_id or "")
+def _key(county_code: str, stage: str, standard_id: str, metric_id: str | None, rule_id: str = "") -> tuple:
+    """A problem: a metric of a county-stage-standard, or ("") the county-stage-standard as a
+    whole; a data hold is a problem of its own (about the data, not the schools)."""
+    return (county_code, stage, standard_id, metric_id or ("@" + DATA_HOLD if rule_id == DATA_HOLD else ""))
+
+
+def _fired_before(previous: dict | None, rule_id: str) -> bool:
+    """Whether last year's alert of a problem had this rule among its fired rules."""
+    if previous is None:
+        return False
+    return rule_id in (previous.get("fired_rules") or [previous["rule_id"]])
 
 
 def _worst(judged: list[dict]) -> dict | None:
@@ -227,7 +271,7 @@ def _alert_row(
     shown = metric_row or evidence_row or {}
     province_code = inputs.province_codes.get(county_code)
     return {
-        "alert_id": alert_id(inputs.census_year, county_code, stage, standard_id, rule_id, metric_id),
+        "alert_id": alert_id(inputs.census_year, county_code, stage, standard_id, metric_id),
         "census_year": inputs.census_year,
         "county_code": county_code,
         "county_name": inputs.county_names.get(county_code),
@@ -237,6 +281,7 @@ def _alert_row(
         "metric_id": metric_id,
         "indicator_id": None if metric_id in (None, "composite") else metric_id,
         "rule_id": rule_id,
+        "fired_rules": [rule_id],
         "severity": severity,
         "severity_rank": rules.rank(severity),
         "is_hysteresis": is_hysteresis,
@@ -247,8 +292,11 @@ def _alert_row(
         "change": shown.get("change"),
         "slope": shown.get("slope"),
         "projected_breach_year": shown.get("projected_breach_year"),
+        "projection_null_reason": shown.get("projection_null_reason"),
         "rising_years": shown.get("rising_years"),
+        "breach_years": shown.get("breach_years"),
         "robust_z": shown.get("robust_z"),
+        "peer_share_below": shown.get("peer_share_below"),
         "certified_year": shown.get("certified_year"),
         "message_zh": message[0],
         "message_en": message[1],
@@ -289,10 +337,7 @@ def fire_alerts(inputs: AlertInputs, rules: RuleSet) -> pl.DataFrame:
             (r["county_code"], r["stage"], r["standard_id"]): int(r["n_failing_sections"])
             for r in inputs.failing_sections.iter_rows(named=True)
         },
-        previous={
-            _key(r["county_code"], r["stage"], r["standard_id"], r["rule_id"], r["metric_id"]): r
-            for r in inputs.previous_alerts.filter(pl.col("status").is_in(ACTIVE)).iter_rows(named=True)
-        },
+        previous=_previous_problems(inputs.previous_alerts),
         breach_years=_breach_years(inputs.trends.filter(pl.col("census_year") <= year)),
     )
     groups: dict[tuple[str, str, str], list[dict]] = {}
@@ -301,7 +346,7 @@ def fire_alerts(inputs: AlertInputs, rules: RuleSet) -> pl.DataFrame:
 
     fired: list[dict] = []
     for group, rows in groups.items():
-        fired += _group_alerts(ctx, group, rows)
+        fired += _one_row_per_problem(_group_alerts(ctx, group, rows), rules)
     fired_keys = _set_status(ctx, fired)
     fired += _resolved_alerts(ctx, groups, fired_keys)
     frame = pl.DataFrame(fired, schema={k: v for k, v in ALERT_SCHEMA.items() if k in _FIRE_COLUMNS})
@@ -315,6 +360,51 @@ def fire_alerts(inputs: AlertInputs, rules: RuleSet) -> pl.DataFrame:
         descending=[False, False, False, True, False, False],
         nulls_last=True,
     )
+
+
+def _previous_problems(previous_alerts: pl.DataFrame) -> dict[tuple, dict]:
+    """Last year's active alerts by problem (a warehouse built before one row per problem may
+    hold several rows of one problem: the most severe stands for it)."""
+    problems: dict[tuple, dict] = {}
+    active = previous_alerts.filter(pl.col("status").is_in(ACTIVE)).sort("severity_rank")
+    for r in active.iter_rows(named=True):
+        key = _key(r["county_code"], r["stage"], r["standard_id"], r["metric_id"], r["rule_id"])
+        fired = set(r.get("fired_rules") or [r["rule_id"]])
+        if key in problems:
+            fired |= set(problems[key]["fired_rules"])
+            r = r | {"first_seen_year": min(r["first_seen_year"], problems[key]["first_seen_year"])}
+        problems[key] = r | {"fired_rules": sorted(fired)}
+    return problems
+
+
+def rule_name(rules: RuleSet, rule_id: str) -> str:
+    """A rule's Chinese name (the data hold has none of its own: its severity's name)."""
+    rule = next((r for r in rules.rules if r.rule_id == rule_id), None)
+    if rule is not None:
+        return rule.name_zh
+    return next((s.name_zh for s in rules.severities if s.severity == rule_id), rule_id)
+
+
+def _one_row_per_problem(alerts: list[dict], rules: RuleSet) -> list[dict]:
+    """Merge the rules that fired for the same problem (same metric, or the county-stage as a
+    whole) into one row at the highest severity; the others are listed in fired_rules and named
+    at the end of the message."""
+    order = {r.rule_id: r.order for r in rules.rules}
+    problems: dict[str | None, list[dict]] = {}
+    for alert in alerts:
+        problems.setdefault(alert["metric_id"], []).append(alert)
+    merged = []
+    for rows in problems.values():
+        rows = sorted(rows, key=lambda a: (-a["severity_rank"], order.get(a["rule_id"], -1)))
+        top = dict(rows[0])
+        top["fired_rules"] = [a["rule_id"] for a in rows]
+        if len(rows) > 1:
+            others_zh = "、".join(rule_name(rules, a["rule_id"]) for a in rows[1:])
+            others_en = ", ".join(a["rule_id"] for a in rows[1:])
+            top["message_zh"] = f"{top['message_zh']}（同时触发：{others_zh}）"
+            top["message_en"] = f"{top['message_en']} (also: {others_en})"
+        merged.append(top)
+    return merged
 
 
 def _judged(rows: list[dict]) -> list[dict]:
@@ -365,7 +455,7 @@ def _metric_alerts(ctx: _YearContext, group: tuple[str, str, str], judged: list[
             hysteresis = (
                 not holds
                 and rule.clear_below is not None
-                and _key(*group, rule.rule_id, row["metric_id"]) in ctx.previous
+                and _fired_before(ctx.previous.get(_key(*group, row["metric_id"])), rule.rule_id)
                 and row["ratio_to_threshold"] >= rule.clear_below
             )
             if holds or hysteresis:
@@ -416,7 +506,7 @@ def _set_status(ctx: _YearContext, fired: list[dict]) -> set[tuple]:
     fired_keys = set()
     for alert in fired:
         key = _key(
-            alert["county_code"], alert["stage"], alert["standard_id"], alert["rule_id"], alert["metric_id"]
+            alert["county_code"], alert["stage"], alert["standard_id"], alert["metric_id"], alert["rule_id"]
         )
         fired_keys.add(key)
         before = ctx.previous.get(key)
@@ -432,22 +522,24 @@ def _resolved_alerts(
     monitored and its figures are not on hold (a held year decides nothing)."""
     rules, resolved = ctx.rules, []
     for key, before in sorted(ctx.previous.items()):
-        county_code, stage, standard_id, rule_id, metric = key
+        county_code, stage, standard_id = key[:3]
+        metric, rule_id = before["metric_id"], before["rule_id"]
         group = (county_code, stage, standard_id)
         if key in fired_keys or group not in groups or county_code in ctx.held:
             continue
         rows = groups[group]
         metric_row = next((r for r in rows if r["metric_id"] == metric), None) if metric else None
         worst = _worst(_judged(rows))
-        context = _context(rules, ctx.inputs, group, metric_row or worst)
+        context = _context(rules, ctx.inputs, group, metric_row)  # no metric: the county-stage as a whole
         subject_zh = context.get(
             "subject", f"{context['county_name']}{context['stage_zh']}{context['standard_zh']}"
         )
         subject_en = context.get("subject_en", f"{context['county_name']} {stage} {standard_id}")
         severity_zh = next(s.name_zh for s in rules.severities if s.severity == before["severity"])
+        names_zh = "、".join(rule_name(rules, r) for r in before["fired_rules"])
         message = (
-            f"{subject_zh}：上年的{severity_zh}预警本年度已解除（规则 {rule_id}）。",
-            f"{subject_en}: last year's alert ({rule_id}) no longer fires.",
+            f"{subject_zh}：上年“{severity_zh}”级提示（{names_zh}）本年度已解除。",
+            f"{subject_en}: last year's alert ({', '.join(before['fired_rules'])}) no longer fires.",
         )
         alert = _alert_row(
             ctx.inputs,
@@ -461,6 +553,7 @@ def _resolved_alerts(
             metric or None,
         )
         alert["status"] = "resolved"
+        alert["fired_rules"] = list(before["fired_rules"])
         alert["first_seen_year"] = before["first_seen_year"]
         resolved.append(alert)
     return resolved
@@ -672,11 +765,8 @@ def read_inputs(con, census_year: int, rules: RuleSet) -> AlertInputs:
     school sections, last year's alerts, county and indicator names."""
     from pipelines.lib.warehouse import query_frame, table_exists
 
-    look_back = max(
-        [int(r.params.get("years", 1)) for r in rules.rules if r.kind == "breach_years_running"] + [1]
-    )
     year = {"census_year": census_year}
-    trends = query_frame(con, sql("alerts/trends"), year | {"look_back": look_back})
+    trends = query_frame(con, sql("alerts/trends"), year)
     data_status = query_frame(con, sql("alerts/data_status"), year)
     failing = query_frame(con, sql("alerts/failing_sections"), year)
     previous = (
@@ -729,6 +819,8 @@ LIST_COLUMNS = [
     "indicator_id",
     "evidence_metric_id",
     "rule_id",
+    "rule_name_zh",
+    "fired_rules_zh",
     "severity",
     "status",
     "first_seen_year",
@@ -738,6 +830,7 @@ LIST_COLUMNS = [
     "change",
     "slope",
     "projected_breach_year",
+    "breach_years",
     "certified_year",
     "message_zh",
     "message_en",
@@ -746,6 +839,22 @@ LIST_COLUMNS = [
 """The columns of an alert list (CLI, new-alert files): what a monitoring officer reads."""
 
 
-def alert_records(alerts: pl.DataFrame) -> list[dict]:
+def with_rule_names(alerts: pl.DataFrame, names: dict[str, str]) -> pl.DataFrame:
+    """rule_name_zh and fired_rules_zh: the rules in the words of the rules file (a table written
+    before fired_rules existed has one rule per row)."""
+    fired = pl.coalesce(pl.col("fired_rules"), pl.concat_list(pl.col("rule_id")))
+    return alerts.with_columns(
+        pl.col("rule_id").replace_strict(names, default=pl.col("rule_id")).alias("rule_name_zh"),
+        fired.list.eval(pl.element().replace_strict(names, default=pl.element()))
+        .list.join("、")
+        .alias("fired_rules_zh"),
+    )
+
+
+def rule_names(rules: RuleSet) -> dict[str, str]:
+    return {r.rule_id: r.name_zh for r in rules.rules} | {DATA_HOLD: rule_name(rules, DATA_HOLD)}
+
+
+def alert_records(alerts: pl.DataFrame, rules: RuleSet) -> list[dict]:
     """Alerts as plain records of LIST_COLUMNS (JSON-safe)."""
-    return alerts.select(LIST_COLUMNS).to_dicts()
+    return with_rule_names(alerts, rule_names(rules)).select(LIST_COLUMNS).to_dicts()

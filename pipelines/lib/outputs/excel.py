@@ -49,6 +49,9 @@ YES, NO, UNKNOWN = "是", "否", "未知"
 # (alert_list.TABLE_COLUMNS) come first so `junheng alerts` and the xlsx say the same thing.
 HEADERS: dict[str, str] = {column: header for column, header, _ in TABLE_COLUMNS} | {
     "alert_id": "预警编号",
+    "rule_id": "规则编号",
+    "fired_rules_zh": "触发的全部规则",
+    "breach_years": "连续超过阈值年数",
     "census_year": "普查年度",
     "evidence_metric_id": "依据指标",
     "first_seen_year": "首次预警年度",
@@ -67,6 +70,8 @@ HEADERS: dict[str, str] = {column: header for column, header, _ in TABLE_COLUMNS
     "cv_threshold": "差异系数阈值",
     "n_indicators_over_threshold": "超过阈值的指标数（项）",
     "passes": "差异系数达标",
+    "meets_standard": "达标（普查可判定部分）",
+    "unmet_parts": "未达标的部分",
     "n_compliant_sections": "达到学校标准的学校数（所）",
     "compliant_share": "达到学校标准的学校占比",
     "meets_school_standards": "学校全部达标",
@@ -187,7 +192,13 @@ def balance_sheets(con: duckdb.DuckDBPyConnection, census_year: int, labels: Lab
     if balance.is_empty():
         raise NoBalance(f"no county balance for census year {census_year}")
     balance = label_codes(
-        balance.with_columns(judged("passes", pl.col("cv_threshold").is_not_null())),
+        balance.with_columns(
+            judged("passes", pl.col("cv_threshold").is_not_null()),
+            judged("meets_standard", pl.lit(True)),
+            pl.col("unmet_parts")
+            .list.eval(pl.element().replace_strict(dict(labels.unmet_parts), default=pl.element()))
+            .list.join("、"),
+        ),
         labels,
         ["max_indicator_id"],
     )

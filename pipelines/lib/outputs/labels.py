@@ -30,6 +30,7 @@ class Labels:
     severity_rank: Mapping[str, int]
     statuses: Mapping[str, str]
     cv_rules: Mapping[str, str]
+    unmet_parts: Mapping[str, str]  # marts.county_balance.unmet_parts -> 中文
     indicators: pl.DataFrame  # standard_id, indicator_id, name_zh (with "composite" for each standard)
 
     def stage(self, stage: str) -> str:
@@ -76,6 +77,7 @@ def read_labels(con: duckdb.DuckDBPyConnection, rules_dir: Path | None = None) -
         severity_rank={severity: int(rank) for severity, rank, _ in severities},
         statuses=dict(words.get("statuses") or {}),
         cv_rules=dict(words.get("cv_rules") or {}),
+        unmet_parts=dict(words.get("unmet_parts") or {}),
         indicators=pl.concat([indicators, composite_rows]).unique(
             ["standard_id", "indicator_id"], keep="first"
         ),

@@ -38,6 +38,7 @@ REQUIRED_SETTINGS = (
     "data_hold_max_rejected_share",
     "data_hold_max_missing_school_share",
     "what_if_target_ratio",
+    "projection_horizon_years",
 )
 
 DATA_HOLD = "data_hold"
@@ -63,6 +64,7 @@ class Rule:
     note: str
     message_zh: str
     message_en: str
+    name_zh: str
     clear_below: float | None = None
     order: int = 0
 
@@ -121,6 +123,7 @@ def _rule(entry: dict[str, Any], where: str, order: int) -> Rule:
         note=str(_need(entry, "note", where)).strip(),
         message_zh=str(_need(entry, "message_zh", where)),
         message_en=str(_need(entry, "message_en", where)),
+        name_zh=str(_need(entry, "name_zh", where)),
         clear_below=None if clear_below is None else float(clear_below),
         order=order,
     )
@@ -225,6 +228,7 @@ def rule_tables(rule_set: RuleSet) -> dict[str, pl.DataFrame]:
             [
                 {
                     "rule_id": r.rule_id,
+                    "name_zh": r.name_zh,
                     "rule_order": r.order,
                     "severity": r.severity,
                     "scope": r.scope,
@@ -239,6 +243,7 @@ def rule_tables(rule_set: RuleSet) -> dict[str, pl.DataFrame]:
             ],
             schema={
                 "rule_id": pl.String,
+                "name_zh": pl.String,
                 "rule_order": pl.Int32,
                 "severity": pl.String,
                 "scope": pl.String,

@@ -26,6 +26,7 @@ from urllib.parse import quote
 import polars as pl
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from pipelines.lib.monitoring.alerts import peer_words, projection_words
 from pipelines.lib.outputs.reports import charts
 from pipelines.lib.outputs.reports.data import TOP_DRIVERS, ReportData, by_county, read_report_data
 
@@ -247,9 +248,14 @@ class ReportView:
 
     def rule_text(self, standard_id: str, stage: str) -> str:
         limit = fmt_threshold(self.data.threshold(standard_id, stage))
-        if self.data.cv_rule(standard_id) == "composite":
-            return f"综合差异系数 ≤ {limit}"
-        return f"每项指标差异系数 ≤ {limit}"
+        text = (
+            f"综合差异系数 ≤ {limit}"
+            if self.data.cv_rule(standard_id) == "composite"
+            else f"每项指标差异系数 ≤ {limit}"
+        )
+        if self._standard_field(standard_id, "school_rule_min_met"):
+            text += "，且每所学校达到校际资源配置要求"
+        return text
 
     def worst_active(self, alerts: pl.DataFrame | None) -> dict[tuple[str, str], str]:
         """Worst active severity per (standard, stage) of one county's alerts."""
@@ -292,7 +298,7 @@ class ReportView:
         status_rows = []
         for std, stage in self.standard_stages():
             rows = year_balance.filter((pl.col("standard_id") == std) & (pl.col("stage") == stage))
-            passes = dict(zip(rows["county_code"], rows["passes"], strict=True))
+            passes = dict(zip(rows["county_code"], rows["meets_standard"], strict=True))
             monitored = [c for c in all_codes if self.is_monitored(c, std)]
             counts = dict.fromkeys([*self.severity_order, NO_ALERT], 0)
             for code in monitored:
@@ -402,8 +408,10 @@ class ReportView:
         else:
             n_over = row["n_indicators_over_threshold"]
             text = "—" if n_over is None else str(n_over)
-        cls = {True: "pass", False: "fail"}.get(row["passes"], "unknown")
-        title = {True: "达标", False: "未达标"}.get(row["passes"], "无法计算")
+        cls = {True: "pass", False: "fail"}.get(row["meets_standard"], "unknown")
+        title = {True: "达标", False: "未达标"}.get(row["meets_standard"], "无法判定")
+        if row["unmet_parts"]:
+            title += "（" + "、".join(self.labels.unmet_parts.get(p, p) for p in row["unmet_parts"]) + "）"
         if row.get("is_provisional"):
             text, title = f"{text}*", f"{title}，暂定"
         return {"text": text, "cls": cls, "title": title}
@@ -604,8 +612,11 @@ class ReportView:
                     "change": r["change"],
                     "slope": r["slope"],
                     "projected_breach_year": r["projected_breach_year"],
+                    "projection_zh": self._projection_zh(r),
                     "rising_years": r["rising_years"],
+                    "breach_years": r["breach_years"],
                     "robust_z": r["robust_z"],
+                    "peer_zh": None if r["peer_share_below"] is None else peer_words(r["peer_share_below"]),
                     "certified_year": r["certified_year"],
                 }
             if r["what_if_zh"] and r["what_if_zh"] not in group["what_if"] and active:
@@ -635,6 +646,20 @@ class ReportView:
                 else {"severity": "resolved", "name": self.labels.status("resolved")}
             )
         return ordered
+
+    def _projection_zh(self, alert: dict) -> str:
+        """The projected breach year in words, from the trend row of the alert's evidence metric."""
+        trends = self.trends.get(alert["county_code"])
+        metric = alert["evidence_metric_id"] or alert["metric_id"]
+        if trends is not None and metric:
+            rows = trends.filter(
+                (pl.col("standard_id") == alert["standard_id"])
+                & (pl.col("stage") == alert["stage"])
+                & (pl.col("metric_id") == metric)
+            )
+            if rows.height:
+                return projection_words(rows.row(0, named=True))[0]
+        return projection_words(alert)[0]
 
     def _section(self, code: str, std: str, stage: str) -> dict[str, Any]:
         data = self.data
