@@ -46,6 +46,16 @@ missing_values as (
     group by all
 ),
 
+-- every county with sections this year, in every stage of every standard: a county-stage with
+-- no included section (no school of the stage, or every one excluded) still gets a row, saying why
+county_stages as (
+    select counties.county_code, thresholds.standard_id, thresholds.stage,
+    from (
+        select distinct county_code from staging.school_sections where census_year = $census_year
+    ) as counties
+    cross join thresholds
+),
+
 expected_indicators as (
     select standard_id, stage, count(*) as n_indicators_expected
     from marts.standard_indicators
@@ -72,13 +82,13 @@ per_county as (
 
 final as (
     select
-        per_county.census_year,
-        per_county.county_code,
-        per_county.stage,
-        per_county.standard_id,
+        $census_year::integer as census_year,
+        county_stages.county_code,
+        county_stages.stage,
+        county_stages.standard_id,
         standards.cv_rule,
-        per_county.n_schools,
-        per_county.students,
+        coalesce(per_county.n_schools, 0)::bigint as n_schools,
+        coalesce(per_county.students, 0)::bigint as students,
         case
             when per_county.n_indicators_with_cv = expected_indicators.n_indicators_expected
                 then per_county.mean_cv
@@ -99,6 +109,7 @@ final as (
                 then per_county.max_indicator_cv <= thresholds.cv_threshold
         end as passes,
         case
+            when per_county.county_code is null then 'no_included_schools'
             when per_county.n_indicators_with_cv < expected_indicators.n_indicators_expected
                 then 'missing_indicator_cv'
         end as passes_null_reason,
@@ -114,6 +125,7 @@ final as (
         -- the standard as far as the census can judge it: the CV rule, and the per-school rule
         -- where the standard has one; false when a part fails, null when a part is unknown
         case
+            when per_county.county_code is null then null
             when (standards.cv_rule = 'composite' and per_county.mean_cv > thresholds.cv_threshold
                     and per_county.n_indicators_with_cv = expected_indicators.n_indicators_expected)
                 or (standards.cv_rule = 'each_indicator' and per_county.n_indicators_above > 0)
@@ -140,7 +152,8 @@ final as (
         ).list_filter(lambda x: x is not null) as unmet_parts,
         coalesce(missing_values.n_sections_missing_value, 0)::bigint as n_sections_missing_value,
         coalesce(missing_values.n_sections_missing_value, 0) > 0 as is_provisional,
-    from per_county
+    from county_stages
+    left join per_county using (county_code, stage, standard_id)
     inner join standards using (standard_id)
     inner join thresholds using (standard_id, stage)
     inner join expected_indicators using (standard_id, stage)

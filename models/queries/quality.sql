@@ -108,8 +108,10 @@ indicator_cv_groups as (
 ),
 
 balance_groups as (
+    -- a county-stage without included schools has a balance row saying so and no CVs
     select census_year, county_code, count(distinct (stage, standard_id)) as n_balance_groups
     from marts.county_balance
+    where passes_null_reason is distinct from 'no_included_schools'
     group by all
 ),
 

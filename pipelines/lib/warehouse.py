@@ -124,7 +124,9 @@ def create_table(con: duckdb.DuckDBPyConnection, relation: str) -> None:
     for name, kind in doc.types.items():  # a table made by an older version: new columns are null there
         if name not in have:
             con.execute(
-                sql("warehouse/add_column", relation=Identifier(relation), definition=Columns(((name, kind),)))
+                sql(
+                    "warehouse/add_column", relation=Identifier(relation), definition=Columns(((name, kind),))
+                )
             )
 
 

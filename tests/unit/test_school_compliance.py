@@ -10,7 +10,7 @@ import yaml
 
 from pipelines.lib.paths import MODELS_DIR
 from pipelines.lib.reference.standards import parse_standard
-from tests.conftest import census_row
+from tests.conftest import census_row, empty_stage
 
 STUDENTS = 500
 INDOOR = 200.0
@@ -63,7 +63,7 @@ def test_a_section_with_zero_students_is_not_judged(tiny_warehouse):
 def test_basic_2012_has_no_per_school_rule(tiny_warehouse):
     tiny_warehouse.load([census_row(), census_row(school_id="2190000002")])
     assert compliance(tiny_warehouse, standard_id="basic_2012") is None
-    balance = tiny_warehouse.table("marts.county_balance", "standard_id = 'basic_2012'")
+    balance = tiny_warehouse.table("marts.county_balance", "standard_id = 'basic_2012' and stage = 'primary'")
     assert balance["meets_school_standards"].to_list() == [None]
 
 
@@ -76,7 +76,9 @@ def test_county_roll_up_counts_compliant_sections_apart_from_the_cv_rule(tiny_wa
             ),
         ]
     )
-    balance = tiny_warehouse.table("marts.county_balance", "standard_id = 'quality_2017'").row(0, named=True)
+    balance = tiny_warehouse.table(
+        "marts.county_balance", "standard_id = 'quality_2017' and stage = 'primary'"
+    ).row(0, named=True)
     assert balance["n_compliant_sections"] == 1 and balance["compliant_share"] == 0.5
     assert balance["meets_school_standards"] is False
 
@@ -175,14 +177,49 @@ def test_meets_standard_needs_the_cvs_and_every_school(tiny_warehouse):
             ),
         ]
     )
-    quality = tiny_warehouse.table("marts.county_balance", "standard_id = 'quality_2017'").row(0, named=True)
+    quality = tiny_warehouse.table(
+        "marts.county_balance", "standard_id = 'quality_2017' and stage = 'primary'"
+    ).row(0, named=True)
     assert quality["passes"] is True and quality["meets_school_standards"] is False
     assert quality["meets_standard"] is False and quality["unmet_parts"] == ["school_rule"]
-    basic = tiny_warehouse.table("marts.county_balance", "standard_id = 'basic_2012'").row(0, named=True)
+    basic = tiny_warehouse.table(
+        "marts.county_balance", "standard_id = 'basic_2012' and stage = 'primary'"
+    ).row(0, named=True)
     assert basic["passes"] is True and basic["meets_standard"] is True and basic["unmet_parts"] == []
 
 
 def test_meets_standard_when_every_part_holds(tiny_warehouse):
     tiny_warehouse.load([census_row(), census_row(school_id="2190000002")])
-    quality = tiny_warehouse.table("marts.county_balance", "standard_id = 'quality_2017'").row(0, named=True)
+    quality = tiny_warehouse.table(
+        "marts.county_balance", "standard_id = 'quality_2017' and stage = 'primary'"
+    ).row(0, named=True)
     assert quality["passes"] is True and quality["meets_standard"] is True and quality["unmet_parts"] == []
+
+
+def test_a_county_stage_with_no_included_school_gets_a_row_saying_so(tiny_warehouse):
+    """Two primary schools and one private junior school (excluded by basic_2012): the basic
+    junior row says why there is no verdict; quality_2017 counts private schools."""
+    private_junior = census_row(
+        school_id="2190000003",
+        school_type_code="311",
+        ownership="private",
+        **empty_stage("primary"),
+        junior_students=300,
+        junior_classes=6,
+        junior_teachers=25,
+        junior_teachers_above_degree=20,
+        junior_teachers_senior_title=8,
+        junior_key_teachers=4,
+        junior_pe_art_teachers=3,
+    )
+    tiny_warehouse.load([census_row(), census_row(school_id="2190000002"), private_junior])
+    row = tiny_warehouse.table("marts.county_balance", "standard_id = 'basic_2012' and stage = 'junior'").row(
+        0, named=True
+    )
+    assert row["n_schools"] == 0 and row["students"] == 0
+    assert row["passes"] is None and row["meets_standard"] is None
+    assert row["passes_null_reason"] == "no_included_schools"
+    quality = tiny_warehouse.table(
+        "marts.county_balance", "standard_id = 'quality_2017' and stage = 'junior'"
+    )
+    assert quality["n_schools"].to_list() == [1]

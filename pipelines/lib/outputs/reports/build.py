@@ -410,6 +410,8 @@ class ReportView:
             text = "—" if n_over is None else str(n_over)
         cls = {True: "pass", False: "fail"}.get(row["meets_standard"], "unknown")
         title = {True: "达标", False: "未达标"}.get(row["meets_standard"], "无法判定")
+        if row["passes_null_reason"] == "no_included_schools":
+            text, title = "—", "无纳入计算的学校"
         if row["unmet_parts"]:
             title += "（" + "、".join(self.labels.unmet_parts.get(p, p) for p in row["unmet_parts"]) + "）"
         if row.get("is_provisional"):
