@@ -49,6 +49,7 @@ select
     cvs.stage,
     cvs.standard_id,
     cvs.indicator_id,
+    cvs.indicator_order,
     indicators.unit,
     cvs.n_schools,
     cvs.n_missing_value,

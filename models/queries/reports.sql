@@ -42,6 +42,7 @@ select
     indicator_order,
     n_schools,
     n_missing_value,
+    mean_value,
     cv,
     cv_null_reason,
     cv_threshold,

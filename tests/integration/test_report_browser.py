@@ -310,6 +310,14 @@ def test_pages_in_chromium(built, capsys):
             for text in ["认定情况", "预警与证据", "主要影响学校", "各项指标差异系数", "严重"]:
                 assert text in body, text
             assert built.alert_message in body
+            # the table evaluators know: one row per indicator, the stages side by side, then the verdict
+            tables = page.locator("table.cv-table")
+            assert tables.count() == 2  # basic_2012 and quality_2017
+            basic = tables.nth(0).inner_text()
+            for text in ["县均值", "差异系数", "阈值", "是否达标", "小学", "初中", "综合差异系数", "判定"]:
+                assert text in basic, text
+            assert tables.nth(0).locator("tbody tr").count() == 8 + 2  # 8 indicators, composite, verdict
+            assert tables.nth(1).locator("tbody tr").count() == 7 + 2
             if built.alert_what_if:
                 assert built.alert_what_if in body
             page.screenshot(path=str(shots["county"]), full_page=True)

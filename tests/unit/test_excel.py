@@ -20,6 +20,7 @@ from pipelines.lib.outputs.excel import (
     NoBalance,
     Sheet,
     column_width,
+    significant_format,
     write_alert_list_xlsx,
     write_county_balance_xlsx,
     write_workbook,
@@ -71,6 +72,17 @@ def test_column_width_counts_cjk_as_two_and_is_capped():
     assert column_width("县区代码", ["900101"]) == 8 + 3  # the header is the widest
     assert column_width("x", []) >= 6
     assert column_width("说明", ["很长" * 100]) == MAX_WIDTH
+    assert (
+        column_width("每百名学生拥有体育、艺术(美术、音乐)专任教师数差异系数", ["0.288"]) == 24 + 3
+    )  # wraps
+
+
+def test_three_significant_digits_for_means_and_spreads():
+    assert significant_format(0.04505) == "0.0000"  # 0.0451, not 0.05
+    assert significant_format(5.2179) == "0.00"
+    assert significant_format(43.26) == "0.0"
+    assert significant_format(3765.65) == "#,##0"
+    assert significant_format(0.0) == "0"
 
 
 def test_cells_are_neutralised_numbers_stay_numbers(tmp_path):
@@ -210,7 +222,7 @@ def test_county_balance_xlsx(con, tmp_path):
     }
     assert rows == counts["county_balance"] > 0
     workbook = openpyxl.load_workbook(path)
-    assert workbook.sheetnames == ["县域均衡", "指标差异系数"]
+    assert workbook.sheetnames == ["县域均衡", "指标差异系数", "基本均衡差异系数表", "优质均衡差异系数表"]
     balance, indicator_cv = workbook["县域均衡"], workbook["指标差异系数"]
     assert balance.max_row == rows + 1
     assert indicator_cv.max_row == counts["county_indicator_cv"] + 1
@@ -322,3 +334,61 @@ def test_hostile_county_names_are_neutralised(warehouse, tmp_path):
                 cell = ws.cell(row, names_column)
                 assert cell.data_type == "s"
                 assert not str(cell.value).startswith(("=", "+", "-", "@", "\t", "\r"))
+
+
+def test_county_balance_xlsx_prints_and_reads_like_the_official_tables(con, tmp_path):
+    """The wide 表Ⅲ sheet, three significant digits for means, wrapped long text, landscape A4
+    fit to the page width with the header row on every page, and no text-number marks on codes."""
+    path = tmp_path / "balance.xlsx"
+    write_county_balance_xlsx(con, path)
+    workbook = openpyxl.load_workbook(path)
+    year = latest_balance_year(con)
+    basic = workbook["基本均衡差异系数表"]
+    headers = header_row(basic)
+    assert headers[:3] == ["县区代码", "县区", "学段"]
+    assert headers[3] == "生均教学及辅助用房面积差异系数"  # the standard's order, official names
+    assert headers[-3:] == ["综合差异系数", "差异系数阈值", "达标（普查可判定部分）"]
+    assert len(headers) == 3 + 8 + 3
+    n_counties = con.execute(
+        "select count(distinct county_code) from marts.county_balance where census_year = $y", {"y": year}
+    ).fetchall()[0][0]
+    assert basic.max_row == 2 * n_counties + 1  # one row per county and stage
+    first = {h: basic.cell(2, i + 1).value for i, h in enumerate(headers)}
+    want = con.execute(
+        "select cv from marts.county_indicator_cv where census_year = $y and county_code = $c "
+        "and standard_id = 'basic_2012' and stage = 'primary' and indicator_id = 'teaching_area_per_student'",
+        {"y": year, "c": first["县区代码"]},
+    ).fetchall()[0][0]
+    assert first["学段"] == "小学" and first["生均教学及辅助用房面积差异系数"] == pytest.approx(
+        want, rel=1e-14
+    )
+    assert basic.cell(2, 4).number_format == "0.000"
+    quality = workbook["优质均衡差异系数表"]
+    assert len(header_row(quality)) == 3 + 7 + 3
+    # means at three significant digits: a teacher ratio is not shown as 0.05
+    cvs = workbook["指标差异系数"]
+    mean = header_row(cvs).index("均值（生均加权）") + 1
+    for r in range(2, cvs.max_row + 1):
+        value, fmt = cvs.cell(r, mean).value, cvs.cell(r, mean).number_format
+        if value:
+            assert fmt == significant_format(value)
+    for ws in workbook.worksheets:
+        assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9
+        assert ws.sheet_properties.pageSetUpPr.fitToPage
+        assert ws.page_setup.fitToWidth in (None, 1) and ws.page_setup.fitToHeight == 0
+        assert ws.print_title_rows == "$1:$1"
+        check_layout(ws)
+    with zipfile.ZipFile(path) as archive:
+        sheet_xml = archive.read("xl/worksheets/sheet1.xml").decode()
+    assert "numberStoredAsText" in sheet_xml  # 县区代码 is text on purpose: no green triangles
+
+
+def test_long_alert_texts_wrap(con, tmp_path):
+    path = tmp_path / "alerts.xlsx"
+    write_alert_list_xlsx(con, path)
+    ws = openpyxl.load_workbook(path).active
+    column = header_row(ws).index("预警说明") + 1
+    longest = max(range(2, ws.max_row + 1), key=lambda r: len(ws.cell(r, column).value or ""))
+    if len(ws.cell(longest, column).value or "") > 30:
+        assert ws.cell(longest, column).alignment.wrap_text
+    assert widths(ws)[column] <= 60 + 1  # openpyxl reads the width back with a 0.71 padding

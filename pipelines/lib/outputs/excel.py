@@ -30,6 +30,7 @@ from typing import Any
 import duckdb
 import polars as pl
 import xlsxwriter
+from xlsxwriter.utility import xl_col_to_name
 
 from pipelines.lib.monitoring.alert_list import (
     TABLE_COLUMNS,
@@ -109,6 +110,7 @@ FLOAT_FORMATS: dict[str, str] = {
 }
 
 MIN_WIDTH, MAX_WIDTH, PADDING = 6, 60, 3  # padding leaves room for the autofilter button
+HEADER_WIDTH = 24
 
 # The alert list's columns, as read_alert_list returns them; indicator_id is left out (metric_id
 # already names the indicator of a per-indicator alert) and the alert id goes last.
@@ -123,6 +125,27 @@ class NoBalance(LookupError):
 class Sheet:
     name: str
     frame: pl.DataFrame  # columns in display order, codes already labelled
+    headers: dict[str, str] | None = None  # headers of columns HEADERS does not know (the wide sheet)
+    formats: dict[str, str] | None = None  # number formats of those columns
+
+    def header(self, column: str) -> str:
+        return (self.headers or {}).get(column) or HEADERS[column]
+
+    def number_format(self, column: str) -> str | None:
+        return (self.formats or {}).get(column) or FLOAT_FORMATS.get(column)
+
+
+SIGNIFICANT_COLUMNS = ("mean_value", "sd_value")
+"""Means and standard deviations are shown to 3 significant digits (师生比 0.0453, 图书 43.3,
+设备 3,353): a fixed number of decimals shows a teacher ratio as 0.05 and yuan as 3353.25."""
+
+
+def significant_format(value: float, digits: int = 3) -> str:
+    """An Excel number format showing `value` to `digits` significant digits."""
+    if value == 0 or not math.isfinite(value):
+        return "0"
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
+    return "#,##0" if decimals == 0 else "0." + "0" * decimals
 
 
 # --- labels ----------------------------------------------------------------------------------------
@@ -189,6 +212,7 @@ def balance_year(con: duckdb.DuckDBPyConnection, census_year: int | None) -> int
 def balance_sheets(con: duckdb.DuckDBPyConnection, census_year: int, labels: Labels) -> list[Sheet]:
     """The county balance of one year and the indicator CVs behind it."""
     balance = query_frame(con, sql("outputs/balance_sheet"), {"census_year": census_year})
+    balance_raw = balance
     if balance.is_empty():
         raise NoBalance(f"no county balance for census year {census_year}")
     balance = label_codes(
@@ -202,13 +226,53 @@ def balance_sheets(con: duckdb.DuckDBPyConnection, census_year: int, labels: Lab
         labels,
         ["max_indicator_id"],
     )
-    indicator_cv = query_frame(con, sql("outputs/indicator_cv_sheet"), {"census_year": census_year})
+    raw_cv = query_frame(con, sql("outputs/indicator_cv_sheet"), {"census_year": census_year})
     indicator_cv = label_codes(
-        indicator_cv.with_columns(judged("passes", pl.col("cv_threshold").is_not_null())),
+        raw_cv.drop("indicator_order").with_columns(judged("passes", pl.col("cv_threshold").is_not_null())),
         labels,
         ["indicator_id"],
     )
-    return [Sheet("县域均衡", balance), Sheet("指标差异系数", indicator_cv)]
+    wide = [wide_cv_sheet(raw_cv, balance_raw, standard_id, labels) for standard_id in _standards(raw_cv)]
+    return [Sheet("县域均衡", balance), Sheet("指标差异系数", indicator_cv), *wide]
+
+
+def _standards(frame: pl.DataFrame) -> list[str]:
+    return sorted(frame["standard_id"].unique().to_list())
+
+
+def wide_cv_sheet(
+    indicator_cv: pl.DataFrame, balance: pl.DataFrame, standard_id: str, labels: Labels
+) -> Sheet:
+    """The official summary table's shape (表Ⅲ): one row per county and stage, every indicator's CV
+    side by side in the standard's order, then the composite, the threshold and the verdict."""
+    cv = indicator_cv.filter(pl.col("standard_id") == standard_id)
+    order = cv.select("indicator_id", "indicator_order").unique().sort("indicator_order", "indicator_id")
+    indicators = order["indicator_id"].unique(maintain_order=True).to_list()
+    wide = cv.pivot(on="indicator_id", index=["county_code", "county_name", "stage"], values="cv")
+    verdict = balance.filter(pl.col("standard_id") == standard_id).select(
+        "county_code",
+        "stage",
+        "composite_cv",
+        "cv_threshold",
+        judged("meets_standard", pl.lit(True)),
+    )
+    frame = (
+        wide.join(verdict, on=["county_code", "stage"], how="left")
+        .select(
+            "county_code",
+            "county_name",
+            "stage",
+            *indicators,
+            "composite_cv",
+            "cv_threshold",
+            "meets_standard",
+        )
+        .sort("county_code", pl.col("stage").replace_strict({"primary": 0, "junior": 1}, default=2))
+    )
+    frame = label_codes(frame, labels)
+    names = labels.indicators.filter(pl.col("standard_id") == standard_id)
+    headers = {r["indicator_id"]: f"{r['name_zh']}差异系数" for r in names.iter_rows(named=True)}
+    return Sheet(f"{labels.standard(standard_id)}差异系数表", frame, headers, dict.fromkeys(indicators, CV))
 
 
 # --- writing ---------------------------------------------------------------------------------------
@@ -222,20 +286,30 @@ def _shown(value: object, number_format: str | None) -> str:
 
 
 def column_width(header: str, shown: Iterable[str]) -> float:
-    """Display width of the widest cell (CJK characters count two), padded and capped."""
-    widest = max([display_width(header), *(display_width(text) for text in shown)])
+    """Display width of the widest cell (CJK characters count two), padded and capped; a header
+    counts up to HEADER_WIDTH (a longer one wraps, the header row's format wraps text)."""
+    widest = max([min(display_width(header), HEADER_WIDTH), *(display_width(text) for text in shown)])
     return float(min(MAX_WIDTH, max(MIN_WIDTH, widest + PADDING)))
 
 
 def write_sheet(workbook: xlsxwriter.Workbook, sheet: Sheet) -> None:
-    """One sheet: bold Chinese headers, frozen header row, autofilter, columns sized to content."""
+    """One sheet: bold Chinese headers, frozen header row, autofilter, columns sized to content,
+    long texts wrapped, landscape A4 printed fit to the page width with the header on every page,
+    and no "number stored as text" marks on codes."""
     worksheet = workbook.add_worksheet(sheet.name)
-    bold = workbook.add_format({"bold": True, "bg_color": "#EEEEEE", "bottom": 1})
+    bold = workbook.add_format({"bold": True, "bg_color": "#EEEEEE", "bottom": 1, "text_wrap": True})
+    wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
     number_formats: dict[str, Any] = {}
     columns = sheet.frame.columns
+    long_text = {
+        column
+        for column, dtype in sheet.frame.schema.items()
+        if dtype == pl.String
+        and any(display_width(v) + PADDING > MAX_WIDTH for v in sheet.frame[column].drop_nulls().to_list())
+    }
     shown: list[list[str]] = [[] for _ in columns]
     for col, column in enumerate(columns):
-        worksheet.write_string(0, col, HEADERS[column], bold)
+        worksheet.write_string(0, col, sheet.header(column), bold)
     for row, values in enumerate(sheet.frame.iter_rows(), start=1):
         for col, (column, value) in enumerate(zip(columns, values, strict=True)):
             if value is None:
@@ -246,19 +320,29 @@ def write_sheet(workbook: xlsxwriter.Workbook, sheet: Sheet) -> None:
             elif isinstance(value, int | float):
                 if isinstance(value, float) and not math.isfinite(value):
                     continue  # NaN or infinity: no number to show
-                fmt = FLOAT_FORMATS.get(column) if isinstance(value, float) else None
+                fmt = sheet.number_format(column) if isinstance(value, float) else None
+                if isinstance(value, float) and column in SIGNIFICANT_COLUMNS:
+                    fmt = significant_format(value)
                 if fmt and fmt not in number_formats:
                     number_formats[fmt] = workbook.add_format({"num_format": fmt})
                 worksheet.write_number(row, col, value, number_formats.get(fmt) if fmt else None)
                 text = _shown(value, fmt)
             else:
                 text = str(safe_cell(str(value)))
-                worksheet.write_string(row, col, text)
+                worksheet.write_string(row, col, text, wrap if column in long_text else None)
             shown[col].append(text)
     for col, column in enumerate(columns):
-        worksheet.set_column(col, col, column_width(HEADERS[column], shown[col]))
+        worksheet.set_column(col, col, column_width(sheet.header(column), shown[col]))
     worksheet.freeze_panes(1, 0)
     worksheet.autofilter(0, 0, max(sheet.frame.height, 1), len(columns) - 1)
+    worksheet.ignore_errors(
+        {"number_stored_as_text": f"A1:{xl_col_to_name(len(columns) - 1)}{sheet.frame.height + 1}"}
+    )
+    worksheet.set_landscape()
+    worksheet.set_paper(9)  # A4
+    worksheet.fit_to_pages(1, 0)  # the width of one page, as many pages down as it takes
+    worksheet.repeat_rows(0)
+    worksheet.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
 
 
 def write_workbook(path: Path, sheets: list[Sheet], title: str) -> None:

@@ -94,7 +94,13 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(
-        cv=fmt_cv, num=fmt_num, pct=fmt_pct, signed=fmt_signed, value=fmt_value, plain=fmt_plain
+        cv=fmt_cv,
+        num=fmt_num,
+        pct=fmt_pct,
+        signed=fmt_signed,
+        value=fmt_value,
+        plain=fmt_plain,
+        threshold=fmt_threshold,
     )
     return env
 
@@ -557,9 +563,71 @@ class ReportView:
             "data_status": status,
             "provisional": provisional,
             "summary": summary,
+            "cv_tables": [self._cv_table(code, std, year_balance) for std in data.standard_ids],
             "alert_groups": self._alert_groups(alerts),
             "sections": [self._section(code, std, stage) for std, stage in self.standard_stages()],
             "top_drivers": TOP_DRIVERS,
+        }
+
+    def _cv_table(self, code: str, std: str, year_balance: dict[tuple[str, str], dict]) -> dict[str, Any]:
+        """The table evaluators know: one row per indicator in the standard's order, the stages side
+        by side (county mean, CV, threshold, met), then the composite and the verdict."""
+        data = self.data
+        stages = list(data.stage_ids)
+        is_composite = data.cv_rule(std) == "composite"
+        cv = self.indicator_cv.get(code)
+        this_year = (
+            {}
+            if cv is None
+            else {
+                (r["stage"], r["indicator_id"]): r
+                for r in cv.filter(
+                    (pl.col("standard_id") == std) & (pl.col("census_year") == self.year)
+                ).iter_rows(named=True)
+            }
+        )
+        indicators = data.indicators.filter(pl.col("standard_id") == std).sort("indicator_order")
+        order: dict[str, dict] = {}
+        for ind in indicators.iter_rows(named=True):
+            order.setdefault(ind["indicator_id"], ind)
+        rows = []
+        for indicator_id, ind in order.items():
+            cells = []
+            for stage in stages:
+                r = this_year.get((stage, indicator_id))
+                threshold = None if is_composite else data.threshold(std, stage)
+                met = None if r is None or r["cv"] is None or threshold is None else r["cv"] <= threshold
+                cells.append(
+                    {
+                        "mean": None if r is None else r["mean_value"],
+                        "cv": None if r is None else r["cv"],
+                        "threshold": threshold,
+                        "met": {True: "是", False: "否"}.get(met, "—") if met is not None else "—",
+                        "cls": {True: "pass", False: "fail"}.get(met, "") if met is not None else "",
+                        "missing": 0 if r is None else (r["n_missing_value"] or 0),
+                    }
+                )
+            rows.append({"name": ind["name_zh"], "unit": ind["unit"], "cells": cells})
+        composite = []
+        for stage in stages:
+            b = year_balance.get((std, stage))
+            cell = self._balance_cell(b, std)
+            composite.append(
+                {
+                    "cv": None if b is None else b["composite_cv"],
+                    "threshold": data.threshold(std, stage) if is_composite else None,
+                    "verdict": cell["title"],
+                    "cls": cell["cls"],
+                }
+            )
+        return {
+            "standard": self.labels.standard(std),
+            "document": self._standard_field(std, "document"),
+            "stages": [self.labels.stage(s) for s in stages],
+            "rows": rows,
+            "composite": composite,
+            "is_composite": is_composite,
+            "has_missing": any(c["missing"] for r in rows for c in r["cells"]),
         }
 
     def _standard_field(self, standard_id: str, field: str) -> str:
