@@ -67,7 +67,9 @@ def build_publish_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDefinition:
         results: list[SuiteResult] = []
 
         def verify(staged):
-            results.extend(run_suites(staged, census_year, warehouse.reports_path() / DATA_DOCS_DIR, suites))
+            docs = warehouse.reports_path() / DATA_DOCS_DIR
+            name = str(warehouse.published_path())  # the file being checked is its staged copy
+            results.extend(run_suites(staged, census_year, docs, suites, published_name=name))
             broken = [r for r in results if r.severity == "error" and not r.success]
             if broken:
                 lines = [f"{r.suite}: {line}" for r in broken for line in r.failures[:3]]

@@ -127,6 +127,7 @@ table { border-collapse: collapse; margin: 0.5em 0 2em; width: 100%; font-size: 
 th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: left; vertical-align: top; }
 th { background: #f2f2f2; } code { font-size: 0.95em; } nav a { margin-right: 1em; }
 </style></head><body>
+<p><a href="index.html">返回全省总览 Back to the overview</a></p>
 <h1>数据字典 Data dictionary</h1>
 <p>每张表、每一列的说明，与数据库注释一致。Every table analysts read, with its grain, key and columns.</p>
 <nav>{% for e in entries %}<a href="#{{ e.relation }}">{{ e.relation }}</a> {% endfor %}</nav>

@@ -169,30 +169,48 @@ def write_index(
             if expectations:
                 links[-1] += f' (<a href="{e(expectations)}">expectations</a>)'
         failures = "".join(f"<li>{e(f)}</li>" for f in result.failures)
+        severity = {"error": "错误 error", "warn": "提示 warn"}.get(suite.severity, suite.severity)
+        verdict = "通过 passed" if result.success else "未通过 FAILED"
         rows.append(
             f'<tr><td><b>{e(suite.name)}</b><br><span class="note">{e(suite.note)}</span></td>'
-            f"<td>{e(suite.severity)}</td>"
-            f'<td class="{status}">{"passed" if result.success else "FAILED"}</td>'
+            f"<td>{e(severity)}</td>"
+            f'<td class="{status}">{verdict}</td>'
             f"<td>{result.evaluated}</td>"
             f"<td>{'<br>'.join(links)}</td>"
             f"<td><ul>{failures}</ul></td></tr>"
         )
+    # links back to the reports folder the pages sit in, where its pages are already there
+    # (a first run writes the Data Docs before `junheng report` writes the overview)
+    targets = {
+        "../index.html": "返回全省总览 Back to the overview",
+        "../dictionary.html": "数据字典 Data dictionary",
+    }
+    present = [
+        f'<a href="{href}">{text}</a>'
+        for href, text in targets.items()
+        if (site_dir / href).resolve().exists()
+    ]
+    back = f"<p>{' · '.join(present)}</p>" if present else ""
+    scope_zh = f"{census_year} 年" if census_year is not None else "全部年度"
     scope = f"census year {census_year}" if census_year is not None else "every census year"
     page = f"""<!DOCTYPE html>
-<html lang="en">
+<html lang="zh-CN">
 <head>
 <meta charset="utf-8">
-<title>junheng data quality: {e(database_name)}, {e(scope)}</title>
+<title>数据质量检查 Data quality: {e(database_name)}（{e(scope_zh)}）</title>
 {OFFLINE_STYLE}
 </head>
 <body>
-<h1>Data quality of the published warehouse</h1>
-<p>{e(database_name)}, {e(scope)}. Suites: models/quality/expectations.yaml (docs/quality.md).
+{back}
+<h1>发布数据的质量检查 Data quality of the published warehouse</h1>
+<p>检查的文件 File: <code>{e(database_name)}</code>，{e(scope_zh)}（{e(scope)}）。检查规则见
+models/quality/expectations.yaml（说明见 docs/quality.md）。“错误”级检查未通过说明数据之间的恒等关系被破坏：
+本次运行停止，不发布任何数据；“提示”级检查是值得核对的信号。每组数据链接到 great-expectations 的检查结果页。
 An <b>error</b> suite that fails is a broken identity: the run stops and nothing is published; a
-<b>warn</b> suite is a signal to look at. Each frame links to its great-expectations validation page.</p>
+<b>warn</b> suite is a signal to look at.</p>
 <table>
-<thead><tr><th>suite</th><th>severity</th><th>result</th><th>expectations</th><th>frames</th>
-<th>failures</th></tr></thead>
+<thead><tr><th>检查 suite</th><th>级别 severity</th><th>结果 result</th><th>检查项 expectations</th>
+<th>数据 frames</th><th>问题 failures</th></tr></thead>
 <tbody>
 {chr(10).join(rows)}
 </tbody>

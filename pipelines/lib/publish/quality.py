@@ -668,10 +668,12 @@ def run_suites(
     census_year: int | None = None,
     docs_dir: Path | None = None,
     suites: Sequence[SuiteSpec] | None = None,
+    published_name: str | None = None,
 ) -> list[SuiteResult]:
     """Run the suites on the warehouse file `database` (opened read-only) for one census year, or
     every year when census_year is None; with docs_dir, write offline Data Docs there
-    (docs_dir/index.html; the pages of an earlier run are replaced)."""
+    (docs_dir/index.html; the pages of an earlier run are replaced). published_name is the file
+    the pages name (the snapshot being published, when `database` is its staged copy)."""
     suites = list(suites) if suites is not None else load_suites()
     # great-expectations wants an absolute folder for its file store
     docs_dir = Path(docs_dir).resolve() if docs_dir is not None else None
@@ -691,7 +693,7 @@ def run_suites(
         if docs_dir is not None and site_dir is not None:
             context.build_data_docs(site_names=[DOCS_SITE_NAME], build_index=False)
             make_offline(site_dir)
-            write_index(site_dir, suites, frames, results, census_year, Path(database).name)
+            write_index(site_dir, suites, frames, results, census_year, published_name or str(database))
             check_local_links(site_dir)
             replace_docs(site_dir, docs_dir)
     finally:
