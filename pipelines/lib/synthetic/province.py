@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from contracts.columns import CENSUS_COLUMN_NAMES, CENSUS_DTYPES, STAGES
+from contracts.columns import CENSUS_COLUMN_NAMES, CENSUS_DTYPES, STAGE_MEASURES, STAGES
 from pipelines.lib.method.equity import cv_contributions
 from pipelines.lib.paths import MODELS_DIR
 from pipelines.lib.reference.alert_rules import load_rules
@@ -118,6 +118,7 @@ class County:
     basic_certified: int | None = None
     quality_certified: int | None = None
     drift: dict[int, float] = field(default_factory=dict)
+    floor_exempt: frozenset[tuple[str, str]] = frozenset()  # (stage, indicator) the county lets slide
 
 
 @dataclass
@@ -359,11 +360,15 @@ class Generator:
     ) -> pl.DataFrame:
         t = year - self.years[0]
         rows = []
+        floors = county.quality_certified is not None and year >= county.quality_certified - 1
         for school in county.schools:
             students = school.history.get(year)
             if students is None:
                 continue
-            rows.append(self._census_row(school, students, t, year, county, dispersion))
+            row = self._census_row(school, students, t, year, county, dispersion)
+            if floors:  # from the year before certification on
+                self._quality_floors(row, county.floor_exempt)
+            rows.append(row)
         frame = pl.DataFrame(rows)
         return frame.select(
             pl.col(c).cast(CENSUS_DTYPES[c])
@@ -493,6 +498,34 @@ class Generator:
         row["music_room_area_m2"] = round(rooms * school.room_m2, 1)
         row["art_room_area_m2"] = round(rooms * (school.room_m2 - 4), 1)
         return row
+
+    def _quality_floors(self, row: dict, exempt: frozenset[tuple[str, str]]) -> None:
+        """A quality-certified county brings every school up to the standard's per-school minimums
+        (a county preparing for the quality evaluation does exactly this): each indicator with a
+        minimum is raised, where short, through its first numerator term. Section values follow
+        the facility split, so a shared amount is raised for the stage that needs the most."""
+        type_code = row["school_type_code"]
+        weights = {st: self.quality.split_weight(type_code, st) for st in ("primary", "junior", "senior")}
+        weighted = sum(weights[st] * row[f"{st}_students"] for st in weights)
+        for indicator in self.quality.indicators:
+            first = indicator.add[0]
+            needed = 0.0
+            for stage, minimum in indicator.minimum.items():
+                n = row[f"{stage}_students"]
+                if not n or (stage, indicator.indicator_id) in exempt:
+                    continue
+                if first in STAGE_MEASURES:  # a per-stage count: its own pupils
+                    column = f"{stage}_{first}"
+                    count = math.ceil(minimum * n / indicator.scale - 1e-9)
+                    row[column] = max(row[column], count)
+                    row[f"{stage}_teachers"] = max(row[f"{stage}_teachers"], row[column])
+                    continue
+                # a shared amount: section value = scale * (w_s n_s / W) * resource / n_s
+                needed = max(needed, minimum * weighted / (weights[stage] * indicator.scale))
+            if needed:
+                resource = sum(row[m] for m in indicator.add) - sum(row[m] for m in indicator.subtract)
+                if resource < needed:
+                    row[first] = _round_up(row[first] + needed - resource, row[first])
 
     # --- aiming planted scenarios -----------------------------------------------------------
 
@@ -701,6 +734,7 @@ def _hold_certified(
     # quality-certified counties (and the one that will slide) are kept well inside the rule,
     # raising their weakest schools' buildings where needed (floors carried forward, never undone)
     floors = [(driver, FLOOR) for driver in STOCK_DRIVERS]
+    quality_cross.floor_exempt = frozenset({("junior", "pe_art_teachers_per_100")})  # it slides there
     for county in roster:
         if county.quality_certified is None:
             continue
@@ -1007,3 +1041,13 @@ def generate(
     years = years or list(range(2015, 2025))
     gen, province = plan_province(counties, years, seed)
     return write_landing(gen, province, out, progress, messy, file_format)
+
+
+def _round_up(value: float, like: float | int) -> float | int:
+    """Up to the precision the census column is written in (counts whole, areas to 0.1 m²,
+    yuan to 100)."""
+    if isinstance(like, int):
+        return math.ceil(value - 1e-9)
+    if like == round(like, -2) and like >= 100:
+        return float(math.ceil(value / 100 - 1e-9) * 100)
+    return math.ceil(value * 10 - 1e-9) / 10
