@@ -760,8 +760,8 @@ class ReportView:
                 threshold=threshold,
                 marker_year=marker,
                 marker_label="认定",
-                width=620,
-                height=200,
+                width=940,
+                height=260,
             )
 
         cv = self.indicator_cv.get(code)
