@@ -121,12 +121,17 @@ def plant_defects(
     parent_ids = {r["parent_school_id"] for r in rows if r["parent_school_id"]}
     parents = {i for i, r in enumerate(rows) if r["school_id"] in parent_ids}  # corrupting one orphans others
     planted = []
-    for defect in DEFECTS:
-        candidates = [
+
+    def free_rows(condition: Callable[[dict], bool]) -> list[int]:
+        """Rows not yet corrupted, not a parent of others, outside the scenario counties."""
+        return [
             i
             for i, r in enumerate(rows)
-            if i not in used and i not in parents and r["county_code"] not in protected and defect.needs(r)
+            if i not in used and i not in parents and r["county_code"] not in protected and condition(r)
         ]
+
+    for defect in DEFECTS:
+        candidates = free_rows(defect.needs)
         if not candidates:
             continue
         i = int(rng.choice(candidates))
@@ -143,17 +148,14 @@ def plant_defects(
         )
     blanks = []
     for column in BLANK_CELLS:
-        candidates = [
-            i
-            for i, r in enumerate(rows)
-            if i not in used
-            and i not in parents
-            and r["county_code"] not in protected
-            and r["school_type_code"] == "211"
-            and r["ownership"] == "public"
-            and r["is_county_run"]
-            and r["primary_students"] > 0
-        ]
+        candidates = free_rows(
+            lambda r: (
+                r["school_type_code"] == "211"
+                and r["ownership"] == "public"
+                and r["is_county_run"]
+                and r["primary_students"] > 0
+            )
+        )
         i = int(rng.choice(candidates))
         used.add(i)
         rows[i][column] = None
@@ -161,14 +163,7 @@ def plant_defects(
             {"school_id": rows[i]["school_id"], "column": column, "county_code": rows[i]["county_code"]}
         )
     # a school id written twice in one file: both rows are refused, neither silently wins
-    candidates = [
-        i
-        for i, r in enumerate(rows)
-        if i not in used
-        and i not in parents
-        and r["county_code"] not in protected
-        and r["school_type_code"] == "211"
-    ]
+    candidates = free_rows(lambda r: r["school_type_code"] == "211")
     i = int(rng.choice(candidates))
     copy = dict(rows[i])
     rows.insert(i + 1, copy)
