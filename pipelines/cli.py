@@ -271,6 +271,8 @@ def _print_scenarios(warehouse: Path, truth: dict) -> None:
             params = {"county_code": s["county_code"], "stage": s["stage"], "standard_id": s["standard_id"]}
             if s["metric"] == "composite_cv":
                 query = sql("outputs/scenario_composite")
+            elif s["metric"] == "school_rule":  # sections failing the per-school rule
+                query = sql("outputs/scenario_school_rule")
             else:
                 query = sql("outputs/scenario_indicator")
                 params["indicator_id"] = s["indicator_id"]
@@ -279,12 +281,30 @@ def _print_scenarios(warehouse: Path, truth: dict) -> None:
             planted = [y["census_year"] for y in s["years"] if not y["passes"]]
             what = s["indicator_id"] or "composite"
             verdict = "matches" if failing == planted else "DIFFERS"
+            if s["metric"] == "school_rule":
+                what = f"schools failing the per-school rule ({s['indicator_id']} planted)"
+                shown = "  ".join(f"{y}:{v}{'' if ok else '!'}" for y, v, ok in rows)
+            else:
+                what += f", threshold {s['threshold']}"
+                shown = "  ".join(f"{y}:{v:.3f}{'' if ok else '!'}" for y, v, ok in rows)
             print(
-                f"  {s['scenario_id']}: {s['county_name']} ({s['county_code']}) "
-                f"{s['standard_id']} {s['stage']} {what}, threshold {s['threshold']}"
+                f"  {s['scenario_id']}: {s['county_name']} ({s['county_code']}) {s['standard_id']} {s['stage']} {what}"
             )
-            print("    " + "  ".join(f"{y}:{v:.3f}{'' if ok else '!'}" for y, v, ok in rows))
+            print("    " + shown)
             print(f"    failing years planted {planted or 'none'}, found {failing or 'none'}: {verdict}")
+            params.pop("indicator_id", None)
+            fired = con.execute(sql("outputs/scenario_alerts"), params).fetchall()
+            print("    " + _alerts_planted_vs_found(s["expected_alerts"], fired))
+
+
+def _alerts_planted_vs_found(expected: list[dict], fired: list[tuple]) -> str:
+    """One line: the alerts a scenario plants (rule and year) and whether the warehouse raised them."""
+    found = {(year, rule) for year, _, _, rules in fired for rule in rules}
+    planted = [(e["census_year"], e["rule_id"]) for e in expected]
+    missing = [p for p in planted if p not in found]
+    words = ", ".join(f"{rule} {year}" for year, rule in planted) or "none"
+    verdict = "all found" if not missing else "MISSING " + ", ".join(f"{r} {y}" for y, r in missing)
+    return f"alerts planted: {words}; {verdict} (active alerts of this county-stage: {len(fired)})"
 
 
 def _print_alert_summary(warehouse: Path) -> None:

@@ -141,3 +141,21 @@ where county_code = $county_code
     and standard_id = $standard_id
     and indicator_id = $indicator_id
 order by 1
+
+-- name: scenario_school_rule
+-- sections of the county-stage that fail the per-school rule, per census year
+select census_year, count(*) filter (where not is_compliant), count(*) filter (where not is_compliant) = 0
+from marts.school_compliance
+where county_code = $county_code and stage = $stage and standard_id = $standard_id
+group by census_year
+order by 1
+
+-- name: scenario_alerts
+-- the active alerts of a planted scenario's county-stage: which rules fired in which year
+select census_year, rule_id, severity, fired_rules
+from monitoring.backsliding_alerts
+where county_code = $county_code
+    and stage = $stage
+    and standard_id = $standard_id
+    and status in ('new', 'continuing')
+order by all

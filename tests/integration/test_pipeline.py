@@ -196,9 +196,11 @@ def test_planted_scenarios_show_up_in_the_right_county_year_stage(province):
         "quality_indicator_crossing",
         "near_threshold_rising",
         "improving_steadily",
+        "quality_school_slide",
     }
     balance = table(province, "select * from marts.county_balance")
     cvs = table(province, "select * from marts.county_indicator_cv")
+    compliance = table(province, "select * from marts.school_compliance")
     for scenario in truth["scenarios"]:
         for year in scenario["years"]:
             where = (
@@ -210,6 +212,13 @@ def test_planted_scenarios_show_up_in_the_right_county_year_stage(province):
             if scenario["metric"] == "composite_cv":
                 row = balance.filter(where).row(0, named=True)
                 value, passes = row["composite_cv"], row["passes"]
+            elif scenario["metric"] == "school_rule":  # exactly the planted schools fail the rule
+                failing = compliance.filter(where & ~pl.col("is_compliant"))
+                sliding = {
+                    s["school_id"] for s in scenario["schools"] if s["from_year"] <= year["census_year"]
+                }
+                assert set(failing["school_id"]) == sliding, (scenario["scenario_id"], year["census_year"])
+                value, passes = failing.height, failing.is_empty()
             else:
                 row = cvs.filter(where & (pl.col("indicator_id") == scenario["indicator_id"])).row(
                     0, named=True

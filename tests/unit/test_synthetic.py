@@ -110,6 +110,7 @@ def test_truth_describes_every_planted_scenario(landing):
         "quality_indicator_crossing",
         "near_threshold_rising",
         "improving_steadily",
+        "quality_school_slide",
     }
     rising = [y["value"] for y in kinds["near_threshold_rising"]["years"]]
     assert rising == sorted(rising) and rising[-1] < kinds["near_threshold_rising"]["threshold"]

@@ -79,6 +79,9 @@ DISTRICT_SHARE = 0.2  # share of county-level units that are urban districts
 RURAL_TOWNS = (8, 17)  # townships of a rural county: from, to (exclusive)
 QUALITY_TARGET_RATIO = 0.85  # quality-certified counties are kept at <= 85% of each threshold
 BASIC_TARGET_RATIO = 0.92  # basic-certified counties are kept at <= 92% of the threshold
+# a planted sliding school keeps this share of one per-school minimum (the rule tolerates 85%)
+SLIDE_SHARE = 0.8
+SLIDE_STAGE, SLIDE_INDICATOR = "primary", "key_teachers_per_100"
 
 SYLLABLES = list("青川临江安平清河东阳西山南岭北丰宁远长乐永兴新华龙泉石桥白云金沙柳溪松林")
 _SYLLABLE_ARRAY = np.array(SYLLABLES)
@@ -119,6 +122,8 @@ class County:
     quality_certified: int | None = None
     drift: dict[int, float] = field(default_factory=dict)
     floor_exempt: frozenset[tuple[str, str]] = frozenset()  # (stage, indicator) the county lets slide
+    # school_id -> first census year in which that school falls below a per-school minimum
+    slides: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -368,6 +373,8 @@ class Generator:
             row = self._census_row(school, students, t, year, county, dispersion)
             if floors:  # from the year before certification on
                 self._quality_floors(row, county.floor_exempt)
+            if year >= county.slides.get(school.school_id, year + 1):
+                self._slide(row)
             rows.append(row)
         frame = pl.DataFrame(rows)
         return frame.select(
@@ -527,6 +534,15 @@ class Generator:
                 if resource < needed:
                     row[first] = _round_up(row[first] + needed - resource, row[first])
 
+    def _slide(self, row: dict) -> None:
+        """A planted sliding school: its key teachers drop to SLIDE_SHARE of the primary minimum,
+        below the 85% the per-school rule tolerates, so the school fails the rule."""
+        indicator = next(i for i in self.quality.indicators if i.indicator_id == SLIDE_INDICATOR)
+        column = f"{SLIDE_STAGE}_{indicator.add[0]}"
+        n = row[f"{SLIDE_STAGE}_students"]
+        allowed = math.floor(SLIDE_SHARE * indicator.minimum[SLIDE_STAGE] * n / indicator.scale)
+        row[column] = min(row[column], allowed)
+
     # --- aiming planted scenarios -----------------------------------------------------------
 
     def _default_dispersion(self, county: County, year: int) -> dict[tuple[str, str | None], float]:
@@ -663,7 +679,8 @@ def expected_alerts(scenario: dict) -> list[dict]:
     """What monitoring must raise for a planted scenario, read from its realised path (not from
     the alert code): a crossing is a breach in its first failing year and critical the year after;
     the rising county gets a warning once it is at the rule's ratio after the rule's run of rises;
-    the improving county gets nothing."""
+    the sliding schools' county a warning every year a school fails the per-school rule; the
+    improving county gets nothing."""
     years = scenario["years"]
     if scenario["scenario_id"] in ("basic_composite_crossing", "quality_indicator_crossing"):
         first = scenario["first_failing_year"]
@@ -673,6 +690,12 @@ def expected_alerts(scenario: dict) -> list[dict]:
         if any(r["census_year"] == first + 1 and not r["passes"] for r in years):
             expected.append({"census_year": first + 1, "severity": "critical", "rule_id": "breach_repeated"})
         return expected
+    if scenario["scenario_id"] == "quality_school_slide":
+        return [
+            {"census_year": r["census_year"], "severity": "warning", "rule_id": "school_rule_failures"}
+            for r in years
+            if not r["passes"]
+        ]
     if scenario["scenario_id"] == "near_threshold_rising":
         rule = next(r for r in load_rules(MODELS_DIR / "rules").rules if r.rule_id == "near_threshold_rising")
         ratio, runs = rule.params["ratio"], int(rule.params["rising_years"])
@@ -684,6 +707,51 @@ def expected_alerts(scenario: dict) -> list[dict]:
                 ]
         return []
     return []
+
+
+def _plan_slides(county: County, years: list[int]) -> list[str]:
+    """Two primary schools of the quality-certified county fall below a per-school minimum after
+    certification, one in the last-but-one census year and one in the last (County.slides)."""
+    candidates = [
+        s
+        for s in sorted(county.schools, key=lambda s: s.school_id)
+        if s.school_type_code == "211"
+        and s.ownership == "public"
+        and s.is_county_run
+        and all(s.history.get(y, {}).get("primary", 0) >= 100 for y in years[-2:])
+    ]
+    county.slides = {s.school_id: year for s, year in zip(candidates, years[-2:], strict=False)}
+    return list(county.slides)
+
+
+def _slide_scenario(gen: Generator, county: County, sliding: list[str], years: list[int]) -> dict:
+    """The truth of the sliding schools: per year, how many of the county's primary sections fail
+    the per-school rule (only the planted ones: the county holds every other school to it)."""
+    realised = []
+    for year in years:
+        failing = sum(year >= county.slides[school_id] for school_id in sliding)
+        realised.append({"census_year": year, "value": failing, "passes": failing == 0})
+    failing_years = [r["census_year"] for r in realised if not r["passes"]]
+    return {
+        "scenario_id": "quality_school_slide",
+        "description": "Quality-certified county where two primary schools fall below the per-school "
+        f"minimum of {SLIDE_INDICATOR} ({SLIDE_SHARE:.0%} of it) after certification, one in the "
+        "last-but-one census year and one in the last.",
+        "county_code": county.county_code,
+        "county_name": county.county_name,
+        "standard_id": gen.quality.standard_id,
+        "stage": SLIDE_STAGE,
+        "metric": "school_rule",
+        "indicator_id": SLIDE_INDICATOR,
+        "threshold": None,
+        "basic_certified_year": county.basic_certified,
+        "quality_certified_year": county.quality_certified,
+        "planned_first_failing_year": years[-2],
+        "first_failing_year": failing_years[0] if failing_years else None,
+        "schools": [{"school_id": s, "from_year": county.slides[s]} for s in sliding],
+        "years": realised,
+        "top_drivers_final_year": None,
+    }
 
 
 def _certify(gen: Generator, roster: list[County], years: list[int]) -> list[County]:
@@ -807,6 +875,7 @@ def plan_province(counties: int, years: list[int], seed: int) -> tuple[Generator
             if (k[1] is None or stage is None or k[1] == stage) and k != exclude and k[0] not in STOCK_DRIVERS
         ]
 
+    sliding = _plan_slides(quality_cross, years)
     _hold_certified(gen, roster, years, dispersion, keys_for, quality_cross, chosen)
 
     def plant(
@@ -920,6 +989,7 @@ def plan_province(counties: int, years: list[int], seed: int) -> tuple[Generator
         (r["census_year"] for r in scenarios[-1]["years"] if r["value"] <= 0.9 * threshold), None
     )
     scenarios[-1]["basic_certified_year"] = improving.basic_certified
+    scenarios.append(_slide_scenario(gen, quality_cross, sliding, years))
     for scenario in scenarios:
         scenario["expected_alerts"] = expected_alerts(scenario)
 
