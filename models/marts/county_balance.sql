@@ -80,6 +80,31 @@ per_county as (
     group by all
 ),
 
+-- the two parts of the standard, each failing (true), holding (false) or unknown (null)
+parts as (
+    select
+        county_stages.county_code,
+        county_stages.stage,
+        county_stages.standard_id,
+        case
+            when standards.cv_rule = 'each_indicator' and per_county.n_indicators_above > 0 then true
+            when per_county.n_indicators_with_cv < expected_indicators.n_indicators_expected then null
+            when standards.cv_rule = 'composite' then per_county.mean_cv > thresholds.cv_threshold
+            when standards.cv_rule = 'each_indicator' then false
+        end as cv_rule_fails,
+        case
+            when standards.school_rule_min_met is null then false
+            when coalesce(school_checks.n_sections_judged, 0) = 0 then null
+            else school_checks.n_compliant_sections < school_checks.n_sections_judged
+        end as school_rule_fails,
+    from county_stages
+    left join per_county using (county_code, stage, standard_id)
+    inner join standards using (standard_id)
+    inner join thresholds using (standard_id, stage)
+    inner join expected_indicators using (standard_id, stage)
+    left join school_checks using (county_code, stage, standard_id)
+),
+
 final as (
     select
         $census_year::integer as census_year,
@@ -116,8 +141,7 @@ final as (
         school_checks.n_compliant_sections::bigint as n_compliant_sections,
         school_checks.n_compliant_sections / nullif(school_checks.n_sections_judged, 0) as compliant_share,
         case
-            when standards.school_rule_min_met is not null and school_checks.n_sections_judged > 0
-                then school_checks.n_compliant_sections = school_checks.n_sections_judged
+            when standards.school_rule_min_met is not null then not parts.school_rule_fails
         end as meets_school_standards,
         school_checks.n_breaking_school_size::bigint as n_breaking_school_size,
         school_checks.n_breaking_class_size::bigint as n_breaking_class_size,
@@ -126,34 +150,19 @@ final as (
         -- where the standard has one; false when a part fails, null when a part is unknown
         case
             when per_county.county_code is null then null
-            when (standards.cv_rule = 'composite' and per_county.mean_cv > thresholds.cv_threshold
-                    and per_county.n_indicators_with_cv = expected_indicators.n_indicators_expected)
-                or (standards.cv_rule = 'each_indicator' and per_county.n_indicators_above > 0)
-                or (standards.school_rule_min_met is not null and school_checks.n_sections_judged > 0
-                    and school_checks.n_compliant_sections < school_checks.n_sections_judged)
-                then false
-            when per_county.n_indicators_with_cv < expected_indicators.n_indicators_expected then null
-            when standards.school_rule_min_met is not null and coalesce(school_checks.n_sections_judged, 0) = 0
-                then null
+            when parts.cv_rule_fails or parts.school_rule_fails then false
+            when parts.cv_rule_fails is null or parts.school_rule_fails is null then null
             else true
         end as meets_standard,
         list_value(
-            case
-                when (standards.cv_rule = 'composite' and per_county.mean_cv > thresholds.cv_threshold
-                        and per_county.n_indicators_with_cv = expected_indicators.n_indicators_expected)
-                    or (standards.cv_rule = 'each_indicator' and per_county.n_indicators_above > 0)
-                    then 'cv_rule'
-            end,
-            case
-                when standards.school_rule_min_met is not null and school_checks.n_sections_judged > 0
-                    and school_checks.n_compliant_sections < school_checks.n_sections_judged
-                    then 'school_rule'
-            end
+            case when parts.cv_rule_fails then 'cv_rule' end,
+            case when parts.school_rule_fails then 'school_rule' end
         ).list_filter(lambda x: x is not null) as unmet_parts,
         coalesce(missing_values.n_sections_missing_value, 0)::bigint as n_sections_missing_value,
         coalesce(missing_values.n_sections_missing_value, 0) > 0 as is_provisional,
     from county_stages
     left join per_county using (county_code, stage, standard_id)
+    inner join parts using (county_code, stage, standard_id)
     inner join standards using (standard_id)
     inner join thresholds using (standard_id, stage)
     inner join expected_indicators using (standard_id, stage)
