@@ -6,6 +6,9 @@ models have their `.sql` beside it; tables built in Python name their builder in
 those that are not a copy of a reference file give every column's DuckDB type (`types:`), from
 which the table is created and the frames written to it are typed.
 `history: true` marks a log that a failed load's rollback leaves as it is.
+`title_zh` and `description_zh` give the table's name and description in Chinese; each column's
+Chinese name comes from models/glossary_zh.yaml, or from the sidecar's `columns_zh` where the table
+means something narrower by it.
 DuckDB comments, the data dictionary and the data-quality key checks all come from here.
 """
 
@@ -39,6 +42,10 @@ class TableDoc:
     types: dict[str, str] = field(default_factory=dict)
     """Column -> DuckDB type, in table order, for tables created in Python."""
     built_by: str = ""
+    title_zh: str = ""
+    description_zh: str = ""
+    columns_zh: dict[str, str] = field(default_factory=dict)
+    """Column -> Chinese name (the sidecar's columns_zh over the glossary)."""
     history: bool = False
     """Rows are a record of what happened (every load, failed ones too): a failed census-year
     run's rollback leaves them (pipelines.lib.loads.year_loads)."""
@@ -54,10 +61,17 @@ class TableDoc:
         return f"{self.description} Grain: {self.grain}."
 
 
+@cache
+def glossary_zh(models_dir: Path = MODELS_DIR) -> dict[str, str]:
+    """Column name -> Chinese name (models/glossary_zh.yaml)."""
+    with open(models_dir / "glossary_zh.yaml", encoding="utf-8") as f:
+        return {name: str(text) for name, text in (yaml.safe_load(f) or {})["columns"].items()}
+
+
 def load_table_doc(path: Path) -> TableDoc:
     with open(path, encoding="utf-8") as f:
         sidecar = yaml.safe_load(f) or {}
-    for key in ("description", "grain", "unique_key", "columns"):
+    for key in ("description", "title_zh", "description_zh", "grain", "unique_key", "columns"):
         if not sidecar.get(key):
             raise CatalogError(f"{path}: missing '{key}'")
     columns = {name: str(text).strip() for name, text in sidecar["columns"].items()}
@@ -65,6 +79,17 @@ def load_table_doc(path: Path) -> TableDoc:
     unknown = sorted(set(units) - set(columns))
     if unknown:
         raise CatalogError(f"{path}: units given for columns it does not document: {unknown}")
+    own_zh = {name: str(text) for name, text in (sidecar.get("columns_zh") or {}).items()}
+    unknown = sorted(set(own_zh) - set(columns))
+    if unknown:
+        raise CatalogError(f"{path}: columns_zh given for columns it does not document: {unknown}")
+    glossary = glossary_zh(path.parent.parent)
+    unnamed = sorted(c for c in columns if c not in own_zh and c not in glossary)
+    if unnamed:
+        raise CatalogError(
+            f"{path}: no Chinese name for {unnamed}: add them to models/glossary_zh.yaml "
+            "(or to the sidecar's columns_zh)"
+        )
     types = {name: str(kind) for name, kind in (sidecar.get("types") or {}).items()}
     if types and list(types) != list(columns):
         raise CatalogError(
@@ -81,6 +106,9 @@ def load_table_doc(path: Path) -> TableDoc:
         units=units,
         types=types,
         built_by=str(sidecar.get("built_by") or ""),
+        title_zh=str(sidecar["title_zh"]).strip(),
+        description_zh=" ".join(str(sidecar["description_zh"]).split()),
+        columns_zh={name: own_zh.get(name) or glossary[name] for name in columns},
         history=bool(sidecar.get("history", False)),
         path=path,
     )

@@ -1,0 +1,54 @@
+"""The data dictionary in Chinese: every table has a Chinese title and description, every column a
+Chinese name (models/glossary_zh.yaml or the sidecar's columns_zh), and a sidecar without them is
+refused with its file named."""
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipelines.lib.catalog import CatalogError, glossary_zh, load_table_doc, table_docs
+from pipelines.lib.paths import MODELS_DIR
+
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_every_table_and_column_has_chinese_words():
+    docs = table_docs()
+    assert len(docs) >= 25
+    for doc in docs:
+        assert CHINESE.search(doc.title_zh) and CHINESE.search(doc.description_zh), doc.relation
+        assert set(doc.columns_zh) == set(doc.columns), doc.relation
+        for column, name in doc.columns_zh.items():
+            assert CHINESE.search(name), (doc.relation, column, name)
+
+
+def test_the_glossary_names_no_column_that_does_not_exist():
+    used = {column for doc in table_docs() for column in doc.columns}
+    assert sorted(set(glossary_zh()) - used) == []
+
+
+def test_a_table_overrides_a_shared_name_where_it_means_something_narrower():
+    trends = next(d for d in table_docs() if d.relation == "monitoring.county_trends")
+    assert trends.columns_zh["value"] == "差异系数"
+    assert trends.columns_zh["county_code"] == glossary_zh()["county_code"] == "县区代码"
+
+
+def test_a_sidecar_with_an_unnamed_column_is_refused_by_name(tmp_path: Path):
+    models = tmp_path / "models"
+    (models / "marts").mkdir(parents=True)
+    shutil.copy(MODELS_DIR / "glossary_zh.yaml", models / "glossary_zh.yaml")
+    sidecar = models / "marts" / "example.yml"
+    sidecar.write_text(
+        "description: An example.\ntitle_zh: 示例\ndescription_zh: 示例表。\n"
+        "grain: one row per x\nunique_key: [x]\ncolumns:\n  x: The key.\n  census_year: Year.\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(CatalogError, match=r"example\.yml: no Chinese name for \['x'\]"):
+        load_table_doc(sidecar)
+    sidecar.write_text(sidecar.read_text(encoding="utf-8") + "columns_zh:\n  x: 键\n", encoding="utf-8")
+    assert load_table_doc(sidecar).columns_zh == {"x": "键", "census_year": "统计年度"}
+    sidecar.write_text(sidecar.read_text(encoding="utf-8").replace("title_zh: 示例\n", ""), encoding="utf-8")
+    with pytest.raises(CatalogError, match="missing 'title_zh'"):
+        load_table_doc(sidecar)
