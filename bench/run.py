@@ -10,6 +10,9 @@ For one province and for the national scale it measures, each in a child process
 - a reload of the last census year (`junheng run --years <last>` again) against its first load,
   with the undo copy the reload made (a year is loaded whole or not at all), and a rollback of
   that year (`python -m bench.steps undo`);
+- a reload of the first census year (a corrected early year): it also rebuilds the cross-year
+  results (trends, drivers, data status, alerts, year-over-year warnings) of every later year, and
+  is set against the reload of the last year, which has no later year to rebuild;
 - for the last census year (`python -m bench.steps compare`): the coefficient step (our SQL
   models, best of three) against a notebook-style pandas implementation of the same
   coefficients on the same rows, and the floor: DuckDB counting the rows of the same extract
@@ -203,6 +206,24 @@ def bench_scale(name: str, generate_args: list[str], years: list[int], work: Pat
         **reload_journal(warehouse, last),
         **json.loads(undo_file.read_text(encoding="utf-8")),
     }
+    if len(years) > 1:
+        first = years[0]
+        print(f"[{name}] reloading census year {first}: every later year's monitoring is rebuilt", flush=True)
+        correction = measure(
+            [junheng, "run", *places, "--published", str(published), "--reports", str(reports)]
+            + ["--years", str(first)],
+            env,
+            folder / "correction.log",
+        )
+        journal = reload_journal(warehouse, first)
+        atomicity |= {
+            "correction_year": first,
+            "correction_rebuilt_years": len(years) - 1,
+            "correction_process_seconds": correction.seconds,
+            "correction_peak_mib": correction.peak_mib,
+            "correction_saved_rows": journal["reload_saved_rows"],
+            "correction_save_seconds": journal["reload_save_seconds"],
+        }
     print(f"[{name}] rebuilding every model and alert", flush=True)
     outputs = ["--published", str(published), "--reports", str(reports)]
     rebuild = measure(
@@ -303,6 +324,22 @@ def _table(header: list[str], rows: list[list[object]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return lines
+
+
+def _correction_rows(atomicity: dict) -> list[list[object]]:
+    """The reload of the first year (a corrected early year), beside the reload of the last one."""
+    if "correction_year" not in atomicity:
+        return []
+    seconds = atomicity["correction_process_seconds"]
+    return [
+        [
+            f"reload of the first year {atomicity['correction_year']}, rebuilding the cross-year results "
+            f"of {atomicity['correction_rebuilt_years']} later years (saving {atomicity['correction_saved_rows']:,} rows)",
+            f"{seconds:.1f}",
+            f"{seconds / atomicity['reload_process_seconds']:.2f} x the reload of the last year; "
+            f"{atomicity['correction_peak_mib']:.0f} MiB peak",
+        ]
+    ]
 
 
 def markdown(results: dict) -> str:
@@ -460,6 +497,7 @@ def markdown(results: dict) -> str:
                         f"{scale['atomicity']['reload_process_seconds']:.1f}",
                         f"{scale['atomicity']['reload_peak_mib']:.0f} MiB peak",
                     ],
+                    *_correction_rows(scale["atomicity"]),
                 ],
             ),
             "",

@@ -78,3 +78,11 @@ order by county_code, standard_id, stage, is_compliant nulls last, n_met, school
 
 -- name: data_status
 select * from monitoring.county_data_status where census_year = $census_year
+
+-- name: revisions
+-- Census years up to the report's year that were loaded again (corrected) or late, with the
+-- counties whose coefficients changed (audit.revisions), newest first.
+select census_year, kind, revised_at, rebuilt_years, counties_changed
+from audit.revisions
+where census_year <= $census_year
+order by revised_at desc, census_year

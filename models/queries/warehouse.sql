@@ -43,6 +43,9 @@ create table {{ relation }} as select * from arrow_table where false
 -- name: delete_year
 delete from {{ relation }} where census_year = $census_year
 
+-- name: delete_years_from
+delete from {{ relation }} where census_year >= $census_year
+
 -- name: insert_frame
 insert into {{ relation }} by name select * from arrow_table
 

@@ -36,6 +36,11 @@ create schema if not exists {{ schema }}
 -- The year's rows of one table, as they are before the load writes it.
 create table {{ undo }} as select * from {{ relation }} where census_year = $census_year
 
+-- name: save_years_from
+-- A cross-year table (sidecar `cross_year: true`): its rows of the year and of every later year,
+-- which the load rebuilds too.
+create table {{ undo }} as select * from {{ relation }} where census_year >= $census_year
+
 -- name: count_rows
 select count(*) from {{ relation }}
 
@@ -113,3 +118,7 @@ where load_id = $load_id and census_year = $census_year and status = 'loaded'
 
 -- name: drop_undo_schema
 drop schema if exists {{ schema }} cascade
+
+-- name: later_years
+-- Census years loaded after this one, in order.
+select distinct census_year from raw.census_schools where census_year > $census_year order by 1

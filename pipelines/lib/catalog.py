@@ -6,6 +6,9 @@ models have their `.sql` beside it; tables built in Python name their builder in
 those that are not a copy of a reference file give every column's DuckDB type (`types:`), from
 which the table is created and the frames written to it are typed.
 `history: true` marks a log that a failed load's rollback leaves as it is.
+`cross_year: true` marks a table whose rows of a year compare that year with earlier ones (trends,
+alert status, year-over-year warnings): loading a year rebuilds its rows of every later loaded year
+too, and a rollback restores them (pipelines.lib.loads.year_loads).
 `title_zh` and `description_zh` give the table's name and description in Chinese; each column's
 Chinese name comes from models/glossary_zh.yaml, or from the sidecar's `columns_zh` where the table
 means something narrower by it.
@@ -46,6 +49,8 @@ class TableDoc:
     description_zh: str = ""
     columns_zh: dict[str, str] = field(default_factory=dict)
     """Column -> Chinese name (the sidecar's columns_zh over the glossary)."""
+    cross_year: bool = False
+    """A year's rows compare it with earlier years: rebuilt for every later year when one loads."""
     history: bool = False
     """Rows are a record of what happened (every load, failed ones too): a failed census-year
     run's rollback leaves them (pipelines.lib.loads.year_loads)."""
@@ -109,6 +114,7 @@ def load_table_doc(path: Path) -> TableDoc:
         title_zh=str(sidecar["title_zh"]).strip(),
         description_zh=" ".join(str(sidecar["description_zh"]).split()),
         columns_zh={name: own_zh.get(name) or glossary[name] for name in columns},
+        cross_year=bool(sidecar.get("cross_year", False)),
         history=bool(sidecar.get("history", False)),
         path=path,
     )

@@ -37,6 +37,8 @@ class SqlModel:
     depends_on: tuple[str, ...]
     columns: dict[str, str]
     path: Path
+    cross_year: bool = False
+    """Its rows of a year compare that year with earlier ones: a load rebuilds every later year too."""
 
     @property
     def relation(self) -> str:
@@ -65,6 +67,7 @@ def load_model(sql_path: Path) -> SqlModel:
         depends_on=tuple(depends_on),
         columns=doc.columns,
         path=sql_path,
+        cross_year=doc.cross_year,
     )
 
 

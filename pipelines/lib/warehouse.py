@@ -147,8 +147,12 @@ def frame_schema(relation: str) -> dict[str, pl.DataType]:
     return dict(empty.schema)
 
 
-def delete_year(con: duckdb.DuckDBPyConnection, relation: str, census_year: int) -> None:
-    con.execute(sql("warehouse/delete_year", relation=Identifier(relation)), {"census_year": census_year})
+def delete_year(
+    con: duckdb.DuckDBPyConnection, relation: str, census_year: int, and_later: bool = False
+) -> None:
+    """Delete the census year's rows of `relation` (with `and_later`, every later year's too)."""
+    query = "warehouse/delete_years_from" if and_later else "warehouse/delete_year"
+    con.execute(sql(query, relation=Identifier(relation)), {"census_year": census_year})
 
 
 def create_census_table(con: duckdb.DuckDBPyConnection) -> None:
@@ -243,6 +247,16 @@ def replace_census_year(
         )
         document(con, "audit.rejected_rows")
     return accepted.height
+
+
+def replace_school_warnings(
+    con: duckdb.DuckDBPyConnection, census_year: int, warnings: pl.DataFrame, load_id: str
+) -> None:
+    """Replace one census year's audit.school_warnings (a later year's, refreshed by a load)."""
+    lineage = [pl.lit(load_id).alias("load_id"), pl.lit(census_year).alias("census_year")]
+    with transaction(con):
+        create_table(con, "audit.school_warnings")
+        _replace_rows(con, "audit.school_warnings", census_year, warnings.with_columns(lineage))
 
 
 def _replace_rows(

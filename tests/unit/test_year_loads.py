@@ -268,3 +268,24 @@ def test_an_old_loads_table_gets_is_current_for_each_years_latest_load_that_load
         ("r24", "rejected", False),
         ("r24b", "rejected", False),
     ]
+
+
+def test_a_rollback_restores_the_later_years_of_a_cross_year_table(warehouse):
+    """monitoring.county_trends is cross-year (its sidecar says so): a load of 2022 rebuilds its
+    rows of 2023 and 2024 too, so a failed load of 2022 must give those back as well."""
+    warehouse.execute("create table monitoring.county_trends (census_year INTEGER, v DOUBLE)")
+    warehouse.execute(
+        "insert into monitoring.county_trends values (2021, 0), (2022, 1), (2023, 2), (2024, 3)"
+    )
+    warehouse.execute("create table marts.county_x (census_year INTEGER, v DOUBLE)")
+    warehouse.execute("insert into marts.county_x values (2022, 1), (2023, 2)")
+    before = {t: rows(warehouse, t) for t in ("monitoring.county_trends", "marts.county_x")}
+    begin(warehouse, "load-2022", [2022], ME)
+    warehouse.execute("delete from monitoring.county_trends where census_year >= 2022")
+    warehouse.execute(
+        "insert into monitoring.county_trends values (2022, 10), (2023, 20), (2024, 30), (2025, 40)"
+    )
+    warehouse.execute("update marts.county_x set v = 99")  # a per-year table: only 2022 is the load's
+    rollback(warehouse, "load-2022", "failed")
+    assert rows(warehouse, "monitoring.county_trends") == before["monitoring.county_trends"]
+    assert rows(warehouse, "marts.county_x") == [(2022, 1.0), (2023, 99.0)]

@@ -4,10 +4,10 @@ import dagster as dg
 import polars as pl
 
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse, census_year_partitions
-from pipelines.lib.ingest.census_checks import census_warnings
+from pipelines.lib.ingest.census_checks import census_warnings, next_year_warnings
 from pipelines.lib.ingest.census_ingest import YearRejected, load_census_year, previous_amounts
 from pipelines.lib.queries import sql
-from pipelines.lib.warehouse import record_refused_load, replace_census_year
+from pipelines.lib.warehouse import record_refused_load, replace_census_year, replace_school_warnings
 
 
 def _rejection_summary(rejected: pl.DataFrame) -> str:
@@ -59,6 +59,11 @@ def census_schools(context: dg.AssetExecutionContext, warehouse: Warehouse):
         rows = replace_census_year(
             con, census_year, load.accepted, load.rejected, context.run_id, load.files, warnings
         )
+        # the next year's year-over-year warnings compare with this year: refresh them
+        following = next_year_warnings(con, census_year)
+        if following is not None:
+            replace_school_warnings(con, census_year + 1, following, context.run_id)
+            context.log.info(f"audit.school_warnings: refreshed census year {census_year + 1}")
     read = sum(f.rows_read for f in load.files)
     rejected_rows = sum(f.rows_rejected for f in load.files)
     context.log.info(f"census {census_year}: {read} rows read, {rows} loaded, {rejected_rows} rejected")

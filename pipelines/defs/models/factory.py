@@ -1,7 +1,9 @@
 """The one factory: every models/<layer>/<table>.sql becomes a census-year-partitioned asset.
 
 The asset runs the SQL for its partition (pipelines.lib.sql_models.run_model) and checks the
-sidecar's unique key for that year, blocking downstream models when it is broken.
+sidecar's unique key for that year, blocking downstream models when it is broken. A cross-year
+model (trends, drivers, data status: sidecar `cross_year: true`) is run again for every census year
+loaded after the partition, in order, so that those years compare with the partition as it is now.
 """
 
 from pathlib import Path
@@ -9,6 +11,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse, census_year_partitions
+from pipelines.lib.loads.year_loads import later_years
 from pipelines.lib.queries import sql
 from pipelines.lib.sql_models import SqlModel, load_models, run_model
 from pipelines.lib.warehouse import scalar
@@ -38,9 +41,17 @@ def model_asset(model: SqlModel) -> dg.AssetsDefinition:
     def _asset(context: dg.AssetExecutionContext, warehouse: Warehouse):
         census_year = int(context.partition_key)
         with warehouse.year_writer(context) as con:
+            rebuilt = later_years(con, census_year) if model.cross_year else []
             rows = run_model(con, model, census_year)
             duplicates = duplicate_keys(con, model, census_year)
-        yield dg.MaterializeResult(metadata={"rows": rows, "census_year": census_year})
+            for later in rebuilt:
+                run_model(con, model, later)
+                duplicates += duplicate_keys(con, model, later)
+        metadata: dict = {"rows": rows, "census_year": census_year}
+        if rebuilt:
+            context.log.info(f"{model.relation}: rebuilt the later census years {rebuilt}")
+            metadata["rebuilt_years"] = ", ".join(map(str, rebuilt))
+        yield dg.MaterializeResult(metadata=metadata)
         yield dg.AssetCheckResult(
             check_name="unique_key",
             passed=duplicates == 0,

@@ -1,12 +1,15 @@
-"""Backsliding alerts for one census year: read trends and evidence, apply the rules, write.
+"""Backsliding alerts for one census year (and every later loaded year, rebuilt in order), and
+the record of a year revised by this load (audit.revisions).
 
-The rules and evidence are pipelines.lib.monitoring.alerts; this asset only reads, writes and reports.
+The rules and evidence are pipelines.lib.monitoring.alerts; these assets only read, write and report.
 """
 
 import dagster as dg
 import polars as pl
 
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse, census_year_partitions
+from pipelines.lib.loads.revisions import record_revision
+from pipelines.lib.loads.year_loads import later_years
 from pipelines.lib.monitoring import alerts
 from pipelines.lib.paths import MODELS_DIR
 from pipelines.lib.queries import sql
@@ -46,12 +49,17 @@ def backsliding_alerts(context: dg.AssetExecutionContext, warehouse: Warehouse):
     census_year = int(context.partition_key)
     rules = load_rules(MODELS_DIR / "rules")
     with warehouse.year_writer(context) as con:
-        inputs = alerts.read_inputs(con, census_year, rules)
-        fired = alerts.fire_alerts(inputs, rules)
-        evidence = alerts.read_evidence(con, inputs, fired, rules)
-        result = alerts.attach_evidence(fired, evidence)
-        rows = replace_year(con, alerts.ALERTS_RELATION, census_year, result)
-        duplicates = scalar(con, sql("alerts/duplicate_alert_ids"), {"census_year": census_year})
+        rebuilt = later_years(con, census_year)
+        duplicates = 0
+        # this year, then every later loaded year in order: a year's status reads the year before
+        for year in [census_year, *rebuilt]:
+            year_result = alerts.build_alerts(con, year, rules)
+            year_rows = replace_year(con, alerts.ALERTS_RELATION, year, year_result)
+            duplicates += int(scalar(con, sql("alerts/duplicate_alert_ids"), {"census_year": year}) or 0)  # type: ignore[call-overload]
+            if year == census_year:
+                result, rows = year_result, year_rows
+    if rebuilt:
+        context.log.info(f"{alerts.ALERTS_RELATION}: rebuilt the later census years {rebuilt}")
     counts = alerts.severity_counts(result, rules.severity_names())
     new = result.filter(pl.col("status") == "new")
     yield dg.MaterializeResult(
@@ -66,13 +74,14 @@ def backsliding_alerts(context: dg.AssetExecutionContext, warehouse: Warehouse):
                 alerts.alert_records(new.head(NEW_ALERTS_METADATA_LIMIT), rules)
             ),
             "new_alerts_total": new.height,
+            **({"rebuilt_years": ", ".join(map(str, rebuilt))} if rebuilt else {}),
         }
     )
     yield dg.AssetCheckResult(
         check_name="unique_key",
         passed=duplicates == 0,
         severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"duplicate_alert_ids": int(duplicates or 0)},  # type: ignore[call-overload]
+        metadata={"duplicate_alert_ids": duplicates},
     )
     at_breach = {s: n for s, n in counts.items() if rules.rank(s) >= rules.rank(BREACH)}
     yield dg.AssetCheckResult(
@@ -81,4 +90,40 @@ def backsliding_alerts(context: dg.AssetExecutionContext, warehouse: Warehouse):
         severity=dg.AssetCheckSeverity.WARN,
         metadata=at_breach,
         description="WARN when a certified county no longer meets its standard (breach or critical alerts).",
+    )
+
+
+REVISIONS_KEY = dg.AssetKey(["audit", "revisions"])
+
+
+@dg.asset(
+    key=REVISIONS_KEY,
+    group_name="audit",
+    kinds={"duckdb"},
+    partitions_def=census_year_partitions,
+    deps=[ALERTS_KEY, ["marts", "county_indicator_cv"]],
+    pool=WAREHOUSE_POOL,
+    description=(
+        "The record of a census year loaded again (corrected) or late, with the later years "
+        "whose trends, drivers and alerts this run rebuilt (models/audit/revisions.yml)."
+    ),
+)
+def revisions(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    census_year = int(context.partition_key)
+    with warehouse.year_writer(context) as con:
+        row = record_revision(con, context.run_id, census_year)
+    if row.is_empty():
+        return dg.MaterializeResult(metadata={"census_year": census_year, "revision": "none"})
+    record = row.row(0, named=True)
+    context.log.info(
+        f"census year {census_year} revised ({record['kind']}): later years rebuilt "
+        f"{record['rebuilt_years']}, {record['n_counties_changed']} counties' coefficients changed"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "census_year": census_year,
+            "revision": record["kind"],
+            "rebuilt_years": ", ".join(map(str, record["rebuilt_years"])) or "none",
+            "counties_changed": record["n_counties_changed"],
+        }
     )

@@ -175,8 +175,8 @@ def year_over_year_warnings(current: pl.DataFrame, previous: pl.DataFrame) -> pl
 def census_warnings(con: duckdb.DuckDBPyConnection, census_year: int, accepted: pl.DataFrame) -> pl.DataFrame:
     """Plausibility warnings, and year-over-year ones against the previous year in the warehouse.
 
-    A year is compared with the previous year as loaded at the time; loading years out of order
-    compares with whatever is there (re-run the later year to refresh its comparison).
+    When that previous year is loaded again or late, the ingest refreshes this year's warnings
+    (`next_year_warnings`), so they always compare with the previous year as it is now.
     """
     previous = (
         query_frame(con, sql("warehouse/census_year_rows"), {"census_year": census_year - 1})
@@ -184,3 +184,12 @@ def census_warnings(con: duckdb.DuckDBPyConnection, census_year: int, accepted: 
         else pl.DataFrame()
     )
     return pl.concat([plausibility_warnings(accepted), year_over_year_warnings(accepted, previous)])
+
+
+def next_year_warnings(con: duckdb.DuckDBPyConnection, census_year: int) -> pl.DataFrame | None:
+    """The warnings of the census year after `census_year`, from its loaded rows, against
+    `census_year` as it is now; None when that year is not loaded."""
+    if not table_exists(con, "raw", "census_schools"):
+        return None
+    rows = query_frame(con, sql("warehouse/census_year_rows"), {"census_year": census_year + 1})
+    return None if rows.is_empty() else census_warnings(con, census_year + 1, rows)

@@ -5,7 +5,9 @@ its own transaction. So that a run that fails or dies between two steps leaves n
 
 1. **begin**: before the run's first write to a year, the year's current rows of every yearly table
    are copied to the `undo` schema and the load is written to `audit.census_year_loads` as
-   `in_progress`, in one transaction.
+   `in_progress`, in one transaction. A cross-year table (sidecar `cross_year: true`: trends,
+   alerts, year-over-year warnings) has its rows of every later year copied too, because the load
+   rebuilds them (`later_years`).
 2. **commit**: when the run has passed its data-quality checks (just before the snapshot is
    replaced), the load becomes `committed` and current, and its undo copies are dropped.
 3. **rollback**: when the run failed or its process died, every yearly table gets the year's rows
@@ -60,6 +62,20 @@ def history_tables() -> set[str]:
     return {doc.relation for doc in table_docs() if doc.history}
 
 
+def cross_year_tables() -> set[str]:
+    """Tables whose rows of a year compare it with earlier years (sidecar `cross_year: true`)."""
+    return {doc.relation for doc in table_docs() if doc.cross_year}
+
+
+def later_years(con: duckdb.DuckDBPyConnection, census_year: int) -> list[int]:
+    """The census years loaded after `census_year` (in raw.census_schools), in order: a load of
+    `census_year` rebuilds their cross-year rows, so they compare with the year as it is now."""
+    if not table_exists(con, "raw", "census_schools"):
+        return []
+    rows = con.execute(sql("year_loads/later_years"), {"census_year": census_year}).fetchall()
+    return [int(y) for (y,) in rows]
+
+
 def yearly_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Every table of the layer schemas with a census_year column, except the history tables."""
     rows = con.execute(sql("year_loads/yearly_tables"), {"schemas": list(SCHEMAS)}).fetchall()
@@ -71,8 +87,8 @@ def _undo_name(load_id: str, census_year: int, relation: str) -> str:
     return f"{load_id}|{census_year}|{relation}"
 
 
-def _saved(con: duckdb.DuckDBPyConnection, load_id: str, census_year: int) -> dict[str, QuotedName]:
-    """relation -> its undo copy, for one load and year."""
+def saved_copies(con: duckdb.DuckDBPyConnection, load_id: str, census_year: int) -> dict[str, QuotedName]:
+    """relation -> its undo copy (the year's rows before the load wrote), for one load and year."""
     prefix = _undo_name(load_id, census_year, "")
     rows = con.execute(
         sql("year_loads/undo_copies"), {"prefix": prefix, "undo_schema": UNDO_SCHEMA}
@@ -111,11 +127,13 @@ def begin(con: duckdb.DuckDBPyConnection, load_id: str, census_years: list[int],
         with transaction(con):
             con.execute(sql("year_loads/create_undo_schema", schema=Identifier(UNDO_SCHEMA)))
             tables = yearly_tables(con)
+            cross_year = cross_year_tables()
             rows = 0
             for relation in tables:
                 undo = QuotedName(UNDO_SCHEMA, _undo_name(load_id, census_year, relation))
+                save = "year_loads/save_years_from" if relation in cross_year else "year_loads/save_year"
                 con.execute(
-                    sql("year_loads/save_year", undo=undo, relation=Identifier(relation)),
+                    sql(save, undo=undo, relation=Identifier(relation)),
                     {"census_year": census_year},
                 )
                 rows += int(scalar(con, sql("year_loads/count_rows", relation=undo)) or 0)  # type: ignore[call-overload]
@@ -152,7 +170,7 @@ def _years_in_progress(con: duckdb.DuckDBPyConnection, load_id: str) -> list[int
 
 
 def _drop_saved(con: duckdb.DuckDBPyConnection, load_id: str, census_year: int) -> None:
-    for undo in _saved(con, load_id, census_year).values():
+    for undo in saved_copies(con, load_id, census_year).values():
         con.execute(sql("year_loads/drop_table", relation=undo))
 
 
@@ -185,11 +203,12 @@ def rollback(con: duckdb.DuckDBPyConnection, load_id: str, reason: str) -> list[
         for census_year in years:
             params = {"load_id": load_id, "census_year": census_year}
             tables = yearly_tables(con)  # anew for each year: an earlier year may have re-created one
-            saved = _saved(con, load_id, census_year)
+            saved = saved_copies(con, load_id, census_year)
+            cross_year = cross_year_tables()
             for relation in sorted(set(tables) | set(saved)):
                 target = Identifier(relation)
                 if relation in tables:
-                    delete_year(con, relation, census_year)
+                    delete_year(con, relation, census_year, and_later=relation in cross_year)
                     if relation in saved:
                         con.execute(sql("year_loads/restore_year", relation=target, undo=saved[relation]))
                 else:

@@ -789,6 +789,14 @@ def read_inputs(con, census_year: int, rules: RuleSet) -> AlertInputs:
     )
 
 
+def build_alerts(con, census_year: int, rules: RuleSet) -> pl.DataFrame:
+    """The census year's alerts, from the warehouse as it is (the year's trends, data status and
+    drivers, and last year's alerts for their status)."""
+    inputs = read_inputs(con, census_year, rules)
+    fired = fire_alerts(inputs, rules)
+    return attach_evidence(fired, read_evidence(con, inputs, fired, rules))
+
+
 def read_evidence(con, inputs: AlertInputs, alerts: pl.DataFrame, rules: RuleSet) -> EvidenceInputs:
     """Driver schools and school values of the county-stage-standards that have an active alert
     (this year's trends come from the inputs already read)."""

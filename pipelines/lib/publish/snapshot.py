@@ -126,13 +126,15 @@ def _stale(path: Path, columns: list[str]) -> bool:
 
 def export_parquet(database: Path, target_dir: Path, census_year: int) -> tuple[int, int]:
     """Export `census_year` of every year-partitioned table, every year of the load logs (their
-    rows of other years change too, e.g. when a failed load is rolled back), any other year whose
+    rows of other years change too, e.g. when a failed load is rolled back), every later year of
+    the cross-year tables (the load rebuilt them), any other year whose
     file is missing or has other columns than the table (a table rebuilt by a newer model
     version), and every table without a census year, from `database` (opened read-only) into
     `target_dir`. Returns (files, bytes)."""
     staging = target_dir / f".staging-{uuid.uuid4().hex}"
     staged: list[tuple[Path, Path]] = []
     logs = year_loads.history_tables()
+    cross_year = year_loads.cross_year_tables()
     try:
         with connect(database, read_only=True) as con:
             for schema, table, by_year in _tables(con):
@@ -150,6 +152,7 @@ def export_parquet(database: Path, target_dir: Path, census_year: int) -> tuple[
                         for year in sorted({*held, census_year})  # the published year even when empty
                         if year == census_year
                         or f"{schema}.{table}" in logs
+                        or (f"{schema}.{table}" in cross_year and year > census_year)
                         or _stale(
                             target_dir / schema / table / f"census_year={year}" / PARQUET_FILE_NAME, columns
                         )

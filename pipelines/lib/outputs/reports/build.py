@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from datetime import timedelta, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -29,6 +30,17 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pipelines.lib.monitoring.alerts import peer_words, projection_words
 from pipelines.lib.outputs.reports import charts
 from pipelines.lib.outputs.reports.data import TOP_DRIVERS, ReportData, by_county, read_report_data
+
+BEIJING = timezone(timedelta(hours=8), "北京时间")
+"""Dates in the reports are Beijing dates (China has one time zone and no daylight saving)."""
+
+
+def _year_span(years: list[int]) -> str:
+    """2023–2024 for a run of consecutive years, else 2023、2025."""
+    if len(years) > 1 and years == list(range(years[0], years[-1] + 1)):
+        return f"{years[0]}–{years[-1]}"
+    return "、".join(map(str, years))
+
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 COUNTIES_DIR = "counties"
@@ -562,12 +574,32 @@ class ReportView:
             "certifications": certifications,
             "data_status": status,
             "provisional": provisional,
+            "revisions": self._revisions(code),
             "summary": summary,
             "cv_tables": [self._cv_table(code, std, year_balance) for std in data.standard_ids],
             "alert_groups": self._alert_groups(alerts),
             "sections": [self._section(code, std, stage) for std, stage in self.standard_stages()],
             "top_drivers": TOP_DRIVERS,
         }
+
+    def _revisions(self, code: str) -> list[str]:
+        """Sentences for the census years whose figures for this county were revised (loaded again
+        with changed coefficients, or loaded late), newest first."""
+        frame = self.data.revisions
+        if frame.is_empty():
+            return []
+        out = []
+        for r in frame.iter_rows(named=True):
+            if code not in (r["counties_changed"] or []):
+                continue
+            day = r["revised_at"].astimezone(BEIJING).strftime("%Y-%m-%d")
+            later = r["rebuilt_years"] or []
+            then = f"，{_year_span(later)} 年的趋势、变化与预警已据此重新计算" if later else ""
+            if r["kind"] == "late":
+                out.append(f"{r['census_year']} 年数据于 {day} 补充载入{then}。")
+            else:
+                out.append(f"{r['census_year']} 年数据于 {day} 更正后重新载入，本县差异系数有变化{then}。")
+        return out
 
     def _cv_table(self, code: str, std: str, year_balance: dict[tuple[str, str], dict]) -> dict[str, Any]:
         """The table evaluators know: one row per indicator in the standard's order, the stages side

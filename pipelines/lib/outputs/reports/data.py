@@ -57,6 +57,7 @@ class ReportData:
     drivers: pl.DataFrame  # monitoring.school_drivers, census_year, driver_rank <= TOP_DRIVERS
     failing_schools: pl.DataFrame  # marts.school_compliance sections failing a check, census_year
     data_status: pl.DataFrame  # monitoring.county_data_status, census_year
+    revisions: pl.DataFrame  # audit.revisions, census years up to census_year (empty before any)
 
     @property
     def stage_ids(self) -> list[str]:
@@ -135,6 +136,9 @@ def read_report_data(
             drivers=query_frame(con, sql("reports/drivers"), y | {"top_drivers": TOP_DRIVERS}),
             failing_schools=query_frame(con, sql("reports/failing_schools"), y),
             data_status=query_frame(con, sql("reports/data_status"), y),
+            revisions=query_frame(con, sql("reports/revisions"), y)
+            if table_exists(con, "audit", "revisions")
+            else pl.DataFrame(),
         )
     return data
 

@@ -1,0 +1,66 @@
+"""audit.revisions: the record of a census year loaded again (corrected) or loaded late.
+
+A load of a census year rebuilds the cross-year results of every later loaded year (trends,
+drivers, data status, alerts, year-over-year warnings; pipelines.lib.loads.year_loads), so the
+published snapshot always agrees with a clean in-order build of the same files. This module writes
+down that it happened: which year, when, which later years were rebuilt, and whose coefficients
+changed, so that the county reports can say a figure was revised.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import duckdb
+import polars as pl
+
+from pipelines.lib.loads.year_loads import later_years, saved_copies
+from pipelines.lib.queries import sql
+from pipelines.lib.warehouse import create_table, document, frame_schema, scalar, table_exists, transaction
+
+RELATION = "audit.revisions"
+
+
+def revision(
+    con: duckdb.DuckDBPyConnection, load_id: str, census_year: int, at: datetime | None = None
+) -> pl.DataFrame:
+    """The load's revision of the census year as one row, or no row when the load revises nothing
+    (the year is new and no later year is loaded: a first load in order)."""
+    schema = frame_schema(RELATION)
+    params = {"census_year": census_year, "load_id": load_id}
+    previous = (
+        scalar(con, sql("revisions/current_load"), params)
+        if table_exists(con, "audit", "census_year_loads")
+        else None
+    )
+    rebuilt = later_years(con, census_year)
+    if previous is None and not rebuilt:
+        return pl.DataFrame(schema=schema)
+    before = saved_copies(con, load_id, census_year).get("marts.county_indicator_cv")
+    if previous is not None and before is not None:
+        query = sql("revisions/changed_counties", before=before)
+    else:  # a late year, or a year whose coefficients did not exist before: every county is new
+        query = sql("revisions/counties_of_year")
+    counties = [str(c) for (c,) in con.execute(query, {"census_year": census_year}).fetchall()]
+    row = {
+        "load_id": load_id,
+        "census_year": census_year,
+        "kind": "late" if previous is None else "reload",
+        "revised_at": at or datetime.now(UTC),
+        "previous_load_id": None if previous is None else str(previous),
+        "rebuilt_years": rebuilt,
+        "counties_changed": counties,
+        "n_counties_changed": len(counties),
+    }
+    return pl.DataFrame([row], schema=schema)
+
+
+def record_revision(con: duckdb.DuckDBPyConnection, load_id: str, census_year: int) -> pl.DataFrame:
+    """Write the load's revision of the year (if it revises it) to audit.revisions; returns it."""
+    frame = revision(con, load_id, census_year)  # noqa: F841  (read by DuckDB's replacement scan)
+    with transaction(con):
+        create_table(con, RELATION)
+        con.execute(sql("revisions/forget"), {"load_id": load_id, "census_year": census_year})
+        con.execute(sql("revisions/insert"))
+        document(con, RELATION)
+    return frame

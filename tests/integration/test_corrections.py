@@ -1,0 +1,183 @@
+"""Corrections flow forward: a reloaded or late census year refreshes every later year's
+cross-year results (trends, drivers, data status, alerts, year-over-year warnings), so the
+warehouse always equals a clean in-order build of the same files, and audit.revisions says so."""
+
+import re
+import shutil
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from pipelines.defs.ingest.sensors import landing_sensor
+from pipelines.defs.resources import Warehouse
+from pipelines.lib.outputs.reports.build import build_reports
+from pipelines.lib.synthetic.province import generate
+from pipelines.lib.warehouse import connect, query_frame
+from pipelines.runner import run_pipeline
+
+pytestmark = pytest.mark.integration
+
+YEARS = [2022, 2023, 2024]
+COMPARED_SCHEMAS = ("raw", "staging", "marts", "monitoring", "audit")
+LOG_TABLES = ("audit.loads", "audit.census_year_loads", "audit.revisions")
+"""Records of what happened (which runs, when): they differ between two histories by design."""
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    out = tmp_path_factory.mktemp("generated")
+    generate(out, counties=9, years=YEARS, seed=21)
+    return out
+
+
+def run(landing, warehouse, years=None, instance=None):
+    run_pipeline(
+        landing=landing,
+        warehouse=warehouse,
+        published=warehouse.parent / "published" / warehouse.name,
+        reports=warehouse.parent / "reports",
+        census_years=years,
+        instance=instance,
+        progress=lambda _: None,
+    )
+
+
+@pytest.fixture(scope="module")
+def in_order(tmp_path_factory, generated):
+    """The original files, loaded 2022, 2023, 2024."""
+    root = tmp_path_factory.mktemp("in_order")
+    run(generated, root / "w.duckdb")
+    return root / "w.duckdb"
+
+
+def tables(warehouse) -> dict[str, pl.DataFrame]:
+    """Every data table, the lineage's load id left out (it names the run), rows in a fixed order."""
+    with connect(warehouse, read_only=True) as con:
+        names = query_frame(
+            con,
+            "select schema_name || '.' || table_name as t from duckdb_tables() "
+            f"where schema_name in {COMPARED_SCHEMAS} order by 1",
+        )["t"].to_list()
+        out = {}
+        for name in names:
+            if name in LOG_TABLES:
+                continue
+            frame = query_frame(con, f"select * from {name}")
+            frame = frame.drop("load_id", strict=False)
+            out[name] = frame.sort(frame.columns)
+        return out
+
+
+def assert_same(got, want):
+    got_tables, want_tables = tables(got), tables(want)
+    assert got_tables.keys() == want_tables.keys()
+    assert {"monitoring.county_trends", "monitoring.backsliding_alerts", "audit.school_warnings"} <= set(
+        got_tables
+    )
+    for name, frame in want_tables.items():
+        assert got_tables[name].equals(frame), name
+
+
+def correct_books(landing, county_code: str) -> None:
+    """The county re-submits 2022: half its schools' books changed (the later years untouched)."""
+    for path in sorted((landing / "2022").glob("*.csv")):
+        frame = pl.read_csv(path, infer_schema=False)
+        if county_code not in set(frame["county_code"]):
+            continue
+        ours = frame.with_row_index("i").filter(pl.col("county_code") == county_code)["i"].to_list()
+        half = set(ours[::2])
+        frame = frame.with_row_index("i").with_columns(
+            pl.when(pl.col("i").is_in(list(half)))
+            .then((pl.col("books").cast(pl.Float64) * 3).round(0).cast(pl.Int64).cast(pl.String))
+            .otherwise(pl.col("books"))
+            .alias("books")
+        )
+        frame.drop("i").write_csv(path)
+
+
+def trend(warehouse, county_code: str, year: int) -> dict:
+    with connect(warehouse, read_only=True) as con:
+        return query_frame(
+            con,
+            "select previous_value, change from monitoring.county_trends where census_year = $y "
+            "and county_code = $c and standard_id = 'basic_2012' and stage = 'primary' "
+            "and metric_id = 'composite'",
+            {"y": year, "c": county_code},
+        ).row(0, named=True)
+
+
+def test_a_corrected_early_year_refreshes_every_later_year(tmp_path, generated, in_order):
+    landing, warehouse = tmp_path / "landing", tmp_path / "w.duckdb"
+    shutil.copytree(generated, landing)
+    for source in in_order.parent.glob(f"{in_order.name}*"):
+        shutil.copyfile(source, tmp_path / source.name)
+    county = "900121"
+    before = trend(warehouse, county, 2023)
+    correct_books(landing, county)
+    run(landing, warehouse, [2022])  # one run of the corrected year
+
+    clean = tmp_path / "clean" / "w.duckdb"
+    clean.parent.mkdir()
+    run(landing, clean)  # every year of the corrected files, in order
+    assert_same(warehouse, clean)
+    after = trend(warehouse, county, 2023)
+    assert after["previous_value"] != pytest.approx(before["previous_value"])  # the correction mattered
+
+    with connect(warehouse, read_only=True) as con:
+        revisions = query_frame(con, "select * from audit.revisions")
+    assert revisions.height == 1
+    row = revisions.row(0, named=True)
+    assert (row["census_year"], row["kind"], row["rebuilt_years"]) == (2022, "reload", [2023, 2024])
+    assert row["counties_changed"] == [county]
+    # the published snapshot has them too, and the county report says the figures were revised
+    published = tmp_path / "published" / "w.duckdb"
+    with connect(published, read_only=True) as con:
+        assert query_frame(con, "select census_year from audit.revisions")["census_year"].to_list() == [2022]
+    assert trend(published, county, 2023) == after
+    build_reports(published, tmp_path / "out")
+    page = (tmp_path / "out" / "counties" / f"{county}.html").read_text(encoding="utf-8")
+    assert re.search(
+        r"2022 年数据于 \d{4}-\d\d-\d\d 更正后重新载入，本县差异系数有变化，2023–2024 年的趋势", page
+    )
+    others = [p for p in (tmp_path / "out" / "counties").glob("*.html") if p.stem != county]
+    assert others and not any("数据修订" in p.read_text(encoding="utf-8") for p in others)  # only that county
+
+
+def test_years_loaded_out_of_order_equal_an_in_order_build(tmp_path, generated, in_order):
+    warehouse = tmp_path / "w.duckdb"
+    for year in (2024, 2022, 2023):
+        run(generated, warehouse, [year])
+    assert_same(warehouse, in_order)
+    with connect(warehouse, read_only=True) as con:
+        revisions = query_frame(
+            con, "select census_year, kind, rebuilt_years from audit.revisions order by 1"
+        )
+    assert revisions.rows() == [(2022, "late", [2024]), (2023, "late", [2024])]
+
+
+def test_the_sensor_starts_the_refresh_when_an_old_years_file_changes(tmp_path, generated, in_order):
+    landing, warehouse = tmp_path / "landing", tmp_path / "w.duckdb"
+    shutil.copytree(generated, landing)
+    for source in in_order.parent.glob(f"{in_order.name}*"):
+        shutil.copyfile(source, tmp_path / source.name)
+    with dg.instance_for_test() as instance:
+
+        def tick(cursor):
+            context = dg.build_sensor_context(
+                instance=instance, cursor=cursor, resources={"warehouse": Warehouse(landing=str(landing))}
+            )
+            result = landing_sensor(context)
+            return result, result.cursor
+
+        _, cursor = tick(None)  # reference data
+        _, cursor = tick(cursor)  # every year, already loaded above
+        correct_books(landing, "900121")
+        result, _ = tick(cursor)
+        assert [(r.job_name, r.partition_key) for r in result.run_requests] == [("census_year_job", "2022")]
+        for request in result.run_requests:
+            run(landing, warehouse, [int(request.partition_key)], instance=instance)
+    clean = tmp_path / "clean" / "w.duckdb"
+    clean.parent.mkdir()
+    run(landing, clean)
+    assert_same(warehouse, clean)
