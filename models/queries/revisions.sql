@@ -8,15 +8,19 @@ where census_year = $census_year and is_current and status = 'committed' and loa
 
 -- name: changed_counties
 -- Counties whose coefficients of the year differ between the table now and its undo copy (the
--- year as it was before this load wrote it).
+-- year as it was before this load wrote it): a coefficient or county mean that appeared, went or
+-- moved by more than 1e-9 of itself, or another number of schools. (The tolerance keeps the last
+-- bits of floating sums, which may differ between two loads of the same files at national scale,
+-- from counting as a revision.)
 select distinct county_code
-from (
-    (select * from marts.county_indicator_cv where census_year = $census_year
-        except select * from {{ before }})
-    union all
-    (select * from {{ before }}
-        except select * from marts.county_indicator_cv where census_year = $census_year)
-)
+from (select * from marts.county_indicator_cv where census_year = $census_year) as now
+full join {{ before }} as before
+    using (census_year, county_code, stage, standard_id, indicator_id)
+where now.n_schools is distinct from before.n_schools
+    or (now.cv is null) <> (before.cv is null)
+    or abs(now.cv - before.cv) > 1e-9 * abs(before.cv)
+    or (now.mean_value is null) <> (before.mean_value is null)
+    or abs(now.mean_value - before.mean_value) > 1e-9 * abs(before.mean_value)
 order by 1
 
 -- name: counties_of_year

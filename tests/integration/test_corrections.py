@@ -142,6 +142,10 @@ def test_a_corrected_early_year_refreshes_every_later_year(tmp_path, generated, 
     )
     others = [p for p in (tmp_path / "out" / "counties").glob("*.html") if p.stem != county]
     assert others and not any("数据修订" in p.read_text(encoding="utf-8") for p in others)  # only that county
+    run(landing, warehouse, [2022])  # the same files once more: a reload that changes no figure
+    with connect(warehouse, read_only=True) as con:
+        again = query_frame(con, "select kind, counties_changed from audit.revisions order by revised_at")
+    assert again.rows() == [("reload", [county]), ("reload", [])]
 
 
 def test_years_loaded_out_of_order_equal_an_in_order_build(tmp_path, generated, in_order):
