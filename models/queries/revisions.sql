@@ -31,4 +31,4 @@ select distinct county_code from raw.census_schools where census_year = $census_
 delete from audit.revisions where load_id = $load_id and census_year = $census_year
 
 -- name: insert
-insert into audit.revisions by name select * from frame
+insert into audit.revisions by name select * from arrow_table

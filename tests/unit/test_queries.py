@@ -145,6 +145,8 @@ def dummy_fills(body: str) -> dict:
             fills[name] = QuotedName("undo", "x|2024|marts.county_balance")
         elif name == "schema":
             fills[name] = Identifier("marts")
+        elif name == "before":  # revisions/changed_counties: an undo copy of marts.county_indicator_cv
+            fills[name] = Identifier("marts.county_indicator_cv")
         else:
             fills[name] = Identifier("marts.county_balance")
     return fills

@@ -57,7 +57,8 @@ def revision(
 
 def record_revision(con: duckdb.DuckDBPyConnection, load_id: str, census_year: int) -> pl.DataFrame:
     """Write the load's revision of the year (if it revises it) to audit.revisions; returns it."""
-    frame = revision(con, load_id, census_year)  # noqa: F841  (read by DuckDB's replacement scan)
+    frame = revision(con, load_id, census_year)
+    arrow_table = frame.to_arrow()  # noqa: F841  (read by DuckDB's replacement scan)
     with transaction(con):
         create_table(con, RELATION)
         con.execute(sql("revisions/forget"), {"load_id": load_id, "census_year": census_year})
