@@ -46,10 +46,20 @@ def header_key(header: str) -> str:
 
 
 @cache
+def input_columns() -> dict[str, str]:
+    """Input-only columns (headers.yaml `inputs`: 统计三级, 是否计校数) -> the canonical column each
+    resolves to before validation; they are never loaded themselves."""
+    specs = header_table().get("inputs", {})
+    return {name: str(spec["resolves"]) for name, spec in specs.items() if name != "note"}
+
+
+@cache
 def _aliases() -> dict[str, str]:
     aliases = {name.lower(): name for name in CENSUS_COLUMN_NAMES}
-    for column, spec in header_table()["columns"].items():
-        if column not in CENSUS_COLUMN_NAMES:
+    inputs = header_table().get("inputs", {})
+    specs = {**header_table()["columns"], **{k: v for k, v in inputs.items() if k != "note"}}
+    for column, spec in specs.items():
+        if column not in CENSUS_COLUMN_NAMES and column not in input_columns():
             raise ValueError(f"contracts/headers.yaml: unknown canonical column {column!r}")
         for alias in spec.get("aliases", []):
             aliases[header_key(alias)] = column

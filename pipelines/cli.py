@@ -355,14 +355,19 @@ def cmd_alerts(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     import polars as pl
 
-    from pipelines.lib.ingest.validate import format_verdicts, registry_codes, validate_paths
-    from pipelines.lib.reference.registry import ReferenceError
+    from pipelines.lib.ingest.validate import format_verdicts, validate_paths
+    from pipelines.lib.reference.registry import ReferenceError, read_counties
 
     landing = paths.landing_dir(args.landing)
     try:
-        codes = registry_codes(landing)
+        registry = read_counties(landing)
         result = validate_paths(
-            [Path(p) for p in args.files], codes, landing, args.year, paths.published_file(args.published)
+            [Path(p) for p in args.files],
+            registry["county_code"].to_list(),
+            landing,
+            args.year,
+            paths.published_file(args.published),
+            registry,
         )
     except (ReferenceError, ValueError) as exc:
         print(f"junheng validate: {exc}", file=sys.stderr)
@@ -406,7 +411,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="province: one province with planted scenarios (default); national: 31 provinces, "
         "2,843 counties, about 250,000-270,000 school units a year, written one province at a time",
     )
-    gen.add_argument("--format", choices=["csv", "parquet"], default="csv", help="extract file format")
+    gen.add_argument(
+        "--format",
+        choices=["csv", "parquet", "county_export"],
+        default="csv",
+        help="extract files: csv or parquet (one per prefecture and year), or county_export "
+        "(statistics-system export workbooks, one per county and year: 统计三级 names, two-row headers)",
+    )
     gen.add_argument(
         "--provinces",
         type=lambda text: [p.strip() for p in text.split(",") if p.strip()],

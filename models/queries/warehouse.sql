@@ -98,6 +98,11 @@ select * from {{ relation }}
 -- The county registry's codes, that extracts and certifications are checked against.
 select county_code from marts.dim_counties
 
+-- name: county_registry
+-- The county registry: codes that extracts are checked against, names that a county given by
+-- name (统计三级) is looked up in.
+select county_code, county_name, prefecture_name from marts.dim_counties
+
 -- name: standard_ids
 select standard_id from marts.standards
 

@@ -195,10 +195,15 @@ def _loads_frame(census_year: int, load_id: str, files: list) -> pl.DataFrame:
                 "rows_skipped": f.rows_skipped,
                 "unknown_columns": f.unknown_columns,
                 "seconds": f.seconds,
+                "shape": f.shape,
             }
             for f in files
         ],
-        schema_overrides={"unknown_columns": pl.List(pl.String), "census_year": pl.Int32},
+        schema_overrides={
+            "unknown_columns": pl.List(pl.String),
+            "census_year": pl.Int32,
+            "shape": pl.String,
+        },
     )
 
 

@@ -7,7 +7,12 @@ from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse, census_year_part
 from pipelines.lib.ingest.census_checks import census_warnings, next_year_warnings
 from pipelines.lib.ingest.census_ingest import YearRejected, load_census_year, previous_amounts
 from pipelines.lib.queries import sql
-from pipelines.lib.warehouse import record_refused_load, replace_census_year, replace_school_warnings
+from pipelines.lib.warehouse import (
+    query_frame,
+    record_refused_load,
+    replace_census_year,
+    replace_school_warnings,
+)
 
 
 def _rejection_summary(rejected: pl.DataFrame) -> str:
@@ -43,11 +48,12 @@ def census_schools(context: dg.AssetExecutionContext, warehouse: Warehouse):
     """Read, check and load one census year's extracts; the year is replaced atomically."""
     census_year = int(context.partition_key)
     with warehouse.year_writer(context) as con:
-        county_codes = [r[0] for r in con.execute(sql("warehouse/county_codes")).fetchall()]
+        registry = query_frame(con, sql("warehouse/county_registry"))
+        county_codes = registry["county_code"].to_list()
         try:
             previous = previous_amounts(con, census_year)
             load = load_census_year(
-                warehouse.landing_path(), census_year, county_codes, context.run_id, previous
+                warehouse.landing_path(), census_year, county_codes, context.run_id, previous, registry
             )
         except YearRejected as refused:
             record_refused_load(con, census_year, context.run_id, refused.files)

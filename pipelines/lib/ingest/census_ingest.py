@@ -25,6 +25,7 @@ from contracts.headers import (
     HeaderError,
     header_key,
     header_units,
+    input_columns,
     match_header,
     ownership_values,
     school_type_names,
@@ -32,6 +33,7 @@ from contracts.headers import (
 from pipelines.lib.ingest.census_checks import all_students
 from pipelines.lib.ingest.messages import plain_messages
 from pipelines.lib.ingest.readers import FolderEntry, RawExtract, ReadError, folder_entry, read_extract
+from pipelines.lib.ingest.resolve import resolve_inputs
 
 REJECTION_SCHEMA = {
     "source_file": pl.String,
@@ -83,6 +85,14 @@ class FileReport:
     status: str = "loaded"  # loaded | rejected | ignored (an Office lock, hidden or system file)
     message: str | None = None
     seconds: float = 0.0
+    shape: str | None = None  # school_table | county_export (file_shape); None when not read
+
+
+def file_shape(headers: MappedHeaders) -> str:
+    """What a read file is: `county_export`, an export of the statistics system that names the
+    county (统计三级) or flags teaching points (是否计校数) in input-only columns; else
+    `school_table`, one row per school with the county's code."""
+    return "county_export" if set(headers.renames.values()) & set(input_columns()) else "school_table"
 
 
 @dataclass
@@ -545,9 +555,15 @@ def year_mention_problem(raw: RawExtract, name: str, census_year: int) -> str | 
 
 
 def prepare_file(
-    path: Path, name: str, census_year: int, previous: pl.DataFrame | None = None
+    path: Path,
+    name: str,
+    census_year: int,
+    previous: pl.DataFrame | None = None,
+    registry: pl.DataFrame | None = None,
 ) -> PreparedFile:
-    """Read one extract and bring it to the canonical typed columns; FileRejected if it cannot be."""
+    """Read one extract and bring it to the canonical typed columns; FileRejected if it cannot be.
+    `registry` (county_code, county_name, prefecture_name) resolves a county given by name
+    (统计三级, pipelines.lib.ingest.resolve)."""
     report = FileReport(source_file=name, sha256=sha256_of(path))
     try:
         raw = read_extract(path, name)
@@ -558,7 +574,9 @@ def prepare_file(
     report.message = raw.note  # which sheet of a workbook was read, when there was a choice
     headers = map_headers(raw.frame.columns, name)
     report.unknown_columns = headers.unknown
+    report.shape = file_shape(headers)
     text = normalise_cells(raw.frame.select("source_row", *headers.renames).rename(headers.renames))
+    text, unresolved = resolve_inputs(text, registry, name, headers.header_of)
     report.rows_read = text.height
     missing = [c for c in REQUIRED_COLUMNS if c not in text.columns]
     if missing:
@@ -575,6 +593,8 @@ def prepare_file(
         raise FileRejected(mismatch)
     text = text.with_columns(pl.lit(str(census_year)).alias("census_year"))
     typed, cast_problems = cast_columns(text, name, headers.factors)
+    if unresolved:
+        cast_problems = pl.concat([cast_problems, pl.DataFrame(unresolved, schema=REJECTION_SCHEMA)])
     problem = unstated_unit_problem(text, typed, headers, name, previous)
     if problem:
         raise FileRejected(problem)
@@ -639,10 +659,15 @@ def blank_cells_note(
 
 
 def load_file(
-    path: Path, name: str, census_year: int, county_codes: list[str], previous: pl.DataFrame | None = None
+    path: Path,
+    name: str,
+    census_year: int,
+    county_codes: list[str],
+    previous: pl.DataFrame | None = None,
+    registry: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, FileReport]:
     """Accepted rows (with lineage) and rejections of one extract file."""
-    prepared = prepare_file(path, name, census_year, previous)
+    prepared = prepare_file(path, name, census_year, previous, registry)
     return finish_file(prepared, contract_failures(prepared.checked, county_codes, name))
 
 
@@ -716,6 +741,7 @@ def check_census_year(
     county_codes: list[str],
     folder: Path | str,
     previous: pl.DataFrame | None = None,
+    registry: pl.DataFrame | None = None,
 ) -> YearCheck:
     """The checks of a census year over `entries` (a year folder's, or the files `validate` is
     given in their place). Every file is read even when an earlier one is refused, so one run
@@ -729,7 +755,7 @@ def check_census_year(
             continue
         started = time.perf_counter()
         try:
-            prepared[entry.name] = prepare_file(entry.path, entry.name, census_year, previous)
+            prepared[entry.name] = prepare_file(entry.path, entry.name, census_year, previous, registry)
             reports[entry.name] = prepared[entry.name].report
         except FileRejected as exc:
             reports[entry.name] = FileReport(
@@ -797,12 +823,18 @@ def load_census_year(
     county_codes: list[str],
     load_id: str,
     previous: pl.DataFrame | None = None,
+    registry: pl.DataFrame | None = None,
 ) -> YearLoad:
     """All extracts of one census year, checked (check_census_year; `previous`: the previous
     loaded year's rows, for the unit check); YearRejected, with every file's report, when any
     file is refused."""
     check = check_census_year(
-        year_folder(landing, census_year), census_year, county_codes, landing / str(census_year), previous
+        year_folder(landing, census_year),
+        census_year,
+        county_codes,
+        landing / str(census_year),
+        previous,
+        registry,
     )
     if check.refused:
         raise YearRejected(

@@ -23,7 +23,6 @@ from pipelines.lib.ingest.census_ingest import (
     previous_amounts,
 )
 from pipelines.lib.ingest.readers import FolderEntry, folder_entry
-from pipelines.lib.reference.registry import read_counties
 
 
 @dataclass
@@ -50,6 +49,7 @@ def validate_paths(
     landing: Path | None = None,
     census_year: int | None = None,
     published: Path | None = None,
+    registry: pl.DataFrame | None = None,
 ) -> Validation:
     """Each path (a file, or a year folder for all its files) checked with its year's files, and,
     when the published snapshot `published` exists, with the previous year's values as loaded
@@ -70,7 +70,7 @@ def validate_paths(
         asked.setdefault(found, {})[f"{found}/{path.name}"] = path
     result = Validation([])
     for year, files in sorted(asked.items()):
-        check = _check_year(year, files, county_codes, landing, _previous(published, year))
+        check = _check_year(year, files, county_codes, landing, _previous(published, year), registry)
         for name in files:
             report, rejected = check.get(name, (None, None))
             assert report is not None and rejected is not None
@@ -108,11 +108,12 @@ def _check_year(
     county_codes: list[str],
     landing: Path | None,
     previous: pl.DataFrame | None = None,
+    registry: pl.DataFrame | None = None,
 ) -> dict[str, tuple[FileReport, pl.DataFrame]]:
     entries = _entries(year, files, landing)
     empty = pl.DataFrame(schema=REJECTION_SCHEMA)
     try:
-        check = check_census_year(entries, year, county_codes, f"{year}/", previous)
+        check = check_census_year(entries, year, county_codes, f"{year}/", previous, registry)
     except YearRejected as refused:  # nothing to read at all: each entry says why
         return {r.source_file: (r, empty) for r in refused.files}
     except FileRejected as refused:
@@ -135,10 +136,6 @@ def _year_note(
         return f"{year}: 可以载入 / census year {year} would load{with_others}"
     names = ", ".join(r.source_file for r in refused)
     return f"{year}: 不会载入，被拒的文件：{names} / census year {year} would not load{with_others}: refused {names}"
-
-
-def registry_codes(landing: Path) -> list[str]:
-    return read_counties(landing)["county_code"].to_list()
 
 
 def format_verdicts(verdicts: list[FileVerdict], top: int = 10) -> str:

@@ -34,6 +34,7 @@ from pipelines.lib.paths import MODELS_DIR
 from pipelines.lib.reference.alert_rules import load_rules
 from pipelines.lib.reference.standards import Standard, load_standards
 from pipelines.lib.synthetic import official
+from pipelines.lib.synthetic.exports import write_county_exports
 from pipelines.lib.synthetic.messy import write_messy_year
 
 # --- realism parameters (generator settings, not evaluation rules) ---------------------------
@@ -1042,7 +1043,9 @@ def write_landing(
     messy: bool = False,
     file_format: str = "csv",
 ) -> dict:
-    """Write reference files, one CSV (or Parquet) file per prefecture and census year, and truth.json.
+    """Write reference files, one CSV (or Parquet) file per prefecture and census year (or, with
+    file_format "county_export", one statistics-system export workbook per county and year), and
+    truth.json.
 
     With `messy`, each year is written in one of the shapes real counties send, with planted bad
     rows (pipelines.lib.synthetic.messy); the province itself is the same as the clean one.
@@ -1071,6 +1074,9 @@ def write_landing(
             )
             defects += year_defects
             blanks += year_blanks
+        elif file_format == "county_export":
+            names = {c.county_code: (c.county_name, c.prefecture_name) for c in province.counties}
+            write_county_exports(census, folder, year, names)
         else:
             for prefecture_code, part in census.group_by(
                 pl.col("county_code").str.slice(0, 4).alias("prefecture"), maintain_order=True
