@@ -413,10 +413,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen.add_argument(
         "--format",
-        choices=["csv", "parquet", "county_export"],
+        choices=["csv", "parquet", "county_export", "jiaoji"],
         default="csv",
         help="extract files: csv or parquet (one per prefecture and year), or county_export "
-        "(statistics-system export workbooks, one per county and year: 统计三级 names, two-row headers)",
+        "(statistics-system export workbooks, one per county and year: 统计三级 names, two-row headers), "
+        "or jiaoji (base-form workbooks, one per school and year: one sheet per 教基 form)",
     )
     gen.add_argument(
         "--provinces",

@@ -220,6 +220,25 @@ def record_refused_load(con: duckdb.DuckDBPyConnection, census_year: int, load_i
         _insert_loads(con, census_year, load_id, files)
 
 
+def _form_cells(files: list, accepted: pl.DataFrame, load_id: str, census_year: int) -> pl.DataFrame:
+    """The form and cell of every value of the year's base-form workbooks (audit.form_cells)."""
+    schools = dict(accepted.select("source_file", "school_id").iter_rows())
+    rows = [
+        {
+            "load_id": load_id,
+            "census_year": census_year,
+            "source_file": f.source_file,
+            "school_id": schools.get(f.source_file),
+            "column": column,
+            "form_cell": cell,
+        }
+        for f in files
+        if f.status == "loaded"
+        for column, cell in sorted(getattr(f, "cells", {}).items())
+    ]
+    return pl.DataFrame(rows, schema=frame_schema("audit.form_cells"))
+
+
 def replace_census_year(
     con: duckdb.DuckDBPyConnection,
     census_year: int,
@@ -240,6 +259,12 @@ def replace_census_year(
         _replace_rows(con, "audit.rejected_rows", census_year, rejected.with_columns(lineage))
         if files is not None:
             _insert_loads(con, census_year, load_id, files)
+        if files is not None:  # empty unless the year has base-form workbooks
+            create_table(con, "audit.form_cells")
+            _replace_rows(
+                con, "audit.form_cells", census_year, _form_cells(files, accepted, load_id, census_year)
+            )
+            document(con, "audit.form_cells")
         if warnings is not None:
             create_table(con, "audit.school_warnings")
             _replace_rows(con, "audit.school_warnings", census_year, warnings.with_columns(lineage))

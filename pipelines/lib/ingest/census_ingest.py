@@ -85,13 +85,17 @@ class FileReport:
     status: str = "loaded"  # loaded | rejected | ignored (an Office lock, hidden or system file)
     message: str | None = None
     seconds: float = 0.0
-    shape: str | None = None  # school_table | county_export (file_shape); None when not read
+    shape: str | None = None  # school_table | county_export | jiaoji_forms (file_shape); None when not read
+    cells: dict[str, str] = field(default_factory=dict)  # column -> form and cell (jiaoji_forms)
 
 
-def file_shape(headers: MappedHeaders) -> str:
-    """What a read file is: `county_export`, an export of the statistics system that names the
-    county (统计三级) or flags teaching points (是否计校数) in input-only columns; else
-    `school_table`, one row per school with the county's code."""
+def file_shape(headers: MappedHeaders, raw: RawExtract) -> str:
+    """What a read file is: `jiaoji_forms`, one school's base-form workbook (one sheet per 教基
+    form); `county_export`, an export of the statistics system that names the county (统计三级) or
+    flags teaching points (是否计校数) in input-only columns; else `school_table`, one row per
+    school with the county's code."""
+    if raw.cells:
+        return "jiaoji_forms"
     return "county_export" if set(headers.renames.values()) & set(input_columns()) else "school_table"
 
 
@@ -153,10 +157,13 @@ class MappedHeaders:
     factors: dict[str, float]  # canonical column -> unit factor (万元 -> 10000)
     unknown: list[str]
     units: dict[str, str | None] = field(default_factory=dict)  # canonical column -> unit as typed
+    labels: dict[str, str] = field(default_factory=dict)  # header -> how messages name it (form, cell)
 
     def header_of(self, column: str) -> str:
-        """The header as the file has it (the column's name when the file has no such header)."""
-        return next((h for h, c in self.renames.items() if c == column), column)
+        """The header as the file has it (the column's name when the file has no such header),
+        with the form and cell it was read from for a base-form workbook."""
+        header = next((h for h, c in self.renames.items() if c == column), column)
+        return self.labels.get(header, header)
 
 
 def map_headers(headers: list[str], name: str) -> MappedHeaders:
@@ -331,7 +338,8 @@ def _cast_expr(name: str, factor: float = 1.0) -> pl.Expr:
     if factor != 1.0:
         number = number * factor
     if dtype == pl.Float64:
-        return number.alias(name)
+        # 123.45 万元 is 1234500 元, not the 1234500.0000000002 of binary floating point
+        return (number.round(6) if factor != 1.0 else number).alias(name)
     if factor != 1.0:  # 1.2345 * 10000 is 12344.999999999998 in binary: whole within a millionth
         nearest = number.round(0)
         number = pl.when((number - nearest).abs() < 1e-6).then(nearest).otherwise(number)
@@ -574,7 +582,9 @@ def prepare_file(
     report.message = raw.note  # which sheet of a workbook was read, when there was a choice
     headers = map_headers(raw.frame.columns, name)
     report.unknown_columns = headers.unknown
-    report.shape = file_shape(headers)
+    report.shape = file_shape(headers, raw)
+    headers.labels = {h: f"{raw.cells[h]} {h}" for h in headers.renames if h in raw.cells}
+    report.cells = {headers.renames[h]: raw.cells[h] for h in headers.renames if h in raw.cells}
     text = normalise_cells(raw.frame.select("source_row", *headers.renames).rename(headers.renames))
     text, unresolved = resolve_inputs(text, registry, name, headers.header_of)
     report.rows_read = text.height
@@ -617,7 +627,12 @@ def finish_file(
     report.rows_accepted = accepted.height
     report.rows_rejected = bad_rows.len()
     limit = float(ingest_rules()["max_invalid_row_share"])
-    if report.rows_read and report.rows_rejected / report.rows_read > limit:
+    # a base-form workbook is one school: its bad value refuses that school, not the file
+    if (
+        report.shape != "jiaoji_forms"
+        and report.rows_read
+        and report.rows_rejected / report.rows_read > limit
+    ):
         raise FileRejected(
             f"{name}: {report.rows_rejected}/{report.rows_read} 行无效, 超过上限 {limit:.0%} / "
             f"{report.rows_rejected} of {report.rows_read} rows invalid, over the {limit:.0%} limit; "

@@ -47,6 +47,7 @@ class RawExtract:
     rows_skipped: int = 0  # title, blank and total (合计) rows that are not schools
     preamble: list[str] = field(default_factory=list)  # the sheet's name and the lines above the header
     note: str | None = None  # which sheet of a workbook was read, when others were passed over
+    cells: dict[str, str] = field(default_factory=dict)  # header -> form and cell (教基5170!F10)
 
 
 @dataclass(frozen=True)
@@ -291,6 +292,10 @@ def read_xlsx(path: Path, name: str) -> RawExtract:
     except Exception as exc:
         kind = "XLS" if is_xls else "XLSX"
         raise ReadError(f"{name}: 文件无法按 Excel 读取 / cannot be read as {kind}: {exc}") from exc
+    from pipelines.lib.ingest.forms import is_form_workbook, read_forms
+
+    if not is_xls and is_form_workbook(book.sheet_names):  # a school's base forms, one per sheet
+        return read_forms(path, name)
     found: list[tuple[int, str, pl.DataFrame, HeaderFound]] = []
     for index, sheet_name in enumerate(book.sheet_names):
         grid = book.load_sheet(index, header_row=None, dtypes="string").to_polars()

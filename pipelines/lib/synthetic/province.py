@@ -35,6 +35,7 @@ from pipelines.lib.reference.alert_rules import load_rules
 from pipelines.lib.reference.standards import Standard, load_standards
 from pipelines.lib.synthetic import official
 from pipelines.lib.synthetic.exports import write_county_exports
+from pipelines.lib.synthetic.form_books import write_form_books
 from pipelines.lib.synthetic.messy import write_messy_year
 
 # --- realism parameters (generator settings, not evaluation rules) ---------------------------
@@ -1044,8 +1045,8 @@ def write_landing(
     file_format: str = "csv",
 ) -> dict:
     """Write reference files, one CSV (or Parquet) file per prefecture and census year (or, with
-    file_format "county_export", one statistics-system export workbook per county and year), and
-    truth.json.
+    file_format "county_export", one statistics-system export workbook per county and year; with
+    "jiaoji", one base-form workbook per school and year), and truth.json.
 
     With `messy`, each year is written in one of the shapes real counties send, with planted bad
     rows (pipelines.lib.synthetic.messy); the province itself is the same as the clean one.
@@ -1074,6 +1075,8 @@ def write_landing(
             )
             defects += year_defects
             blanks += year_blanks
+        elif file_format == "jiaoji":
+            write_form_books(census, folder, year)
         elif file_format == "county_export":
             names = {c.county_code: (c.county_name, c.prefecture_name) for c in province.counties}
             write_county_exports(census, folder, year, names)

@@ -1,0 +1,90 @@
+"""Per-school base-form workbooks (教基): values are found by their labels, so inserted rows and
+moved columns are still read; a missing form, an unknown form or a workbook without 教基1001 is
+refused with the form's name; a bad value is reported with its form and cell."""
+
+from pathlib import Path
+
+import openpyxl
+import polars as pl
+import pytest
+
+from pipelines.lib.ingest.census_ingest import FileRejected, load_file
+from pipelines.lib.synthetic.form_books import write_form_books
+from tests.conftest import census_frame, census_row
+
+CODES = ["900101"]
+
+
+def workbook(tmp_path: Path, **overrides) -> Path:
+    frame = census_frame([census_row(**overrides)]).with_columns(pl.lit(2024).alias("census_year"))
+    write_form_books(frame, tmp_path, 2024)
+    return next(tmp_path.glob("*.xlsx"))
+
+
+def load(path: Path):
+    return load_file(path, f"2024/{path.name}", 2024, CODES)
+
+
+def test_a_school_workbook_loads_every_value_with_its_form_and_cell(tmp_path):
+    accepted, rejected, report = load(workbook(tmp_path))
+    assert rejected.is_empty()
+    row = accepted.row(0, named=True)
+    assert (row["school_id"], row["county_code"], row["school_type_code"]) == ("2190000001", "900101", "211")
+    assert row["equipment_value_yuan"] == 1_000_000.0  # written in 万元 on 教基5176
+    assert (row["junior_students"], row["junior_key_teachers"]) == (0, 0)  # a 小学 files no 初中 forms
+    assert report.shape == "jiaoji_forms"
+    assert report.cells["primary_students"] == "教基3112!C3（总计·在校生数）"
+    assert report.cells["school_name"].startswith("教基1001!")
+
+
+def test_an_inserted_row_and_a_moved_column_are_still_found(tmp_path):
+    path = workbook(tmp_path)
+    book = openpyxl.load_workbook(path)
+    sheet = book["教基5170"]
+    sheet.insert_rows(3)  # a row the layout does not know, above 教学及辅助用房
+    sheet["A3"] = "其中：危房"
+    sheet.insert_cols(2)  # and a column before the values
+    book.save(path)
+    accepted, rejected, report = load(path)
+    assert rejected.is_empty()
+    assert accepted["teaching_aux_area_m2"][0] == 3000.0
+    assert report.cells["teaching_aux_area_m2"] == "教基5170!D4（教学及辅助用房·建筑面积）"
+
+
+def test_a_missing_form_of_a_stage_the_school_teaches_refuses_the_workbook(tmp_path):
+    path = workbook(tmp_path)
+    book = openpyxl.load_workbook(path)
+    del book["教基3112"]
+    book.save(path)
+    with pytest.raises(FileRejected, match="缺少报表 教基3112"):
+        load(path)
+
+
+def test_an_unknown_form_is_refused_by_its_name(tmp_path):
+    path = workbook(tmp_path)
+    book = openpyxl.load_workbook(path)
+    book.create_sheet("基础基312")
+    book.save(path)
+    with pytest.raises(FileRejected, match="报表 基础基312 的格式尚未收录"):
+        load(path)
+
+
+def test_a_workbook_without_the_identity_form_is_refused(tmp_path):
+    path = workbook(tmp_path)
+    book = openpyxl.load_workbook(path)
+    del book["教基1001"]
+    book.save(path)
+    with pytest.raises(FileRejected, match="缺少学校基本情况表 教基1001"):
+        load(path)
+
+
+def test_a_bad_value_refuses_the_school_with_its_form_and_cell(tmp_path):
+    path = workbook(tmp_path)
+    book = openpyxl.load_workbook(path)
+    book["教基5176"]["C3"] = "很多"  # 运动场地面积
+    book.save(path)
+    accepted, rejected, _ = load(path)  # the school is refused, the file (and its year) is not
+    assert accepted.is_empty()
+    assert rejected["message_zh"][0].startswith(
+        f"2024/{path.name} 第1行 教基5176!C3（运动场地面积·数量） sports_ground_area_m2(平方米)"
+    )
