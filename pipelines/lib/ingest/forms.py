@@ -20,7 +20,7 @@ import polars as pl
 import yaml
 
 from contracts.code_lists import stages_taught
-from contracts.headers import header_key, normalise_text
+from contracts.headers import header_key, normalise_text, school_type_names
 from pipelines.lib.ingest.readers import RawExtract, ReadError
 
 LAYOUTS_DIR = Path(__file__).resolve().parents[3] / "contracts" / "layouts"
@@ -152,8 +152,6 @@ def read_forms(path: Path, name: str) -> RawExtract:
             column,
         )
     type_code = normalise_text(str(values.get("school_type_code") or ""))
-    from contracts.headers import school_type_names
-
     type_code = school_type_names().get(type_code, type_code)
     taught = set(stages_taught().get(type_code, []))
     for form, spec in layout.forms.items():
@@ -191,10 +189,11 @@ def read_forms(path: Path, name: str) -> RawExtract:
             unit = cell.get("unit")
             headers[column] = f"{column}({unit})" if unit else column
     frame = pl.DataFrame(
-        {headers[c]: [None if v is None else str(v)] for c, v in values.items()}, schema_overrides=None
-    ).with_columns(pl.lit(1, pl.Int64).alias("source_row"))
+        {headers[c]: [None if v is None else str(v)] for c, v in values.items()},
+        schema=dict.fromkeys((headers[c] for c in values), pl.String),
+    ).with_columns(pl.lit(1, pl.Int64).alias("source_row"))  # one school: row 1 of the workbook
     return RawExtract(
-        frame.select(pl.all().cast(pl.String).name.keep()).with_columns(pl.col("source_row").cast(pl.Int64)),
+        frame,
         "xlsx",
         sheet=forms[layout.identity_form],
         preamble=list(grids),
