@@ -1,0 +1,138 @@
+"""The shapes county offices send, against the canonical files of the same synthetic province:
+statistics-system county exports (统计三级 names, two-row headers, 办学类型 as text, teaching points
+as units not counted as schools), per-school base-form workbooks (教基: one sheet per form, each
+value found by its labels) and a year folder mixing them with a canonical file. Each loads to the
+warehouse the canonical files give, value for value, with every file's shape recorded."""
+
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipelines.lib.synthetic.province import generate
+from pipelines.lib.warehouse import connect, query_frame
+from pipelines.runner import run_pipeline
+
+pytestmark = pytest.mark.integration
+
+YEARS = [2022, 2023, 2024]
+COMPARED_SCHEMAS = ("raw", "staging", "marts", "monitoring")
+LINEAGE = ["load_id", "source_file", "source_row", "source_sha256"]
+
+
+def landing(root: Path, file_format: str, counties: int) -> Path:
+    out = root / f"{file_format}-{counties}" / "landing"
+    generate(out, counties=counties, years=YEARS, seed=21, file_format=file_format)
+    return out
+
+
+def load(folder: Path, warehouse: Path, years: list[int] | None = None) -> Path:
+    run_pipeline(
+        landing=folder,
+        warehouse=warehouse,
+        published=warehouse.parent / "published" / warehouse.name,
+        reports=warehouse.parent / "reports",
+        census_years=years,
+        progress=lambda _: None,
+    )
+    return warehouse
+
+
+def tables(warehouse: Path) -> dict[str, pl.DataFrame]:
+    """Every data table without its lineage (file, row, load), rows in a fixed order."""
+    with connect(warehouse, read_only=True) as con:
+        names = query_frame(
+            con,
+            "select schema_name || '.' || table_name as t from duckdb_tables() "
+            f"where schema_name in {COMPARED_SCHEMAS} order by 1",
+        )["t"].to_list()
+        out = {}
+        for name in names:
+            frame = query_frame(con, f"select * from {name}").drop(LINEAGE, strict=False)
+            out[name] = frame.sort(frame.columns)
+        return out
+
+
+def assert_same(got: Path, want: Path) -> None:
+    got_tables, want_tables = tables(got), tables(want)
+    assert got_tables.keys() == want_tables.keys() and "raw.census_schools" in got_tables
+    for name, frame in want_tables.items():
+        assert got_tables[name].equals(frame), name
+
+
+def shapes(warehouse: Path) -> list[tuple[str, int]]:
+    with connect(warehouse, read_only=True) as con:
+        return query_frame(
+            con, "select shape, count(*) as files from audit.loads where is_current group by 1 order by 1"
+        ).rows()
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("shapes")
+
+
+@pytest.fixture(scope="module")
+def canonical(root) -> tuple[Path, Path]:
+    """The 9-county province as canonical CSV files (two prefectures), loaded."""
+    folder = landing(root, "csv", 9)
+    return folder, load(folder, root / "csv.duckdb")
+
+
+def test_county_exports_load_to_the_same_warehouse_as_the_canonical_files(root, canonical):
+    folder = landing(root, "county_export", 9)
+    assert len(list((folder / "2024").glob("*.xlsx"))) == 9  # one workbook per county
+    exported = load(folder, root / "export.duckdb")
+    assert_same(exported, canonical[1])
+    assert shapes(exported) == [("county_export", 27)]
+    assert shapes(canonical[1]) == [("school_table", 6)]
+    with connect(exported, read_only=True) as con:
+        loads = query_frame(con, "select status, rows_rejected from audit.loads")
+        points = query_frame(
+            con, "select count(*) as n from raw.census_schools where school_type_code = '218'"
+        )
+    assert set(loads["status"]) == {"loaded"} and loads["rows_rejected"].sum() == 0
+    assert points["n"][0] > 0  # written as 小学 with 是否计校数 = 否, loaded as teaching points
+
+
+def test_form_workbooks_load_to_the_same_warehouse_as_the_canonical_files(root):
+    csv = load(landing(root, "csv", 4), root / "csv4.duckdb")  # 4 counties: one workbook a school
+    folder = landing(root, "jiaoji", 4)
+    forms = load(folder, root / "forms.duckdb")
+    assert_same(forms, csv)
+    workbooks = sum(len(list((folder / str(y)).glob("*.xlsx"))) for y in YEARS)
+    assert shapes(forms) == [("jiaoji_forms", workbooks)]
+    with connect(forms, read_only=True) as con:
+        cells = query_frame(con, "select * from audit.form_cells where census_year = 2024")
+        schools = query_frame(con, "select count(*) as n from raw.census_schools where census_year = 2024")
+    assert cells["school_id"].n_unique() == schools["n"][0]  # every school's values are traceable
+    where = cells.filter(pl.col("column") == "teaching_aux_area_m2")["form_cell"].unique().to_list()
+    assert where == ["教基5170!C3（教学及辅助用房·建筑面积）"]  # as the synthetic forms are written
+
+
+def test_a_year_folder_of_three_shapes_loads_like_the_canonical_files(root, canonical):
+    csv = canonical[0]
+    export, forms = landing(root, "county_export", 9), landing(root, "jiaoji", 9)
+    mixed = root / "mixed"
+    shutil.copytree(csv / "reference", mixed / "reference")
+    (mixed / "2024").mkdir(parents=True)
+    first, second = sorted((csv / "2024").glob("*.csv"))  # two prefectures
+    shutil.copy(first, mixed / "2024")  # the first prefecture as one canonical file
+    rows = pl.read_csv(second, infer_schema=False)
+    counties = sorted(rows["county_code"].unique())
+    by_form = set(rows.filter(pl.col("county_code") == counties[0])["school_id"])
+    for path in (export / "2024").glob("*.xlsx"):  # the second's other counties as exports
+        if any(path.stem.endswith(code) for code in counties[1:]):
+            shutil.copy(path, mixed / "2024")
+    for path in (forms / "2024").glob("*.xlsx"):  # and its first county school by school
+        if path.name.split("_")[1] in by_form:
+            shutil.copy(path, mixed / "2024")
+    want = tables(load(csv, root / "csv2024.duckdb", [2024]))["raw.census_schools"]
+    got_warehouse = load(mixed, root / "mixed.duckdb", [2024])
+    assert tables(got_warehouse)["raw.census_schools"].equals(want)
+    assert shapes(got_warehouse) == [
+        ("county_export", len(counties) - 1),
+        ("jiaoji_forms", len(by_form)),
+        ("school_table", 1),
+    ]
