@@ -22,8 +22,9 @@ import yaml
 from contracts.code_lists import stages_taught
 from contracts.headers import header_key, normalise_text, school_type_names
 from pipelines.lib.ingest.readers import RawExtract, ReadError
+from pipelines.lib.paths import REPO_ROOT
 
-LAYOUTS_DIR = Path(__file__).resolve().parents[3] / "contracts" / "layouts"
+LAYOUTS_DIR = REPO_ROOT / "contracts" / "layouts"
 FORM_SHEET = re.compile(r"^\s*(教基|基础基)\s*\d{3,4}\s*续?")
 """A sheet named after a base form: 教基3112, 教基1102续, 基础基312 (with any suffix after it)."""
 LABEL_COLUMNS = 4  # a row's label is looked for in its first cells

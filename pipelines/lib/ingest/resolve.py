@@ -62,24 +62,20 @@ def _resolve_county(
     problems: list[dict] = []
     codes: list[str | None] = []
     for row in text.iter_rows(named=True):
-        county = row["county_name"]
-        code = row["county_code"]
+        county, code = row["county_name"], row["county_code"]
+
+        def refuse(zh: str, en: str, row: dict = row) -> None:
+            problems.append(_problem(name, row, "county_name", header, "county_registry", zh, en))
+
         if county is None:
             codes.append(code)
             continue
         if lookup is None:
             if code is None:
-                problems.append(
-                    _problem(
-                        name,
-                        row,
-                        "county_name",
-                        header,
-                        "county_registry",
-                        "无法对照县区名录（未提供 reference/counties.csv），请改填县区代码",
-                        "cannot be looked up: no county registry (reference/counties.csv) was given; "
-                        "give the county code instead",
-                    )
+                refuse(
+                    "无法对照县区名录（未提供 reference/counties.csv），请改填县区代码",
+                    "cannot be looked up: no county registry (reference/counties.csv) was given; "
+                    "give the county code instead",
                 )
             codes.append(code)
             continue
@@ -87,38 +83,27 @@ def _resolve_county(
         prefecture = normalise_text(row["prefecture_name"] or "") if has_prefecture else ""
         if prefecture:
             candidates = [c for c in candidates if c[1] == prefecture]
-        found = {c[0] for c in candidates}
-        if code is not None:
+        found = sorted({c[0] for c in candidates})
+        if code is not None:  # a code given: kept, unless the registry puts the name elsewhere
             if len(found) == 1 and code not in found:
-                problems.append(
-                    _problem(
-                        name,
-                        row,
-                        "county_name",
-                        header,
-                        "county_registry",
-                        f"在县区名录中的代码是 {next(iter(found))}，与本行的县区代码 {code} 不一致",
-                        f"is county {next(iter(found))} in the registry, not the row's county code {code}",
-                    )
+                refuse(
+                    f"在县区名录中的代码是 {found[0]}，与本行的县区代码 {code} 不一致",
+                    f"is county {found[0]} in the registry, not the row's county code {code}",
                 )
             codes.append(code)
             continue
-        if len(found) == 1:
-            codes.append(next(iter(found)))
-            continue
+        codes.append(found[0] if len(found) == 1 else None)
         if not found:
-            zh, en = (
+            refuse(
                 "不在县区名录中（reference/counties.csv）",
                 "is not a county of the registry (reference/counties.csv)",
             )
-        else:
-            zh = f"在县区名录中有重名（{'、'.join(sorted(found))}），请同时填写统计二级（地市名称）或县区代码"
-            en = (
-                f"names more than one county of the registry ({', '.join(sorted(found))}); give the "
-                "prefecture (统计二级) or the county code"
+        elif len(found) > 1:
+            refuse(
+                f"在县区名录中有重名（{'、'.join(found)}），请同时填写统计二级（地市名称）或县区代码",
+                f"names more than one county of the registry ({', '.join(found)}); give the prefecture "
+                "(统计二级) or the county code",
             )
-        problems.append(_problem(name, row, "county_name", header, "county_registry", zh, en))
-        codes.append(None)
     return text.with_columns(pl.Series("county_code", codes, dtype=pl.String)), problems
 
 
