@@ -99,6 +99,22 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_shapes(warehouse: Path, census_year: int) -> None:
+    """The shapes of the census year's files, as the ingest recognised them (audit.loads.shape)."""
+    from pipelines.lib.queries import sql
+    from pipelines.lib.warehouse import connect
+
+    words = {
+        "school_table": "one row per school (canonical)",
+        "county_export": "statistics-system county exports (统计三级, merged headers)",
+        "jiaoji_forms": "base-form workbooks (教基, one sheet per form)",
+    }
+    with connect(warehouse, read_only=True) as con:
+        shapes = con.execute(sql("outputs/file_shapes"), {"census_year": census_year}).fetchall()
+    for shape, files, schools in shapes:
+        print(f"  {files:>3} file(s), {schools:>5} school units: {words.get(shape, shape)}")
+
+
 def _print_summary(warehouse: Path) -> None:
     from pipelines.lib.outputs.summary import balance_summary, format_summary
     from pipelines.lib.warehouse import connect
@@ -212,6 +228,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         years=args.years,
         seed=args.seed,
         progress=lambda m: print(f"  {m}", flush=True),
+        file_format="mixed",  # the last year as county offices send it: three shapes in one folder
     )
     lock = LoadLock(warehouse)
     try:  # the demo always starts from an empty warehouse, unless a load is using it
@@ -234,6 +251,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     if isinstance(summary, int):
         return summary
+    print(f"\nCensus year {args.years[-1]} arrived in the shapes county offices send, read as:")
+    _print_shapes(warehouse, args.years[-1])
     print("\nCounties meeting each standard's coefficient-of-variation rule:\n")
     _print_summary(warehouse)
     print(
@@ -413,11 +432,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen.add_argument(
         "--format",
-        choices=["csv", "parquet", "county_export", "jiaoji"],
+        choices=["csv", "parquet", "county_export", "jiaoji", "jiaoji_county", "mixed"],
         default="csv",
         help="extract files: csv or parquet (one per prefecture and year), or county_export "
         "(statistics-system export workbooks, one per county and year: 统计三级 names, two-row headers), "
-        "or jiaoji (base-form workbooks, one per school and year: one sheet per 教基 form)",
+        "or jiaoji (base-form workbooks, one per school and year: one sheet per 教基 form), or "
+        "jiaoji_county (one base-form workbook per county and year: every school's forms, 教基1001 (2), …), "
+        "or mixed (canonical CSV, but the last year mixes a CSV file, county exports and a forms workbook)",
     )
     gen.add_argument(
         "--provinces",

@@ -159,3 +159,13 @@ where county_code = $county_code
     and standard_id = $standard_id
     and status in ('new', 'continuing')
 order by all
+
+-- name: file_shapes
+-- the shapes of a census year's loaded files as the ingest recognised them (the demo's summary)
+select shape, count(*) as files, sum(rows_accepted) as schools
+from audit.loads
+where is_current
+    and status = 'loaded'
+    and census_year = $census_year
+group by shape
+order by shape

@@ -222,19 +222,20 @@ def record_refused_load(con: duckdb.DuckDBPyConnection, census_year: int, load_i
 
 def _form_cells(files: list, accepted: pl.DataFrame, load_id: str, census_year: int) -> pl.DataFrame:
     """The form and cell of every value of the year's base-form workbooks (audit.form_cells)."""
-    schools = dict(accepted.select("source_file", "school_id").iter_rows())
+    schools = {(f, r): s for f, r, s in accepted.select("source_file", "source_row", "school_id").iter_rows()}
     rows = [
         {
             "load_id": load_id,
             "census_year": census_year,
             "source_file": f.source_file,
-            "school_id": schools.get(f.source_file),
+            "source_row": row,
+            "school_id": schools.get((f.source_file, row)),
             "column": column,
             "form_cell": cell,
         }
         for f in files
         if f.status == "loaded"
-        for column, cell in sorted(getattr(f, "cells", {}).items())
+        for (row, column), cell in sorted(getattr(f, "cells", {}).items())
     ]
     return pl.DataFrame(rows, schema=frame_schema("audit.form_cells"))
 

@@ -1,7 +1,8 @@
 """The shapes county offices send, against the canonical files of the same synthetic province:
 statistics-system county exports (统计三级 names, two-row headers, 办学类型 as text, teaching points
 as units not counted as schools), per-school base-form workbooks (教基: one sheet per form, each
-value found by its labels) and a year folder mixing them with a canonical file. Each loads to the
+value found by its labels; or one workbook of a county's schools) and a year folder mixing them
+with a canonical file. Each loads to the
 warehouse the canonical files give, value for value, with every file's shape recorded."""
 
 import shutil
@@ -114,6 +115,7 @@ def test_form_workbooks_load_to_the_same_warehouse_as_the_canonical_files(root):
 def test_a_year_folder_of_three_shapes_loads_like_the_canonical_files(root, canonical):
     csv = canonical[0]
     export, forms = landing(root, "county_export", 9), landing(root, "jiaoji", 9)
+    county_books = landing(root, "jiaoji_county", 9)
     mixed = root / "mixed"
     shutil.copytree(csv / "reference", mixed / "reference")
     (mixed / "2024").mkdir(parents=True)
@@ -122,17 +124,18 @@ def test_a_year_folder_of_three_shapes_loads_like_the_canonical_files(root, cano
     rows = pl.read_csv(second, infer_schema=False)
     counties = sorted(rows["county_code"].unique())
     by_form = set(rows.filter(pl.col("county_code") == counties[0])["school_id"])
-    for path in (export / "2024").glob("*.xlsx"):  # the second's other counties as exports
-        if any(path.stem.endswith(code) for code in counties[1:]):
+    for path in (export / "2024").glob("*.xlsx"):  # the second's third and later counties as exports
+        if any(path.stem.endswith(code) for code in counties[2:]):
             shutil.copy(path, mixed / "2024")
-    for path in (forms / "2024").glob("*.xlsx"):  # and its first county school by school
+    shutil.copy(county_books / "2024" / f"2024_{counties[1]}_基表.xlsx", mixed / "2024")  # all forms in one
+    for path in (forms / "2024").glob("*.xlsx"):  # its first county school by school
         if path.name.split("_")[1] in by_form:
             shutil.copy(path, mixed / "2024")
     want = tables(load(csv, root / "csv2024.duckdb", [2024]))["raw.census_schools"]
     got_warehouse = load(mixed, root / "mixed.duckdb", [2024])
     assert tables(got_warehouse)["raw.census_schools"].equals(want)
     assert shapes(got_warehouse) == [
-        ("county_export", len(counties) - 1),
-        ("jiaoji_forms", len(by_form)),
+        ("county_export", len(counties) - 2),
+        ("jiaoji_forms", len(by_form) + 1),
         ("school_table", 1),
     ]

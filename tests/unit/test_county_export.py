@@ -159,3 +159,43 @@ def test_without_a_registry_a_county_name_cannot_be_resolved(tmp_path):
     accepted, rejected, _ = load_file(path, "2024/export.xlsx", 2024, CODES)
     assert "2190000001" not in accepted["school_id"].to_list()
     assert "no county registry" in rejected.filter(pl.col("column") == "county_name")["message_en"][0]
+
+
+def test_a_three_row_header_joins_its_parents_and_never_reads_a_breakdown_as_the_total(tmp_path):
+    """专任教师 / 小学 / 合计 is 小学专任教师; 专任教师 / 小学 / #按学历分 / 研究生 is a part of it,
+    left unread (an unknown column), not a second 小学专任教师 that would refuse the file."""
+    stacked = []
+    for parent, measure in (("在校生数", "students"), ("专任教师", "teachers")):
+        for stage, word in (("primary", "小学"), ("junior", "初中")):
+            stacked += [
+                (parent if stage == "primary" else "", word, "合计", lambda r, c=f"{stage}_{measure}": r[c]),
+                ("", "", "其中：女" if measure == "students" else "#按学历分:研究生", lambda r: 1),
+            ]
+    flat = [(upper, "", "", value) for upper, lower, value in COLUMNS if not lower]
+    flat += [
+        (f"{word}{parent}", "", "", lambda r, c=f"{stage}_{measure}": r[c])
+        for parent, measure in [
+            ("班数", "classes"),
+            ("高于规定学历教师数", "teachers_above_degree"),
+            ("中级及以上职称教师数", "teachers_senior_title"),
+            ("县级及以上骨干教师数", "key_teachers"),
+            ("体育艺术专任教师数", "pe_art_teachers"),
+        ]
+        for stage, word in (("primary", "小学"), ("junior", "初中"))
+    ]
+    columns = flat + stacked
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["2024年教育事业统计 基层表汇总（县区）"])
+    for level in range(3):
+        sheet.append([column[level] for column in columns])
+    rows = [school("2190000001", "东山县", primary_students=321, primary_teachers=30), *GOOD]
+    for row in rows:
+        sheet.append([column[3](row) for column in columns])
+    path = tmp_path / "three.xlsx"
+    book.save(path)
+    accepted, rejected, report = load_file(path, "2024/three.xlsx", 2024, CODES, registry=REGISTRY)
+    assert rejected.is_empty(), rejected["message_en"].to_list()
+    first = accepted.filter(pl.col("school_id") == "2190000001").row(0, named=True)
+    assert (first["primary_students"], first["primary_teachers"], first["source_row"]) == (321, 30, 5)
+    assert "研究生" in " ".join(report.unknown_columns)

@@ -86,7 +86,7 @@ class FileReport:
     message: str | None = None
     seconds: float = 0.0
     shape: str | None = None  # school_table | county_export | jiaoji_forms (file_shape); None when not read
-    cells: dict[str, str] = field(default_factory=dict)  # column -> form and cell (jiaoji_forms)
+    cells: dict[tuple[int, str], str] = field(default_factory=dict)  # (row, column) -> 教基5170!F10
 
 
 def file_shape(headers: MappedHeaders, raw: RawExtract) -> str:
@@ -157,13 +157,30 @@ class MappedHeaders:
     factors: dict[str, float]  # canonical column -> unit factor (万元 -> 10000)
     unknown: list[str]
     units: dict[str, str | None] = field(default_factory=dict)  # canonical column -> unit as typed
-    labels: dict[str, str] = field(default_factory=dict)  # header -> how messages name it (form, cell)
+    # base-form workbooks: the form's words for a header, where each value was read, (source_row,
+    # column) -> 教基5170!F10（…）, and each school's identity sheet
+    labels: dict[str, str] = field(default_factory=dict)
+    places: dict[tuple[int, str], str] = field(default_factory=dict)
+    sheets: dict[int, str] = field(default_factory=dict)
 
     def header_of(self, column: str) -> str:
-        """The header as the file has it (the column's name when the file has no such header),
-        with the form and cell it was read from for a base-form workbook."""
+        """The header as the file has it (the column's name when the file has no such header), or
+        for a base-form workbook the form and its row and column words."""
         header = next((h for h, c in self.renames.items() if c == column), column)
         return self.labels.get(header, header)
+
+    def where(self, row: int, column: str | None = None) -> tuple[str, str]:
+        """How a message names a row, or a row's cell (in Chinese, in English): 第12行 在校生数, or
+        for a base-form workbook the sheet and cell, 教基5176!C3（运动场地面积·数量）."""
+        if (row, column or "") in self.places:
+            place = self.places[(row, column or "")]
+            return place, place
+        if row in self.sheets:
+            sheet = self.sheets[row]
+            label = f" {self.header_of(column)}" if column else ""
+            return f"工作表 {sheet}{label}", f"sheet {sheet}{label}"
+        header = f" {self.header_of(column)}" if column else ""
+        return f"第{row}行{header}", f"row {row}{header}"
 
 
 def map_headers(headers: list[str], name: str) -> MappedHeaders:
@@ -583,8 +600,10 @@ def prepare_file(
     headers = map_headers(raw.frame.columns, name)
     report.unknown_columns = headers.unknown
     report.shape = file_shape(headers, raw)
-    headers.labels = {h: f"{raw.cells[h]} {h}" for h in headers.renames if h in raw.cells}
-    report.cells = {headers.renames[h]: raw.cells[h] for h in headers.renames if h in raw.cells}
+    headers.labels = {h: raw.labels[h] for h in headers.renames if h in raw.labels}
+    headers.places = {(r, headers.renames[h]): c for (r, h), c in raw.cells.items() if h in headers.renames}
+    headers.sheets = dict(raw.rows)
+    report.cells = dict(headers.places)
     text = normalise_cells(raw.frame.select("source_row", *headers.renames).rename(headers.renames))
     text, unresolved = resolve_inputs(text, registry, name, headers.header_of)
     report.rows_read = text.height
@@ -621,7 +640,7 @@ def finish_file(
     rejected = rejected.drop("county_code").join(
         text.select("source_row", "county_code"), on="source_row", how="left"
     )
-    rejected = plain_messages(rejected, prepared.headers.header_of)
+    rejected = plain_messages(rejected, prepared.headers.header_of, prepared.headers.where)
     bad_rows = rejected["source_row"].unique()
     accepted = prepared.typed.filter(~pl.col("source_row").is_in(bad_rows.implode()))
     report.rows_accepted = accepted.height
@@ -638,7 +657,7 @@ def finish_file(
             f"{report.rows_rejected} of {report.rows_read} rows invalid, over the {limit:.0%} limit; "
             f"first problem: {rejected['message_en'][0]}"
         )
-    blank_note = blank_cells_note(accepted, prepared.headers.header_of)
+    blank_note = blank_cells_note(accepted, prepared.headers.where)
     if blank_note:
         report.message = "; ".join(m for m in (report.message, blank_note) if m)
     accepted = accepted.with_columns(
@@ -648,7 +667,7 @@ def finish_file(
 
 
 def blank_cells_note(
-    accepted: pl.DataFrame, header_of: Callable[[str], str], examples: int = 3
+    accepted: pl.DataFrame, where: Callable[[int, str], tuple[str, str]], examples: int = 3
 ) -> str | None:
     """One line on the measure cells an accepted row left blank (loaded as unknown), or None."""
     columns = [c for c in BLANK_MEASURES if c in accepted.columns]
@@ -663,7 +682,7 @@ def blank_cells_note(
     if cells.is_empty():
         return None
     shown = "；".join(
-        f"第{r['source_row']}行 {header_of(r['column'])}" for r in cells.head(examples).iter_rows(named=True)
+        where(r["source_row"], r["column"])[0] for r in cells.head(examples).iter_rows(named=True)
     )
     more = "等" if cells.height > examples else ""
     return (

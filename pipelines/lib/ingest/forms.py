@@ -25,8 +25,9 @@ from pipelines.lib.ingest.readers import RawExtract, ReadError
 from pipelines.lib.paths import REPO_ROOT
 
 LAYOUTS_DIR = REPO_ROOT / "contracts" / "layouts"
-FORM_SHEET = re.compile(r"^\s*(教基|基础基)\s*\d{3,4}\s*续?")
-"""A sheet named after a base form: 教基3112, 教基1102续, 基础基312 (with any suffix after it)."""
+FORM_SEARCH = re.compile(r"(教基|基础基)\s*\d{3,4}\s*续?")
+"""A base form's name within a sheet's name: 教基3112, 教基1102续, 基础基312."""
+_SEPARATORS = re.compile(r"[\s()（）\[\]【】\-_—－·.、,，]+")
 LABEL_COLUMNS = 4  # a row's label is looked for in its first cells
 _PREFIX = re.compile(r"^(其中[:：]?|#|\d+[.、])")
 
@@ -54,7 +55,7 @@ def _key(text: object) -> str:
 
 def form_of(sheet_name: str) -> str | None:
     """The form a sheet is named after (教基3112), or None for another sheet."""
-    found = FORM_SHEET.match(normalise_text(sheet_name))
+    found = FORM_SEARCH.search(normalise_text(sheet_name))
     return re.sub(r"\s+", "", found.group(0)) if found else None
 
 
@@ -116,88 +117,151 @@ def _grids(path: Path, name: str) -> dict[str, list[list[object]]]:
         book.close()
 
 
+def schools_of(sheet_names: list[str]) -> dict[str, dict[str, str]]:
+    """The workbook's form sheets grouped by school: {school key: {form: sheet}}. One school's
+    workbook names its sheets after the forms alone; a workbook of many schools tells them apart by
+    what follows or precedes the form's number: the copy numbers Excel gives when sheets are moved
+    between workbooks (教基1001 (2)), or the school's name (教基1001-城关小学, 城关小学_教基1001)."""
+    out: dict[str, dict[str, str]] = {}
+    for sheet in sheet_names:
+        text = normalise_text(sheet)
+        found = FORM_SEARCH.search(text)
+        if not found:
+            continue
+        form = re.sub(r"\s+", "", found.group(0))
+        key = _SEPARATORS.sub("", text[: found.start()] + text[found.end() :])
+        forms = out.setdefault(key, {})
+        if form in forms:
+            raise ReadError(f"两张工作表都是 {form}：“{forms[form]}”和“{sheet}” / two sheets are form {form}")
+        forms[form] = sheet
+    return out
+
+
 def read_forms(path: Path, name: str) -> RawExtract:
-    """One school's base-form workbook as a one-row extract under canonical column names (with
-    the form's unit), and the form and cell of every value in `cells`."""
+    """A workbook of base forms (one school's, or many schools' told apart by their sheet names)
+    as an extract of one row per school under canonical column names (with the form's unit): the
+    form and cell of every value in `cells`, the school's identity sheet in `rows`, and the words of
+    each value's form, row and column in `labels`."""
     grids = _grids(path, name)
-    forms = {form: sheet for sheet in grids if (form := form_of(sheet))}
-    layout = next((lay for lay in layouts() if set(forms) <= set(lay.forms)), None)
+    try:
+        schools = schools_of(list(grids))
+    except ReadError as exc:
+        raise ReadError(f"{name}: {exc}") from None
+    forms = {form for group in schools.values() for form in group}
+    layout = next((lay for lay in layouts() if forms <= set(lay.forms)), None)
     if layout is None:
         known = {f for lay in layouts() for f in lay.forms}
-        unknown = "、".join(sorted(set(forms) - known))
+        unknown = "、".join(sorted(forms - known))
         raise ReadError(
             f"{name}: 报表 {unknown} 的格式尚未收录（contracts/layouts/） / the layout of form(s) {unknown} "
             "is not known yet (contracts/layouts/): this workbook cannot be read"
         )
-    if layout.identity_form not in forms:
-        raise ReadError(
-            f"{name}: 缺少学校基本情况表 {layout.identity_form} / the workbook has no {layout.identity_form} "
-            "(the school's identity): it cannot be read"
-        )
-    values: dict[str, object] = {}
-    cells: dict[str, str] = {}
+    records: list[dict[str, object]] = []
+    cells: dict[tuple[int, str], str] = {}
+    rows: dict[int, str] = {}
     headers: dict[str, str] = {}
-    identity = layout.forms[layout.identity_form]
-    grid = grids[forms[layout.identity_form]]
-    for column, spec in identity["fields"].items():
-        found = _field(grid, spec["label"])
+    labels: dict[str, str] = {}
+    for number, (key, sheets) in enumerate(
+        sorted(schools.items(), key=lambda kv: _sheet_order(grids, kv[1])), 1
+    ):
+        which = f"（工作表 {'、'.join(sheets.values())}）" if len(schools) > 1 else ""
+        if layout.identity_form not in sheets:
+            raise ReadError(
+                f"{name}: 缺少学校基本情况表 {layout.identity_form}{which} / the workbook has no "
+                f"{layout.identity_form} (the school's identity){' for sheets ' + key if key else ''}: "
+                "it cannot be read"
+            )
+        values, where = _school(layout, sheets, grids, name, which, headers, labels)
+        records.append(values)
+        cells |= {(number, headers[c]): cell for c, cell in where.items()}
+        rows[number] = sheets[layout.identity_form]
+    columns = list(dict.fromkeys(headers[c] for record in records for c in record))
+    frame = pl.DataFrame(
+        {h: [_text(record.get(_column(headers, h))) for record in records] for h in columns},
+        schema=dict.fromkeys(columns, pl.String),
+    ).with_columns(pl.int_range(1, len(records) + 1, dtype=pl.Int64).alias("source_row"))
+    many = f"，{len(records)} 所学校 / {len(records)} schools" if len(records) > 1 else ""
+    return RawExtract(
+        frame,
+        "xlsx",
+        sheet=rows[1],
+        preamble=list(grids),
+        note=f"按 {layout.layout_id} 报表格式读取{many} / read as {layout.layout_id} forms",
+        cells=cells,
+        rows=rows,
+        labels=labels,
+    )
+
+
+def _sheet_order(grids: dict[str, list[list[object]]], sheets: dict[str, str]) -> int:
+    """Schools in the order their first sheet has in the workbook."""
+    order = list(grids)
+    return min(order.index(s) for s in sheets.values())
+
+
+def _column(headers: dict[str, str], header: str) -> str:
+    return next(c for c, h in headers.items() if h == header)
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _school(
+    layout: Layout,
+    sheets: dict[str, str],
+    grids: dict[str, list[list[object]]],
+    name: str,
+    which: str,
+    headers: dict[str, str],
+    labels: dict[str, str],
+) -> tuple[dict[str, object], dict[str, str]]:
+    """One school's values by canonical column, and the sheet and cell each was read from.
+    `headers` (canonical column -> header with the form's unit) and `labels` (header -> the
+    form's words for it) are filled in as columns are met."""
+    values: dict[str, object] = {}
+    where: dict[str, str] = {}
+    identity = layout.identity_form
+    sheet = sheets[identity]
+    for column, spec in layout.forms[identity]["fields"].items():
+        found = _field(grids[sheet], spec["label"])
         if found is None:
             raise ReadError(
-                f"{name}: {layout.identity_form} 找不到“{spec['label']}” / {layout.identity_form} has no "
-                f"field '{spec['label']}'"
+                f"{name}: {identity} 找不到“{spec['label']}”{which} / {identity} has no field '{spec['label']}'"
             )
-        value, r, c = found
-        values[column], cells[column], headers[column] = (
-            value,
-            f"{layout.identity_form}!{_address(r, c)}（{spec['label']}）",
-            column,
-        )
+        values[column], r, c = found
+        where[column] = f"{sheet}!{_address(r, c)}（{spec['label']}）"
+        headers.setdefault(column, column)
+        labels.setdefault(column, f"{identity}（{spec['label']}）")
     type_code = normalise_text(str(values.get("school_type_code") or ""))
     type_code = school_type_names().get(type_code, type_code)
     taught = set(stages_taught().get(type_code, []))
     for form, spec in layout.forms.items():
-        if form == layout.identity_form:
+        if form == identity:
             continue
-        stage = spec.get("stage")
-        needed = stage is None or stage in taught
-        if form not in forms:
+        needed = spec.get("stage") is None or spec.get("stage") in taught
+        for column, cell in spec.get("cells", {}).items():
+            unit = cell.get("unit")
+            header = headers.setdefault(column, f"{column}({unit})" if unit else column)
+            labels.setdefault(header, f"{form}（{cell['row']}·{cell['column']}）")
+        if form not in sheets:
             if needed:
                 raise ReadError(
-                    f"{name}: 缺少报表 {form}（{spec.get('title', '')}） / the workbook has no form {form} "
-                    f"({spec.get('title', '')}), which a school of type {type_code} fills in"
+                    f"{name}: 缺少报表 {form}（{spec.get('title', '')}）{which} / the workbook has no form "
+                    f"{form} ({spec.get('title', '')}), which a school of type {type_code} fills in"
                 )
             for column in spec["cells"]:  # a stage the school does not teach
-                values[column], cells[column], headers[column] = 0, f"{form}（未填报 / not filed）", column
+                values[column], where[column] = 0, f"{form}（未填报 / not filed）"
             continue
-        grid = grids[forms[form]]
+        sheet = sheets[form]
         for column, cell in spec["cells"].items():
-            located = _cell(grid, cell["row"], cell["column"])
+            located = _cell(grids[sheet], cell["row"], cell["column"])
             stage_of_row = column.split("_")[0]
             if isinstance(located, str):
                 if stage_of_row in ("primary", "junior", "senior") and stage_of_row not in taught:
-                    values[column], cells[column], headers[column] = (
-                        0,
-                        f"{form}（无此学段 / no such stage）",
-                        column,
-                    )
+                    values[column], where[column] = 0, f"{form}（无此学段 / no such stage）"
                     continue
-                raise ReadError(f"{name}: {form} 找不到{located} (for {column})")
-            value, r, c = located
-            values[column], cells[column] = (
-                value,
-                f"{form}!{_address(r, c)}（{cell['row']}·{cell['column']}）",
-            )
-            unit = cell.get("unit")
-            headers[column] = f"{column}({unit})" if unit else column
-    frame = pl.DataFrame(
-        {headers[c]: [None if v is None else str(v)] for c, v in values.items()},
-        schema=dict.fromkeys((headers[c] for c in values), pl.String),
-    ).with_columns(pl.lit(1, pl.Int64).alias("source_row"))  # one school: row 1 of the workbook
-    return RawExtract(
-        frame,
-        "xlsx",
-        sheet=forms[layout.identity_form],
-        preamble=list(grids),
-        note=f"按 {layout.layout_id} 报表格式读取 / read as {layout.layout_id} forms",
-        cells={headers[c]: cells[c] for c in values},
-    )
+                raise ReadError(f"{name}: {sheet} 找不到{located}{which} (for {column})")
+            values[column], r, c = located
+            where[column] = f"{sheet}!{_address(r, c)}（{cell['row']}·{cell['column']}）"
+    return values, where

@@ -33,24 +33,34 @@ def check_kind(check: str) -> str:
     return found.group(1) if found else check
 
 
-def plain_messages(rejected: pl.DataFrame, header_of: Callable[[str], str]) -> pl.DataFrame:
+Where = Callable[[int, str | None], tuple[str, str]]
+"""How a message names a row, or a cell of it: 第12行 在校生数, or 教基5176!C3（运动场地面积·数量）."""
+
+
+def plain_messages(
+    rejected: pl.DataFrame, header_of: Callable[[str], str], where: Where | None = None
+) -> pl.DataFrame:
     """`rejected` (audit.rejected_rows rows of one file) with messages in plain words, the
-    `check` of a code-list rule without its list, and the values a row rule compares as `value`."""
+    `check` of a code-list rule without its list, and the values a row rule compares as `value`.
+    `where` names rows and cells (default: the line or row number and the header)."""
     if rejected.is_empty():
         return rejected
+    place = where or _numbered(header_of)
     others = _other_rows(rejected)
     rows = []
     for r in rejected.iter_rows(named=True):
         r = dict(r)
         kind = check_kind(r["check"])
         if kind in ("dtype", "scientific_notation"):  # already in plain words; say the header
-            header = header_of(r["column"])
-            r["message_zh"] = r["message_zh"].replace(f" {r['column']}: ", f" {header}: ", 1)
-            r["message_en"] = r["message_en"].replace(f" {r['column']}: ", f" {header}: ", 1)
+            zh, en = place(r["source_row"], r["column"])
+            typed_zh = f"{r['source_file']} 第{r['source_row']}行 {r['column']}: "
+            typed_en = f"{r['source_file']} row {r['source_row']} {r['column']}: "
+            r["message_zh"] = r["message_zh"].replace(typed_zh, f"{r['source_file']} {zh}: ", 1)
+            r["message_en"] = r["message_en"].replace(typed_en, f"{r['source_file']} {en}: ", 1)
         elif r["column"] == "(row)":
-            r.update(_row_rule(r, header_of))
+            r.update(_row_rule(r, header_of, place))
         else:
-            r.update(_column_rule(r, kind, header_of, others.get((r["check"], r["value"]), [])))
+            r.update(_column_rule(r, kind, place, others.get((r["check"], r["value"]), [])))
         if kind == "isin":
             r["check"] = "isin"
         rows.append(r)
@@ -66,28 +76,36 @@ def _other_rows(rejected: pl.DataFrame) -> dict[tuple[str, str], list[int]]:
     return found
 
 
-def _where(r: dict) -> tuple[str, str]:
-    return f"{r['source_file']} 第{r['source_row']}行", f"{r['source_file']} row {r['source_row']}"
+def _numbered(header_of: Callable[[str], str]) -> Where:
+    def where(row: int, column: str | None = None) -> tuple[str, str]:
+        header = f" {header_of(column)}" if column else ""
+        return f"第{row}行{header}", f"row {row}{header}"
+
+    return where
 
 
-def _column_rule(r: dict, kind: str, header_of: Callable[[str], str], same: list[int]) -> dict:
+def _where(r: dict, place: Where, column: str | None = None) -> tuple[str, str]:
+    zh, en = place(r["source_row"], column)
+    return f"{r['source_file']} {zh}", f"{r['source_file']} {en}"
+
+
+def _column_rule(r: dict, kind: str, place: Where, same: list[int]) -> dict:
     spec = check_words()["columns"].get(kind)
     if spec is None:
         return {}
     words = spec.get(r["column"]) or spec["default"]
     other = min((row for row in same if row != r["source_row"]), default=r["source_row"])
     zh, en = (words[lang].format(other_row=other) for lang in ("zh", "en"))
-    header = header_of(r["column"])
     shown = "（空）" if r["value"] in (None, "None") else f"'{r['value']}'"
     shown_en = "(blank)" if r["value"] in (None, "None") else f"'{r['value']}'"
-    where_zh, where_en = _where(r)
+    where_zh, where_en = _where(r, place, r["column"])
     return {
-        "message_zh": f"{where_zh} {header}: {shown} {zh}",
-        "message_en": f"{where_en} {header}: {shown_en} {en}",
+        "message_zh": f"{where_zh}: {shown} {zh}",
+        "message_en": f"{where_en}: {shown_en} {en}",
     }
 
 
-def _row_rule(r: dict, header_of: Callable[[str], str]) -> dict:
+def _row_rule(r: dict, header_of: Callable[[str], str], place: Where) -> dict:
     """A rule across the columns of one row, said with the file's headers and the values compared."""
     try:
         values = json.loads(r["value"]) if r["value"] else {}
@@ -101,14 +119,14 @@ def _row_rule(r: dict, header_of: Callable[[str], str]) -> dict:
         fill: dict[str, object] = {k: header_of(column) for k, column in columns.items()}
         fill |= {f"{k}_value": values.get(column) for k, column in columns.items()}
         fill["school_type_code_value"] = values.get("school_type_code")
-        where_zh, where_en = _where(r)
+        where_zh, where_en = _where(r, place)
         compared = "; ".join(f"{column}={values.get(column)}" for column in columns.values())
         return {
             "message_zh": f"{where_zh}: {rule['zh'].format(**fill)}",
             "message_en": f"{where_en}: {rule['en'].format(**fill)}",
             "value": compared,
         }
-    where_zh, where_en = _where(r)  # a rule without words yet: its name, never the row's dump
+    where_zh, where_en = _where(r, place)  # a rule without words yet: its name, never the row's dump
     return {
         "message_zh": f"{where_zh}: {r['check']}",
         "message_en": f"{where_en}: {r['check']}",

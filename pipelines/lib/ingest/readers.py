@@ -28,6 +28,7 @@ SUFFIXES = (".csv", ".xlsx", ".xls", ".parquet")
 SYSTEM_FILES = ("thumbs.db", "desktop.ini", ".ds_store")
 """Files Windows and macOS leave in folders: ignored (and listed as such)."""
 TOTAL_MARKERS = ("合计", "总计", "小计")
+TOTAL_WORDS = (*TOTAL_MARKERS, "计", "#合计")  # a total column under a parent header (教学及辅助用房 / 计)
 _SEARCH = ingest_rules()["header_search"]
 HEADER_SEARCH_ROWS = int(_SEARCH["rows"])
 """The header is looked for among a file's first rows (contracts/ingest_rules.yaml, header_search)."""
@@ -47,7 +48,11 @@ class RawExtract:
     rows_skipped: int = 0  # title, blank and total (合计) rows that are not schools
     preamble: list[str] = field(default_factory=list)  # the sheet's name and the lines above the header
     note: str | None = None  # which sheet of a workbook was read, when others were passed over
-    cells: dict[str, str] = field(default_factory=dict)  # header -> form and cell (教基5170!F10)
+    # base-form workbooks (教基): where each value was read, (source_row, header) -> 教基5170!F10;
+    # each school's identity sheet by source_row; the form's words for each header
+    cells: dict[tuple[int, str], str] = field(default_factory=dict)
+    rows: dict[int, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -121,8 +126,8 @@ def detect_encoding(data: bytes, name: str) -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class HeaderFound:
-    row: int  # index of the header row (the lower one of a two-row header)
-    names: list[str]  # one per column: the header as the file has it, two rows joined where needed
+    row: int  # index of the header row (the lowest one of a header two or three rows deep)
+    names: list[str]  # one per column: the header as the file has it, rows joined where needed
     score: int  # how many names are known headers
 
     @property
@@ -145,34 +150,56 @@ def _column_of(header: str) -> str | None:
     return None if found is None else found.column
 
 
-def _two_row_names(parent: Sequence[object], child: Sequence[object]) -> list[str]:
-    """Headers of a two-row header: a parent merged over several columns (在校生数 over 小学, 初中,
-    高中: Excel keeps its text in the first column only) joined with each child where that makes a
-    known header (小学在校生数), and a header merged down over both rows (学校标识码) kept whole."""
-    width = max(len(parent), len(child))
-    parents = [_cell(parent[j]) if j < len(parent) else "" for j in range(width)]
-    children = [_cell(child[j]) if j < len(child) else "" for j in range(width)]
-    names, spanning = [], ""
-    for upper, lower in zip(parents, children, strict=True):
-        spanning = upper or (spanning if lower else "")
-        if not lower:
-            names.append(upper)
-        elif _column_of(lower) or not spanning:
-            names.append(lower)
-        else:
-            joined = [j for j in (lower + spanning, spanning + lower) if _column_of(j)]
-            names.append(joined[0] if joined else lower)
+def _stacked_names(levels: Sequence[Sequence[object]]) -> list[str]:
+    """Headers of a header two or three rows deep. A parent merged over several columns (在校生数
+    over 小学, 初中: Excel keeps its text in the first column only) carries to the columns under it,
+    and each column's own header is joined with its parents where that makes a known header
+    (小学在校生数; 专任教师 / 小学 / 合计 -> 小学专任教师). The lowest header always takes part,
+    except a total (合计, 计), which is the value of its parent; so a breakdown column (专任教师 /
+    #按学历分 / 研究生) never reads as the total. A header merged down over the rows (学校标识码)
+    stays whole; a column that joins to no known header keeps its lowest header."""
+    width = max(len(level) for level in levels)
+    grid = [[_cell(level[j]) if j < len(level) else "" for j in range(width)] for level in levels]
+    spans = [""] * len(levels)
+    names = []
+    for j in range(width):
+        for depth in range(len(levels)):
+            below = any(grid[d][j] for d in range(depth + 1, len(levels)))
+            if grid[depth][j]:
+                spans[depth] = grid[depth][j]
+                spans[depth + 1 :] = [""] * (len(levels) - depth - 1)
+            elif not below:
+                spans[depth] = ""
+        parts = list(dict.fromkeys(p for p in spans if p))
+        names.append(_joined(parts))
     return names
 
 
+def _joined(parts: list[str]) -> str:
+    """The known header a column's stacked headers (top to bottom) make, else the lowest."""
+    if not parts:
+        return ""
+    if len(parts) > 1 and parts[-1] in TOTAL_WORDS:
+        parts = parts[:-1]
+    lowest, uppers = parts[-1], parts[:-1]
+    if _column_of(lowest) or not uppers:
+        return lowest
+    for size in range(1, len(uppers) + 1):
+        for chosen in itertools.combinations(uppers, size):
+            for order in itertools.permutations((*chosen, lowest)):
+                if _column_of("".join(order)):
+                    return "".join(order)
+    return lowest
+
+
 def find_header(rows: Sequence[Sequence[object]]) -> HeaderFound | None:
-    """The header among a sheet's first rows: the row (alone, or joined with the row above it as a
-    two-row header) that names the most known columns; None when none names enough."""
+    """The header among a sheet's first rows: the row (alone, or joined with the one or two rows
+    above it as a header two or three rows deep) that names the most known columns; None when none
+    names enough."""
     best: HeaderFound | None = None
     for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
         candidates = [[_cell(c) for c in row]]
-        if i > 0:
-            candidates.append(_two_row_names(rows[i - 1], row))
+        candidates += [_stacked_names(rows[i - depth : i + 1]) for depth in (1, 2) if i >= depth]
         for names in candidates:
             score = sum(1 for n in names if _column_of(n))
             if best is None or score > best.score:

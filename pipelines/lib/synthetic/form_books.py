@@ -1,4 +1,5 @@
-"""The synthetic province written as per-school base-form workbooks (教基, `--format jiaoji`).
+"""The synthetic province written as base-form workbooks (教基, `--format jiaoji`, or
+`jiaoji_county` for one workbook per county holding all its schools' forms).
 
 One workbook per school and census year, one sheet per form of contracts/layouts/jiaoji_2021.yaml,
 each figure under the row and column labels the layout names (with a few rows and columns the
@@ -63,20 +64,32 @@ def _write_table(sheet, title: str, cells: dict[str, dict], row: dict) -> None:
             r += 1
 
 
-def write_form_books(census: pl.DataFrame, folder: Path, census_year: int) -> int:
-    """One base-form workbook per school of `census` into `folder`; returns the files written."""
-    layout = layouts()[0]
+def write_form_books(census: pl.DataFrame, folder: Path, census_year: int, by_county: bool = False) -> int:
+    """Base-form workbooks of the schools of `census` into `folder`: one per school, or with
+    `by_county` one per county holding all its schools' forms, the second school's sheets named as
+    Excel names copied sheets (教基1001 (2)). Returns the files written."""
     type_names = {e["code"]: e["name_zh"] for e in load_code_list("school_types")}
+    if not by_county:
+        for row in census.iter_rows(named=True):
+            path = folder / f"{census_year}_{row['school_id']}_{row['school_name']}.xlsx"
+            _write_book(path, [row], census_year, type_names)
+        return census.height
+    counties = census.partition_by("county_code", as_dict=True, maintain_order=True)
+    for (county,), schools in counties.items():
+        _write_book(folder / f"{census_year}_{county}_基表.xlsx", schools.to_dicts(), census_year, type_names)
+    return len(counties)
+
+
+def _write_book(path: Path, schools: list[dict], census_year: int, type_names: dict[str, str]) -> None:
+    layout = layouts()[0]
     taught = stages_taught()
-    written = 0
-    for row in census.iter_rows(named=True):
+    book = xlsxwriter.Workbook(path, {"strings_to_numbers": False})
+    for number, row in enumerate(schools, 1):
         stages = set(taught.get(row["school_type_code"], []))
-        path = folder / f"{census_year}_{row['school_id']}_{row['school_name']}.xlsx"
-        book = xlsxwriter.Workbook(path, {"strings_to_numbers": False})
         for form, spec in layout.forms.items():
             if spec.get("stage") and spec["stage"] not in stages:
                 continue
-            sheet = book.add_worksheet(form)
+            sheet = book.add_worksheet(form if number == 1 else f"{form} ({number})")
             if "fields" in spec:
                 sheet.write_string(0, 0, f"{spec['title']}（{census_year}年）")
                 for i, (column, field) in enumerate(spec["fields"].items(), start=2):
@@ -95,6 +108,4 @@ def write_form_books(census: pl.DataFrame, folder: Path, census_year: int) -> in
                 if c.split("_")[0] not in ("primary", "junior", "senior") or c.split("_")[0] in stages
             }
             _write_table(sheet, spec["title"], cells, row)
-        book.close()
-        written += 1
-    return written
+    book.close()

@@ -1046,7 +1046,11 @@ def write_landing(
 ) -> dict:
     """Write reference files, one CSV (or Parquet) file per prefecture and census year (or, with
     file_format "county_export", one statistics-system export workbook per county and year; with
-    "jiaoji", one base-form workbook per school and year), and truth.json.
+    "jiaoji", one base-form workbook per school and year; "jiaoji_county", one per county and
+    year holding all its schools' forms), and truth.json.
+
+    With file_format "mixed", the last census year's folder mixes the shapes county offices send
+    (_write_mixed_year) and the earlier years are canonical CSV files.
 
     With `messy`, each year is written in one of the shapes real counties send, with planted bad
     rows (pipelines.lib.synthetic.messy); the province itself is the same as the clean one.
@@ -1075,20 +1079,14 @@ def write_landing(
             )
             defects += year_defects
             blanks += year_blanks
-        elif file_format == "jiaoji":
-            write_form_books(census, folder, year)
+        elif file_format in ("jiaoji", "jiaoji_county"):
+            write_form_books(census, folder, year, by_county=file_format == "jiaoji_county")
         elif file_format == "county_export":
-            names = {c.county_code: (c.county_name, c.prefecture_name) for c in province.counties}
-            write_county_exports(census, folder, year, names)
+            write_county_exports(census, folder, year, _county_names(province))
+        elif file_format == "mixed" and year == province.years[-1]:
+            _write_mixed_year(census, folder, year, province)
         else:
-            for prefecture_code, part in census.group_by(
-                pl.col("county_code").str.slice(0, 4).alias("prefecture"), maintain_order=True
-            ):
-                path = folder / f"census_{year}_{prefecture_code[0]}.{file_format}"
-                if file_format == "parquet":
-                    part.write_parquet(path)
-                else:
-                    part.write_csv(path)
+            _write_tables(census, folder, year, "parquet" if file_format == "parquet" else "csv")
         progress(f"census year {year}: {census.height} school units")
     truth = {
         "generator": {
@@ -1105,6 +1103,39 @@ def write_landing(
     }
     (out / "truth.json").write_text(json.dumps(truth, ensure_ascii=False, indent=2), encoding="utf-8")
     return truth
+
+
+def _county_names(province: Province) -> dict[str, tuple[str, str]]:
+    return {c.county_code: (c.county_name, c.prefecture_name) for c in province.counties}
+
+
+def _write_tables(census: pl.DataFrame, folder: Path, year: int, suffix: str) -> None:
+    """One canonical file per prefecture (the first four digits of the county code)."""
+    for (prefecture_code,), part in census.group_by(
+        pl.col("county_code").str.slice(0, 4).alias("prefecture"), maintain_order=True
+    ):
+        path = folder / f"census_{year}_{prefecture_code}.{suffix}"
+        if suffix == "parquet":
+            part.write_parquet(path)
+        else:
+            part.write_csv(path)
+
+
+def _write_mixed_year(census: pl.DataFrame, folder: Path, year: int, province: Province) -> None:
+    """A year folder as a province office receives it: the first prefecture as one canonical CSV
+    file, the other prefectures' counties as statistics-system exports, except one county whose
+    schools' base forms come in one workbook (教基1001, 教基1001 (2), …)."""
+    prefecture = pl.col("county_code").str.slice(0, 4)
+    first = census["county_code"].str.slice(0, 4).min()
+    _write_tables(census.filter(prefecture == first), folder, year, "csv")
+    rest = census.filter(prefecture != first)
+    if rest.is_empty():
+        return
+    forms_county = rest["county_code"].min()
+    write_form_books(rest.filter(pl.col("county_code") == forms_county), folder, year, by_county=True)
+    write_county_exports(
+        rest.filter(pl.col("county_code") != forms_county), folder, year, _county_names(province)
+    )
 
 
 def generate(
