@@ -45,6 +45,17 @@ previous_contributions as (
     semi join current_cv using (county_code, stage, standard_id, indicator_id)
 ),
 
+-- Σ c_i of each county-indicator, added in sorted order: equal to CV² but for rounding, and the
+-- denominator of each school's share. Divided by CV² itself, a share could pass 1 in a county
+-- whose schools all have the same value (CV² is then rounding noise, about 1e-32, and so is c_i).
+current_totals as (
+    select
+        county_code, stage, standard_id, indicator_id,
+        list_aggregate(list_sort(list(contribution)), 'fsum') as total_contribution,
+    from current_contributions
+    group by all
+),
+
 both_years as (
     select
         coalesce(c.county_code, p.county_code) as county_code,
@@ -88,7 +99,9 @@ final as (
             else 'at_mean'
         end as resourcing,
         both_years.contribution,
-        both_years.contribution / (current_cv.cv ^ 2) as share_of_cv_squared,
+        case when current_totals.total_contribution > 0
+            then both_years.contribution / current_totals.total_contribution
+        end as share_of_cv_squared,
         case when both_years.is_present then
             row_number() over (
                 partition by both_years.county_code, both_years.stage, both_years.standard_id,
@@ -112,6 +125,7 @@ final as (
         previous_cv.cv as previous_county_cv,
     from both_years
     inner join current_cv using (county_code, stage, standard_id, indicator_id)
+    left join current_totals using (county_code, stage, standard_id, indicator_id)
     left join previous_cv using (county_code, stage, standard_id, indicator_id)
 )
 

@@ -46,12 +46,6 @@ weighted_students as (
         school_stages.school_id,
         school_stages.stage,
         coalesce(split_weights.weight, 1.0) * school_stages.stage_students as weighted,
-        count(*) over (
-            partition by standards.standard_id, school_stages.school_id
-        ) as n_stages,
-        sum(coalesce(split_weights.weight, 1.0) * school_stages.stage_students) over (
-            partition by standards.standard_id, school_stages.school_id
-        ) as weighted_total,
     from school_stages
     cross join standards
     inner join schools using (school_id)
@@ -59,6 +53,19 @@ weighted_students as (
         on split_weights.standard_id = standards.standard_id
         and split_weights.school_type_code = schools.school_type_code
         and split_weights.stage = school_stages.stage
+),
+
+-- the weighted students of a school's stages added in sorted order: three of them (a twelve-year
+-- school) added in whatever order the threads deliver them could differ in the last bit between
+-- two runs of the same data
+weighted_totals as (
+    select
+        standard_id,
+        school_id,
+        count(*) as n_stages,
+        list_aggregate(list_sort(list(weighted)), 'fsum') as weighted_total,
+    from weighted_students
+    group by all
 ),
 
 shares as (
@@ -71,6 +78,7 @@ shares as (
             else 1.0 / n_stages
         end as facility_share,
     from weighted_students
+    inner join weighted_totals using (standard_id, school_id)
     where stage in ('primary', 'junior')
 ),
 
@@ -119,6 +127,8 @@ merge_standards as (
 -- for standards whose teaching_points option is merge_into_parent: each teaching point with a
 -- parent section of the same stage is folded into it (pupils and resources added) and left out.
 -- A measure left blank by any of them leaves the parent's sum unknown (null), never a partial sum.
+-- Amounts that are not whole numbers (apportioned facilities) are added in sorted order, so that a
+-- re-run gives the same bits.
 merged_points as (
     select point.standard_id, point.school_id, point.stage, point.parent_school_id,
     from split_sections as point
@@ -143,17 +153,17 @@ parent_additions as (
         if(count(point.teachers_senior_title) = count(*), sum(point.teachers_senior_title)::bigint, null) as teachers_senior_title,
         if(count(point.key_teachers) = count(*), sum(point.key_teachers)::bigint, null) as key_teachers,
         if(count(point.pe_art_teachers) = count(*), sum(point.pe_art_teachers)::bigint, null) as pe_art_teachers,
-        if(count(point.teaching_aux_area_m2) = count(*), sum(point.teaching_aux_area_m2), null) as teaching_aux_area_m2,
-        if(count(point.indoor_sports_area_m2) = count(*), sum(point.indoor_sports_area_m2), null) as indoor_sports_area_m2,
-        if(count(point.sports_ground_area_m2) = count(*), sum(point.sports_ground_area_m2), null) as sports_ground_area_m2,
-        if(count(point.equipment_value_yuan) = count(*), sum(point.equipment_value_yuan), null) as equipment_value_yuan,
-        if(count(point.computers) = count(*), sum(point.computers), null) as computers,
-        if(count(point.books) = count(*), sum(point.books), null) as books,
-        if(count(point.multimedia_classrooms) = count(*), sum(point.multimedia_classrooms), null) as multimedia_classrooms,
-        if(count(point.music_rooms) = count(*), sum(point.music_rooms), null) as music_rooms,
-        if(count(point.music_room_area_m2) = count(*), sum(point.music_room_area_m2), null) as music_room_area_m2,
-        if(count(point.art_rooms) = count(*), sum(point.art_rooms), null) as art_rooms,
-        if(count(point.art_room_area_m2) = count(*), sum(point.art_room_area_m2), null) as art_room_area_m2,
+        if(count(point.teaching_aux_area_m2) = count(*), list_aggregate(list_sort(list(point.teaching_aux_area_m2)), 'fsum'), null) as teaching_aux_area_m2,
+        if(count(point.indoor_sports_area_m2) = count(*), list_aggregate(list_sort(list(point.indoor_sports_area_m2)), 'fsum'), null) as indoor_sports_area_m2,
+        if(count(point.sports_ground_area_m2) = count(*), list_aggregate(list_sort(list(point.sports_ground_area_m2)), 'fsum'), null) as sports_ground_area_m2,
+        if(count(point.equipment_value_yuan) = count(*), list_aggregate(list_sort(list(point.equipment_value_yuan)), 'fsum'), null) as equipment_value_yuan,
+        if(count(point.computers) = count(*), list_aggregate(list_sort(list(point.computers)), 'fsum'), null) as computers,
+        if(count(point.books) = count(*), list_aggregate(list_sort(list(point.books)), 'fsum'), null) as books,
+        if(count(point.multimedia_classrooms) = count(*), list_aggregate(list_sort(list(point.multimedia_classrooms)), 'fsum'), null) as multimedia_classrooms,
+        if(count(point.music_rooms) = count(*), list_aggregate(list_sort(list(point.music_rooms)), 'fsum'), null) as music_rooms,
+        if(count(point.music_room_area_m2) = count(*), list_aggregate(list_sort(list(point.music_room_area_m2)), 'fsum'), null) as music_room_area_m2,
+        if(count(point.art_rooms) = count(*), list_aggregate(list_sort(list(point.art_rooms)), 'fsum'), null) as art_rooms,
+        if(count(point.art_room_area_m2) = count(*), list_aggregate(list_sort(list(point.art_room_area_m2)), 'fsum'), null) as art_room_area_m2,
     from merged_points
     inner join split_sections as point using (standard_id, school_id, stage)
     group by all

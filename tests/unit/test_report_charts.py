@@ -43,10 +43,16 @@ def texts(root: ET.Element) -> list[str]:
         (7, [0, 2, 4, 6, 8]),
         (1300, [0, 500, 1000, 1500]),
         (0, [0, 1]),  # nothing to show still gives an axis
+        (1.5e-16, [0, 1]),  # a coefficient that is rounding noise (every school has the same value)
     ],
 )
 def test_axis_ticks_are_round_and_cover_the_top(top, expected):
     assert charts.axis_ticks(top) == pytest.approx(expected)
+
+
+def test_a_series_of_rounding_noise_still_draws():
+    root = parse(charts.line_chart([2023, 2024], [1.2e-16, 1.5e-16], label="x", threshold=None))
+    assert len(points(root)) == 2
 
 
 def test_line_chart_scales_years_to_x_and_values_to_y():

@@ -56,7 +56,9 @@ def axis_ticks(top_value: float, intervals: int = 4) -> list[float]:
         count = max(1, math.ceil(top_value / step - 1e-9))
         if count <= most:
             break
-    return [round(i * step, 10) for i in range(count + 1)]
+    ticks = [round(i * step, 10) for i in range(count + 1)]
+    # a top below the rounding (a coefficient of 1e-16 where every school has the same value)
+    return ticks if ticks[-1] > 0 else [0.0, 1.0]
 
 
 def tick_text(value: float) -> str:
