@@ -8,6 +8,27 @@ select count(*) from read_csv($path, header = true)
 -- name: count_parquet
 select count(*) from read_parquet($path)
 
+-- name: census_columns
+-- The census columns and their types, for the typed-load baseline's table (no lineage columns).
+select column_name, data_type
+from duckdb_columns()
+where schema_name = 'raw' and table_name = 'census_schools'
+    and column_name not in ('load_id', 'source_file', 'source_row', 'source_sha256')
+order by column_index
+
+-- name: typed_table
+create or replace table typed ({{ columns }})
+
+-- name: typed_rows
+select count(*) from typed
+
+-- name: typed_load_csv
+-- The typed-load baseline of ingest: DuckDB reading the CSV extracts into a typed table.
+insert into typed by name select * from read_csv($path, header = true)
+
+-- name: typed_load_parquet
+insert into typed by name select * from read_parquet($path)
+
 -- name: census_year_rows
 -- The rows the pandas notebook baseline starts from (read before the clock starts).
 select * from raw.census_schools where census_year = $census_year

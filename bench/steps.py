@@ -1,6 +1,7 @@
 """Work the benchmark measures in a child process of its own (bench/run.py times it and reads
 its peak memory): `rebuild` re-materialises every model and the alerts for the loaded years,
-`compare` times one census year's coefficient step three ways and writes the figures as JSON, and
+`compare` times one census year's coefficient step against a hand-written DuckDB query and a pandas
+notebook, and its ingest against DuckDB's own typed load, and writes the figures as JSON, and
 `undo` times saving one loaded census year for a rollback and rolling it back.
 
     python -m bench.steps rebuild --landing L --warehouse W --published P --reports R --years 2015-2024
@@ -23,14 +24,14 @@ import duckdb
 
 from pipelines.lib.ingest.census_ingest import extract_files
 from pipelines.lib.paths import MODELS_DIR
-from pipelines.lib.queries import sql
+from pipelines.lib.queries import Columns, sql
 
 BENCH_DIR = Path(__file__).resolve().parent
 
 
-def bench_sql(name: str) -> str:
+def bench_sql(name: str, **fills: Columns) -> str:
     """A statement of bench/queries.sql."""
-    return sql(f"queries/{name}", queries_dir=BENCH_DIR)
+    return sql(f"queries/{name}", queries_dir=BENCH_DIR, **fills)
 
 
 # the models that make up "the coefficient step": census rows -> county coefficients
@@ -114,6 +115,46 @@ def ours_seconds(warehouse: Path, year: int) -> float:
             return _best(step)
 
 
+def direct_seconds(warehouse: Path, year: int) -> tuple[float, object]:
+    """The hand-written single DuckDB query (bench/queries.sql direct_county_cvs) on the same
+    warehouse, best of three, and its coefficients (for the agreement check)."""
+    query = bench_sql("direct_county_cvs")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        seconds = _best(lambda: con.execute(query, {"census_year": year}).fetchall())
+        result = con.execute(query, {"census_year": year}).df()
+    result["census_year"] = year
+    return seconds, result
+
+
+def typed_load_seconds(files: list[Path], warehouse: Path) -> dict:
+    """DuckDB's own load of the year's extract files into a typed table on disk: read_csv (or
+    read_parquet) and insert into a table with raw.census_schools' column types, best of three.
+    It checks nothing, rejects nothing and records no lineage."""
+    csv = [str(f) for f in files if f.suffix.lower() == ".csv"]
+    parquet = [str(f) for f in files if f.suffix.lower() == ".parquet"]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        columns = Columns(
+            tuple((str(n), str(t)) for n, t in con.execute(bench_sql("census_columns")).fetchall())
+        )
+    with tempfile.TemporaryDirectory(prefix="junheng-bench-") as scratch:
+        con = duckdb.connect(str(Path(scratch) / "typed.duckdb"))
+        loaded = 0
+
+        def load() -> None:
+            nonlocal loaded
+            con.execute(bench_sql("typed_table", columns=columns))
+            if csv:
+                con.execute(bench_sql("typed_load_csv"), {"path": csv})
+            if parquet:
+                con.execute(bench_sql("typed_load_parquet"), {"path": parquet})
+            con.execute("checkpoint")
+            loaded = con.execute(bench_sql("typed_rows")).fetchone()[0]
+
+        seconds = _best(load)
+        con.close()
+    return {"seconds": seconds, "rows": loaded}
+
+
 def pandas_seconds(warehouse: Path, year: int) -> tuple[float, object]:
     """The notebook-style pandas baseline on the same census rows (read beforehand, not timed)."""
     from bench.pandas_baseline import all_standards_cvs
@@ -128,10 +169,12 @@ def pandas_seconds(warehouse: Path, year: int) -> tuple[float, object]:
 
 
 def agreement(warehouse: Path, year: int, baseline) -> dict:
-    """How far the pandas coefficients are from marts.county_indicator_cv (keys and values)."""
+    """How far a baseline's coefficients (pandas, or the direct query) are from
+    marts.county_indicator_cv (keys and values)."""
     keys = ["standard_id", "census_year", "county_code", "stage", "indicator_id"]
     with duckdb.connect(str(warehouse), read_only=True) as con:
         ours = con.execute(bench_sql("indicator_cvs"), {"census_year": year}).df()
+    baseline = baseline[[*keys, "n_schools", "cv"]]
     merged = ours.merge(baseline, on=keys, how="outer", suffixes=("_ours", "_pandas"), indicator=True)
     only = merged[merged["_merge"] != "both"]
     both = merged[merged["_merge"] == "both"]
@@ -212,11 +255,15 @@ def ingest_profile(landing: Path, warehouse: Path, year: int) -> dict[str, float
 
 def cmd_compare(args: argparse.Namespace) -> int:
     landing, warehouse = Path(args.landing), Path(args.warehouse)
+    files = extract_files(landing, args.year)
     figures = {
         "census_year": args.year,
-        "floor": floor_seconds(extract_files(landing, args.year)),
+        "floor": floor_seconds(files),
+        "typed_load": typed_load_seconds(files, warehouse),
         "ours_seconds": ours_seconds(warehouse, args.year),
     }
+    figures["direct_seconds"], direct = direct_seconds(warehouse, args.year)
+    figures["direct_agreement"] = agreement(warehouse, args.year, direct)
     figures["pandas_seconds"], baseline = pandas_seconds(warehouse, args.year)
     figures["agreement"] = agreement(warehouse, args.year, baseline)
     figures["ingest_parts"] = ingest_profile(landing, warehouse, args.year)

@@ -37,8 +37,31 @@ def test_tiny_benchmark_agrees_with_the_pipeline_and_reports_every_figure(tmp_pa
         assert sorted(scale["per_year"]) == [str(y) for y in scale["census_years"]]
         for stages in scale["per_year"].values():
             assert all(stages[k] > 0 for k in ("ingest", "models", "alerts", "publish", "coefficient"))
-        assert set(scale["ratios"]) == {"coefficient_vs_pandas", "ingest_vs_floor", "coefficient_vs_floor"}
+        assert set(scale["ratios"]) == {
+            "coefficient_vs_pandas",
+            "coefficient_vs_direct",
+            "ingest_vs_typed_load",
+            "ingest_vs_floor",
+            "coefficient_vs_floor",
+            "publish_last_vs_first",
+        }
+        direct = scale["comparison"]["direct_agreement"]  # the direct query computes the same coefficients
+        assert direct["keys_only_in_one"] == direct["null_mismatch"] == direct["n_schools_mismatch"] == 0
+        assert direct["max_relative_difference"] < 1e-9
+        assert scale["comparison"]["typed_load"]["rows"] == scale["comparison"]["floor"]["rows"]
+        assert scale["report"]["county_pages"] == scale["counties"]
+        assert scale["last_year_steps"]["raw__census_schools"] > 0
     assert results["machine"]["versions"]["duckdb"]
     report = (out / "results.md").read_text(encoding="utf-8")
-    for heading in ("## Machine", "## Targets", "## Province", "## National", "pandas notebook baseline"):
+    assert [v["target"].split(" ")[0] for v in results["verdicts"]][:2] == ["national", "national"]
+    for heading in (
+        "## Machine",
+        "## Targets",
+        "## Province",
+        "## National",
+        "pandas notebook baseline",
+        "direct query",
+        "typed load",
+        "Profile of census year",
+    ):
         assert heading in report

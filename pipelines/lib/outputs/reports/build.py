@@ -247,6 +247,9 @@ class ReportView:
             .iter_rows(named=True)
         }
         self.severity_order = sorted(self.labels.severity_rank, key=lambda s: -self.labels.severity_rank[s])
+        self._rows_of: tuple[str | None, dict[str, dict[tuple[str, str], list[dict]]]] = (None, {})
+        self._indicator_rows: dict[tuple[str, str], list[dict]] = {}
+        self._standard_rows = {r["standard_id"]: r for r in data.standards.iter_rows(named=True)}
 
     # --- shared pieces
 
@@ -663,8 +666,8 @@ class ReportView:
         }
 
     def _standard_field(self, standard_id: str, field: str) -> str:
-        row = self.data.standards.filter(pl.col("standard_id") == standard_id)
-        return "" if row.is_empty() or field not in row.columns else str(row[field][0] or "")
+        row = self._standard_rows.get(standard_id)
+        return "" if row is None or field not in row else str(row[field] or "")
 
     def _alert_groups(self, alerts: pl.DataFrame | None) -> list[dict[str, Any]]:
         """Alerts grouped by what they are about (standard, stage, evidence metric), worst first:
@@ -763,6 +766,35 @@ class ReportView:
                 return projection_words(rows.row(0, named=True))[0]
         return projection_words(alert)[0]
 
+    def _section_rows(self, code: str) -> dict[str, dict[tuple[str, str], list[dict]]]:
+        """One county's rows of the tables a section shows, by (standard, stage), as plain dicts:
+        read once per county, where filtering the frames once per section and indicator cost
+        half a minute for the whole country."""
+        if self._rows_of[0] != code:
+            tables = {
+                "balance": self.balance,
+                "cv": self.indicator_cv,
+                "trends": self.trends,
+                "drivers": self.drivers,
+                "failing": self.failing,
+            }
+            grouped: dict[str, dict[tuple[str, str], list[dict]]] = {}
+            for name, frames in tables.items():
+                groups: dict[tuple[str, str], list[dict]] = {}
+                frame = frames.get(code)
+                for r in [] if frame is None else frame.iter_rows(named=True):
+                    groups.setdefault((r["standard_id"], r["stage"]), []).append(r)
+                grouped[name] = groups
+            self._rows_of = (code, grouped)
+        return self._rows_of[1]
+
+    def _indicators(self, std: str, stage: str) -> list[dict]:
+        """The standard's indicators of a stage, in their order (marts.standard_indicators)."""
+        if (std, stage) not in self._indicator_rows:
+            rows = self.data.indicators.filter((pl.col("standard_id") == std) & (pl.col("stage") == stage))
+            self._indicator_rows[(std, stage)] = list(rows.sort("indicator_order").iter_rows(named=True))
+        return self._indicator_rows[(std, stage)]
+
     def _section(self, code: str, std: str, stage: str) -> dict[str, Any]:
         data = self.data
         years = data.years
@@ -771,20 +803,12 @@ class ReportView:
         cert = self.certs.get((code, std))
         marker = None if cert is None else cert["certified_year"]
         title = f"{self.labels.standard(std)}·{self.labels.stage(stage)}"
+        rows = self._section_rows(code)
+        balance = rows["balance"].get((std, stage), [])
 
-        balance = self.balance.get(code)
         composite_chart = None
         if is_composite:
-            composite_by_year = (
-                {}
-                if balance is None
-                else {
-                    r["census_year"]: r["composite_cv"]
-                    for r in balance.filter(
-                        (pl.col("standard_id") == std) & (pl.col("stage") == stage)
-                    ).iter_rows(named=True)
-                }
-            )
+            composite_by_year = {r["census_year"]: r["composite_cv"] for r in balance}
             composite_chart = charts.line_chart(
                 years,
                 [composite_by_year.get(y) for y in years],
@@ -796,48 +820,23 @@ class ReportView:
                 height=260,
             )
 
-        cv = self.indicator_cv.get(code)
-        cv = None if cv is None else cv.filter((pl.col("standard_id") == std) & (pl.col("stage") == stage))
-        trends = self.trends.get(code)
-        trend_rows = (
-            {}
-            if trends is None
-            else {
-                r["metric_id"]: r
-                for r in trends.filter((pl.col("standard_id") == std) & (pl.col("stage") == stage)).iter_rows(
-                    named=True
-                )
-            }
-        )
-        indicators = data.indicators.filter((pl.col("standard_id") == std) & (pl.col("stage") == stage)).sort(
-            "indicator_order"
-        )
+        series_of: dict[str, dict[int, dict]] = {}
+        for r in rows["cv"].get((std, stage), []):
+            series_of.setdefault(r["indicator_id"], {})[r["census_year"]] = r
+        trend_rows = {r["metric_id"]: r for r in rows["trends"].get((std, stage), [])}
+        indicators = self._indicators(std, stage)
         small_multiples = []
-        for ind in indicators.iter_rows(named=True):
-            series = (
-                {}
-                if cv is None
-                else {
-                    r["census_year"]: r["cv"]
-                    for r in cv.filter(pl.col("indicator_id") == ind["indicator_id"]).iter_rows(named=True)
-                }
-            )
+        for ind in indicators:
+            by_year = series_of.get(ind["indicator_id"], {})
+            series = {year: r["cv"] for year, r in by_year.items()}
             limit = None if is_composite else threshold
             trend = trend_rows.get(ind["indicator_id"])
             value = series.get(self.year)
-            this_year = (
-                None
-                if cv is None
-                else cv.filter(
-                    (pl.col("indicator_id") == ind["indicator_id"]) & (pl.col("census_year") == self.year)
-                )
-            )
+            this_year = by_year.get(self.year)
             small_multiples.append(
                 {
                     "name": ind["name_zh"],
-                    "n_missing_value": 0
-                    if this_year is None or this_year.is_empty()
-                    else this_year["n_missing_value"][0],
+                    "n_missing_value": 0 if this_year is None else this_year["n_missing_value"],
                     "unit": ind["unit"],
                     "standard_value": ind["standard_value"],
                     "value": value,
@@ -855,47 +854,31 @@ class ReportView:
                 }
             )
 
-        drivers = self.drivers.get(code)
+        drivers_of: dict[str, list[dict]] = {}
+        for r in rows["drivers"].get((std, stage), []):
+            drivers_of.setdefault(r["indicator_id"], []).append(r)
         driver_groups = []
-        if drivers is not None:
-            part = drivers.filter((pl.col("standard_id") == std) & (pl.col("stage") == stage))
-            for ind in indicators.iter_rows(named=True):
-                rows = part.filter(pl.col("indicator_id") == ind["indicator_id"]).sort("driver_rank")
-                if rows.is_empty():
-                    continue
-                driver_groups.append(
-                    {
-                        "indicator": ind["name_zh"],
-                        "unit": ind["unit"],
-                        "rows": [
-                            {
-                                **r,
-                                "resourcing_zh": RESOURCING_ZH.get(r["resourcing"] or "", "—"),
-                                "urban_rural": self.data.urban_rural.get(r["urban_rural_code"] or "", ""),
-                            }
-                            for r in rows.iter_rows(named=True)
-                        ],
-                    }
-                )
-
-        failing = self.failing.get(code)
-        failing_rows = []
-        if failing is not None:
-            for r in failing.filter((pl.col("standard_id") == std) & (pl.col("stage") == stage)).iter_rows(
-                named=True
-            ):
-                failing_rows.append(self._failing_school(std, r))
-
-        b = (
-            None
-            if balance is None
-            else balance.filter(
-                (pl.col("standard_id") == std)
-                & (pl.col("stage") == stage)
-                & (pl.col("census_year") == self.year)
+        for ind in indicators:
+            ranked = sorted(drivers_of.get(ind["indicator_id"], []), key=lambda r: r["driver_rank"])
+            if not ranked:
+                continue
+            driver_groups.append(
+                {
+                    "indicator": ind["name_zh"],
+                    "unit": ind["unit"],
+                    "rows": [
+                        {
+                            **r,
+                            "resourcing_zh": RESOURCING_ZH.get(r["resourcing"] or "", "—"),
+                            "urban_rural": self.data.urban_rural.get(r["urban_rural_code"] or "", ""),
+                        }
+                        for r in ranked
+                    ],
+                }
             )
-        )
-        year_row = None if b is None or b.is_empty() else b.row(0, named=True)
+
+        failing_rows = [self._failing_school(std, r) for r in rows["failing"].get((std, stage), [])]
+        year_row = next((r for r in balance if r["census_year"] == self.year), None)
         return {
             "anchor": f"{std}-{stage}",
             "title": title,

@@ -8,6 +8,7 @@ bound as parameters; every result is fetched whole before the next statement (Du
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import duckdb
@@ -70,13 +71,23 @@ class ReportData:
     def standard_ids(self) -> list[str]:
         return self.standards.sort("standard_id")["standard_id"].to_list()
 
+    @cached_property
+    def _cv_rules(self) -> dict[str, str]:
+        return {str(r["standard_id"]): str(r["cv_rule"]) for r in self.standards.iter_rows(named=True)}
+
+    @cached_property
+    def _thresholds(self) -> dict[tuple[str, str], float]:
+        return {
+            (str(r["standard_id"]), str(r["stage"])): float(r["cv_threshold"])
+            for r in self.thresholds.iter_rows(named=True)
+            if r["cv_threshold"] is not None
+        }
+
     def cv_rule(self, standard_id: str) -> str:
-        row = self.standards.filter(pl.col("standard_id") == standard_id)
-        return str(row["cv_rule"][0]) if row.height else "composite"
+        return self._cv_rules.get(standard_id, "composite")
 
     def threshold(self, standard_id: str, stage: str) -> float | None:
-        row = self.thresholds.filter((pl.col("standard_id") == standard_id) & (pl.col("stage") == stage))
-        return None if row.is_empty() else float(row["cv_threshold"][0])
+        return self._thresholds.get((standard_id, stage))
 
 
 def _years(con: duckdb.DuckDBPyConnection) -> list[int]:
