@@ -134,11 +134,14 @@ with_change as (
     left join previous_year using (county_code, stage, standard_id, metric_id)
 ),
 
--- robust z of the yearly change against the other counties of the province (leave-one-out)
-peer_changes as (
+-- robust z of the yearly change against the other counties of the province (leave-one-out):
+-- every county's change beside each other county's of the province (about 12 million pairs for
+-- the whole country), built once and read by the three aggregates below
+peer_changes as materialized (
     select
         c.county_code, c.stage, c.standard_id, c.metric_id,
         o.change as peer_change,
+        c.change as own_change,
     from with_change as c
     inner join with_change as o
         on o.province_code = c.province_code and o.stage = c.stage and o.standard_id = c.standard_id
@@ -146,21 +149,14 @@ peer_changes as (
     where o.change is not null
 ),
 
+-- with where the county's change stands among the other counties' changes: the share of them
+-- whose change was smaller (the words of the unusual-rise alert, "升幅高于全省 95% 的县")
 peer_medians as (
     select county_code, stage, standard_id, metric_id,
         count(*) as n_peers,
         median(peer_change) as peer_median_change,
+        avg((peer_change < own_change)::integer) as peer_share_below,
     from peer_changes
-    group by all
-),
-
--- where the county's change stands among the other counties' changes: the share of them whose
--- change was smaller (the words of the unusual-rise alert, "升幅高于全省 95% 的县")
-peer_position as (
-    select county_code, stage, standard_id, metric_id,
-        avg((peer_change < own.change)::integer) as peer_share_below,
-    from peer_changes
-    inner join with_change as own using (county_code, stage, standard_id, metric_id)
     group by all
 ),
 
@@ -187,7 +183,7 @@ measured as (
         case when coalesce(points.n_points, 0) >= settings.min_points then pair_slopes.slope end as slope,
         rises.rising_years,
         breaches.breach_years,
-        peer_position.peer_share_below,
+        peer_medians.peer_share_below,
         peer_medians.n_peers,
         peer_medians.peer_median_change,
         peer_spread.peer_mad_change,
@@ -201,7 +197,6 @@ measured as (
     left join pair_slopes using (county_code, stage, standard_id, metric_id)
     left join rises using (county_code, stage, standard_id, metric_id)
     left join breaches using (county_code, stage, standard_id, metric_id)
-    left join peer_position using (county_code, stage, standard_id, metric_id)
     left join peer_medians using (county_code, stage, standard_id, metric_id)
     left join peer_spread using (county_code, stage, standard_id, metric_id)
 ),

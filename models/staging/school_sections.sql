@@ -26,60 +26,56 @@ exclusion_rules as (
     select * from marts.standard_exclusion_rules
 ),
 
--- every stage a school's type teaches, senior included (it takes a share of the facilities)
-school_stages as (
-    select
-        schools.school_id,
-        unnest(school_types.stages) as stage,
-        case unnest(school_types.stages)
-            when 'primary' then schools.primary_students
-            when 'junior' then schools.junior_students
-            when 'senior' then schools.senior_students
-        end as stage_students,
-    from schools
-    inner join school_types using (school_type_code)
-),
-
-weighted_students as (
+-- per standard and school type: the weight of each stage the type teaches (a stage it does not
+-- teach weighs 0; senior only takes its share of the facilities), and how many stages it teaches
+type_weights as (
     select
         standards.standard_id,
-        school_stages.school_id,
-        school_stages.stage,
-        coalesce(split_weights.weight, 1.0) * school_stages.stage_students as weighted,
-    from school_stages
-    cross join standards
-    inner join schools using (school_id)
-    left join split_weights
-        on split_weights.standard_id = standards.standard_id
-        and split_weights.school_type_code = schools.school_type_code
-        and split_weights.stage = school_stages.stage
+        school_types.school_type_code,
+        len(school_types.stages) as n_stages,
+        list_contains(school_types.stages, 'primary') as teaches_primary,
+        list_contains(school_types.stages, 'junior') as teaches_junior,
+        if(list_contains(school_types.stages, 'primary'), coalesce(primary_weight.weight, 1.0), 0.0) as primary_weight,
+        if(list_contains(school_types.stages, 'junior'), coalesce(junior_weight.weight, 1.0), 0.0) as junior_weight,
+        if(list_contains(school_types.stages, 'senior'), coalesce(senior_weight.weight, 1.0), 0.0) as senior_weight,
+    from standards
+    cross join school_types
+    left join split_weights as primary_weight
+        on primary_weight.standard_id = standards.standard_id
+        and primary_weight.school_type_code = school_types.school_type_code
+        and primary_weight.stage = 'primary'
+    left join split_weights as junior_weight
+        on junior_weight.standard_id = standards.standard_id
+        and junior_weight.school_type_code = school_types.school_type_code
+        and junior_weight.stage = 'junior'
+    left join split_weights as senior_weight
+        on senior_weight.standard_id = standards.standard_id
+        and senior_weight.school_type_code = school_types.school_type_code
+        and senior_weight.stage = 'senior'
 ),
 
--- the weighted students of a school's stages added in sorted order: three of them (a twelve-year
--- school) added in whatever order the threads deliver them could differ in the last bit between
--- two runs of the same data
-weighted_totals as (
-    select
-        standard_id,
-        school_id,
-        count(*) as n_stages,
-        list_aggregate(list_sort(list(weighted)), 'fsum') as weighted_total,
-    from weighted_students
-    group by all
-),
-
+-- share(stage) = w(stage)·N(stage) / (w·N of primary + junior + senior), added in that order so
+-- that a re-run gives the same bits; an equal share per stage taught when the school has no pupils
 shares as (
     select
-        standard_id,
-        school_id,
+        type_weights.standard_id,
+        schools.school_id,
         stage,
+        type_weights.primary_weight * schools.primary_students
+            + type_weights.junior_weight * schools.junior_students
+            + type_weights.senior_weight * schools.senior_students as weighted_total,
         case
-            when weighted_total > 0 then weighted / weighted_total
-            else 1.0 / n_stages
+            when weighted_total > 0 then
+                if(stage = 'primary',
+                    type_weights.primary_weight * schools.primary_students,
+                    type_weights.junior_weight * schools.junior_students) / weighted_total
+            else 1.0 / type_weights.n_stages
         end as facility_share,
-    from weighted_students
-    inner join weighted_totals using (standard_id, school_id)
-    where stage in ('primary', 'junior')
+    from schools
+    inner join type_weights using (school_type_code)
+    cross join (values ('primary'), ('junior')) as compulsory(stage)
+    where (stage = 'primary' and type_weights.teaches_primary)
+        or (stage = 'junior' and type_weights.teaches_junior)
 ),
 
 split_sections as (

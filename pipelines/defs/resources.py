@@ -60,14 +60,16 @@ class Warehouse(dg.ConfigurableResource):
     @contextmanager
     def year_writer(self, context: dg.AssetExecutionContext) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection for a step that writes the run's census year. First the loads that failed
-        or dead runs left unfinished are rolled back, and tables an earlier version of their SQL
-        model built with other columns are built anew; then this run's load of the year begins (its
-        rows as they are now are saved once per run), so that the year can be rolled back whole
-        if any later step fails (pipelines.lib.loads.year_loads)."""
+        or dead runs left unfinished are rolled back, and (in the run's first writing step) tables
+        an earlier version of their SQL model built with other columns are built anew; then this
+        run's load of the year begins (its rows as they are now are saved once per run), so that
+        the year can be rolled back whole if any later step fails (pipelines.lib.loads.year_loads)."""
         with self.connect() as con:
             for line in settle_pending_loads(con, context.instance, own_run_id=context.run_id):
                 context.log.warning(line)
-            for line in upgrade_tables(con, load_models(MODELS_DIR)):
-                context.log.warning(line)
-            year_loads.begin(con, context.run_id, [int(context.partition_key)], this_process())
+            census_year = int(context.partition_key)
+            if not year_loads.has_begun(con, context.run_id, census_year):  # the run's first writing step
+                for line in upgrade_tables(con, load_models(MODELS_DIR)):
+                    context.log.warning(line)
+            year_loads.begin(con, context.run_id, [census_year], this_process())
             yield con

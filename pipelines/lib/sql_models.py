@@ -119,13 +119,13 @@ def upgrade_tables(con: duckdb.DuckDBPyConnection, models: list[SqlModel]) -> li
             continue
         existing = table_columns(con, model.relation)
         relation, select = Identifier(model.relation), ModelSql(model.sql)
-        years = [int(y) for (y,) in con.execute(sql("warehouse/table_years", relation=relation)).fetchall()]
         try:
-            columns = output_columns(con, model, years[0] if years else 0)
+            columns = output_columns(con, model, 0)  # the columns only: no row is read
         except duckdb.Error:
             continue  # the model cannot run as things are; its own step fails and says why
         if existing == columns:
-            continue
+            continue  # (every step of a run checks this: reading the years only when needed)
+        years = [int(y) for (y,) in con.execute(sql("warehouse/table_years", relation=relation)).fetchall()]
         with transaction(con):
             con.execute(sql("warehouse/drop_model_table", relation=relation))
             con.execute(

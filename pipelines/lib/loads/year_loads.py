@@ -101,6 +101,14 @@ def _status(con: duckdb.DuckDBPyConnection, load_id: str, census_year: int) -> s
     return None if status is None else str(status)
 
 
+def has_begun(con: duckdb.DuckDBPyConnection, load_id: str, census_year: int) -> bool:
+    """Whether the load `load_id` of this census year has begun and not finished (an earlier step
+    of the same run began it)."""
+    if not table_exists(con, *JOURNAL.split(".")):
+        return False
+    return _status(con, load_id, census_year) == "in_progress"
+
+
 def begin(con: duckdb.DuckDBPyConnection, load_id: str, census_years: list[int], process: ProcessId) -> int:
     """Start (or continue) the load `load_id` of these census years: save each year's rows once.
     Returns the rows saved now (0 when the load had already begun, or the years are new)."""
