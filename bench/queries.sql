@@ -29,6 +29,10 @@ insert into typed by name select * from read_csv($path, header = true)
 -- name: typed_load_parquet
 insert into typed by name select * from read_parquet($path)
 
+-- name: select_into_memory
+-- A model's select alone: its rows into a temporary table in memory, not the warehouse file.
+create or replace temporary table bench_select as {{ model }}
+
 -- name: census_year_rows
 -- The rows the pandas notebook baseline starts from (read before the clock starts).
 select * from raw.census_schools where census_year = $census_year

@@ -517,6 +517,22 @@ def markdown(results: dict) -> str:
                 ],
             ),
             "",
+            f"The coefficient step of census year {c['census_year']} model by model (best of 3 each; the "
+            "select alone puts the rows into a temporary table in memory instead of the warehouse file):",
+            "",
+            *_table(
+                ["model", "seconds", "its select alone", "writing the rows"],
+                [
+                    [
+                        f"`{relation}`",
+                        f"{part['seconds']:.3f}",
+                        f"{part['select_seconds']:.3f}",
+                        f"{max(part['seconds'] - part['select_seconds'], 0):.3f}",
+                    ]
+                    for relation, part in c.get("ours_parts", {}).items()
+                ],
+            ),
+            "",
             f"Ingest of census year {c['census_year']} part by part (the same functions, timed one by one "
             "on a scratch copy; the floor reads the same files):",
             "",
