@@ -17,6 +17,7 @@ import re
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import polars as pl
@@ -28,6 +29,7 @@ SUFFIXES = (".csv", ".xlsx", ".xls", ".parquet")
 SYSTEM_FILES = ("thumbs.db", "desktop.ini", ".ds_store")
 """Files Windows and macOS leave in folders: ignored (and listed as such)."""
 TOTAL_MARKERS = ("合计", "总计", "小计")
+_NUMBER = re.compile(r"^[\d.,\-+eE%]+$")
 TOTAL_WORDS = (*TOTAL_MARKERS, "计", "#合计")  # a total column under a parent header (教学及辅助用房 / 计)
 _SEARCH = ingest_rules()["header_search"]
 HEADER_SEARCH_ROWS = int(_SEARCH["rows"])
@@ -139,6 +141,7 @@ def _cell(value: object) -> str:
     return "" if value is None else str(value).strip()
 
 
+@cache
 def _column_of(header: str) -> str | None:
     """The canonical column a header means, also for a known column in an unknown unit."""
     if not header:
@@ -182,8 +185,8 @@ def _joined(parts: list[str]) -> str:
     if len(parts) > 1 and parts[-1] in TOTAL_WORDS:
         parts = parts[:-1]
     lowest, uppers = parts[-1], parts[:-1]
-    if _column_of(lowest) or not uppers:
-        return lowest
+    if not uppers or _NUMBER.match(lowest) or _column_of(lowest):
+        return lowest  # (a number is a row of values, not a header: nothing to join)
     for size in range(1, len(uppers) + 1):
         for chosen in itertools.combinations(uppers, size):
             for order in itertools.permutations((*chosen, lowest)):
@@ -197,9 +200,17 @@ def find_header(rows: Sequence[Sequence[object]]) -> HeaderFound | None:
     above it as a header two or three rows deep) that names the most known columns; None when none
     names enough."""
     best: HeaderFound | None = None
+    alone: list[int] = []  # how many known headers each row names by itself
     for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        candidates = [[_cell(c) for c in row]]
-        candidates += [_stacked_names(rows[i - depth : i + 1]) for depth in (1, 2) if i >= depth]
+        names = [_cell(c) for c in row]
+        alone.append(sum(1 for n in names if _column_of(n)))
+        candidates = [names]
+        # rows are joined only near a row that names a header (a merged-down one, at least)
+        candidates += [
+            _stacked_names(rows[i - depth : i + 1])
+            for depth in (1, 2)
+            if i >= depth and any(alone[i - depth : i + 1])
+        ]
         for names in candidates:
             score = sum(1 for n in names if _column_of(n))
             if best is None or score > best.score:
