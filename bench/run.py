@@ -384,6 +384,55 @@ def _correction_rows(atomicity: dict) -> list[list[object]]:
     ]
 
 
+def _bounds(results: dict) -> list[str]:
+    """What bounds each missed national target, in words, from the figures of this run (the
+    tables under "National" are the profile)."""
+    national = next((s for s in results["scales"] if s["scale"] == "national"), None)
+    missed = {v["target"] for v in results["verdicts"] if not v["met"]}
+    if national is None or not missed:
+        return []
+    c = national["comparison"]
+    parts = c.get("ours_parts", {})
+    writing = sum(max(p["seconds"] - p["select_seconds"], 0) for p in parts.values())
+    selects = sum(p["select_seconds"] for p in parts.values())
+    out = ["### What bounds the missed targets", ""]
+    if any("coefficient step" in t for t in missed) and parts:
+        out.append(
+            f"- **Coefficient step.** Of its {c['ours_seconds']:.2f} s, {writing:.2f} s is writing the rows of "
+            f"`staging.school_sections` and `marts.school_indicators` into the warehouse file and "
+            f"{selects:.2f} s is the three selects. The direct query ({c['direct_seconds']:.2f} s) and "
+            "pandas compute the county figures only, in memory, and add in whatever order comes. The "
+            "selects alone are within "
+            f"{selects / c['direct_seconds']:.1f}x of the direct query."
+        )
+    if any("ingest" in t for t in missed):
+        ingest_parts = c.get("ingest_parts", {})
+        top = sorted(ingest_parts.items(), key=lambda kv: -kv[1])[:3]
+        step = national["per_year"][str(c["census_year"])]["ingest"]
+        out.append(
+            f"- **Ingest.** The step takes {step:.2f} s against {c['typed_load']['seconds']:.2f} s for DuckDB's "
+            "typed load. The largest parts: "
+            + "; ".join(f"{name} {seconds:.2f} s" for name, seconds in top)
+            + f"; the parts add up to {sum(ingest_parts.values()):.2f} s, the rest is the step's own work "
+            "(the load's undo copy, the previous year's amounts for the unit check, the next year's "
+            "year-on-year warnings)."
+        )
+    if any("full run under" in t and " s" in t.split("under")[-1] for t in missed):
+        totals = national["stage_totals"]
+        steps = national["last_year_steps"]
+        publish = steps.get("published__warehouse_snapshot", 0.0)
+        rest = sum(steps.values()) - publish
+        out.append(
+            f"- **Full run.** {national['full_run']['seconds']:.0f} s: ingest {totals['ingest']:.0f} s, models "
+            f"{totals['models']:.0f} s, monitoring and alerts {totals['alerts']:.0f} s, publish "
+            f"{totals['publish']:.0f} s. In the last year, publishing (copy of the whole working file, "
+            f"the quality suites, the year's Parquet files) took {publish:.1f} s and every other step "
+            f"{rest:.1f} s together: even with a free publish the ten years would take about "
+            f"{rest * len(national['census_years']):.0f} s."
+        )
+    return [*out, ""]
+
+
 def markdown(results: dict) -> str:
     m = results["machine"]
     lines = [
@@ -405,6 +454,7 @@ def markdown(results: dict) -> str:
         ),
         "",
     ]
+    lines += _bounds(results)
     for scale in results["scales"]:
         c, r = scale["comparison"], scale["ratios"]
         units = scale["school_units"]
