@@ -204,3 +204,23 @@ def golden_standards() -> dict[str, Standard]:
     from tests.golden.official_numbers import STANDARD_IDS, golden_standard
 
     return {standard_id: golden_standard(standard_id) for standard_id in STANDARD_IDS}
+
+
+def warehouse_tables(
+    warehouse: Path, schemas: tuple[str, ...], drop: tuple[str, ...] = (), skip: tuple[str, ...] = ()
+) -> dict[str, pl.DataFrame]:
+    """Every table of `schemas` in a warehouse file (but the `skip` ones), without the `drop`
+    columns, rows in a fixed order: for comparing two warehouses table by table."""
+    from pipelines.lib.warehouse import query_frame
+
+    with connect(warehouse, read_only=True) as con:
+        names = query_frame(
+            con,
+            "select schema_name || '.' || table_name as t from duckdb_tables() "
+            f"where schema_name in {schemas} order by 1",
+        )["t"].to_list()
+        out = {}
+        for name in (n for n in names if n not in skip):
+            frame = query_frame(con, f"select * from {name}").drop(drop, strict=False)
+            out[name] = frame.sort(frame.columns)
+        return out

@@ -15,6 +15,7 @@ from pipelines.lib.outputs.reports.build import build_reports
 from pipelines.lib.synthetic.province import generate
 from pipelines.lib.warehouse import connect, query_frame
 from pipelines.runner import run_pipeline
+from tests.conftest import warehouse_tables
 
 pytestmark = pytest.mark.integration
 
@@ -53,20 +54,7 @@ def in_order(tmp_path_factory, generated):
 
 def tables(warehouse) -> dict[str, pl.DataFrame]:
     """Every data table, the lineage's load id left out (it names the run), rows in a fixed order."""
-    with connect(warehouse, read_only=True) as con:
-        names = query_frame(
-            con,
-            "select schema_name || '.' || table_name as t from duckdb_tables() "
-            f"where schema_name in {COMPARED_SCHEMAS} order by 1",
-        )["t"].to_list()
-        out = {}
-        for name in names:
-            if name in LOG_TABLES:
-                continue
-            frame = query_frame(con, f"select * from {name}")
-            frame = frame.drop("load_id", strict=False)
-            out[name] = frame.sort(frame.columns)
-        return out
+    return warehouse_tables(warehouse, COMPARED_SCHEMAS, drop=("load_id",), skip=LOG_TABLES)
 
 
 def assert_same(got, want):

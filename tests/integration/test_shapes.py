@@ -14,12 +14,13 @@ import pytest
 from pipelines.lib.synthetic.province import generate
 from pipelines.lib.warehouse import connect, query_frame
 from pipelines.runner import run_pipeline
+from tests.conftest import warehouse_tables
 
 pytestmark = pytest.mark.integration
 
 YEARS = [2022, 2023, 2024]
 COMPARED_SCHEMAS = ("raw", "staging", "marts", "monitoring")
-LINEAGE = ["load_id", "source_file", "source_row", "source_sha256"]
+LINEAGE = ("load_id", "source_file", "source_row", "source_sha256")
 
 
 def landing(root: Path, file_format: str, counties: int) -> Path:
@@ -42,17 +43,7 @@ def load(folder: Path, warehouse: Path, years: list[int] | None = None) -> Path:
 
 def tables(warehouse: Path) -> dict[str, pl.DataFrame]:
     """Every data table without its lineage (file, row, load), rows in a fixed order."""
-    with connect(warehouse, read_only=True) as con:
-        names = query_frame(
-            con,
-            "select schema_name || '.' || table_name as t from duckdb_tables() "
-            f"where schema_name in {COMPARED_SCHEMAS} order by 1",
-        )["t"].to_list()
-        out = {}
-        for name in names:
-            frame = query_frame(con, f"select * from {name}").drop(LINEAGE, strict=False)
-            out[name] = frame.sort(frame.columns)
-        return out
+    return warehouse_tables(warehouse, COMPARED_SCHEMAS, drop=LINEAGE)
 
 
 def assert_same(got: Path, want: Path) -> None:

@@ -175,10 +175,9 @@ def read_forms(path: Path, name: str) -> RawExtract:
         records.append(values)
         cells |= {(number, headers[c]): cell for c, cell in where.items()}
         rows[number] = sheets[layout.identity_form]
-    columns = list(dict.fromkeys(headers[c] for record in records for c in record))
     frame = pl.DataFrame(
-        {h: [_text(record.get(_column(headers, h))) for record in records] for h in columns},
-        schema=dict.fromkeys(columns, pl.String),
+        {h: [_text(record.get(c)) for record in records] for c, h in headers.items()},
+        schema=dict.fromkeys(headers.values(), pl.String),
     ).with_columns(pl.int_range(1, len(records) + 1, dtype=pl.Int64).alias("source_row"))
     many = f"，{len(records)} 所学校 / {len(records)} schools" if len(records) > 1 else ""
     return RawExtract(
@@ -197,10 +196,6 @@ def _sheet_order(grids: dict[str, list[list[object]]], sheets: dict[str, str]) -
     """Schools in the order their first sheet has in the workbook."""
     order = list(grids)
     return min(order.index(s) for s in sheets.values())
-
-
-def _column(headers: dict[str, str], header: str) -> str:
-    return next(c for c, h in headers.items() if h == header)
 
 
 def _text(value: object) -> str | None:

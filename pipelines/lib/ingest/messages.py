@@ -37,15 +37,13 @@ Where = Callable[[int, str | None], tuple[str, str]]
 """How a message names a row, or a cell of it: 第12行 在校生数, or 教基5176!C3（运动场地面积·数量）."""
 
 
-def plain_messages(
-    rejected: pl.DataFrame, header_of: Callable[[str], str], where: Where | None = None
-) -> pl.DataFrame:
+def plain_messages(rejected: pl.DataFrame, header_of: Callable[[str], str], place: Where) -> pl.DataFrame:
     """`rejected` (audit.rejected_rows rows of one file) with messages in plain words, the
     `check` of a code-list rule without its list, and the values a row rule compares as `value`.
-    `where` names rows and cells (default: the line or row number and the header)."""
+    `place` names rows and cells (MappedHeaders.where: the row and the header as typed, or a
+    form workbook's sheet and cell)."""
     if rejected.is_empty():
         return rejected
-    place = where or _numbered(header_of)
     others = _other_rows(rejected)
     rows = []
     for r in rejected.iter_rows(named=True):
@@ -74,14 +72,6 @@ def _other_rows(rejected: pl.DataFrame) -> dict[tuple[str, str], list[int]]:
     for r in repeated.iter_rows(named=True):
         found.setdefault((r["check"], r["value"]), []).append(int(r["source_row"]))
     return found
-
-
-def _numbered(header_of: Callable[[str], str]) -> Where:
-    def where(row: int, column: str | None = None) -> tuple[str, str]:
-        header = f" {header_of(column)}" if column else ""
-        return f"第{row}行{header}", f"row {row}{header}"
-
-    return where
 
 
 def _where(r: dict, place: Where, column: str | None = None) -> tuple[str, str]:
