@@ -115,12 +115,21 @@ def _print_shapes(warehouse: Path, census_year: int) -> None:
         print(f"  {files:>3} file(s), {schools:>5} school units: {words.get(shape, shape)}")
 
 
-def _print_summary(warehouse: Path) -> None:
-    from pipelines.lib.outputs.summary import balance_summary, format_summary
+def _lang(args: argparse.Namespace) -> str:
+    return "en" if getattr(args, "english", False) else "zh"
+
+
+def _say(args: argparse.Namespace, zh: str, en: str) -> str:
+    """The Chinese text, or with --english the English."""
+    return en if _lang(args) == "en" else zh
+
+
+def _print_summary(warehouse: Path, lang: str = "zh") -> None:
+    from pipelines.lib.outputs.summary import print_summary
     from pipelines.lib.warehouse import connect
 
     with connect(warehouse, read_only=True) as con:
-        print(format_summary(balance_summary(con)))
+        print(print_summary(con, lang))
 
 
 def _run(args: argparse.Namespace, command: str, **paths_and_years):
@@ -135,6 +144,7 @@ def _run(args: argparse.Namespace, command: str, **paths_and_years):
             progress=lambda m: print(f"  {m}", flush=True),
             log_level="INFO" if args.verbose else "CRITICAL",
             wait_seconds=getattr(args, "wait", None),
+            lang=_lang(args),
         )
     except BadRequest as exc:
         print(f"junheng {command}: {exc}", file=sys.stderr)
@@ -163,22 +173,39 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     if isinstance(summary, int):
         return summary
+    first, last = summary.census_years[0], summary.census_years[-1]
     print(
-        f"built {summary.warehouse} for census years {summary.census_years[0]}-"
-        f"{summary.census_years[-1]} in {summary.seconds:.1f}s; published {summary.published}\n"
+        _say(
+            args,
+            f"已构建 {summary.warehouse}（普查年度 {first}–{last}），用时 {summary.seconds:.1f} 秒；"
+            f"已发布 {summary.published}\n",
+            f"built {summary.warehouse} for census years {first}-{last} in {summary.seconds:.1f}s; "
+            f"published {summary.published}\n",
+        )
     )
-    _print_summary(summary.published)
+    print(
+        _say(args, "各年度达标情况（全部县，普查数据可判定的部分）：\n", "Counties meeting each standard:\n")
+    )
+    _print_summary(summary.published, _lang(args))
     return 0
 
 
-def _write_outputs(published: Path, reports: Path, census_year: int | None, county: str | None):
+def _write_outputs(
+    args: argparse.Namespace, published: Path, reports: Path, census_year: int | None, county: str | None
+):
     from pipelines.lib.outputs.folder import write_outputs
 
     started = time.perf_counter()
     outputs = write_outputs(published, reports, census_year, county)
+    seconds = time.perf_counter() - started
+    size = outputs.bytes / 2**20
     print(
-        f"reports for census year {outputs.census_year}: {outputs.files} files, "
-        f"{outputs.bytes / 2**20:.1f} MiB in {reports} ({time.perf_counter() - started:.1f}s)"
+        _say(
+            args,
+            f"{outputs.census_year} 年度报告：{outputs.files} 个文件，{size:.1f} MiB，在 {reports}（用时 {seconds:.1f} 秒）",
+            f"reports for census year {outputs.census_year}: {outputs.files} files, {size:.1f} MiB in "
+            f"{reports} ({seconds:.1f}s)",
+        )
     )
     return outputs
 
@@ -188,11 +215,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     published = paths.published_file(args.published)
     try:
-        outputs = _write_outputs(published, paths.reports_dir(args.out), args.year, args.county)
+        outputs = _write_outputs(args, published, paths.reports_dir(args.out), args.year, args.county)
     except (FileNotFoundError, ValueError, NoAlerts) as exc:
         print(f"junheng report: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    print(f"report: {outputs.index}")
+    print(_say(args, f"报告：{outputs.index}", f"report: {outputs.index}"))
     return 0
 
 
@@ -253,21 +280,33 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return summary
     print(f"\nCensus year {args.years[-1]} arrived in the shapes county offices send, read as:")
     _print_shapes(warehouse, args.years[-1])
-    print("\nCounties meeting each standard's coefficient-of-variation rule:\n")
-    _print_summary(warehouse)
+    print(
+        _say(
+            args,
+            "\n各年度达标情况（全部县，普查数据可判定的部分）：\n",
+            "\nCounties meeting each standard:\n",
+        )
+    )
+    _print_summary(warehouse, _lang(args))
     print(
         "\nPlanted scenarios (truth.json in the landing folder) and what the warehouse finds ('!' = fails):"
     )
     _print_scenarios(warehouse, truth)
-    print("\nBacksliding alerts of certified counties, latest census year (junheng alerts for all):\n")
-    _print_alert_summary(warehouse)
+    print(
+        _say(
+            args,
+            "\n已认定县的滑坡预警，最近一个普查年度（全部预警：junheng alerts）：\n",
+            "\nBacksliding alerts of certified counties, latest census year (junheng alerts for all):\n",
+        )
+    )
+    _print_alert_summary(warehouse, _lang(args))
     units = truth["school_units_per_year"]
     print(
         f"\nprovince: {args.counties} counties, {min(units.values())}-{max(units.values())} "
         f"school units per census year"
     )
     print(f"\n3/3 writing the reports from the published snapshot into {reports}", flush=True)
-    outputs = _write_outputs(published, reports, None, None)
+    outputs = _write_outputs(args, published, reports, None, None)
     print(f"\nlanding:   {landing}")
     print(f"warehouse: {warehouse} (working file; the pipeline writes it)")
     print(f"published: {published} (read-only snapshot for analysts; Parquet beside it)")
@@ -326,16 +365,24 @@ def _alerts_planted_vs_found(expected: list[dict], fired: list[tuple]) -> str:
     return f"alerts planted: {words}; {verdict} (active alerts of this county-stage: {len(fired)})"
 
 
-def _print_alert_summary(warehouse: Path) -> None:
+def _print_alert_summary(warehouse: Path, lang: str = "zh") -> None:
     from pipelines.lib.monitoring.alert_list import summary
     from pipelines.lib.warehouse import connect
 
     with connect(warehouse, read_only=True) as con:
-        print(summary(con))
+        print(summary(con, lang=lang))
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
-    from pipelines.lib.monitoring.alert_list import NoAlerts, format_table, read_alert_list, to_csv, to_json
+    from pipelines.lib.monitoring.alert_list import (
+        NoAlerts,
+        format_table,
+        read_alert_list,
+        to_csv,
+        to_json,
+        year_line,
+    )
+    from pipelines.lib.sentences import read_words
     from pipelines.lib.warehouse import connect
 
     # the published snapshot unless a file is named: reading the working file would lock out a load
@@ -346,6 +393,10 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     try:
         with connect(warehouse, read_only=True) as con:
             alerts = read_alert_list(con, args.year, args.min_severity, args.county, args.status)
+            words = read_words(con)
+            footer = (
+                "" if alerts.is_empty() else year_line(con, int(alerts["census_year"][0]), words, _lang(args))
+            )
     except (NoAlerts, ValueError) as exc:
         print(f"junheng alerts: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -359,15 +410,15 @@ def cmd_alerts(args: argparse.Namespace) -> int:
             rows = write_alert_list_xlsx(
                 con, Path(args.out), args.year, args.min_severity, args.county, args.status
             )
-        print(f"wrote {args.out}: {rows} alerts")
+        print(_say(args, f"已写入 {args.out}：{rows} 条预警", f"wrote {args.out}: {rows} alerts"))
     elif args.format == "csv":
         sys.stdout.write(to_csv(alerts))
     elif args.format == "json":
         print(to_json(alerts))
     else:
-        print(format_table(alerts))
-        if not alerts.is_empty():
-            print(f"\n{alerts.height} alerts, census year {alerts['census_year'][0]}")
+        print(format_table(alerts, words, _lang(args)))
+        if footer:
+            print(f"\n{footer}")
     return 0
 
 
@@ -412,6 +463,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--english",
+        action="store_true",
+        help="print in English (the default is Chinese, as the reports are)",
+    )
     common.add_argument(
         "-v",
         "--verbose",

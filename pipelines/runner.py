@@ -243,6 +243,7 @@ def run_pipeline(
     log_level: str = "CRITICAL",
     wait_seconds: float | None = None,
     log_dir: Path | None = None,
+    lang: str = "zh",
 ) -> RunSummary:
     """Materialise the reference assets, then every census year found (or the ones given).
 
@@ -285,7 +286,11 @@ def run_pipeline(
         run_config = warehouse_config(landing, warehouse, published, reports, log_level)
         instance.add_dynamic_partitions(CENSUS_YEAR_PARTITIONS, [str(y) for y in years])
         tags = process_tags(this_process())
-        progress(f"reference data and standards -> {warehouse}")
+        progress(
+            f"参考数据与标准 -> {warehouse}"
+            if lang == "zh"
+            else f"reference data and standards -> {warehouse}"
+        )
         result = defs.resolve_job_def(REFERENCE_JOB).execute_in_process(
             run_config=run_config, instance=instance, raise_on_error=False, tags=tags
         )
@@ -308,10 +313,12 @@ def run_pipeline(
                 )
             # read from the snapshot the run just published (the working file is the writer's)
             with connect(published, read_only=True) as con:
-                report = load_report(con, year)
+                report = load_report(con, year, lang=lang)
+            seconds = time.perf_counter() - year_started
             progress(
-                f"[{i}/{len(years)}] census year {year} done in {time.perf_counter() - year_started:.1f}s: "
-                f"{report}"
+                f"[{i}/{len(years)}] {year} 年度完成，用时 {seconds:.1f} 秒：{report}"
+                if lang == "zh"
+                else f"[{i}/{len(years)}] census year {year} done in {seconds:.1f}s: {report}"
             )
     finally:
         lock.release()

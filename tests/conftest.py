@@ -20,7 +20,7 @@ from pipelines.lib.reference import registry as reference
 from pipelines.lib.reference.alert_rules import load_rules, rule_tables
 from pipelines.lib.reference.standards import Standard, load_standards, standard_tables
 from pipelines.lib.sql_models import load_models, run_model
-from pipelines.lib.warehouse import connect, replace_census_year, replace_table
+from pipelines.lib.warehouse import connect, create_table, replace_census_year, replace_table
 
 # Tests never write runs into a developer's .dagster_home: runs without an explicit instance use
 # a throw-away one (pipelines.runner.default_instance).
@@ -137,6 +137,8 @@ def tiny_warehouse(tmp_path: Path) -> Iterator[TinyWarehouse]:
         no_counties = pl.DataFrame(schema=dict.fromkeys(table_doc("marts.dim_counties").columns, pl.String))
         replace_table(con, "marts.dim_counties", no_counties)
         replace_table(con, "marts.certifications", reference.read_certifications(tmp_path, [], []))
+        # built in Python by the alert asset; the summaries of monitoring read it (empty here)
+        create_table(con, "monitoring.backsliding_alerts")
         yield TinyWarehouse(con)
 
 

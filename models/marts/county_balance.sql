@@ -26,9 +26,13 @@ school_checks as (
         standard_id,
         count(*) filter (where is_compliant is not null) as n_sections_judged,
         count(*) filter (where is_compliant) as n_compliant_sections,
+        count_if(fails_school_rule) as n_failing_school_rule,
+        count_if(is_school_rule_undecided) as n_undecided_school_rule,
         count_if(breaks_school_size) as n_breaking_school_size,
         count_if(breaks_class_size) as n_breaking_class_size,
         count_if(breaks_room_standard) as n_breaking_room_standard,
+        count_if(breaks_school_size or breaks_class_size or breaks_room_standard) as n_breaking_school_conditions,
+        count_if(fails_any_check) as n_failing_any_check,
     from marts.school_compliance
     where census_year = $census_year
     group by all
@@ -87,15 +91,21 @@ parts as (
         county_stages.stage,
         county_stages.standard_id,
         case
+            when per_county.county_code is null then null
+            -- one indicator over its threshold fails the rule whatever the unknown ones are
             when standards.cv_rule = 'each_indicator' and per_county.n_indicators_above > 0 then true
             when per_county.n_indicators_with_cv < expected_indicators.n_indicators_expected then null
             when standards.cv_rule = 'composite' then per_county.mean_cv > thresholds.cv_threshold
             when standards.cv_rule = 'each_indicator' then false
         end as cv_rule_fails,
+        -- every included section must meet the rule: one failing section fails it; otherwise a
+        -- section not yet judged (blank census cells) leaves it undecided
         case
             when standards.school_rule_min_met is null then false
+            when school_checks.n_failing_school_rule > 0 then true
+            when school_checks.n_undecided_school_rule > 0 then null
             when coalesce(school_checks.n_sections_judged, 0) = 0 then null
-            else school_checks.n_compliant_sections < school_checks.n_sections_judged
+            else false
         end as school_rule_fails,
     from county_stages
     left join per_county using (county_code, stage, standard_id)
@@ -125,27 +135,28 @@ final as (
             when standards.cv_rule = 'each_indicator'
                 then per_county.n_indicators_above
         end as n_indicators_over_threshold,
-        case
-            when per_county.n_indicators_with_cv < expected_indicators.n_indicators_expected
-                then null
-            when standards.cv_rule = 'composite'
-                then per_county.mean_cv <= thresholds.cv_threshold
-            when standards.cv_rule = 'each_indicator'
-                then per_county.max_indicator_cv <= thresholds.cv_threshold
-        end as passes,
+        expected_indicators.n_indicators_expected::bigint as n_indicators,
+        not parts.cv_rule_fails as meets_cv_rule,
+        not parts.cv_rule_fails as passes,
         case
             when per_county.county_code is null then 'no_included_schools'
-            when per_county.n_indicators_with_cv < expected_indicators.n_indicators_expected
-                then 'missing_indicator_cv'
+            when parts.cv_rule_fails is null then 'missing_indicator_cv'
         end as passes_null_reason,
         school_checks.n_compliant_sections::bigint as n_compliant_sections,
         school_checks.n_compliant_sections / nullif(school_checks.n_sections_judged, 0) as compliant_share,
         case
             when standards.school_rule_min_met is not null then not parts.school_rule_fails
+        end as meets_school_rule,
+        case
+            when standards.school_rule_min_met is not null then not parts.school_rule_fails
         end as meets_school_standards,
+        school_checks.n_failing_school_rule::bigint as n_failing_school_rule,
+        school_checks.n_undecided_school_rule::bigint as n_undecided_school_rule,
         school_checks.n_breaking_school_size::bigint as n_breaking_school_size,
         school_checks.n_breaking_class_size::bigint as n_breaking_class_size,
         school_checks.n_breaking_room_standard::bigint as n_breaking_room_standard,
+        school_checks.n_breaking_school_conditions::bigint as n_breaking_school_conditions,
+        school_checks.n_failing_any_check::bigint as n_failing_any_check,
         -- the standard as far as the census can judge it: the CV rule, and the per-school rule
         -- where the standard has one; false when a part fails, null when a part is unknown
         case
@@ -154,6 +165,12 @@ final as (
             when parts.cv_rule_fails is null or parts.school_rule_fails is null then null
             else true
         end as meets_standard,
+        case
+            when per_county.county_code is null then 'no_included_schools'
+            when parts.cv_rule_fails or parts.school_rule_fails then null
+            when parts.cv_rule_fails is null then 'missing_indicator_cv'
+            when parts.school_rule_fails is null then 'school_rule_undecided'
+        end as meets_standard_null_reason,
         list_value(
             case when parts.cv_rule_fails then 'cv_rule' end,
             case when parts.school_rule_fails then 'school_rule' end

@@ -3,7 +3,9 @@
 -- (school_rule in models/standards/*.yaml), and school size, class size and music/art rooms.
 -- A section with an indicator that cannot be computed (a blank census cell) is judged only when
 -- the known values decide it (it fails whatever the unknown ones are); otherwise is_compliant is
--- null. n_missing_values says how many indicators were unknown.
+-- null. n_missing_values says how many indicators were unknown, missing_measures which census
+-- cells were blank. Each check has its own flag (fails_school_rule, breaks_*), and fails_any_check
+-- says whether the section fails at least one: the lists and counts of the reports read these.
 
 with
 
@@ -29,6 +31,31 @@ conditions as (
 
 size_limits as (
     select * from marts.standard_school_size_limits
+),
+
+-- the census measures left blank in sections with an unknown indicator value, among those the
+-- standard's indicators name: the cells a county fills in to have the section judged. The list is
+-- contracts/columns.py SECTION_MEASURES (tests/unit/test_models.py keeps it in step).
+blank_measures as (
+    select school_id, stage, standard_id, list(measure order by measure) as missing_measures,
+    from (
+        select
+            school_id, stage, standard_id,
+            columns(lambda c: list_contains([
+                'students', 'classes', 'teachers', 'teachers_above_degree', 'teachers_senior_title',
+                'key_teachers', 'pe_art_teachers',
+                'teaching_aux_area_m2', 'indoor_sports_area_m2', 'sports_ground_area_m2',
+                'equipment_value_yuan', 'computers', 'books', 'multimedia_classrooms',
+                'music_rooms', 'music_room_area_m2', 'art_rooms', 'art_room_area_m2'
+            ], c))::double,
+        from sections
+        semi join (
+            select school_id, stage, standard_id from values_with_minimum where is_missing_value
+        ) using (school_id, stage, standard_id)
+    ) unpivot include nulls (amount for measure in (columns(* exclude (school_id, stage, standard_id))))
+    semi join (select standard_id, measure from marts.standard_indicator_terms) using (standard_id, measure)
+    where amount is null
+    group by all
 ),
 
 standards_checked as (
@@ -63,7 +90,7 @@ school_size as (
     group by all
 ),
 
-final as (
+judged as (
     select
         sections.census_year,
         sections.school_id,
@@ -80,6 +107,8 @@ final as (
         coalesce(indicator_rule.unmet_indicators, []) as unmet_indicators,
         indicator_rule.min_unmet_ratio,
         coalesce(indicator_rule.n_missing_values, 0) as n_missing_values,
+        coalesce(blank_measures.missing_measures, []) as missing_measures,
+        rules.standard_id is not null as has_school_rule,
         case
             when rules.standard_id is null then null
             -- fails whatever the unknown values are: too few could be met, or one known is too low
@@ -109,6 +138,7 @@ final as (
     inner join standards_checked using (standard_id)
     left join rules using (standard_id)
     left join indicator_rule using (school_id, stage, standard_id)
+    left join blank_measures using (school_id, stage, standard_id)
     left join school_size using (standard_id, school_id)
     left join conditions using (standard_id, stage)
     left join size_limits as type_limit
@@ -117,6 +147,18 @@ final as (
     left join size_limits as default_limit
         on default_limit.standard_id = sections.standard_id
         and default_limit.school_type_code is null
+),
+
+final as (
+    select
+        * exclude (has_school_rule),
+        not is_compliant as fails_school_rule,
+        has_school_rule and is_compliant is null as is_school_rule_undecided,
+        coalesce(not is_compliant, false)
+            or coalesce(breaks_school_size, false)
+            or coalesce(breaks_class_size, false)
+            or coalesce(breaks_room_standard, false) as fails_any_check,
+    from judged
 )
 
 select * from final

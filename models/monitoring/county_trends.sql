@@ -13,6 +13,7 @@ settings as (
         max(value) filter (where setting_id = 'robust_z_min_counties')::integer as min_counties,
         max(value) filter (where setting_id = 'robust_z_mad_scale') as mad_scale,
         max(value) filter (where setting_id = 'projection_horizon_years')::integer as horizon_years,
+        max(value) filter (where setting_id = 'min_rise') as min_rise,
     from marts.alert_settings
 ),
 
@@ -85,12 +86,14 @@ pair_slopes as (
     group by all
 ),
 
--- consecutive rises ending this year: years since the last year that was not a rise
+-- consecutive rises ending this year: years since the last year that was not a rise. A change
+-- smaller than min_rise is no rise (it shows as 0.000 at the published three decimals).
 yearly_changes as (
     select
         h.county_code, h.stage, h.standard_id, h.metric_id, h.census_year,
-        coalesce(h.value > p.value, false) as is_rise,
+        coalesce(h.value - p.value >= settings.min_rise, false) as is_rise,
     from history as h
+    cross join settings
     left join history as p
         on p.county_code = h.county_code and p.stage = h.stage and p.standard_id = h.standard_id
         and p.metric_id = h.metric_id and p.census_year = h.census_year - 1
@@ -112,6 +115,9 @@ breaches as (
         count(*) filter (
             where census_year > coalesce(last_ok_year, -1)
         ) as breach_years,
+        min(census_year) filter (
+            where census_year > coalesce(last_ok_year, -1)
+        ) as breach_since_year,
     from (
         select
             *,
@@ -183,6 +189,7 @@ measured as (
         case when coalesce(points.n_points, 0) >= settings.min_points then pair_slopes.slope end as slope,
         rises.rising_years,
         breaches.breach_years,
+        breaches.breach_since_year,
         peer_medians.peer_share_below,
         peer_medians.n_peers,
         peer_medians.peer_median_change,
@@ -257,9 +264,16 @@ final as (
         end as robust_z_null_reason,
         coalesce(measured.rising_years, 0)::bigint as rising_years,
         coalesce(measured.breach_years, 0)::bigint as breach_years,
+        case when measured.breach_years > 0 then measured.breach_since_year end::integer as breach_since_year,
         case when measured.change is not null and measured.n_peers > 0 then measured.peer_share_below end
             as peer_share_below,
         coalesce(certified.is_monitored, false) as is_monitored,
+        case
+            when certified.certified_year is null then 'not_certified'
+            when certified.revoked_year is not null and certified.revoked_year <= $census_year then 'revoked'
+            when certified.certified_year > $census_year then 'certified_later'
+            else 'monitored'
+        end as certification_state,
         certified.certified_year,
         certified.revoked_year,
     from measured

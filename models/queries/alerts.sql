@@ -10,17 +10,25 @@ where census_year <= $census_year
 -- name: data_status
 select * from monitoring.county_data_status where census_year = $census_year
 
--- name: failing_sections
--- Per county, stage and standard with a per-school rule: school sections that fail it.
-select
-    compliance.county_code,
-    compliance.stage,
-    compliance.standard_id,
-    count_if(not compliance.is_compliant) as n_failing_sections
-from marts.school_compliance as compliance
-inner join marts.standards as standards using (standard_id)
-where compliance.census_year = $census_year and standards.school_rule_min_met is not null
-group by all
+-- name: school_rule_counts
+-- Per county, stage and standard with a per-school rule: the sections failing it (one home:
+-- marts.county_balance.n_failing_school_rule, the count the county page's list has).
+select balance.county_code, balance.stage, balance.standard_id, balance.n_failing_school_rule
+from marts.county_balance as balance
+where balance.census_year = $census_year and balance.n_failing_school_rule is not null
+
+-- name: verdict_runs
+-- This year's failing runs of the CV and per-school parts of each standard.
+select county_code, stage, standard_id, verdict, is_failing, failing_since_year, failing_years
+from monitoring.county_verdict_runs
+where census_year = $census_year
+
+-- name: what_if_plans
+-- The what-if plan rows of each judged metric (a plan's own row; a composite plan's indicator rows
+-- are read by the reports).
+select *
+from monitoring.what_if_plans
+where census_year = $census_year and plan_metric_id = metric_id
 
 -- name: previous_alerts
 -- Last year's alerts, to tell new from continuing and resolved.
@@ -29,29 +37,14 @@ select * from monitoring.backsliding_alerts where census_year = $census_year - 1
 -- name: county_names
 select county_code, county_name from marts.dim_counties
 
--- name: metric_names
-select distinct standard_id, indicator_id, name_zh from marts.standard_indicators
-
 -- name: driver_schools
--- The three schools that move each alerted county's coefficient most (alert_groups: the county,
--- stage and standard of every active alert, registered from Python).
+-- The schools that move each alerted county's coefficient most (alert_groups: the county, stage and
+-- standard of every active alert, registered from Python; how many: the setting top_driver_schools).
 select drivers.*
 from monitoring.school_drivers as drivers
 semi join alert_groups using (county_code, stage, standard_id)
-where drivers.census_year = $census_year and drivers.driver_rank <= 3
-
--- name: school_values
--- Every included school's value in the alerted county groups, for the what-if floor.
-select county_code, stage, standard_id, indicator_id, value, students
-from marts.school_indicators as school_values
-semi join alert_groups using (county_code, stage, standard_id)
-where school_values.census_year = $census_year
-    and school_values.students > 0
-    and school_values.value is not null
-order by county_code, stage, standard_id, indicator_id, school_id
-
--- name: indicators
-select standard_id, stage, indicator_id, name_zh, unit, scale from marts.standard_indicators
+where drivers.census_year = $census_year
+    and drivers.driver_rank <= (select value from marts.alert_settings where setting_id = 'top_driver_schools')
 
 -- name: duplicate_alert_ids
 -- The asset's blocking check: alert_id is unique within the year just written.
@@ -84,3 +77,26 @@ select severity, name_zh from marts.alert_severities where severity = 'data_hold
 
 -- name: ladder_worst_first
 select severity, rank from marts.alert_severities order by rank desc
+
+-- name: rule_templates
+select rule_id, message_zh, message_en from marts.alert_rules
+
+-- name: message_templates
+select message_id, message_zh, message_en from marts.alert_messages
+
+-- name: year_summary
+select * from monitoring.year_summary where census_year = $census_year
+
+-- name: worst_per_group
+-- The demo's summary: per county, stage and standard its worst active alert at $min_rank or
+-- worse, worst first, at most $limit of them; n_more says how many the limit left out.
+with worst as (
+    select *
+    from monitoring.backsliding_alerts
+    where census_year = $census_year and status in ('new', 'continuing') and severity_rank >= $min_rank
+    qualify row_number() over (partition by county_code, stage, standard_id order by severity_rank desc, rule_id) = 1
+)
+select *, greatest(count(*) over () - $limit, 0) as n_more
+from worst
+order by severity_rank desc, county_code, stage desc, standard_id
+limit $limit

@@ -74,6 +74,9 @@ select standard_id, name_zh from marts.standards
 -- name: indicator_names
 select distinct standard_id, indicator_id, name_zh from marts.standard_indicators
 
+-- name: rule_names
+select rule_id, name_zh from marts.alert_rules
+
 -- name: dictionary_tables
 select schema_name, table_name from duckdb_tables() where list_contains($schemas, schema_name)
 
@@ -83,19 +86,11 @@ from duckdb_columns()
 where list_contains($schemas, schema_name)
 order by column_index
 
--- name: pass_counts
--- Per census year, standard and stage: counties meeting the standard (as far as the census can
--- judge it, meets_standard), failing it and undetermined.
-select
-    census_year,
-    standard_id,
-    stage,
-    count(*) filter (where meets_standard) as passing,
-    count(*) filter (where not meets_standard) as failing,
-    count(*) filter (where meets_standard is null) as undetermined,
-    count(*) filter (where is_provisional) as provisional,
-from marts.county_balance
-group by all
+-- name: standard_summaries
+-- Every census year's counts of counties meeting, failing and undecided per standard and stage
+-- (monitoring.standard_summary), for the summary `junheng run` and `junheng demo` print.
+select *
+from monitoring.standard_summary
 order by census_year, standard_id, stage desc
 
 -- name: schools_loaded
@@ -119,7 +114,7 @@ from audit.rejected_rows
 where census_year = $census_year
 
 -- name: commonest_refusals
-select "column", "check", count(*) as n, min(message_en) as example
+select "column", "check", count(*) as n, min(message_en) as example, min(message_zh) as example_zh
 from audit.rejected_rows
 where census_year = $census_year
 group by all
@@ -143,11 +138,11 @@ where county_code = $county_code
 order by 1
 
 -- name: scenario_school_rule
--- sections of the county-stage that fail the per-school rule, per census year
-select census_year, count(*) filter (where not is_compliant), count(*) filter (where not is_compliant) = 0
-from marts.school_compliance
+-- sections of the county-stage that fail the per-school rule, per census year (one home:
+-- marts.county_balance.n_failing_school_rule)
+select census_year, n_failing_school_rule, meets_school_rule
+from marts.county_balance
 where county_code = $county_code and stage = $stage and standard_id = $standard_id
-group by census_year
 order by 1
 
 -- name: scenario_alerts

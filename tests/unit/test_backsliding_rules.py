@@ -14,14 +14,31 @@ import polars as pl
 import pytest
 from scipy import stats
 
-from pipelines.lib.monitoring.alerts import ALERT_SCHEMA, AlertInputs, alert_id, fire_alerts
+from pipelines.lib.monitoring.alerts import ALERT_SCHEMA, AlertInputs, alert_id, fire_alerts, rule_names
 from pipelines.lib.paths import MODELS_DIR
 from pipelines.lib.reference.alert_rules import load_rules, rule_tables
+from pipelines.lib.sentences import Words, glossary_words, render
 from pipelines.lib.sql_models import load_models, run_model
 from pipelines.lib.warehouse import connect, query_frame, replace_table
 
 RULES = load_rules(MODELS_DIR / "rules")
-TRENDS = next(m for m in load_models(MODELS_DIR) if m.relation == "monitoring.county_trends")
+MODELS = {m.relation: m for m in load_models(MODELS_DIR)}
+TRENDS = MODELS["monitoring.county_trends"]
+RUNS = MODELS["monitoring.county_verdict_runs"]
+_GLOSSARY = glossary_words()
+WORDS = Words(
+    values=_GLOSSARY.values,
+    columns=_GLOSSARY.columns,
+    rules=rule_names(RULES),
+    severities={s.severity: s.name_zh for s in RULES.severities},
+    phrases=_GLOSSARY.phrases,
+)
+FAILING_SCHEMA = {
+    "county_code": pl.String,
+    "stage": pl.String,
+    "standard_id": pl.String,
+    "n_failing_school_rule": pl.Int64,
+}
 QUALITY = ["teaching_area_per_student", "pe_art_teachers_per_100", "key_teachers_per_100"]
 
 
@@ -41,8 +58,11 @@ class Series:
         )
         con.execute(
             "create table marts.county_balance (census_year integer, county_code varchar, stage varchar, "
-            "standard_id varchar, cv_rule varchar, composite_cv double, cv_threshold double)"
+            "standard_id varchar, cv_rule varchar, composite_cv double, cv_threshold double, "
+            "meets_cv_rule boolean, meets_school_rule boolean, meets_standard boolean)"
         )
+        con.execute("create table marts.standards (standard_id varchar, school_rule_min_met bigint)")
+        con.execute("insert into marts.standards values ('basic_2012', null), ('quality_2017', 6)")
         con.execute(
             "create table marts.county_indicator_cv (census_year integer, county_code varchar, stage varchar, "
             "standard_id varchar, indicator_id varchar, indicator_order integer, cv double, cv_threshold double)"
@@ -63,7 +83,8 @@ class Series:
     def composite(self, code: str, values: dict[int, float], threshold: float = 0.5, stage: str = "primary"):
         for year, value in values.items():
             self.con.execute(
-                "insert into marts.county_balance values ($y, $c, $st, 'basic_2012', 'composite', $v, $t)",
+                "insert into marts.county_balance values "
+                "($y, $c, $st, 'basic_2012', 'composite', $v, $t, $v <= $t, null, $v <= $t)",
                 {"y": year, "c": code, "st": stage, "v": value, "t": threshold},
             )
 
@@ -76,8 +97,9 @@ class Series:
                     {"y": year, "c": code, "i": indicator, "o": order, "v": cv, "t": threshold},
                 )
             self.con.execute(
-                "insert into marts.county_balance values ($y, $c, 'primary', 'quality_2017', 'each_indicator', $v, $t)",
-                {"y": year, "c": code, "v": sum(cvs) / len(cvs), "t": threshold},
+                "insert into marts.county_balance values "
+                "($y, $c, 'primary', 'quality_2017', 'each_indicator', $v, $t, $m, true, $m)",
+                {"y": year, "c": code, "v": sum(cvs) / len(cvs), "t": threshold, "m": max(cvs) <= threshold},
             )
 
     def trends(self, year: int) -> pl.DataFrame:
@@ -116,19 +138,25 @@ class Series:
                         "county_code": c,
                         "stage": "primary",
                         "standard_id": "quality_2017",
-                        "n_failing_sections": n,
+                        "n_failing_school_rule": n,
                     }
                     for (c, y), n in self.failing.items()
                     if y == year
                 ],
-                schema={
-                    "county_code": pl.String,
-                    "stage": pl.String,
-                    "standard_id": pl.String,
-                    "n_failing_sections": pl.Int64,
-                },
+                schema=FAILING_SCHEMA,
             )
-            inputs = AlertInputs(year, trends, status, failing, previous, {c: c for c in codes})
+            for (c, y), n in self.failing.items():  # the per-school part of the verdict
+                self.con.execute(
+                    "update marts.county_balance set meets_school_rule = $ok, "
+                    "meets_standard = meets_cv_rule and $ok "
+                    "where county_code = $c and census_year = $y and standard_id = 'quality_2017'",
+                    {"ok": n == 0, "c": c, "y": y},
+                )
+            run_model(self.con, RUNS, year)
+            runs = query_frame(
+                self.con, "select * from monitoring.county_verdict_runs where census_year = $y", {"y": year}
+            )
+            inputs = AlertInputs(year, trends, status, failing, runs, previous, {c: c for c in codes}, WORDS)
             fired = fire_alerts(inputs, RULES)
             out[year] = fired
             previous = fired
@@ -151,6 +179,12 @@ def fired(alerts: pl.DataFrame, county: str | None = None, status: tuple = ("new
 
 def with_rule(alerts: pl.DataFrame, rule_id: str) -> pl.DataFrame:
     return alerts.filter(pl.col("fired_rules").list.contains(rule_id))
+
+
+def active_row(alerts: pl.DataFrame, metric_id: str) -> dict:
+    return alerts.filter(
+        pl.col("status").is_in(["new", "continuing"]) & (pl.col("metric_id") == metric_id)
+    ).row(0, named=True)
 
 
 def test_near_threshold_fires_at_exactly_90_percent_and_not_below(series):
@@ -275,7 +309,7 @@ def test_unusual_rise_against_the_other_counties_of_the_province(series):
     # told as a share of the province, the statistic only in the evidence
     alert = with_rule(out[2021], "unusual_rise").row(0, named=True)
     assert alert["peer_share_below"] == 1.0
-    assert "升幅高于全省其他所有县" in alert["message_zh"] and "稳健" not in alert["message_zh"]
+    assert "升幅高于全省 100% 的其他县" in alert["message_zh"] and "稳健" not in alert["message_zh"]
 
 
 def test_unusual_rise_needs_enough_peers(series):
@@ -356,8 +390,12 @@ def test_one_row_per_problem_at_its_highest_severity_listing_every_rule(series):
     composite = active.filter(pl.col("metric_id") == "composite").row(0, named=True)
     assert composite["severity"] == "breach" and composite["rule_id"] == "standard_not_met"
     assert composite["fired_rules"][0] == "standard_not_met"
-    assert {"near_threshold", "standard_not_met"} <= set(composite["fired_rules"])
-    assert "（同时触发：" in composite["message_zh"] and "接近阈值" in composite["message_zh"]
+    # over the threshold the value is not "near" it: the near-threshold rules stop at max_ratio 1.0
+    assert not {"near_threshold", "near_threshold_rising"} & set(composite["fired_rules"])
+    assert "接近阈值" not in composite["message_zh"]
+    rising = active_row(out[2020], "composite")  # 96%, rising: near, and the rules it also fired named
+    assert {"near_threshold_rising", "near_threshold"} <= set(rising["fired_rules"])
+    assert "（同时触发：接近阈值" in rising["message_zh"]
     whole = active.filter(pl.col("metric_id").is_null()).row(0, named=True)
     assert whole["severity"] == "critical" and whole["fired_rules"] == ["breach_repeated"]
     # continuing since the problem first appeared, whatever its severity then
@@ -371,8 +409,13 @@ def test_the_breach_run_counts_every_year_over_the_threshold(series):
     assert series.trends(2024)["breach_years"].to_list() == [4]
     assert series.trends(2020)["breach_years"].to_list() == [0]
     critical = with_rule(out[2024], "breach_repeated").row(0, named=True)
-    assert "已连续 4 年未达标" in critical["message_zh"]
-    assert with_rule(out[2024], "standard_not_met")["breach_years"].to_list() == [4]
+    assert (critical["failing_since_year"], critical["failing_years"]) == (2021, 4)
+    assert "差异系数要求自 2021 年起已连续 4 年未达到" in critical["message_zh"]
+    breach = with_rule(out[2024], "standard_not_met").row(0, named=True)
+    assert (breach["breach_years"], breach["failing_since_year"], breach["failing_years"]) == (4, 2021, 4)
+    assert "自 2021 年起已连续 4 年超过阈值" in breach["message_zh"]
+    # the alert was first seen when the value came near the line, a different fact with its own name
+    assert breach["first_seen_year"] == 2020
 
 
 def test_no_projection_beyond_the_horizon_and_the_words_say_so(series):
@@ -384,9 +427,7 @@ def test_no_projection_beyond_the_horizon_and_the_words_say_so(series):
     assert row["slope"] == pytest.approx(0.005)
     assert row["projected_breach_year"] is None and row["projection_null_reason"] == "beyond_horizon"
     assert row["projection_horizon_years"] == 10
-    from pipelines.lib.monitoring.alerts import projection_words
-
-    assert projection_words(row)[0] == "按当前趋势 10 年内不会超过阈值"
+    assert render("{projection_null_reason:phrase}", row, WORDS) == "按当前趋势 10 年内不会超过阈值"
 
 
 def test_a_projection_within_the_horizon_is_kept(series):
@@ -414,14 +455,46 @@ def test_last_years_alerts_written_one_row_per_rule_still_give_the_status(series
     series.trends(2022)
     trends = query_frame(series.con, "select * from monitoring.county_trends where census_year <= 2022")
     status = pl.DataFrame({"county_code": ["900101"], "is_provisional": [False], "provisional_reason": [""]})
-    failing = pl.DataFrame(
-        schema={
-            "county_code": pl.String,
-            "stage": pl.String,
-            "standard_id": pl.String,
-            "n_failing_sections": pl.Int64,
-        }
+    failing = pl.DataFrame(schema=FAILING_SCHEMA)
+    run_model(series.con, RUNS, 2022)
+    runs = query_frame(series.con, "select * from monitoring.county_verdict_runs where census_year = 2022")
+    alerts = fire_alerts(
+        AlertInputs(2022, trends, status, failing, runs, old, {"900101": "900101"}, WORDS), RULES
     )
-    alerts = fire_alerts(AlertInputs(2022, trends, status, failing, old, {"900101": "900101"}), RULES)
     row = alerts.filter(pl.col("metric_id") == "composite").row(0, named=True)
     assert row["status"] == "continuing" and row["first_seen_year"] == 2019
+
+
+def test_near_threshold_never_fires_on_a_metric_over_its_threshold_even_by_hysteresis(series):
+    # near the line in 2020, over it in 2021 (a breach), near again in 2022: "接近阈值" is said
+    # only of a value at or under the threshold, never kept by hysteresis once it is over
+    series.county("900101")
+    series.composite("900101", {2020: 0.46, 2021: 0.53, 2022: 0.47})
+    out = series.run(range(2020, 2023))
+    assert "near_threshold" in fired(out[2020])
+    over = active_row(out[2021], "composite")
+    assert over["observed_value"] > over["threshold"]
+    assert over["fired_rules"] == ["standard_not_met"] and "接近阈值" not in over["message_zh"]
+    assert "near_threshold" in fired(out[2022])
+
+
+def test_a_change_too_small_to_show_is_no_rise(series):
+    # +0.00003 reads "0.000" at three decimals: the trend does not call it a rise
+    series.county("900101")
+    series.composite("900101", {2020: 0.40, 2021: 0.44, 2022: 0.44003})
+    series.run(range(2020, 2023))
+    assert series.trends(2021)["rising_years"].to_list() == [1]
+    assert series.trends(2022)["rising_years"].to_list() == [0]
+
+
+def test_a_rule_that_counts_metrics_lists_them_and_shows_the_worst_of_them(series):
+    # two indicators at watch; the evidence box is about one of those two, never about a third
+    series.county("900101", standard="quality_2017")
+    series.indicators("900101", {2020: [0.30, 0.46, 0.47]})
+    out = series.run([2020])
+    row = out[2020].filter(pl.col("rule_id") == "several_at_watch").row(0, named=True)
+    assert row["counted_metric_ids"] == ["pe_art_teachers_per_100", "key_teachers_per_100"]
+    assert row["n_counted_metrics"] == 2
+    assert row["evidence_metric_id"] in row["counted_metric_ids"]
+    assert row["evidence_metric_id"] == "key_teachers_per_100"  # the worst of the two (0.47)
+    assert "有 2 项指标处于关注及以上" in row["message_zh"]

@@ -13,9 +13,9 @@ import openpyxl
 import polars as pl
 import pytest
 
+from pipelines.lib.catalog import table_doc
 from pipelines.lib.outputs.excel import (
     ALERT_SHEET_COLUMNS,
-    HEADERS,
     MAX_WIDTH,
     NoBalance,
     Sheet,
@@ -25,6 +25,17 @@ from pipelines.lib.outputs.excel import (
     write_county_balance_xlsx,
     write_workbook,
 )
+from pipelines.lib.sentences import glossary_words
+
+WORDS = glossary_words()
+ALERTS = "monitoring.backsliding_alerts"
+BALANCE = "marts.county_balance"
+
+
+def header(column: str, relation: str = BALANCE) -> str:
+    """The one Chinese name of a column: the table's own (columns_zh), else the glossary's."""
+    return WORDS.column(column, table_doc(relation).columns_zh)
+
 
 # Names a spreadsheet would run as a formula (or a DDE call) if written as they are: a hyperlink
 # formula, an @-function, a leading minus (Excel parses "-2+3" as a formula), and a tab before "=".
@@ -95,33 +106,33 @@ def test_cells_are_neutralised_numbers_stay_numbers(tmp_path):
         }
     )
     path = tmp_path / "t.xlsx"
-    write_workbook(path, [Sheet("表", frame)], "test")
+    write_workbook(path, [Sheet("表", frame, WORDS, BALANCE)], "test")
     assert_no_formulas(path)
     ws = openpyxl.load_workbook(path)["表"]
-    assert header_row(ws) == ["县区", "综合差异系数", "学生数（人）", "学校全部达标"]
-    names = column_values(ws, "县区")
+    assert header_row(ws) == ["县区名称", "综合差异系数", "在校生数", "学校均达到校际资源配置要求"]
+    names = column_values(ws, "县区名称")
     assert names[:4] == ["'" + name for name in HOSTILE_NAMES]
     assert names[4:] == ["金龙区", None]
     cvs = column_values(ws, "综合差异系数")
     assert cvs[0] == 0.123456  # the stored value keeps full precision; the format shows 0.123
     assert ws.cell(2, 2).number_format == "0.000"
     assert cvs[2] is None and cvs[3] is None  # NaN and null: empty cells
-    assert column_values(ws, "学生数（人）")[:2] == [10, 20]
-    assert column_values(ws, "学校全部达标") == ["是", "否", None, "是", "否", "是"]
+    assert column_values(ws, "在校生数")[:2] == [10, 20]
+    assert column_values(ws, "学校均达到校际资源配置要求") == ["是", "否", None, "是", "否", "是"]
 
 
 def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
     path = tmp_path / "out.xlsx"
-    write_workbook(path, [Sheet("表", pl.DataFrame({"county_code": ["900101"]}))], "first")
+    write_workbook(path, [Sheet("表", pl.DataFrame({"county_code": ["900101"]}), WORDS, BALANCE)], "first")
     before = path.read_bytes()
     with pytest.raises(KeyError):  # a column without a Chinese header is a programming error
-        write_workbook(path, [Sheet("表", pl.DataFrame({"no_such_column": [1]}))], "second")
+        write_workbook(path, [Sheet("表", pl.DataFrame({"no_such_column": [1]}), WORDS, BALANCE)], "second")
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["out.xlsx"]
 
 
 def test_alert_sheet_headers_are_unique():
-    headers = [HEADERS[c] for c in ALERT_SHEET_COLUMNS]
+    headers = [header(c, ALERTS) for c in ALERT_SHEET_COLUMNS]
     assert len(set(headers)) == len(headers)
 
 
@@ -164,18 +175,18 @@ def test_alert_list_xlsx(con, tmp_path):
     assert rows == expected > 0
     ws = openpyxl.load_workbook(path)["预警清单"]
     assert ws.max_row == rows + 1
-    assert header_row(ws)[:5] == ["普查年度", "县区代码", "县区", "学段", "标准"]
-    assert header_row(ws) == [HEADERS[c] for c in ALERT_SHEET_COLUMNS]
+    assert header_row(ws)[:5] == ["统计年度", "县区代码", "县区名称", "学段", "评估标准"]
+    assert header_row(ws) == [header(c, ALERTS) for c in ALERT_SHEET_COLUMNS]
     check_layout(ws)
     assert set(column_values(ws, "学段")) <= {"小学", "初中"}
-    assert set(column_values(ws, "标准")) <= {"基本均衡", "优质均衡"}
-    assert set(column_values(ws, "级别")) <= {"数据待核", "关注", "预警", "未达标", "严重"}
+    assert set(column_values(ws, "评估标准")) <= {"基本均衡", "优质均衡"}
+    assert set(column_values(ws, "预警等级")) <= {"数据待核", "关注", "预警", "超过阈值", "严重"}
     assert all(isinstance(v, float) for v in column_values(ws, "差异系数") if v is not None)
     assert_no_formulas(path)
 
 
 # the labels the sheet shows, typed here (the rules file is what the writer reads)
-SEVERITY_LABELS = {"warning": "预警", "breach": "未达标", "critical": "严重"}
+SEVERITY_LABELS = {"warning": "预警", "breach": "超过阈值", "critical": "严重"}
 STATUS_LABELS = {"new": "新增", "continuing": "持续"}
 
 
@@ -196,10 +207,10 @@ def test_alert_list_xlsx_filters_like_the_cli(con, tmp_path):
     ws = openpyxl.load_workbook(path)["预警清单"]
     read_back = sorted(
         zip(
-            column_values(ws, HEADERS["alert_id"]),
-            column_values(ws, HEADERS["county_code"]),
-            column_values(ws, HEADERS["severity"]),
-            column_values(ws, HEADERS["status"]),
+            column_values(ws, header("alert_id", ALERTS)),
+            column_values(ws, header("county_code", ALERTS)),
+            column_values(ws, header("severity", ALERTS)),
+            column_values(ws, header("status", ALERTS)),
             strict=True,
         )
     )
@@ -226,15 +237,20 @@ def test_county_balance_xlsx(con, tmp_path):
     balance, indicator_cv = workbook["县域均衡"], workbook["指标差异系数"]
     assert balance.max_row == rows + 1
     assert indicator_cv.max_row == counts["county_indicator_cv"] + 1
-    assert header_row(balance)[:5] == ["普查年度", "县区代码", "县区", "学段", "标准"]
-    for header in ("综合差异系数", "差异系数阈值", "差异系数达标", "超过阈值的指标数（项）"):
-        assert header in header_row(balance)
-    for ws in (balance, indicator_cv):
+    assert header_row(balance)[:5] == ["统计年度", "县区代码", "县区名称", "学段", "评估标准"]
+    for name in ("综合差异系数", "差异系数阈值", "差异系数达标", "超过阈值的指标数"):
+        assert name in header_row(balance)
+    # every header is the glossary's name of its column: the one source the dictionary and pages use
+    for ws, relation in ((balance, BALANCE), (indicator_cv, "marts.county_indicator_cv")):
         check_layout(ws)
-    assert set(column_values(balance, "差异系数达标")) <= {"是", "否", "未知"}
+        assert all(
+            WORDS.column(c, table_doc(relation).columns_zh) in header_row(ws)
+            for c in ("county_code", "stage", "standard_id")
+        )
+    assert set(column_values(balance, "差异系数达标")) <= {"是", "否", "—"}
     assert set(column_values(balance, "学段")) == {"小学", "初中"}
-    assert set(column_values(balance, "标准")) == {"基本均衡", "优质均衡"}
-    assert None not in column_values(balance, "县区")
+    assert set(column_values(balance, "评估标准")) == {"基本均衡", "优质均衡"}
+    assert None not in column_values(balance, "县区名称")
     # every row read back equals the warehouse's row, asked directly
     expected = con.execute(
         "select county_code, stage, standard_id, composite_cv, passes from marts.county_balance "
@@ -245,12 +261,12 @@ def test_county_balance_xlsx(con, tmp_path):
         {"primary": "小学", "junior": "初中"},
         {"basic_2012": "基本均衡", "quality_2017": "优质均衡"},
     )
-    verdicts = {True: "是", False: "否", None: "未知"}
+    verdicts = {True: "是", False: "否", None: "—"}
     read_back = sorted(
         zip(
             *(
                 column_values(balance, h)
-                for h in ("县区代码", "学段", "标准", "综合差异系数", "差异系数达标")
+                for h in ("县区代码", "学段", "评估标准", "综合差异系数", "差异系数达标")
             ),
             strict=True,
         )
@@ -263,8 +279,8 @@ def test_county_balance_xlsx(con, tmp_path):
     # the sheet keeps 16 significant digits of each coefficient
     assert [r[3] for r in read_back] == pytest.approx([w[3] for w in want], rel=1e-15)
     # the county name column is sized by display width: CJK characters count two
-    longest = max(len(name) for name in column_values(balance, "县区"))
-    assert widths(balance)[header_row(balance).index("县区") + 1] >= 2 * longest
+    longest = max(len(name) for name in column_values(balance, "县区名称"))
+    assert widths(balance)[header_row(balance).index("县区名称") + 1] >= 2 * longest
     # CVs are numbers at full precision, shown to 3 decimals
     stored = con.execute(
         "select composite_cv from marts.county_balance where census_year = $y "
@@ -287,7 +303,7 @@ def test_county_balance_xlsx_of_an_earlier_year(con, tmp_path):
         "select count(*) from marts.county_balance where census_year = $y", {"y": first}
     ).fetchall()[0][0]
     assert rows == expected
-    assert set(column_values(openpyxl.load_workbook(tmp_path / "balance.xlsx")["县域均衡"], "普查年度")) == {
+    assert set(column_values(openpyxl.load_workbook(tmp_path / "balance.xlsx")["县域均衡"], "统计年度")) == {
         first
     }
     with pytest.raises(NoBalance):
@@ -324,12 +340,12 @@ def test_hostile_county_names_are_neutralised(warehouse, tmp_path):
     for path in (tmp_path / "alerts.xlsx", tmp_path / "balance.xlsx"):
         assert_no_formulas(path)
         for ws in openpyxl.load_workbook(path).worksheets:
-            shown = dict(zip(column_values(ws, "县区代码"), column_values(ws, "县区"), strict=True))
+            shown = dict(zip(column_values(ws, "县区代码"), column_values(ws, "县区名称"), strict=True))
             assert {code: shown[code] for code in codes if code in shown} == {
                 code: expected[code] for code in codes if code in shown
             }
             assert any(code in shown for code in codes)
-            names_column = header_row(ws).index("县区") + 1
+            names_column = header_row(ws).index("县区名称") + 1
             for row in range(2, ws.max_row + 1):
                 cell = ws.cell(row, names_column)
                 assert cell.data_type == "s"
@@ -345,9 +361,9 @@ def test_county_balance_xlsx_prints_and_reads_like_the_official_tables(con, tmp_
     year = latest_balance_year(con)
     basic = workbook["基本均衡差异系数表"]
     headers = header_row(basic)
-    assert headers[:3] == ["县区代码", "县区", "学段"]
+    assert headers[:3] == ["县区代码", "县区名称", "学段"]
     assert headers[3] == "生均教学及辅助用房面积差异系数"  # the standard's order, official names
-    assert headers[-3:] == ["综合差异系数", "差异系数阈值", "达标（普查可判定部分）"]
+    assert headers[-3:] == ["综合差异系数", "差异系数阈值", "达标判定"]
     assert len(headers) == 3 + 8 + 3
     n_counties = con.execute(
         "select count(distinct county_code) from marts.county_balance where census_year = $y", {"y": year}
@@ -367,7 +383,7 @@ def test_county_balance_xlsx_prints_and_reads_like_the_official_tables(con, tmp_
     assert len(header_row(quality)) == 3 + 7 + 3
     # means at three significant digits: a teacher ratio is not shown as 0.05
     cvs = workbook["指标差异系数"]
-    mean = header_row(cvs).index("均值（生均加权）") + 1
+    mean = header_row(cvs).index(header("mean_value", "marts.county_indicator_cv")) + 1
     for r in range(2, cvs.max_row + 1):
         value, fmt = cvs.cell(r, mean).value, cvs.cell(r, mean).number_format
         if value:
@@ -387,7 +403,7 @@ def test_long_alert_texts_wrap(con, tmp_path):
     path = tmp_path / "alerts.xlsx"
     write_alert_list_xlsx(con, path)
     ws = openpyxl.load_workbook(path).active
-    column = header_row(ws).index("预警说明") + 1
+    column = header_row(ws).index(header("message_zh", ALERTS)) + 1
     longest = max(range(2, ws.max_row + 1), key=lambda r: len(ws.cell(r, column).value or ""))
     if len(ws.cell(longest, column).value or "") > 30:
         assert ws.cell(longest, column).alignment.wrap_text

@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from pipelines.lib.outputs.reports import charts
-from pipelines.lib.outputs.reports.build import fmt_signed, fmt_value
+from pipelines.lib.sentences import fmt_signed, fmt_value
 
 NS = {"svg": charts.SVG_NS}
 
@@ -74,8 +74,10 @@ def test_line_chart_scales_years_to_x_and_values_to_y():
     assert not threshold_lines(root)
 
 
-def test_line_chart_draws_the_threshold_dashed_and_flags_points_above_it():
-    root = parse(charts.line_chart([2023, 2024], [0.40, 0.60], label="x", threshold=0.5))
+def test_line_chart_draws_the_threshold_dashed_and_the_years_its_caller_flags():
+    # which years are drawn as failing is the caller's verdict (a warehouse column), not a
+    # comparison of the chart's
+    root = parse(charts.line_chart([2023, 2024], [0.40, 0.60], label="x", threshold=0.5, over=[False, True]))
     (line,) = threshold_lines(root)
     assert line.get("stroke-dasharray")
     assert line.get("y1") == line.get("y2")
@@ -83,7 +85,9 @@ def test_line_chart_draws_the_threshold_dashed_and_flags_points_above_it():
     assert y_high < float(line.get("y1")) < y_low  # 0.60 above the line, 0.40 below (SVG y grows down)
     classes = [c.get("class") for c in root.iterfind(".//svg:circle", NS)]
     assert classes == ["point", "point over"]
-    assert any(t.startswith("阈值 0.5") for t in texts(root))
+    assert "阈值" in "".join(texts(root)) and "0.50" in texts(root)
+    unflagged = parse(charts.line_chart([2023, 2024], [0.40, 0.60], label="x", threshold=0.5))
+    assert [c.get("class") for c in unflagged.iterfind(".//svg:circle", NS)] == ["point", "point"]
 
 
 def test_line_chart_axis_reaches_the_threshold_when_values_are_low():
@@ -150,9 +154,9 @@ def test_text_from_the_data_is_escaped():
     assert link.get("href") == 'a.html?x="1"&y=<2>'
 
 
-def test_bar_chart_widths_are_proportional_and_bars_over_threshold_are_flagged():
+def test_bar_chart_widths_are_proportional_and_the_flagged_bars_are_drawn_as_failing():
     bars = [
-        charts.Bar("甲县", 0.8),
+        charts.Bar("甲县", 0.8, over=True),
         charts.Bar("乙县", 0.4),
         charts.Bar("丙县", None),
         charts.Bar("丁县", 0.2),

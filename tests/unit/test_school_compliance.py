@@ -223,3 +223,49 @@ def test_a_county_stage_with_no_included_school_gets_a_row_saying_so(tiny_wareho
         "marts.county_balance", "standard_id = 'quality_2017' and stage = 'junior'"
     )
     assert quality["n_schools"].to_list() == [1]
+
+
+def test_meets_standard_waits_while_a_school_is_undecided(tiny_warehouse):
+    """Both CVs pass and no school fails, but one school's key teachers were left blank and its
+    other values do not decide the 6-of-7 rule: the official rule needs every school, so the
+    verdict is undecided (null, with its reason), and the school and the blank cell are named."""
+    tiny_warehouse.load(
+        [
+            census_row(),
+            census_row(school_id="2190000002", primary_key_teachers=None),
+            census_row(school_id="2190000003"),
+        ]
+    )
+    school = tiny_warehouse.table(
+        "marts.school_compliance",
+        "standard_id = 'quality_2017' and stage = 'primary' and school_id = '2190000002'",
+    ).row(0, named=True)
+    assert school["is_compliant"] is None and school["is_school_rule_undecided"] is True
+    assert school["fails_school_rule"] is None and school["missing_measures"] == ["key_teachers"]
+    quality = tiny_warehouse.table(
+        "marts.county_balance", "standard_id = 'quality_2017' and stage = 'primary'"
+    ).row(0, named=True)
+    assert quality["meets_cv_rule"] is True  # the two other schools decide the CVs
+    assert quality["n_failing_school_rule"] == 0 and quality["n_undecided_school_rule"] == 1
+    assert quality["meets_school_rule"] is None and quality["meets_school_standards"] is None
+    assert quality["meets_standard"] is None
+    assert quality["meets_standard_null_reason"] == "school_rule_undecided"
+    assert quality["unmet_parts"] == []
+
+
+def test_a_failing_school_decides_even_when_another_is_undecided(tiny_warehouse):
+    tiny_warehouse.load(
+        [
+            census_row(),
+            census_row(school_id="2190000002", primary_key_teachers=None),
+            census_row(
+                school_id="2190000003", multimedia_classrooms=11, teaching_aux_area_m2=teaching_aux_for(0.8)
+            ),
+        ]
+    )
+    quality = tiny_warehouse.table(
+        "marts.county_balance", "standard_id = 'quality_2017' and stage = 'primary'"
+    ).row(0, named=True)
+    assert quality["meets_school_rule"] is False and quality["meets_standard"] is False
+    assert quality["meets_standard_null_reason"] is None and quality["unmet_parts"] == ["school_rule"]
+    assert (quality["n_failing_school_rule"], quality["n_undecided_school_rule"]) == (1, 1)

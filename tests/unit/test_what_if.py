@@ -1,156 +1,142 @@
-"""The resource-floor what-if against hand computation and brute-force grids."""
+"""The what-if plans (models/monitoring/what_if_plans.sql, what_if_schools.sql) on hand-made
+schools whose answers are worked out by hand: amounts in whole teachers and 万元 tenths, every
+school raised to the per-school minimum where the standard sets one, the CV target met, and a
+plan that needs nothing says so in one row."""
+
+from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
-from hypothesis import assume, given, settings
-from hypothesis import strategies as st
 
-import pipelines.lib.method.what_if as what_if
-from pipelines.lib.method.what_if import composite_floor_for_target, floor_for_target
+from pipelines.lib.method.equity import weighted_cv
+from tests.conftest import census_row
 
-GRID = 20_001
+YEAR = 2024
 
 
-def grid_cv(x, p, floors):
-    """CV of max(x, L) for every L in `floors`, in plain numpy (two-pass, population form)."""
-    v = np.maximum(np.asarray(x, float)[None, :], np.asarray(floors, float)[:, None])
-    p = np.asarray(p, float)
-    mean = (v * p).sum(axis=1) / p.sum()
-    sd = np.sqrt((p * (v - mean[:, None]) ** 2).sum(axis=1) / p.sum())
-    return sd / mean
-
-
-def plain_cv(x, p):
-    return float(grid_cv(x, p, [-math.inf])[0])
-
-
-def test_hand_computed_three_schools():
-    # x = 2, 4, 6 with 10, 20, 10 students: mean 4, var 2, CV = √2/4 ≈ 0.354.
-    # Floor 3: values 3, 4, 6 -> mean 170/40 = 4.25, E[x²] = 770/40 = 19.25, var = 1.1875,
-    # CV = √1.1875 / 4.25 ≈ 0.2564. With that as the target the answer is L = 3, one school
-    # raised, cost 10 × (3 − 2) = 10.
-    target = math.sqrt(1.1875) / 4.25
-    result = floor_for_target([2, 4, 6], [10, 20, 10], target)
-    assert result is not None
-    assert result.floor == pytest.approx(3.0, rel=1e-9)
-    assert result.cv_before == pytest.approx(math.sqrt(2) / 4, rel=1e-12)
-    assert result.cv_after <= target + 1e-12
-    assert result.schools_raised == 1 and result.cost == pytest.approx(10.0, rel=1e-9)
-    assert not result.already_met
-
-
-def test_target_met_at_a_school_value_lands_on_it():
-    # Floor 4: values 4, 4, 6 -> mean 4.5, var 0.75, CV = √0.75/4.5; cost 10 × 2 = 20.
-    result = floor_for_target([2, 4, 6], [10, 20, 10], math.sqrt(0.75) / 4.5)
-    assert result is not None
-    assert result.floor == pytest.approx(4.0, rel=1e-9) and result.cost == pytest.approx(20.0, rel=1e-8)
-
-
-def test_already_met_costs_nothing():
-    result = floor_for_target([2, 4, 6], [10, 20, 10], 0.5)
-    assert result is not None and result.already_met
-    assert result.cost == 0 and result.schools_raised == 0
-    assert result.floor == 2 and result.cv_after == result.cv_before
-
-
-def test_zero_target_floors_everyone_to_the_top():
-    result = floor_for_target([2, 4, 6], [10, 20, 10], 0.0)
-    assert result is not None
-    assert result.floor == 6 and result.cost == 10 * 4 + 20 * 2 and result.cv_after < 1e-15
-
-
-def test_unusable_schools_are_ignored_and_too_few_give_none():
-    # no students, missing or NaN values carry no weight; a lone school or a zero mean gives None
-    full = floor_for_target([2, 4, 6, None, math.nan, 100], [10, 20, 10, 5, 5, 0], 0.2)
-    assert full == floor_for_target([2, 4, 6], [10, 20, 10], 0.2)
-    assert floor_for_target([2, None, 6], [10, 20, 0], 0.2) is None
-    assert floor_for_target([0, 0], [10, 20], 0.2) is None
-    assert composite_floor_for_target([([2, 4, 6], [1, 1, 1]), ([5], [3])], 0.1) is None
-    with pytest.raises(ValueError):
-        floor_for_target([2, 4], [1, 1], -0.1)
-
-
-def test_bisection_fallback_agrees_with_the_quadratic(monkeypatch):
-    # the fallback path is otherwise rarely taken; it must give the same floor
-    x, p = [3.0, 7.0, 8.0, 20.0, 41.0], [120, 15, 300, 80, 7]
-    quadratic = floor_for_target(x, p, 0.3)
-    monkeypatch.setattr(what_if, "_crossing", lambda *args: None)
-    bisected = floor_for_target(x, p, 0.3)
-    assert quadratic is not None and bisected is not None
-    assert bisected.floor == pytest.approx(quadratic.floor, rel=1e-11)
-
-
-@st.composite
-def county(draw):
-    x = draw(st.lists(st.floats(0.01, 1e5, allow_nan=False), min_size=2, max_size=30))
-    p = draw(st.lists(st.integers(1, 3000), min_size=len(x), max_size=len(x)))
-    return x, p
-
-
-def first_meeting(levels, cvs, target):
-    """Index of the first grid level meeting the target (the grid ends at CV ≈ 0)."""
-    index = int(np.argmax(cvs <= target))
-    assert index > 0 and cvs[index] <= target
-    return index
-
-
-@given(county(), st.floats(0.05, 0.9))
-@settings(max_examples=60, deadline=None)
-def test_floor_matches_a_brute_force_grid(data, fraction):
-    x, p = data
-    before = plain_cv(x, p)
-    assume(before > 1e-6)
-    target = fraction * before
-    result = floor_for_target(x, p, target)
-    assert result is not None
-    levels = np.linspace(min(x), max(x), GRID)
-    i = first_meeting(levels, grid_cv(x, p, levels), target)
-    tol = 1e-9 * (max(x) - min(x))
-    assert levels[i - 1] - tol <= result.floor <= levels[i] + tol
-    assert result.cv_after <= target + 1e-9
-    assert plain_cv(np.maximum(x, result.floor), p) <= target + 1e-9
-    cost = float(np.sum(np.asarray(p) * np.maximum(0.0, result.floor - np.asarray(x))))
-    assert result.cost == pytest.approx(cost, rel=1e-9)
-    assert result.schools_raised == sum(v < result.floor for v in x)
-
-
-@given(st.lists(county(), min_size=2, max_size=3), st.floats(0.05, 0.9))
-@settings(max_examples=40, deadline=None)
-def test_composite_matches_a_brute_force_grid(indicators, fraction):
-    befores = [plain_cv(x, p) for x, p in indicators]
-    assume(min(befores) > 1e-6)
-    target = fraction * float(np.mean(befores))
-    result = composite_floor_for_target(indicators, target)
-    assert result is not None and not result.already_met
-    means = [float(np.dot(x, p) / np.sum(p)) for x, p in indicators]
-    shares = np.linspace(0.0, max(max(x) / m for (x, _), m in zip(indicators, means, strict=True)), GRID)
-    composite = np.mean(
-        [grid_cv(x, p, shares * m) for (x, p), m in zip(indicators, means, strict=True)], axis=0
+def certify(tiny_warehouse, county_code: str = "900101", standard_id: str = "quality_2017") -> None:
+    tiny_warehouse.con.execute(
+        "insert into marts.certifications (county_code, standard_id, certified_year) values ($c, $s, 2020)",
+        {"c": county_code, "s": standard_id},
     )
-    i = first_meeting(shares, composite, target)
-    tol = 1e-9 * shares[-1]
-    assert shares[i - 1] - tol <= result.share_of_mean <= shares[i] + tol
-    assert result.composite_after <= target + 1e-9
-    for (x, p), m, floor in zip(indicators, means, result.floors, strict=True):
-        level = result.share_of_mean * m
-        assert floor.floor == pytest.approx(level, rel=1e-12)
-        cost = float(np.sum(np.asarray(p) * np.maximum(0.0, level - np.asarray(x))))
-        assert floor.cost == pytest.approx(cost, rel=1e-9, abs=1e-9)
-        assert floor.already_met == (floor.schools_raised == 0)
 
 
-def test_composite_of_one_indicator_is_the_single_floor():
-    # one indicator: the share of the mean is just the single floor over the mean (4)
-    single = floor_for_target([2, 4, 6], [10, 20, 10], 0.2)
-    combined = composite_floor_for_target([([2, 4, 6], [10, 20, 10])], 0.2)
-    assert single is not None and combined is not None
-    assert combined.share_of_mean * 4 == pytest.approx(single.floor, rel=1e-10)
+def school(n: int, **overrides) -> dict:
+    return census_row(school_id=f"21900000{n:02d}", **overrides)
 
 
-def test_composite_already_met_raises_nothing():
-    result = composite_floor_for_target([([2, 4, 6], [10, 20, 10]), ([1, 1.1], [5, 5])], 0.5)
-    assert result is not None and result.already_met and result.share_of_mean == 0
-    assert all(f.cost == 0 and f.already_met for f in result.floors)
-    assert result.composite_after == pytest.approx(result.composite_before, rel=1e-12)
+def plan(tiny_warehouse, metric_id: str, standard_id: str = "quality_2017") -> dict:
+    return tiny_warehouse.table(
+        "monitoring.what_if_plans",
+        f"standard_id = '{standard_id}' and stage = 'primary' and plan_metric_id = '{metric_id}' "
+        f"and metric_id = '{metric_id}'",
+    ).row(0, named=True)
+
+
+def test_teachers_are_added_whole_and_every_school_reaches_the_minimum(tiny_warehouse):
+    # five schools of 500 pupils; PE and art teachers 2, 3, 5, 6, 8 = 0.4, 0.6, 1.0, 1.2, 1.6 per
+    # 100 pupils against the minimum 0.9: 4.5 teachers are needed, so 5 at the first two schools
+    # (2 -> 5 is 3 teachers, 3 -> 5 is 2), never 2.5 and 1.5
+    certify(tiny_warehouse)
+    tiny_warehouse.load(
+        [school(i, primary_pe_art_teachers=n) for i, n in enumerate([2, 3, 5, 6, 8], start=1)]
+    )
+    row = plan(tiny_warehouse, "pe_art_teachers_per_100")
+    assert row["is_needed"] is True and row["floor_basis"] == "school_minimum"
+    assert row["floor_value"] == pytest.approx(0.9) and row["floor_share_of_mean"] == 0
+    assert (row["n_schools_raised"], row["amount_needed"], row["amount_unit"]) == (2, 5.0, "人")
+    schools = tiny_warehouse.table("monitoring.what_if_schools", "indicator_id = 'pe_art_teachers_per_100'")
+    assert sorted(zip(schools["school_id"], schools["amount_needed"], strict=True)) == [
+        ("2190000001", 3.0),
+        ("2190000002", 2.0),
+    ]
+    assert all(v >= 0.9 for v in schools["value_after"])
+    # the CV after is the weighted CV of the raised values, at most the target
+    after = weighted_cv([1.0, 1.0, 1.0, 1.2, 1.6], [500] * 5).cv
+    assert row["cv_after"] == pytest.approx(after, rel=1e-12) and row["cv_after"] <= row["target_cv"]
+
+
+def test_money_is_added_in_tenths_of_a_wan_yuan_and_the_cv_target_can_ask_for_more(tiny_warehouse):
+    # equipment per pupil 2100 at four schools, 20000 at one: above the minimum 2000, but a CV of
+    # 1.26 against the target 0.95 × 0.50. The floor rises in whole percent of the county mean until
+    # the CV of the rounded-up amounts meets the target; each school's need is a multiple of 0.1 万元.
+    certify(tiny_warehouse)
+    values = [2100.0, 2100.0, 2100.0, 2100.0, 20000.0]
+    tiny_warehouse.load([school(i, equipment_value_yuan=v * 500) for i, v in enumerate(values, start=1)])
+    row = plan(tiny_warehouse, "equipment_value_per_student")
+    assert row["is_needed"] is True and row["floor_basis"] == "cv_target"
+    assert row["amount_unit"] == "万元" and row["n_schools_raised"] == 4
+    mean = sum(values) / len(values)
+    share = row["floor_share_of_mean"]
+    assert row["floor_value"] == pytest.approx(share * mean)
+    assert share == pytest.approx(round(share, 2))  # whole percent of the mean
+    schools = tiny_warehouse.table(
+        "monitoring.what_if_schools", "indicator_id = 'equipment_value_per_student'"
+    )
+    for amount in schools["amount_needed"]:
+        assert amount == pytest.approx(round(amount, 1))  # 万元 in tenths
+        assert amount > 0
+    assert sum(schools["amount_needed"]) == pytest.approx(row["amount_needed"])
+    assert all(v >= row["floor_value"] - 1e-9 for v in schools["value_after"])
+    target = row["target_cv"]
+    assert target == pytest.approx(0.95 * 0.5)
+
+    def cv_at(s: float) -> float:  # the plan by hand: each school raised to s × mean, in 0.1 万元
+        after = [
+            v
+            if v >= s * mean
+            else v + math.ceil(round((s * mean - v) * 500 / 10000 / 0.1, 9)) * 0.1 * 10000 / 500
+            for v in values
+        ]
+        cv = weighted_cv(after, [500] * 5).cv
+        assert cv is not None
+        return cv
+
+    assert row["cv_after"] == pytest.approx(cv_at(share), rel=1e-9) and row["cv_after"] <= target
+    assert cv_at(share - 0.01) > target  # the smallest whole percent that meets the target
+
+
+def test_a_plan_with_nothing_to_add_is_one_row_saying_so(tiny_warehouse):
+    certify(tiny_warehouse)
+    tiny_warehouse.load([school(1), school(2), school(3)])
+    rows = tiny_warehouse.table(
+        "monitoring.what_if_plans", "standard_id = 'quality_2017' and stage = 'primary'"
+    )
+    assert rows.height == 7  # one per judged indicator
+    assert set(rows["is_needed"]) == {False}
+    assert rows["amount_needed"].to_list() == [None] * 7
+    assert tiny_warehouse.table("monitoring.what_if_schools").is_empty()
+
+
+def test_the_basic_composite_floors_every_indicator_at_one_share_of_its_mean(tiny_warehouse):
+    certify(tiny_warehouse, standard_id="basic_2012")
+    # two schools with about a tenth of the others' resources on every indicator: each indicator's
+    # CV is about 0.69, so the composite is above the target 0.95 × 0.65
+    poor = {
+        "teaching_aux_area_m2": 300.0,
+        "indoor_sports_area_m2": 20.0,
+        "sports_ground_area_m2": 380.0,
+        "equipment_value_yuan": 100_000.0,
+        "computers": 6,
+        "books": 1500,
+        "primary_teachers": 3,
+        "primary_teachers_above_degree": 3,
+        "primary_teachers_senior_title": 1,
+        "primary_key_teachers": 1,
+        "primary_pe_art_teachers": 1,
+    }
+    rows = [school(i) for i in range(1, 4)] + [school(4, **poor), school(5, **poor)]
+    tiny_warehouse.load(rows)
+    composite = plan(tiny_warehouse, "composite", "basic_2012")
+    assert composite["is_needed"] is True and composite["plan_null_reason"] is None
+    assert composite["cv_after"] <= composite["target_cv"] < composite["cv_before"]
+    parts = tiny_warehouse.table(
+        "monitoring.what_if_plans",
+        "standard_id = 'basic_2012' and stage = 'primary' and plan_metric_id = 'composite' and metric_id <> 'composite'",
+    )
+    assert parts.height == 8
+    assert set(parts["floor_share_of_mean"]) == {composite["floor_share_of_mean"]}
+    assert composite["cv_after"] == pytest.approx(sum(parts["cv_after"]) / 8, rel=1e-12)
+    books = parts.filter(parts["metric_id"] == "books_per_student").row(0, named=True)
+    assert books["amount_unit"] == "册" and books["amount_needed"] == round(books["amount_needed"])

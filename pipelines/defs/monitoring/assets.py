@@ -31,14 +31,16 @@ the file says so and points to `junheng alerts`)."""
         ["monitoring", "county_trends"],
         ["monitoring", "county_data_status"],
         ["monitoring", "school_drivers"],
-        ["marts", "school_compliance"],
-        ["marts", "school_indicators"],
+        ["monitoring", "county_verdict_runs"],
+        ["monitoring", "what_if_plans"],
+        ["marts", "county_balance"],
         ["marts", "alert_rules"],
     ],
     pool=WAREHOUSE_POOL,
     description=(
-        "Backsliding alerts of certified counties: one row per fired rule per county, stage, "
-        "standard and metric, with evidence and a what-if (models/monitoring/backsliding_alerts.yml)."
+        "Backsliding alerts of certified counties: one row per problem (county, stage, standard and "
+        "metric) at the highest severity its rules reached, with every rule that fired, its evidence "
+        "and a what-if (models/monitoring/backsliding_alerts.yml)."
     ),
     check_specs=[
         dg.AssetCheckSpec("unique_key", asset=ALERTS_KEY, blocking=True),

@@ -7,8 +7,7 @@ For one county, stage, year and indicator over the included school sections:
     CV   = sd / mean
 
 The warehouse computes the same thing in SQL (models/marts/county_indicator_cv.sql). Python needs
-it too: the what-if floor (pipelines.lib.method.what_if) searches over it, and the synthetic
-generator aims its scenarios with it. The other equity measures of marts.county_equity have their
+it too: the synthetic generator aims its scenarios with it, and tests check the SQL against it. The other equity measures of marts.county_equity have their
 plain-Python statements in tests/oracles, where they check the SQL.
 """
 

@@ -11,10 +11,11 @@ hand, so three rules hold for every cell:
 - the file appears under its final name only when complete (written to a temporary file in the
   same folder, then os.replace).
 
-Headers are Chinese, one mapping for every column (HEADERS). Codes become Chinese labels where the
-project has them: stages, standards and "composite" from the rules file's `labels`, severities from
-marts.alert_severities, indicators from marts.standard_indicators. A code without a label is shown
-as the code.
+Headers are the glossary's Chinese column names (models/glossary_zh.yaml, or the table's own name
+from its sidecar's columns_zh), the same words the data dictionary, the HTML reports and
+`junheng alerts` use. Codes become the glossary's words (stages, standards, statuses, verdicts),
+severities and rules the rules file's names, indicators their names in marts.standard_indicators;
+a code without a word is shown as the code.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from __future__ import annotations
 import math
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,62 +33,14 @@ import polars as pl
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
-from pipelines.lib.monitoring.alert_list import (
-    TABLE_COLUMNS,
-    display_width,
-    latest_year,
-    read_alert_list,
-    safe_cell,
-)
+from pipelines.lib.catalog import table_doc
+from pipelines.lib.monitoring.alert_list import display_width, latest_year, read_alert_list, safe_cell
 from pipelines.lib.monitoring.alerts import LIST_COLUMNS
-from pipelines.lib.outputs.labels import Labels, read_labels
 from pipelines.lib.queries import sql
+from pipelines.lib.sentences import Words, read_words
 from pipelines.lib.warehouse import query_frame, scalar, table_exists
 
-YES, NO, UNKNOWN = "是", "否", "未知"
-
-# Column -> Chinese header, for every column of every sheet. The terminal alert table's headers
-# (alert_list.TABLE_COLUMNS) come first so `junheng alerts` and the xlsx say the same thing.
-HEADERS: dict[str, str] = {column: header for column, header, _ in TABLE_COLUMNS} | {
-    "alert_id": "预警编号",
-    "rule_id": "规则编号",
-    "fired_rules_zh": "触发的全部规则",
-    "breach_years": "连续超过阈值年数",
-    "census_year": "普查年度",
-    "evidence_metric_id": "依据指标",
-    "first_seen_year": "首次预警年度",
-    "margin": "距阈值（阈值−差异系数）",
-    "slope": "趋势斜率（每年）",
-    "certified_year": "认定年度",
-    "message_zh": "预警说明",
-    "message_en": "预警说明（英文）",
-    "what_if_zh": "改进测算",
-    "cv_rule": "判定方式",
-    "n_schools": "学校数（所）",
-    "students": "学生数（人）",
-    "composite_cv": "综合差异系数",
-    "max_indicator_cv": "最大单项差异系数",
-    "max_indicator_id": "差异系数最大的指标",
-    "cv_threshold": "差异系数阈值",
-    "n_indicators_over_threshold": "超过阈值的指标数（项）",
-    "passes": "差异系数达标",
-    "meets_standard": "达标（普查可判定部分）",
-    "unmet_parts": "未达标的部分",
-    "n_compliant_sections": "达到学校标准的学校数（所）",
-    "compliant_share": "达到学校标准的学校占比",
-    "meets_school_standards": "学校全部达标",
-    "n_breaking_school_size": "超规模学校数（所）",
-    "n_breaking_class_size": "有超大班额的学校数（所）",
-    "n_breaking_room_standard": "功能教室不达标学校数（所）",
-    "is_provisional": "暂定结果（有数据空缺）",
-    "n_sections_missing_value": "有数据空缺的学校数（所）",
-    "n_missing_value": "因数据空缺未计入的学校数（所）",
-    "indicator_id": "指标",
-    "unit": "单位",
-    "mean_value": "均值（生均加权）",
-    "sd_value": "标准差",
-    "cv": "差异系数",
-}
+YES, NO = "是", "否"
 
 CV = "0.000"
 SIGNED_CV = "+0.000;-0.000;0.000"
@@ -124,12 +77,21 @@ class NoBalance(LookupError):
 @dataclass(frozen=True)
 class Sheet:
     name: str
-    frame: pl.DataFrame  # columns in display order, codes already labelled
-    headers: dict[str, str] | None = None  # headers of columns HEADERS does not know (the wide sheet)
+    frame: pl.DataFrame  # columns in display order, codes already in words
+    words: Words
+    relation: str  # the table the rows come from (its sidecar's columns_zh name some columns)
+    headers: dict[str, str] | None = None  # headers of columns no table has (the wide sheet)
     formats: dict[str, str] | None = None  # number formats of those columns
 
     def header(self, column: str) -> str:
-        return (self.headers or {}).get(column) or HEADERS[column]
+        """The column's Chinese name (the glossary's, or the table's own); a column with none is
+        a programming error (KeyError), never an English header."""
+        if self.headers and column in self.headers:
+            return self.headers[column]
+        own = table_doc(self.relation).columns_zh
+        if column not in own and column not in self.words.columns:
+            raise KeyError(f"{column}: no Chinese name in models/glossary_zh.yaml or {self.relation}'s sidecar")
+        return self.words.column(column, own)
 
     def number_format(self, column: str) -> str | None:
         return (self.formats or {}).get(column) or FLOAT_FORMATS.get(column)
@@ -148,54 +110,61 @@ def significant_format(value: float, digits: int = 3) -> str:
     return "#,##0" if decimals == 0 else "0." + "0" * decimals
 
 
-# --- labels ----------------------------------------------------------------------------------------
+# --- words ---------------------------------------------------------------------------------------
+
+CODED = ("stage", "standard_id", "status", "cv_rule")
+"""Columns whose codes are written as the glossary's words."""
 
 
-def _name_indicators(frame: pl.DataFrame, names: pl.DataFrame, column: str) -> pl.DataFrame:
-    """Replace the indicator ids of `column` with their Chinese names (by standard)."""
-    renamed = names.rename({"indicator_id": column, "name_zh": "_name_zh"})
-    joined = frame.join(renamed, on=["standard_id", column], how="left", maintain_order="left")
-    return joined.with_columns(pl.coalesce("_name_zh", column).alias(column)).drop("_name_zh")
+def _metric_name(words: Words, column: str) -> Callable[[dict], str | None]:
+    def name(row: dict) -> str | None:
+        return words.metric(row["standard_id"], row[column]) or None
+
+    return name
 
 
-def label_codes(frame: pl.DataFrame, labels: Labels, indicator_columns: Iterable[str] = ()) -> pl.DataFrame:
-    """Codes to Chinese labels; a code without a label stays as it is."""
-    for column in indicator_columns:
-        frame = _name_indicators(frame, labels.indicators, column)
-    code_labels = {
-        "stage": labels.stages,
-        "standard_id": labels.standards,
-        "severity": labels.severities,
-        "status": labels.statuses,
-        "cv_rule": labels.cv_rules,
-    }
-    return frame.with_columns(
-        pl.col(column).replace(dict(mapping))
-        for column, mapping in code_labels.items()
-        if column in frame.columns and mapping
-    )
+def _value_word(words: Words, column: str) -> Callable[[Any], str]:
+    def word(value: Any) -> str:
+        return words.value(column, value)
+
+    return word
 
 
-def judged(passes: str, judged_when: pl.Expr) -> pl.Expr:
-    """是/否 for a pass flag; 未知 where a rule applies but could not be judged, else empty."""
-    return (
-        pl.when(pl.col(passes))
-        .then(pl.lit(YES))
-        .when(~pl.col(passes))
-        .then(pl.lit(NO))
-        .when(judged_when)
-        .then(pl.lit(UNKNOWN))
-        .otherwise(pl.lit(None, pl.String))
-        .alias(passes)
-    )
+def in_words(frame: pl.DataFrame, words: Words, metric_columns: Iterable[str] = ()) -> pl.DataFrame:
+    """Codes, severities, verdicts and indicator ids as words (formatting only: each value is
+    looked up, nothing is worked out)."""
+    exprs = []
+    for column in frame.columns:
+        dtype = frame.schema[column]
+        if column in metric_columns:
+            exprs.append(
+                pl.struct("standard_id", column)
+                .map_elements(_metric_name(words, column), return_dtype=pl.String)
+                .alias(column)
+            )
+        elif column == "severity":
+            exprs.append(pl.col(column).map_elements(words.severity, return_dtype=pl.String))
+        elif column in CODED or (dtype == pl.Boolean and column in words.values):
+            exprs.append(
+                pl.col(column).map_elements(
+                    _value_word(words, column), return_dtype=pl.String, skip_nulls=False
+                )
+            )
+        elif dtype == pl.List(pl.String) and column in words.values:
+            exprs.append(
+                pl.col(column)
+                .list.eval(pl.element().replace_strict(dict(words.values[column]), default=pl.element()))
+                .list.join("、")
+            )
+    return frame.with_columns(exprs) if exprs else frame
 
 
 # --- sheets ----------------------------------------------------------------------------------------
 
 
-def alert_sheet(alerts: pl.DataFrame, labels: Labels) -> Sheet:
-    frame = label_codes(alerts, labels, ["metric_id", "evidence_metric_id"])
-    return Sheet("预警清单", frame.select(ALERT_SHEET_COLUMNS))
+def alert_sheet(alerts: pl.DataFrame, words: Words) -> Sheet:
+    frame = in_words(alerts, words, ["metric_id", "evidence_metric_id"])
+    return Sheet("预警清单", frame.select(ALERT_SHEET_COLUMNS), words, "monitoring.backsliding_alerts")
 
 
 def balance_year(con: duckdb.DuckDBPyConnection, census_year: int | None) -> int:
@@ -209,40 +178,27 @@ def balance_year(con: duckdb.DuckDBPyConnection, census_year: int | None) -> int
     return int(year)  # type: ignore[call-overload]
 
 
-def balance_sheets(con: duckdb.DuckDBPyConnection, census_year: int, labels: Labels) -> list[Sheet]:
+def balance_sheets(con: duckdb.DuckDBPyConnection, census_year: int, words: Words) -> list[Sheet]:
     """The county balance of one year and the indicator CVs behind it."""
-    balance = query_frame(con, sql("outputs/balance_sheet"), {"census_year": census_year})
-    balance_raw = balance
-    if balance.is_empty():
+    balance_raw = query_frame(con, sql("outputs/balance_sheet"), {"census_year": census_year})
+    if balance_raw.is_empty():
         raise NoBalance(f"no county balance for census year {census_year}")
-    balance = label_codes(
-        balance.with_columns(
-            judged("passes", pl.col("cv_threshold").is_not_null()),
-            judged("meets_standard", pl.lit(True)),
-            pl.col("unmet_parts")
-            .list.eval(pl.element().replace_strict(dict(labels.unmet_parts), default=pl.element()))
-            .list.join("、"),
-        ),
-        labels,
-        ["max_indicator_id"],
-    )
+    balance = in_words(balance_raw, words, ["max_indicator_id"])
     raw_cv = query_frame(con, sql("outputs/indicator_cv_sheet"), {"census_year": census_year})
-    indicator_cv = label_codes(
-        raw_cv.drop("indicator_order").with_columns(judged("passes", pl.col("cv_threshold").is_not_null())),
-        labels,
-        ["indicator_id"],
-    )
-    wide = [wide_cv_sheet(raw_cv, balance_raw, standard_id, labels) for standard_id in _standards(raw_cv)]
-    return [Sheet("县域均衡", balance), Sheet("指标差异系数", indicator_cv), *wide]
+    indicator_cv = in_words(raw_cv.drop("indicator_order"), words, ["indicator_id"])
+    wide = [wide_cv_sheet(raw_cv, balance_raw, standard_id, words) for standard_id in _standards(raw_cv)]
+    return [
+        Sheet("县域均衡", balance, words, "marts.county_balance"),
+        Sheet("指标差异系数", indicator_cv, words, "marts.county_indicator_cv"),
+        *wide,
+    ]
 
 
 def _standards(frame: pl.DataFrame) -> list[str]:
     return sorted(frame["standard_id"].unique().to_list())
 
 
-def wide_cv_sheet(
-    indicator_cv: pl.DataFrame, balance: pl.DataFrame, standard_id: str, labels: Labels
-) -> Sheet:
+def wide_cv_sheet(indicator_cv: pl.DataFrame, balance: pl.DataFrame, standard_id: str, words: Words) -> Sheet:
     """The official summary table's shape (表Ⅲ): one row per county and stage, every indicator's CV
     side by side in the standard's order, then the composite, the threshold and the verdict."""
     cv = indicator_cv.filter(pl.col("standard_id") == standard_id)
@@ -250,11 +206,7 @@ def wide_cv_sheet(
     indicators = order["indicator_id"].unique(maintain_order=True).to_list()
     wide = cv.pivot(on="indicator_id", index=["county_code", "county_name", "stage"], values="cv")
     verdict = balance.filter(pl.col("standard_id") == standard_id).select(
-        "county_code",
-        "stage",
-        "composite_cv",
-        "cv_threshold",
-        judged("meets_standard", pl.lit(True)),
+        "county_code", "stage", "composite_cv", "cv_threshold", "meets_standard"
     )
     frame = (
         wide.join(verdict, on=["county_code", "stage"], how="left")
@@ -269,10 +221,16 @@ def wide_cv_sheet(
         )
         .sort("county_code", pl.col("stage").replace_strict({"primary": 0, "junior": 1}, default=2))
     )
-    frame = label_codes(frame, labels)
-    names = labels.indicators.filter(pl.col("standard_id") == standard_id)
-    headers = {r["indicator_id"]: f"{r['name_zh']}差异系数" for r in names.iter_rows(named=True)}
-    return Sheet(f"{labels.standard(standard_id)}差异系数表", frame, headers, dict.fromkeys(indicators, CV))
+    frame = in_words(frame.with_columns(pl.lit(standard_id).alias("standard_id")), words).drop("standard_id")
+    headers = {i: f"{words.metric(standard_id, i)}差异系数" for i in indicators}
+    return Sheet(
+        f"{words.standard(standard_id)}差异系数表",
+        frame,
+        words,
+        "marts.county_balance",
+        headers,
+        dict.fromkeys(indicators, CV),
+    )
 
 
 # --- writing ---------------------------------------------------------------------------------------
@@ -378,7 +336,7 @@ def write_alert_list_xlsx(
 
     Raises alert_list.NoAlerts when the warehouse has no alert table."""
     alerts = read_alert_list(con, census_year, min_severity, county_code, status)
-    sheet = alert_sheet(alerts, read_labels(con))
+    sheet = alert_sheet(alerts, read_words(con))
     write_workbook(path, [sheet], f"{census_year or latest_year(con)} 年回退预警清单")
     return sheet.frame.height
 
@@ -391,6 +349,6 @@ def write_county_balance_xlsx(
 
     Raises NoBalance when there is no county balance for the year."""
     year = balance_year(con, census_year)
-    sheets = balance_sheets(con, year, read_labels(con))
+    sheets = balance_sheets(con, year, read_words(con))
     write_workbook(path, sheets, f"{year} 年县域义务教育均衡差异系数")
     return sheets[0].frame.height

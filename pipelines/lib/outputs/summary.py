@@ -1,4 +1,6 @@
-"""The per-year summary `junheng demo` and `junheng run` print: counties passing each rule."""
+"""What `junheng demo` and `junheng run` print: per census year, the counties meeting each standard
+(monitoring.standard_summary, the counts the province overview shows), and one line per loaded
+year on what its load kept and refused. Chinese by default, English with lang="en"."""
 
 from __future__ import annotations
 
@@ -6,65 +8,93 @@ import duckdb
 import polars as pl
 
 from contracts.columns import BLANK_MEASURES
+from pipelines.lib.monitoring.alert_list import display_width
 from pipelines.lib.queries import sql
+from pipelines.lib.sentences import Words, read_words, render
 from pipelines.lib.warehouse import query_frame
+
+CELL = {
+    "zh": "达标 {n_meeting_standard:int}、未达标 {n_failing_standard:int}、待核实 {n_undecided_standard:int}",
+    "en": "{n_meeting_standard:int} pass, {n_failing_standard:int} fail, {n_undecided_standard:int} undecided",
+}
+PROVISIONAL = {"zh": "（暂定 {n_provisional:int}）", "en": " ({n_provisional:int} provisional)"}
 
 
 def balance_summary(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    return query_frame(con, sql("outputs/pass_counts"))
+    return query_frame(con, sql("outputs/standard_summaries"))
 
 
-def format_summary(summary: pl.DataFrame) -> str:
-    """A text table: one line per census year, pass/fail counts per standard and stage."""
+def format_summary(summary: pl.DataFrame, words: Words, lang: str = "zh") -> str:
+    """A text table: one line per census year, the counties meeting, failing and undecided per
+    standard and stage (the whole standard as far as the census can judge it)."""
+    if summary.is_empty():
+        return "没有数据" if lang == "zh" else "no data"
     columns = list(summary.select("standard_id", "stage").unique(maintain_order=True).iter_rows())
+    by_key = {(r["census_year"], r["standard_id"], r["stage"]): r for r in summary.iter_rows(named=True)}
+    years = summary["census_year"].unique(maintain_order=True).to_list()
     rows = []
-    for (year,), group in summary.group_by(["census_year"], maintain_order=True):
+    for year in years:
         cells = []
         for standard_id, stage in columns:
-            row = group.filter((pl.col("standard_id") == standard_id) & (pl.col("stage") == stage))
-            if row.is_empty():
+            row = by_key.get((year, standard_id, stage))
+            if row is None:
                 cells.append("-")
                 continue
-            r = row.row(0, named=True)
-            text = f"{r['passing']} pass, {r['failing']} fail"
-            if r["undetermined"]:
-                text += f", {r['undetermined']} n/a"
-            if r["provisional"]:
-                text += f" ({r['provisional']} provisional)"
+            text = render(CELL[lang], row, words, lang=lang)
+            if row["n_provisional"]:
+                text += render(PROVISIONAL[lang], row, words, lang=lang)
             cells.append(text)
         rows.append((year, cells))
-    titles = [f"{s}/{g}" for s, g in columns]
-    widths = [max([20, len(t), *(len(cells[i]) for _, cells in rows)]) for i, t in enumerate(titles)]
-    header = "census_year  " + "  ".join(t.ljust(w) for t, w in zip(titles, widths, strict=True))
-    lines = [header.rstrip(), "-" * len(header.rstrip())]
+    titles = [f"{words.standard(s)}·{words.stage(g)}" if lang == "zh" else f"{s}/{g}" for s, g in columns]
+    first = "普查年度" if lang == "zh" else "census_year"
+    widths = [
+        max([display_width(t), *(display_width(cells[i]) for _, cells in rows)]) for i, t in enumerate(titles)
+    ]
+
+    def pad(text: str, width: int) -> str:
+        return text + " " * (width - display_width(text))
+
+    header = pad(first, 11) + "  " + "  ".join(pad(t, w) for t, w in zip(titles, widths, strict=True))
+    lines = [header.rstrip(), "-" * display_width(header.rstrip())]
     for year, cells in rows:
         lines.append(
-            (f"{year:<11}  " + "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True))).rstrip()
+            (
+                pad(str(year), 11) + "  " + "  ".join(pad(c, w) for c, w in zip(cells, widths, strict=True))
+            ).rstrip()
         )
     return "\n".join(lines)
 
 
-def load_report(con: duckdb.DuckDBPyConnection, census_year: int, top: int = 5) -> str:
+def print_summary(con: duckdb.DuckDBPyConnection, lang: str = "zh") -> str:
+    return format_summary(balance_summary(con), read_words(con), lang)
+
+
+def load_report(con: duckdb.DuckDBPyConnection, census_year: int, top: int = 5, lang: str = "zh") -> str:
     """One line on what a census year's load kept and refused, plus the commonest reasons."""
     params = {"census_year": census_year}
-    loaded = query_frame(con, sql("outputs/schools_loaded"), params)
+    loaded = query_frame(con, sql("outputs/schools_loaded"), params)["n"][0]
     refused = query_frame(con, sql("outputs/rows_refused"), params).row(0, named=True)
     blank = query_frame(con, sql("outputs/blank_cells"), params | {"cols": list(BLANK_MEASURES)}).row(
         0, named=True
     )
-    text = f"{loaded['n'][0]} schools loaded"
+    zh = lang == "zh"
+    text = f"载入学校 {loaded} 所" if zh else f"{loaded} schools loaded"
     if blank["cells"]:
         text += (
-            f" ({blank['cells']} blank measure cells in {blank['schools']} schools, loaded as unknown: "
+            f"（{blank['schools']} 所学校共 {blank['cells']} 个数据单元格空白，按未知值载入，所在县的结果为暂定）"
+            if zh
+            else f" ({blank['cells']} blank measure cells in {blank['schools']} schools, loaded as unknown: "
             "their counties' results are provisional)"
         )
-    text += f", {refused['rows']} rows refused"
+    text += f"，退回 {refused['rows']} 行" if zh else f", {refused['rows']} rows refused"
     if not refused["rows"]:
         return text
     reasons = query_frame(con, sql("outputs/commonest_refusals"), params | {"top": top})
-    lines = [text + " (all in audit.rejected_rows):"]
+    lines = [text + ("（均记录在 audit.rejected_rows）：" if zh else " (all in audit.rejected_rows):")]
     lines += [
-        f"      {r['n']} x {r['column']} {r['check']}, e.g. {r['example']}"
+        f"      {r['n']} × {r['column']} {r['check']}，例如 {r['example_zh']}"
+        if zh
+        else f"      {r['n']} x {r['column']} {r['check']}, e.g. {r['example']}"
         for r in reasons.iter_rows(named=True)
     ]
     return "\n".join(lines)

@@ -18,10 +18,10 @@ SCOPES = ("metric", "stage")
 
 KIND_PARAMS: dict[str, tuple[str, tuple[str, ...]]] = {
     # kind: (scope it works on, required params)
-    "ratio_at_least": ("metric", ("ratio",)),
+    "ratio_at_least": ("metric", ("ratio", "max_ratio")),
     "projected_breach_within": ("metric", ("years",)),
     "unusual_rise": ("metric", ("robust_z",)),
-    "ratio_and_rising": ("metric", ("ratio", "rising_years", "projected_within")),
+    "ratio_and_rising": ("metric", ("ratio", "max_ratio", "rising_years", "projected_within")),
     "above_threshold": ("metric", ()),
     "metrics_at_severity": ("stage", ("severity", "min_metrics")),
     "school_sections_failing": ("stage", ("min_sections",)),
@@ -38,7 +38,32 @@ REQUIRED_SETTINGS = (
     "data_hold_max_rejected_share",
     "data_hold_max_missing_school_share",
     "what_if_target_ratio",
+    "what_if_max_floor_share",
     "projection_horizon_years",
+    "min_rise",
+    "top_driver_schools",
+)
+
+RUNS = ("metric", "cv_rule", "school_rule")
+"""What a rule's `run` may name: the failing run its message states (models/rules/backsliding.yaml)."""
+
+MESSAGE_KEYS = (
+    "also_fired_zh",
+    "also_fired_en",
+    "resolved_metric_zh",
+    "resolved_metric_en",
+    "resolved_stage_zh",
+    "resolved_stage_en",
+)
+WHAT_IF_KEYS = (
+    "indicator_zh",
+    "indicator_en",
+    "composite_zh",
+    "composite_en",
+    "not_needed_zh",
+    "not_needed_en",
+    "not_reachable_zh",
+    "not_reachable_en",
 )
 
 DATA_HOLD = "data_hold"
@@ -67,6 +92,7 @@ class Rule:
     name_zh: str
     clear_below: float | None = None
     order: int = 0
+    run: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,9 +109,11 @@ class RuleSet:
     severities: list[Severity]
     settings: dict[str, float]
     setting_notes: dict[str, str] = field(default_factory=dict)
-    labels: dict[str, Any] = field(default_factory=dict)
     data_hold_messages: tuple[str, str] = ("", "")
     sources: list[str] = field(default_factory=list)
+    messages: dict[str, str] = field(default_factory=dict)  # MESSAGE_KEYS -> template
+    what_if: dict[str, str] = field(default_factory=dict)  # WHAT_IF_KEYS -> template
+    what_if_units: list[dict[str, Any]] = field(default_factory=list)
 
     def rank(self, severity: str) -> int:
         return next(s.rank for s in self.severities if s.severity == severity)
@@ -114,6 +142,9 @@ def _rule(entry: dict[str, Any], where: str, order: int) -> Rule:
     clear_below = entry.get("clear_below")
     if clear_below is not None and scope != "metric":
         raise RulesError(f"{where}: clear_below (hysteresis) applies to metric rules only")
+    run = entry.get("run")
+    if run is not None and run not in RUNS:
+        raise RulesError(f"{where}: run '{run}' is not one of {', '.join(RUNS)}")
     return Rule(
         rule_id=str(_need(entry, "rule_id", where)),
         severity=str(_need(entry, "severity", where)),
@@ -126,6 +157,7 @@ def _rule(entry: dict[str, Any], where: str, order: int) -> Rule:
         name_zh=str(_need(entry, "name_zh", where)),
         clear_below=None if clear_below is None else float(clear_below),
         order=order,
+        run=None if run is None else str(run),
     )
 
 
@@ -167,9 +199,43 @@ def _check_rule_set(rule_set: RuleSet) -> None:
             raise RulesError(f"rule {rule.rule_id}: unknown severity {rule.params['severity']!r}")
     if not rule_set.data_hold_messages[0]:
         raise RulesError("no data_hold messages (a 'data_hold' block with message_zh and message_en)")
-    for key in ("stages", "standards", "composite"):
-        if key not in rule_set.labels:
-            raise RulesError(f"labels.{key} is missing")
+    for block, keys, got in (
+        ("messages", MESSAGE_KEYS, rule_set.messages),
+        ("what_if", WHAT_IF_KEYS, rule_set.what_if),
+    ):
+        missing = [k for k in keys if not got.get(k)]
+        if missing:
+            raise RulesError(f"{block}: missing templates {missing}")
+    if not rule_set.what_if_units:
+        raise RulesError(
+            "what_if_units: none given (one per indicator unit, with shown_unit, per_shown_unit, step)"
+        )
+    for unit in rule_set.what_if_units:
+        if not all(
+            unit.get(k) not in (None, "") for k in ("unit", "shown_unit", "per_shown_unit", "step", "note")
+        ):
+            raise RulesError(f"what_if_units: {unit} needs unit, shown_unit, per_shown_unit, step and note")
+    _check_templates(rule_set)
+
+
+def _check_templates(rule_set: RuleSet) -> None:
+    """Every slot of every message names a column of the row it is written from (the alert row,
+    or for the what-if a plan row), so a typo fails here with its rule, not in a report."""
+    from pipelines.lib.catalog import table_doc
+    from pipelines.lib.sentences import slots
+
+    alert_columns = set(table_doc("monitoring.backsliding_alerts").columns)
+    plan_columns = set(table_doc("monitoring.what_if_plans").columns)
+    templates = [
+        (f"rule {r.rule_id}", t, alert_columns) for r in rule_set.rules for t in (r.message_zh, r.message_en)
+    ]
+    templates += [("data_hold", t, alert_columns) for t in rule_set.data_hold_messages]
+    templates += [(f"messages.{k}", t, alert_columns) for k, t in rule_set.messages.items()]
+    templates += [(f"what_if.{k}", t, plan_columns) for k, t in rule_set.what_if.items()]
+    for where, template, columns in templates:
+        unknown = sorted({column for column, _ in slots(template)} - columns)
+        if unknown:
+            raise RulesError(f"{where}: the message names {unknown}, which are not columns of its row")
 
 
 def parse_rules(docs: list[tuple[str, dict[str, Any]]]) -> RuleSet:
@@ -178,10 +244,14 @@ def parse_rules(docs: list[tuple[str, dict[str, Any]]]) -> RuleSet:
     severities: list[Severity] = []
     settings: dict[str, float] = {}
     notes: dict[str, str] = {}
-    labels: dict[str, Any] = {}
     hold_messages = ("", "")
+    messages: dict[str, str] = {}
+    what_if: dict[str, str] = {}
+    units: list[dict[str, Any]] = []
     for source, doc in docs:
-        labels.update(doc.get("labels") or {})
+        messages.update({k: str(v) for k, v in (doc.get("messages") or {}).items()})
+        what_if.update({k: str(v) for k, v in (doc.get("what_if") or {}).items() if k != "note"})
+        units += [dict(u) for u in doc.get("what_if_units") or []]
         if doc.get("data_hold"):
             hold = doc["data_hold"]
             hold_messages = (
@@ -195,7 +265,9 @@ def parse_rules(docs: list[tuple[str, dict[str, Any]]]) -> RuleSet:
         ]
         for entry in doc.get("rules") or []:
             rules.append(_rule(entry, f"{source}: rule {entry.get('rule_id')!r}", order=len(rules) + 1))
-    rule_set = RuleSet(rules, severities, settings, notes, labels, hold_messages, [s for s, _ in docs])
+    rule_set = RuleSet(
+        rules, severities, settings, notes, hold_messages, [s for s, _ in docs], messages, what_if, units
+    )
     _check_rule_set(rule_set)
     return rule_set
 
@@ -209,6 +281,20 @@ def load_rules(rules_dir: Path) -> RuleSet:
         with open(path, encoding="utf-8") as f:
             docs.append((path.name, yaml.safe_load(f) or {}))
     return parse_rules(docs)
+
+
+def message_templates(rule_set: RuleSet) -> dict[str, tuple[str, str]]:
+    """The sentences other than the rules' own, by message id: data_hold, also_fired,
+    resolved_metric, resolved_stage, what_if_indicator, what_if_composite, what_if_not_needed and
+    what_if_not_reachable, each (Chinese, English)."""
+    out = {"data_hold": rule_set.data_hold_messages}
+    for key in MESSAGE_KEYS[::2]:
+        base = key.removesuffix("_zh")
+        out[base] = (rule_set.messages[key], rule_set.messages[base + "_en"])
+    for key in WHAT_IF_KEYS[::2]:
+        base = key.removesuffix("_zh")
+        out["what_if_" + base] = (rule_set.what_if[key], rule_set.what_if[base + "_en"])
+    return out
 
 
 def rule_tables(rule_set: RuleSet) -> dict[str, pl.DataFrame]:
@@ -235,6 +321,7 @@ def rule_tables(rule_set: RuleSet) -> dict[str, pl.DataFrame]:
                     "kind": r.kind,
                     "params": json.dumps(r.params, sort_keys=True),
                     "clear_below": r.clear_below,
+                    "run": r.run,
                     "message_zh": r.message_zh,
                     "message_en": r.message_en,
                     "note": r.note,
@@ -250,13 +337,40 @@ def rule_tables(rule_set: RuleSet) -> dict[str, pl.DataFrame]:
                 "kind": pl.String,
                 "params": pl.String,
                 "clear_below": pl.Float64,
+                "run": pl.String,
                 "message_zh": pl.String,
                 "message_en": pl.String,
+                "note": pl.String,
+            },
+        ),
+        "alert_messages": pl.DataFrame(
+            [
+                {"message_id": message_id, "message_zh": zh, "message_en": en}
+                for message_id, (zh, en) in message_templates(rule_set).items()
+            ],
+            schema={"message_id": pl.String, "message_zh": pl.String, "message_en": pl.String},
+        ),
+        "what_if_units": pl.DataFrame(
+            [
+                {
+                    "unit": str(u["unit"]),
+                    "shown_unit": str(u["shown_unit"]),
+                    "per_shown_unit": float(u["per_shown_unit"]),
+                    "step": float(u["step"]),
+                    "note": str(u["note"]).strip(),
+                }
+                for u in rule_set.what_if_units
+            ],
+            schema={
+                "unit": pl.String,
+                "shown_unit": pl.String,
+                "per_shown_unit": pl.Float64,
+                "step": pl.Float64,
                 "note": pl.String,
             },
         ),
     }
 
 
-RULE_TABLES = ("alert_settings", "alert_severities", "alert_rules")
+RULE_TABLES = ("alert_settings", "alert_severities", "alert_rules", "alert_messages", "what_if_units")
 """Tables built from the YAML files; each is documented by its sidecar models/marts/<table>.yml."""

@@ -8,8 +8,12 @@ escaped. Colours are presentation attributes, so a chart looks the same without 
 Two kinds:
 - `line_chart`: one series over census years, with an optional dashed threshold line, a marker
   year (e.g. certification) and gaps where a value is missing.
-- `bar_chart`: horizontal bars (a ranking), with an optional dashed threshold line; bars over the
-  threshold are drawn in the alert colour and may link to a page.
+- `bar_chart`: horizontal bars (a ranking), with an optional dashed threshold line; bars may link
+  to a page.
+
+Which points and bars are drawn in the alert colour is the caller's flag (a warehouse verdict),
+never a comparison made here; the numbers a chart writes carry the citation attributes the caller
+gives (facts.py), so the claims test checks them like any other figure on the page.
 """
 
 from __future__ import annotations
@@ -103,13 +107,16 @@ def _text(
     size: float = TEXT_SIZE,
     fill: str = TEXT_FILL,
     anchor: str = "start",
+    cite: str = "",
     **attrs: str,
 ) -> str:
-    """A text element; only what differs from the chart's defaults is written out."""
+    """A text element; only what differs from the chart's defaults is written out. `cite` is the
+    citation attributes of the figure it writes (already escaped markup)."""
     extra = "" if size == TEXT_SIZE else f' font-size="{_n(size)}"'
     extra += "" if fill == TEXT_FILL else f' fill="{fill}"'
     extra += "" if anchor == "start" else f' text-anchor="{anchor}"'
     extra += "".join(f' {key.replace("_", "-")}="{escape(value)}"' for key, value in attrs.items())
+    extra += f" {cite}" if cite else ""
     return f'<text x="{_n(x)}" y="{_n(y)}"{extra}>{escape(text)}</text>'
 
 
@@ -141,19 +148,27 @@ def line_chart(
     label: str,
     threshold: float | None = None,
     threshold_label: str = "阈值",
+    threshold_cite: str = "",
+    over: Sequence[bool] | None = None,
+    cites: Sequence[str] | None = None,
     marker_year: int | None = None,
     marker_label: str = "",
     width: float = 300,
     height: float = 160,
     decimals: int = 3,
 ) -> Markup:
-    """One series over census years.
+    """One series over census years (ascending).
 
-    Points above the threshold are drawn in the alert colour; missing values break the line. The
-    y axis starts at 0 and ends at a round value above the largest value and the threshold.
+    Points flagged in `over` (the caller's verdict per year) are drawn in the alert colour;
+    missing values break the line. `cites` are the citation attributes of each year's value,
+    `threshold_cite` the threshold's. The y axis starts at 0 and ends at a round value above the
+    largest value and the threshold.
     """
     if len(years) != len(values):
         raise ValueError("years and values must have the same length")
+    flags = list(over) if over is not None else [False] * len(years)
+    citations = list(cites) if cites is not None else [""] * len(years)
+    by_year = {int(year): (flag, cite) for year, flag, cite in zip(years, flags, citations, strict=True)}
     points = sorted((int(year), clean(value)) for year, value in zip(years, values, strict=True))
     limit = clean(threshold)
     present = [v for _, v in points if v is not None]
@@ -202,8 +217,16 @@ def line_chart(
             f'<line class="threshold" x1="{_n(scale.x0)}" y1="{_n(y)}" x2="{_n(scale.x1)}" y2="{_n(y)}" '
             f'stroke="{THRESHOLD}" stroke-width="1.5" stroke-dasharray="6 4"/>'
         )
+        parts.append(_text(scale.x0 + 3, y - 3, f"{threshold_label} ", size=9, fill=THRESHOLD))
         parts.append(
-            _text(scale.x0 + 3, y - 3, f"{threshold_label} {threshold_text(limit)}", size=9, fill=THRESHOLD)
+            _text(
+                scale.x0 + 3 + 9 * len(threshold_label) + 3,
+                y - 3,
+                threshold_text(limit),
+                size=9,
+                fill=THRESHOLD,
+                cite=threshold_cite,
+            )
         )
     # the series: one path per unbroken run of values
     runs: list[list[tuple[int, float]]] = [[]]
@@ -224,11 +247,12 @@ def line_chart(
     for year, value in points:
         if value is None:
             continue
-        over = limit is not None and value > limit
-        look = f'class="point over" r="3.5" fill="{OVER}"' if over else 'class="point" r="2.5"'
+        flag, cite = by_year[year]
+        look = f'class="point over" r="3.5" fill="{OVER}"' if flag else 'class="point" r="2.5"'
+        title_cite = f" {cite}" if cite else ""
         parts.append(
             f'<circle {look} cx="{_n(scale.x(year))}" cy="{_n(scale.y(value))}">'
-            f"<title>{year}: {number_text(value, decimals)}</title></circle>"
+            f"<title{title_cite}>{number_text(value, decimals)}</title></circle>"
         )
     parts.append("</g>")
     last_year, last_value = next((y, v) for y, v in reversed(points) if v is not None)
@@ -241,6 +265,7 @@ def line_chart(
             fill=INK,
             anchor="end",
             font_weight="600",
+            cite=by_year[last_year][1],
         )
     )
     parts.append("</svg>")
@@ -254,10 +279,12 @@ class Bar:
     label: str
     value: float | None
     href: str | None = None
+    over: bool = False  # drawn in the alert colour (the caller's verdict)
+    cite: str = ""  # citation attributes of the value (facts.py)
 
 
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _short(text: str, max_chars: int) -> str:
+    return text if len(text) <= max_chars else text[: max_chars - 1] + "…"
 
 
 def bar_chart(
@@ -266,6 +293,7 @@ def bar_chart(
     label: str,
     threshold: float | None = None,
     threshold_label: str = "阈值",
+    threshold_cite: str = "",
     width: float = 560,
     bar_height: float = 13,
     gap: float = 4,
@@ -276,7 +304,7 @@ def bar_chart(
     """Horizontal bars in the order given; the value axis starts at 0 and ends at a round value
     at or above the largest value, the threshold and `axis_max` (e.g. the number of indicators).
 
-    Bars strictly above the threshold are drawn in the alert colour (class "bar over").
+    Bars flagged `over` are drawn in the alert colour (class "bar over").
     """
     limit = clean(threshold)
     values = [clean(bar.value) for bar in bars]
@@ -315,18 +343,11 @@ def bar_chart(
             f'<line class="threshold" x1="{_n(x(limit))}" y1="{_n(top_pad - 4)}" x2="{_n(x(limit))}" '
             f'y2="{_n(bottom)}" stroke="{THRESHOLD}" stroke-width="1.5" stroke-dasharray="6 4"/>'
         )
-        parts.append(
-            _text(
-                x(limit),
-                top_pad - 7,
-                f"{threshold_label} {threshold_text(limit)}",
-                fill=THRESHOLD,
-                anchor="middle",
-            )
-        )
+        parts.append(_text(x(limit) - 2, top_pad - 7, f"{threshold_label} ", fill=THRESHOLD, anchor="end"))
+        parts.append(_text(x(limit), top_pad - 7, threshold_text(limit), fill=THRESHOLD, cite=threshold_cite))
     for index, (bar, value) in enumerate(zip(bars, values, strict=True)):
         y = top_pad + index * (bar_height + gap) + gap / 2
-        over = limit is not None and value is not None and value > limit
+        over = bar.over
         pieces = [_text(x0 - 6, y + bar_height - 3, _short(bar.label, 8), size=11, fill=INK, anchor="end")]
         if value is None:
             pieces.append(_text(x0 + 4, y + bar_height - 3, "—", size=10))
@@ -334,7 +355,7 @@ def bar_chart(
             pieces.append(
                 f'<rect class="{"bar over" if over else "bar"}" x="{_n(x0)}" y="{_n(y)}" '
                 f'width="{_n(max(x(value) - x0, 0.5))}" height="{_n(bar_height)}" fill="{OVER if over else BAR}">'
-                f"<title>{escape(bar.label)}: {number_text(value, decimals)}</title></rect>"
+                f"<title>{escape(bar.label)}</title></rect>"
             )
             pieces.append(  # a white halo keeps the number readable across the threshold line
                 _text(
@@ -345,6 +366,7 @@ def bar_chart(
                     stroke="#fff",
                     stroke_width="3",
                     paint_order="stroke",
+                    cite=bar.cite,
                 )
             )
         body = "".join(pieces)

@@ -1,33 +1,35 @@
 """Everything the reports show, read from the (published, read-only) warehouse in one pass.
 
-Each table is queried once for the report year (or for all years up to it) and split per county
-in Python afterwards, so 60 county pages cost a dozen queries, not 60 × a dozen. Values are
-bound as parameters; every result is fetched whole before the next statement (DuckDB 2).
+Each statement of models/queries/reports.sql reads one table; its rows become `Row`s that remember
+that table and their key (the sidecar's unique_key), so the page can say where every figure came
+from (facts.py). Rows are split per county in Python afterwards, so 60 county pages cost a dozen
+queries, not 60 × a dozen. Values are bound as parameters.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import duckdb
-import polars as pl
 
-from pipelines.lib.outputs.labels import Labels, read_labels
+from pipelines.lib.catalog import table_doc
+from pipelines.lib.monitoring.messages import Templates
 from pipelines.lib.queries import sql
-from pipelines.lib.warehouse import connect, query_frame, table_exists
-
-# How many driver schools per indicator the county page lists (monitoring.school_drivers).
-TOP_DRIVERS = 3
+from pipelines.lib.sentences import Words, read_words
+from pipelines.lib.warehouse import connect, table_exists
 
 REQUIRED_TABLES = (
     "marts.dim_counties",
     "marts.certifications",
     "marts.standards",
     "marts.standard_indicators",
-    "marts.standard_thresholds",
+    "marts.alert_settings",
     "marts.alert_severities",
+    "marts.alert_rules",
+    "marts.alert_messages",
     "marts.dim_school_types",
     "marts.county_balance",
     "marts.county_indicator_cv",
@@ -36,58 +38,104 @@ REQUIRED_TABLES = (
     "monitoring.school_drivers",
     "monitoring.backsliding_alerts",
     "monitoring.county_data_status",
+    "monitoring.county_alert_status",
+    "monitoring.county_verdict_runs",
+    "monitoring.standard_summary",
+    "monitoring.severity_summary",
+    "monitoring.year_summary",
+    "monitoring.what_if_plans",
+    "monitoring.what_if_schools",
 )
+
+
+class Row(dict):
+    """One warehouse row (column -> value) that knows its table and key, for citing it."""
+
+    def __init__(self, relation: str, key: tuple[str, ...], values: dict[str, Any]):
+        super().__init__(values)
+        self.relation = relation
+        self.key_columns = key
+
+    @property
+    def key(self) -> dict[str, Any]:
+        return {column: self[column] for column in self.key_columns}
+
+    def __getattr__(self, name: str) -> Any:  # row.column in templates
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def read_rows(
+    con: duckdb.DuckDBPyConnection, relation: str, statement: str, params: dict | None = None
+) -> list[Row]:
+    """The rows of a statement that reads `relation`, each citing that table and its key."""
+    key = tuple(table_doc(relation).unique_key)
+    result = con.execute(sql(statement), params or {})
+    names = [d[0] for d in result.description]
+    return [Row(relation, key, dict(zip(names, values, strict=True))) for values in result.fetchall()]
+
+
+def by_county(rows: Iterable[Row]) -> dict[str, list[Row]]:
+    """Rows per county_code (one pass, instead of one query per county)."""
+    out: dict[str, list[Row]] = {}
+    for row in rows:
+        out.setdefault(str(row["county_code"]), []).append(row)
+    return out
+
+
+def index(rows: Iterable[Row], *columns: str) -> dict[tuple, Row]:
+    """Rows by the values of some columns (the caller knows they are unique)."""
+    return {tuple(row[c] for c in columns): row for row in rows}
+
+
+def group(rows: Iterable[Row], *columns: str) -> dict[tuple, list[Row]]:
+    """Rows by the values of some columns, in their order."""
+    out: dict[tuple, list[Row]] = {}
+    for row in rows:
+        out.setdefault(tuple(row[c] for c in columns), []).append(row)
+    return out
 
 
 @dataclass(frozen=True)
 class ReportData:
     census_year: int
     years: list[int]  # loaded census years up to census_year, ascending
-    labels: Labels
-    counties: pl.DataFrame  # marts.dim_counties, by county_code
-    certifications: pl.DataFrame
-    standards: pl.DataFrame  # marts.standards
-    indicators: pl.DataFrame  # marts.standard_indicators
-    thresholds: pl.DataFrame  # marts.standard_thresholds
-    school_types: dict[str, str]
-    urban_rural: dict[str, str]
-    balance: pl.DataFrame  # marts.county_balance, years up to census_year
-    indicator_cv: pl.DataFrame  # marts.county_indicator_cv, years up to census_year
-    trends: pl.DataFrame  # monitoring.county_trends, census_year
-    alerts: pl.DataFrame  # monitoring.backsliding_alerts, census_year, worst first
-    drivers: pl.DataFrame  # monitoring.school_drivers, census_year, driver_rank <= TOP_DRIVERS
-    failing_schools: pl.DataFrame  # marts.school_compliance sections failing a check, census_year
-    data_status: pl.DataFrame  # monitoring.county_data_status, census_year
-    revisions: pl.DataFrame  # audit.revisions, census years up to census_year (empty before any)
-
-    @property
-    def stage_ids(self) -> list[str]:
-        """Stages in display order (the order of the labels file), then any others."""
-        present = set(self.thresholds["stage"].to_list())
-        ordered = [s for s in self.labels.stages if s in present]
-        return ordered + sorted(present - set(ordered))
+    words: Words
+    templates: Templates
+    counties: list[Row]  # marts.dim_counties
+    provinces: list[Row]
+    standards: list[Row]
+    indicators: list[Row]  # marts.standard_indicators, in each standard's order
+    settings: dict[str, Row]  # marts.alert_settings by setting_id
+    school_types: dict[str, Row]
+    urban_rural: dict[str, Row]
+    balance: list[Row]  # marts.county_balance, years up to census_year
+    ranking: list[Row]  # marts.county_balance of census_year, in ranking order
+    indicator_cv: list[Row]  # marts.county_indicator_cv, years up to census_year
+    trends: list[Row]  # monitoring.county_trends, census_year
+    alerts: list[Row]  # monitoring.backsliding_alerts, census_year, worst first
+    drivers: list[Row]  # monitoring.school_drivers, census_year, the top schools
+    school_checks: list[Row]  # marts.school_compliance sections failing a check or undecided
+    data_status: list[Row]
+    alert_status: list[Row]  # monitoring.county_alert_status
+    verdict_runs: list[Row]
+    standard_summary: list[Row]
+    severity_summary: list[Row]
+    year_summary: Row
+    what_if_plans: list[Row]
+    what_if_schools: list[Row]
+    revisions: list[Row]
 
     @property
     def standard_ids(self) -> list[str]:
-        return self.standards.sort("standard_id")["standard_id"].to_list()
+        return [str(r["standard_id"]) for r in self.standards]
 
-    @cached_property
-    def _cv_rules(self) -> dict[str, str]:
-        return {str(r["standard_id"]): str(r["cv_rule"]) for r in self.standards.iter_rows(named=True)}
-
-    @cached_property
-    def _thresholds(self) -> dict[tuple[str, str], float]:
-        return {
-            (str(r["standard_id"]), str(r["stage"])): float(r["cv_threshold"])
-            for r in self.thresholds.iter_rows(named=True)
-            if r["cv_threshold"] is not None
-        }
-
-    def cv_rule(self, standard_id: str) -> str:
-        return self._cv_rules.get(standard_id, "composite")
-
-    def threshold(self, standard_id: str, stage: str) -> float | None:
-        return self._thresholds.get((standard_id, stage))
+    @property
+    def stage_ids(self) -> list[str]:
+        """Stages in the order the standards list them (primary, then junior)."""
+        return list(dict.fromkeys(str(r["stage"]) for r in self.standard_summary))
 
 
 def _years(con: duckdb.DuckDBPyConnection) -> list[int]:
@@ -121,47 +169,51 @@ def read_report_data(
                 f"数据库中没有 {year} 年的数据（已载入：{loaded[0]}–{loaded[-1]}） / "
                 f"census year {year} is not in the warehouse (loaded: {', '.join(map(str, loaded))})"
             )
-        counties = query_frame(con, sql("reports/counties"))
-        if county_code is not None and county_code not in set(counties["county_code"].to_list()):
+        counties = read_rows(con, "marts.dim_counties", "reports/counties")
+        if county_code is not None and county_code not in {r["county_code"] for r in counties}:
             raise ValueError(
                 f"未知的县区代码 {county_code}（marts.dim_counties 中没有） / "
                 f"unknown county code {county_code!r} (not in marts.dim_counties)"
             )
         y = {"census_year": year}
-        standards = query_frame(con, sql("reports/standards"))
-        data = ReportData(
+
+        def rows(relation: str, statement: str, params: dict | None = None) -> list[Row]:
+            return read_rows(con, relation, statement, params)
+
+        return ReportData(
             census_year=year,
             years=[v for v in loaded if v <= year],
-            labels=read_labels(con),
+            words=read_words(con),
+            templates=Templates.from_warehouse(con),
             counties=counties,
-            certifications=query_frame(con, sql("reports/certifications")),
-            standards=standards,
-            indicators=query_frame(con, sql("reports/indicators")),
-            thresholds=query_frame(con, sql("reports/thresholds")),
-            school_types=dict(con.execute(sql("reports/school_types")).fetchall()),
-            urban_rural=_urban_rural(con),
-            balance=query_frame(con, sql("reports/balance"), y),
-            indicator_cv=query_frame(con, sql("reports/indicator_cv"), y),
-            trends=query_frame(con, sql("reports/trends"), y),
-            alerts=query_frame(con, sql("reports/alerts"), y),
-            drivers=query_frame(con, sql("reports/drivers"), y | {"top_drivers": TOP_DRIVERS}),
-            failing_schools=query_frame(con, sql("reports/failing_schools"), y),
-            data_status=query_frame(con, sql("reports/data_status"), y),
-            revisions=query_frame(con, sql("reports/revisions"), y)
+            provinces=rows("marts.dim_counties", "reports/provinces"),
+            standards=rows("marts.standards", "reports/standards"),
+            indicators=rows("marts.standard_indicators", "reports/indicators"),
+            settings={r["setting_id"]: r for r in rows("marts.alert_settings", "reports/settings")},
+            school_types={
+                r["school_type_code"]: r for r in rows("marts.dim_school_types", "reports/school_types")
+            },
+            urban_rural=(
+                {r["urban_rural_code"]: r for r in rows("marts.dim_urban_rural", "reports/urban_rural")}
+                if table_exists(con, "marts", "dim_urban_rural")
+                else {}
+            ),
+            balance=rows("marts.county_balance", "reports/balance", y),
+            ranking=rows("marts.county_balance", "reports/ranking", y),
+            indicator_cv=rows("marts.county_indicator_cv", "reports/indicator_cv", y),
+            trends=rows("monitoring.county_trends", "reports/trends", y),
+            alerts=rows("monitoring.backsliding_alerts", "reports/alerts", y),
+            drivers=rows("monitoring.school_drivers", "reports/drivers", y),
+            school_checks=rows("marts.school_compliance", "reports/school_checks", y),
+            data_status=rows("monitoring.county_data_status", "reports/data_status", y),
+            alert_status=rows("monitoring.county_alert_status", "reports/alert_status", y),
+            verdict_runs=rows("monitoring.county_verdict_runs", "reports/verdict_runs", y),
+            standard_summary=rows("monitoring.standard_summary", "reports/standard_summary", y),
+            severity_summary=rows("monitoring.severity_summary", "reports/severity_summary", y),
+            year_summary=rows("monitoring.year_summary", "reports/year_summary", y)[0],
+            what_if_plans=rows("monitoring.what_if_plans", "reports/what_if_plans", y),
+            what_if_schools=rows("monitoring.what_if_schools", "reports/what_if_schools", y),
+            revisions=rows("audit.revisions", "reports/revisions", y)
             if table_exists(con, "audit", "revisions")
-            else pl.DataFrame(),
+            else [],
         )
-    return data
-
-
-def _urban_rural(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    if not table_exists(con, "marts", "dim_urban_rural"):
-        return {}
-    return dict(con.execute(sql("reports/urban_rural")).fetchall())
-
-
-def by_county(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
-    """Split a frame per county_code (one pass, instead of one query per county)."""
-    if frame.is_empty():
-        return {}
-    return {str(key[0]): part for key, part in frame.partition_by("county_code", as_dict=True).items()}
