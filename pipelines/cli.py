@@ -307,16 +307,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     print(f"\n3/3 writing the reports from the published snapshot into {reports}", flush=True)
     outputs = _write_outputs(args, published, reports, None, None)
-    print(f"\nlanding:   {landing}")
-    print(f"warehouse: {warehouse} (working file; the pipeline writes it)")
-    print(f"published: {published} (read-only snapshot for analysts; Parquet beside it)")
-    print(
-        'query it:  .venv/bin/python -c "import duckdb; print(duckdb.connect('
+    query = (
+        '.venv/bin/python -c "import duckdb; print(duckdb.connect('
         f"'{published}', read_only=True).sql('from marts.county_balance limit 10'))\""
     )
-    print(f"alerts:    .venv/bin/junheng alerts --published {published}")
-    print(f"done in {time.perf_counter() - started:.1f}s")
-    print(f"\nreport:    {outputs.index.resolve()}")
+    seconds = time.perf_counter() - started
+    if _lang(args) == "en":
+        print(f"\nlanding:   {landing}")
+        print(f"warehouse: {warehouse} (working file; the pipeline writes it)")
+        print(f"published: {published} (read-only snapshot for analysts; Parquet beside it)")
+        print(f"query it:  {query}")
+        print(f"alerts:    .venv/bin/junheng alerts --published {published}")
+        print(f"done in {seconds:.1f}s")
+        print(f"\nreport:    {outputs.index.resolve()}")
+        return 0
+    print(f"\n落地目录：{landing}")
+    print(f"工作库：  {warehouse}（数据流程写入的工作文件）")
+    print(f"发布库：  {published}（供分析人员只读使用的快照，旁边是 Parquet 文件）")
+    print(f"查询示例：{query}")
+    print(f"预警清单：.venv/bin/junheng alerts --published {published}")
+    print(f"完成，用时 {seconds:.1f} 秒")
+    print(f"\n报告：{outputs.index.resolve()}")
     return 0
 
 

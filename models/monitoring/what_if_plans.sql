@@ -144,29 +144,33 @@ raised_values as (
     from raised
 ),
 
--- the student-weighted CV of the raised values (docs/methodology.md §2.1), per indicator and share
+-- the student-weighted CV of the raised values (docs/methodology.md §2.1), per indicator and share;
+-- every sum in school order, so that a re-run gives the same bits
+means_after as (
+    select
+        county_code, stage, standard_id, plan_metric_id, indicator_id, floor_share_of_mean,
+        fsum(students * value_after order by school_id) / fsum(students order by school_id) as mean_after,
+    from raised_values
+    group by all
+),
+
 indicator_after as (
     select
         county_code, stage, standard_id, plan_metric_id, indicator_id, floor_share_of_mean,
-        sqrt(fsum(students * (value_after - mean_after) ^ 2) / fsum(students)) / any_value(mean_after) as cv_after,
+        sqrt(
+            fsum(students * (value_after - mean_after) ^ 2 order by school_id) / fsum(students order by school_id)
+        ) / any_value(mean_after) as cv_after,
         count_if(amount_needed > 0) as n_schools_raised,
-        fsum(amount_needed) as amount_needed,
-    from (
-        select
-            *,
-            fsum(students * value_after) over plan_indicator / fsum(students) over plan_indicator as mean_after,
-        from raised_values
-        window plan_indicator as (
-            partition by county_code, stage, standard_id, plan_metric_id, indicator_id, floor_share_of_mean
-        )
-    )
+        fsum(amount_needed order by school_id) as amount_needed,
+    from raised_values
+    inner join means_after using (county_code, stage, standard_id, plan_metric_id, indicator_id, floor_share_of_mean)
     group by all
 ),
 
 plan_after as (
     select
         county_code, stage, standard_id, plan_metric_id, floor_share_of_mean,
-        avg(cv_after) as plan_cv_after,
+        fsum(cv_after order by indicator_id) / count(*) as plan_cv_after,
     from indicator_after
     group by all
 ),
@@ -186,7 +190,7 @@ chosen as (
 plan_schools as (
     select county_code, stage, standard_id, plan_metric_id,
         count(distinct school_id) filter (where amount_needed > 0) as n_schools_raised,
-    from raised
+    from raised_values
     semi join chosen using (county_code, stage, standard_id, plan_metric_id, floor_share_of_mean)
     group by all
 ),

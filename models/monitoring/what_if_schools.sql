@@ -72,6 +72,8 @@ final as (
         amount_unit,
         scale * (resource_amount + amount_needed * per_shown_unit) / denominator_amount as value_after,
     from raised
+    -- a school a hair under the floor by float rounding needs nothing: it is at the floor
+    where amount_needed > 0
 )
 
 select * from final

@@ -310,6 +310,11 @@ def format_value(row: Mapping[str, Any], column: str, fmt: str | None, words: Wo
     if fmt in ("rules", "other_rules"):
         items = list(value or [])[1:] if fmt == "other_rules" else list(value or [])
         return _join(words.rule(r) for r in items)
+    if fmt == "years":  # 2023–2024 for consecutive years, else 2023、2025
+        years = [int(v) for v in value or []]
+        if len(years) > 1 and years == list(range(years[0], years[-1] + 1)):
+            return f"{years[0]}–{years[-1]}"
+        return _join(str(y) for y in years)
     if fmt in ("ids", "other_ids"):
         items = list(value or [])[1:] if fmt == "other_ids" else list(value or [])
         return ", ".join(str(v) for v in items)

@@ -72,6 +72,7 @@ def province(tmp_path_factory):
     with connect(warehouse, read_only=True) as con:
         second = query_frame(con, "select * from monitoring.backsliding_alerts order by alert_id")
         certified = query_frame(con, "select * from marts.certifications")
+        plans = query_frame(con, "select * from monitoring.what_if_plans")
         drivers = query_frame(con, "select * from monitoring.school_drivers where driver_rank <= 3")
     return {
         "root": root,
@@ -81,6 +82,7 @@ def province(tmp_path_factory):
         "second": second,
         "certified": certified,
         "drivers": drivers,
+        "plans": plans,
         "sensor_result": sensor_result,
         "reports": reports,
         "last_year_new": metadata_new,
@@ -185,9 +187,7 @@ def test_alerts_only_in_monitored_years(province):
 def test_a_second_run_gives_the_same_alert_ids_and_rows(province):
     first, second = province["alerts"], province["second"]
     assert first["alert_id"].to_list() == second["alert_id"].to_list()
-    assert first.drop("driver_schools", "what_if_detail").equals(
-        second.drop("driver_schools", "what_if_detail")
-    )
+    assert first.drop("driver_schools").equals(second.drop("driver_schools"))
 
 
 def test_driver_evidence_equals_monitoring_school_drivers(province):
@@ -215,12 +215,21 @@ def test_driver_evidence_equals_monitoring_school_drivers(province):
 def test_breaches_carry_a_what_if(province):
     breaches = active(province["alerts"]).filter(pl.col("fired_rules").list.contains("standard_not_met"))
     assert breaches.height > 0
+    plans = province["plans"]
     for row in breaches.iter_rows(named=True):
-        assert row["what_if_cv_after"] <= row["what_if_target_cv"] * (1 + 1e-9)
+        rows = plans.filter(
+            (pl.col("census_year") == row["census_year"])
+            & (pl.col("county_code") == row["county_code"])
+            & (pl.col("stage") == row["stage"])
+            & (pl.col("standard_id") == row["standard_id"])
+            & (pl.col("plan_metric_id") == row["metric_id"])
+        )
+        plan = rows.filter(pl.col("metric_id") == row["metric_id"]).row(0, named=True)
+        assert plan["is_needed"] and plan["cv_after"] <= plan["target_cv"]
         if row["metric_id"] == "composite":
-            assert row["what_if_floor_share_of_mean"] > 0 and len(row["what_if_detail"]) == 8
+            assert plan["floor_share_of_mean"] > 0 and rows.height == 1 + 8
         else:
-            assert row["what_if_floor"] > 0 and row["what_if_cost"] > 0 and row["what_if_unit"]
+            assert plan["floor_value"] > 0 and plan["amount_needed"] > 0 and plan["amount_unit"]
         assert row["what_if_zh"] and row["message_zh"] and row["message_en"]
 
 
@@ -253,9 +262,12 @@ def test_the_alerts_command_in_every_format(province, capsys):
     county = rows[0]["county_code"]
     assert main(["alerts", "--warehouse", warehouse, "--county", county, "--year", str(YEARS[-2])]) == 0
     table = capsys.readouterr().out
-    assert "级别" in table and county in table
+    assert "预警等级" in table and county in table and "有效预警" in table
+    assert main(["alerts", "--warehouse", warehouse, "--county", county, "--english"]) == 0
+    english = capsys.readouterr().out
+    assert "severity" in english and "active alerts" in english and "预警等级" not in english
     assert main(["alerts", "--warehouse", warehouse, "--year", "1999"]) == 0
-    assert "no alerts" in capsys.readouterr().out
+    assert "没有预警" in capsys.readouterr().out
 
 
 def test_the_definitions_hold_the_alert_sensor():

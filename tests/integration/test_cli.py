@@ -25,10 +25,18 @@ def test_run_prints_the_per_year_summary(built, capsys):
     landing, warehouse = built
     assert main(["run", "--landing", str(landing), "--warehouse", str(warehouse), "--years", "2024"]) == 0
     out = capsys.readouterr().out
-    assert "census year 2024 done" in out
-    assert "basic_2012/primary" in out and "quality_2017/junior" in out
+    assert "2024 年度完成" in out
+    assert "基本均衡·小学" in out and "优质均衡·初中" in out and "达标" in out
     for year in ("2023", "2024", "2025"):
         assert year in out
+    assert (
+        main(
+            ["run", "--landing", str(landing), "--warehouse", str(warehouse), "--years", "2024", "--english"]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "census year 2024 done" in out and "basic_2012/primary" in out and "达标" not in out
 
 
 def test_a_refused_file_fails_the_run_and_leaves_the_year_as_it_was(built, capsys):
@@ -69,7 +77,7 @@ def test_a_refused_row_is_counted_and_explained_and_the_rest_loads(built, capsys
         ).write_csv(extract)
         assert main(["run", "--landing", str(landing), "--warehouse", str(warehouse), "--years", "2025"]) == 0
         out = capsys.readouterr().out
-        assert "1 rows refused" in out and "books" in out and "row 5" in out  # header + 3 rows before it
+        assert "退回 1 行" in out and "books" in out and "第5行" in out, out  # header + 3 rows before it
         with connect(warehouse, read_only=True) as con:
             refused = query_frame(con, "select * from audit.rejected_rows where census_year = 2025")
             loaded = query_frame(con, "select school_id from raw.census_schools where census_year = 2025")

@@ -13,10 +13,10 @@ pytestmark = pytest.mark.integration
 
 def test_the_demo_ends_by_printing_the_report_index(demo):
     last = demo.output.strip().splitlines()[-1]
-    assert last.startswith("report:")
-    index = Path(last.split(":", 1)[1].strip())
+    assert last.startswith("报告：")
+    index = Path(last.split("：", 1)[1].strip())
     assert index == (demo.reports / "index.html").resolve() and index.is_file()
-    assert "published:" in demo.output and str(demo.published) in demo.output
+    assert "发布库：" in demo.output and str(demo.published) in demo.output
 
 
 def test_report_for_one_county_and_an_earlier_year(demo, tmp_path, capsys):
@@ -24,7 +24,7 @@ def test_report_for_one_county_and_an_earlier_year(demo, tmp_path, capsys):
     args = ["report", "--published", str(demo.published), "--out", str(out)]
     assert main([*args, "--county", "900421", "--year", "2023"]) == 0
     printed = capsys.readouterr().out
-    assert f"report: {out / 'index.html'}" in printed
+    assert f"报告：{out / 'index.html'}" in printed
     assert [p.name for p in (out / "counties").iterdir()] == ["900421.html"]
     assert "2023" in (out / "counties" / "900421.html").read_text(encoding="utf-8")
     assert sorted(p.name for p in (out / "excel").iterdir()) == ["县域均衡_2023.xlsx", "预警清单_2023.xlsx"]

@@ -90,7 +90,9 @@ class Sheet:
             return self.headers[column]
         own = table_doc(self.relation).columns_zh
         if column not in own and column not in self.words.columns:
-            raise KeyError(f"{column}: no Chinese name in models/glossary_zh.yaml or {self.relation}'s sidecar")
+            raise KeyError(
+                f"{column}: no Chinese name in models/glossary_zh.yaml or {self.relation}'s sidecar"
+            )
         return self.words.column(column, own)
 
     def number_format(self, column: str) -> str | None:

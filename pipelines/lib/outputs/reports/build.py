@@ -416,7 +416,15 @@ class ReportView:
         if is_composite:
             rows = [balance_by_year.get(y) for y in years]
             composite_chart = self._line(
-                facts, years, rows, "composite_cv", "meets_cv_rule", section.balance, marker, wide=True
+                facts,
+                "综合差异系数",
+                years,
+                rows,
+                "composite_cv",
+                "meets_cv_rule",
+                section.balance,
+                marker,
+                wide=True,
             )
         cv_by_indicator = group(
             (
@@ -441,6 +449,7 @@ class ReportView:
                     "trend": trend_rows.get((ind["indicator_id"],)),
                     "chart": self._line(
                         facts,
+                        f"{ind['name_zh']}差异系数",
                         years,
                         [by_year.get(y) for y in years],
                         "cv",
@@ -481,6 +490,7 @@ class ReportView:
     def _line(
         self,
         facts: Facts,
+        name: str,
         years: list[int],
         rows: list[Row | None],
         column: str,
@@ -495,7 +505,7 @@ class ReportView:
         return charts.line_chart(
             years,
             [None if r is None else r[column] for r in rows],
-            label="差异系数逐年变化" + ("（虚线为阈值）" if threshold_row is not None else ""),
+            label=f"{name}逐年变化" + ("（虚线为阈值）" if threshold_row is not None else ""),
             threshold=threshold,
             threshold_cite=""
             if threshold_row is None
