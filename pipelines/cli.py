@@ -99,20 +99,33 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_shapes(warehouse: Path, census_year: int) -> None:
+SHAPE_WORDS = {
+    "zh": {
+        "school_table": "每校一行的标准表",
+        "county_export": "统计系统按县导出的表（统计三级，合并表头）",
+        "jiaoji_forms": "基层报表工作簿（教基，每张报表一个工作表）",
+    },
+    "en": {
+        "school_table": "one row per school (canonical)",
+        "county_export": "statistics-system county exports (统计三级, merged headers)",
+        "jiaoji_forms": "base-form workbooks (教基, one sheet per form)",
+    },
+}
+
+
+def _print_shapes(warehouse: Path, census_year: int, lang: str = "zh") -> None:
     """The shapes of the census year's files, as the ingest recognised them (audit.loads.shape)."""
     from pipelines.lib.queries import sql
     from pipelines.lib.warehouse import connect
 
-    words = {
-        "school_table": "one row per school (canonical)",
-        "county_export": "statistics-system county exports (统计三级, merged headers)",
-        "jiaoji_forms": "base-form workbooks (教基, one sheet per form)",
-    }
+    words = SHAPE_WORDS[lang]
     with connect(warehouse, read_only=True) as con:
         shapes = con.execute(sql("outputs/file_shapes"), {"census_year": census_year}).fetchall()
     for shape, files, schools in shapes:
-        print(f"  {files:>3} file(s), {schools:>5} school units: {words.get(shape, shape)}")
+        if lang == "zh":
+            print(f"  {files:>3} 个文件，{schools:>5} 个学校单位：{words.get(shape, shape)}")
+        else:
+            print(f"  {files:>3} file(s), {schools:>5} school units: {words.get(shape, shape)}")
 
 
 def _lang(args: argparse.Namespace) -> str:
@@ -245,8 +258,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     published = paths.published_file(args.published)
     reports = paths.reports_dir(args.reports)
     print(
-        f"1/3 generating a synthetic province ({args.counties} counties, "
-        f"{args.years[0]}-{args.years[-1]}) into {landing}",
+        _say(
+            args,
+            f"1/3 生成一个模拟省（{args.counties} 个县，{args.years[0]}–{args.years[-1]} 年）到 {landing}",
+            f"1/3 generating a synthetic province ({args.counties} counties, "
+            f"{args.years[0]}-{args.years[-1]}) into {landing}",
+        ),
         flush=True,
     )
     truth = generate(
@@ -266,7 +283,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for stale in (warehouse, warehouse.with_name(warehouse.name + ".wal")):
         stale.unlink(missing_ok=True)
     lock.release()
-    print(f"2/3 running the pipeline into {warehouse}, publishing {published}", flush=True)
+    print(
+        _say(
+            args,
+            f"2/3 运行数据流程，写入 {warehouse}，发布 {published}",
+            f"2/3 running the pipeline into {warehouse}, publishing {published}",
+        ),
+        flush=True,
+    )
     summary = _run(
         args,
         "demo",
@@ -278,8 +302,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     if isinstance(summary, int):
         return summary
-    print(f"\nCensus year {args.years[-1]} arrived in the shapes county offices send, read as:")
-    _print_shapes(warehouse, args.years[-1])
+    print(
+        _say(
+            args,
+            f"\n{args.years[-1]} 年的文件按各县实际报送的形式提供，读取结果：",
+            f"\nCensus year {args.years[-1]} arrived in the shapes county offices send, read as:",
+        )
+    )
+    _print_shapes(warehouse, args.years[-1], _lang(args))
     print(
         _say(
             args,
@@ -289,9 +319,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     _print_summary(warehouse, _lang(args))
     print(
-        "\nPlanted scenarios (truth.json in the landing folder) and what the warehouse finds ('!' = fails):"
+        _say(
+            args,
+            "\n模拟数据中预设的情形（落地目录中的 truth.json）与数据库的发现（“!” 表示未达标）：",
+            "\nPlanted scenarios (truth.json in the landing folder) and what the warehouse finds ('!' = fails):",
+        )
     )
-    _print_scenarios(warehouse, truth)
+    _print_scenarios(warehouse, truth, _lang(args))
     print(
         _say(
             args,
@@ -301,11 +335,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     _print_alert_summary(warehouse, _lang(args))
     units = truth["school_units_per_year"]
+    fewest, most = min(units.values()), max(units.values())
     print(
-        f"\nprovince: {args.counties} counties, {min(units.values())}-{max(units.values())} "
-        f"school units per census year"
+        _say(
+            args,
+            f"\n模拟省：{args.counties} 个县，每个普查年度 {fewest}–{most} 个学校单位",
+            f"\nprovince: {args.counties} counties, {fewest}-{most} school units per census year",
+        )
     )
-    print(f"\n3/3 writing the reports from the published snapshot into {reports}", flush=True)
+    print(
+        _say(
+            args,
+            f"\n3/3 从发布库生成报告，写入 {reports}",
+            f"\n3/3 writing the reports from the published snapshot into {reports}",
+        ),
+        flush=True,
+    )
     outputs = _write_outputs(args, published, reports, None, None)
     query = (
         '.venv/bin/python -c "import duckdb; print(duckdb.connect('
@@ -331,7 +376,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_scenarios(warehouse: Path, truth: dict) -> None:
+def _print_scenarios(warehouse: Path, truth: dict, lang: str = "zh") -> None:
     from pipelines.lib.queries import sql
     from pipelines.lib.warehouse import connect
 
@@ -349,28 +394,40 @@ def _print_scenarios(warehouse: Path, truth: dict) -> None:
             failing = [year for year, _, passes in rows if passes is False]
             planted = [y["census_year"] for y in s["years"] if not y["passes"]]
             what = s["indicator_id"] or "composite"
-            verdict = "matches" if failing == planted else "DIFFERS"
+            zh = lang == "zh"
+            verdict = ("一致" if zh else "matches") if failing == planted else ("不一致" if zh else "DIFFERS")
             if s["metric"] == "school_rule":
-                what = f"schools failing the per-school rule ({s['indicator_id']} planted)"
+                what = (
+                    f"未达到校际资源配置要求的学校数（预设指标 {s['indicator_id']}）"
+                    if zh
+                    else f"schools failing the per-school rule ({s['indicator_id']} planted)"
+                )
                 shown = "  ".join(f"{y}:{v}{'' if ok else '!'}" for y, v, ok in rows)
             else:
-                what += f", threshold {s['threshold']}"
+                what += f"，阈值 {s['threshold']}" if zh else f", threshold {s['threshold']}"
                 shown = "  ".join(f"{y}:{v:.3f}{'' if ok else '!'}" for y, v, ok in rows)
             print(
                 f"  {s['scenario_id']}: {s['county_name']} ({s['county_code']}) {s['standard_id']} {s['stage']} {what}"
             )
             print("    " + shown)
-            print(f"    failing years planted {planted or 'none'}, found {failing or 'none'}: {verdict}")
+            if zh:
+                print(f"    预设未达标年份 {planted or '无'}，发现 {failing or '无'}：{verdict}")
+            else:
+                print(f"    failing years planted {planted or 'none'}, found {failing or 'none'}: {verdict}")
             params.pop("indicator_id", None)
             fired = con.execute(sql("outputs/scenario_alerts"), params).fetchall()
-            print("    " + _alerts_planted_vs_found(s["expected_alerts"], fired))
+            print("    " + _alerts_planted_vs_found(s["expected_alerts"], fired, lang))
 
 
-def _alerts_planted_vs_found(expected: list[dict], fired: list[tuple]) -> str:
+def _alerts_planted_vs_found(expected: list[dict], fired: list[tuple], lang: str = "zh") -> str:
     """One line: the alerts a scenario plants (rule and year) and whether the warehouse raised them."""
     found = {(year, rule) for year, _, _, rules in fired for rule in rules}
     planted = [(e["census_year"], e["rule_id"]) for e in expected]
     missing = [p for p in planted if p not in found]
+    if lang == "zh":
+        words = "、".join(f"{rule} {year}" for year, rule in planted) or "无"
+        verdict = "全部发现" if not missing else "未发现 " + "、".join(f"{r} {y}" for y, r in missing)
+        return f"预设预警：{words}；{verdict}（该县该学段历年有效预警 {len(fired)} 条）"
     words = ", ".join(f"{rule} {year}" for year, rule in planted) or "none"
     verdict = "all found" if not missing else "MISSING " + ", ".join(f"{r} {y}" for y, r in missing)
     return f"alerts planted: {words}; {verdict} (active alerts of this county-stage: {len(fired)})"

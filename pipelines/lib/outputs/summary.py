@@ -46,7 +46,7 @@ def format_summary(summary: pl.DataFrame, words: Words, lang: str = "zh") -> str
             cells.append(text)
         rows.append((year, cells))
     titles = [f"{words.standard(s)}·{words.stage(g)}" if lang == "zh" else f"{s}/{g}" for s, g in columns]
-    first = "普查年度" if lang == "zh" else "census_year"
+    first = words.column("census_year") if lang == "zh" else "census_year"
     widths = [
         max([display_width(t), *(display_width(cells[i]) for _, cells in rows)]) for i, t in enumerate(titles)
     ]
