@@ -107,9 +107,11 @@ final as (
         end as value,
         standard_value,
         resource_amount is null or denominator_amount is null as is_missing_value,
+        -- a school exactly at its minimum (2,500 yuan per pupil: 1,840,000 yuan for 736 pupils)
+        -- computes as 2499.9999999999995; a relative 1e-9 keeps it at the minimum, as the 85% rule does
         case
             when standard_value is not null and denominator_amount > 0
-                then scale * resource_amount / denominator_amount >= standard_value
+                then scale * resource_amount / denominator_amount >= standard_value * (1 - 1e-9)
         end as meets_standard,
     from section_indicators
 )

@@ -3,16 +3,24 @@
 -- teachers, rooms, m² and 万元 (docs/alerts.md, "The what-if").
 --
 -- A plan raises every school below a floor to the floor. For an indicator with a per-school
--- minimum (quality_2017) the floor is at least that minimum; it then rises in steps of one percent
--- of the county mean (share 0.00, 0.01, … up to what_if_max_floor_share) until the CV, computed
--- from the raised schools' amounts rounded up to whole units (marts.what_if_units), is at most
--- what_if_target_ratio × threshold. The composite of basic_2012 has one plan: every indicator
+-- minimum (quality_2017) the floor is at least that minimum; it then rises in whole percent of
+-- the county mean (share 0.00, 0.01, … up to what_if_max_floor_share) to a share at which the CV,
+-- computed from the raised schools' amounts rounded up to whole units (marts.what_if_units), is
+-- at most what_if_target_ratio × threshold and one percent less is not. The composite of basic_2012 has one plan: every indicator
 -- floored at the same share of its own mean, until the mean of the indicator CVs meets the
 -- target; its rows are the plan (metric_id 'composite') and one row per indicator.
 -- A plan that needs nothing (the CV at or under the target, no school under a minimum) has one
 -- row with is_needed false. monitoring.what_if_schools lists the schools a plan raises.
+--
+-- How: the CV falls as the floor rises, so each plan's share is found by bisection over the whole
+-- percents (search: about 9 evaluations a plan, not 301): `lo` fails the target, `hi` meets it,
+-- and each step evaluates the share half way, keeping that evaluation's figures when it meets. A
+-- plan whose `hi` never comes down from max_floor_share + 0.01 is not reachable. Rounding each
+-- school up to whole teachers makes the CV fall in small steps, not always monotonically, so a
+-- lower share may now and then meet the target too (4 plans in 21,640 in a national stress test,
+-- by one or two percent); the share found always meets it and the one below it does not.
 
-with
+with recursive
 
 settings as (
     select
@@ -66,6 +74,26 @@ plan_indicators as (
         and cvs.indicator_id = indicators.indicator_id
 ),
 
+-- sections under a per-school minimum (one home: marts.school_indicators.meets_standard)
+below_minimum as (
+    select distinct county_code, stage, standard_id, indicator_id
+    from marts.school_indicators
+    where census_year = $census_year and students > 0 and meets_standard = false
+),
+
+-- a plan needs something when its CV is above the target or a school is below a minimum
+needs as (
+    select
+        plans.county_code, plans.stage, plans.standard_id, plans.plan_metric_id,
+        any_value(plans.plan_cv_before > plans.target_cv) or bool_or(below_minimum.indicator_id is not null)
+            as is_needed,
+    from plans
+    inner join plan_indicators using (county_code, stage, standard_id, plan_metric_id)
+    left join below_minimum using (county_code, stage, standard_id, indicator_id)
+    group by all
+),
+
+-- the schools of the plans that need something (the others are never searched)
 schools as (
     select
         plan_indicators.county_code,
@@ -79,6 +107,7 @@ schools as (
         school_values.resource_amount,
         school_values.denominator_amount,
     from plan_indicators
+    semi join (select * from needs where is_needed) using (county_code, stage, standard_id, plan_metric_id)
     inner join marts.school_indicators as school_values
         on school_values.census_year = $census_year
         and school_values.county_code = plan_indicators.county_code
@@ -88,111 +117,125 @@ schools as (
     where school_values.students > 0 and school_values.value is not null
 ),
 
--- a plan needs something when its CV is above the target or a school is below a minimum
-needs as (
+-- the bisection; each step evaluates every plan still searching at its share half way between lo
+-- and hi: each school's amount rounded up to whole steps of the shown unit (round() first, so that
+-- float noise in an exact amount, 2.0000000000004 teachers, does not add a step), the raised
+-- values, and each indicator's student-weighted CV (docs/methodology.md §2.1, from the weighted
+-- mean and mean square), every sum in school order so that a re-run gives the same bits
+search(county_code, stage, standard_id, plan_metric_id, lo, hi, hi_cv_after, hi_n_schools, hi_results) as (
     select
-        plans.county_code, plans.stage, plans.standard_id, plans.plan_metric_id,
-        plans.plan_cv_before > plans.target_cv
-            or coalesce(bool_or(schools.value < plan_indicators.standard_value), false) as is_needed,
-    from plans
-    left join plan_indicators using (county_code, stage, standard_id, plan_metric_id)
-    left join schools using (county_code, stage, standard_id, plan_metric_id, indicator_id)
-    group by plans.county_code, plans.stage, plans.standard_id, plans.plan_metric_id,
-        plans.plan_cv_before, plans.target_cv
-),
+        needs.county_code,
+        needs.stage,
+        needs.standard_id,
+        needs.plan_metric_id,
+        -1 as lo,
+        (settings.max_floor_share * 100)::integer + 1 as hi,
+        null::double as hi_cv_after,
+        null::bigint as hi_n_schools,
+        null::struct(indicator_id varchar, cv_after double, n_schools_raised bigint, amount_needed double)[]
+            as hi_results,
+    from needs
+    cross join settings
+    where needs.is_needed
 
-shares as (
-    select step_index / 100.0 as floor_share_of_mean
-    from settings, range(0, (settings.max_floor_share * 100)::integer + 1) as t(step_index)
-),
+    union all
 
--- every needed plan at every floor share: each school's amount, rounded up to whole units
-candidates as (
     select
-        schools.*,
-        shares.floor_share_of_mean,
-        greatest(coalesce(plan_indicators.standard_value, 0), shares.floor_share_of_mean * plan_indicators.mean_value)
-            as floor_value,
-        plan_indicators.scale,
-        plan_indicators.per_shown_unit,
-        plan_indicators.step,
-    from schools
-    inner join plan_indicators using (county_code, stage, standard_id, plan_metric_id, indicator_id)
-    semi join (select * from needs where is_needed) using (county_code, stage, standard_id, plan_metric_id)
-    cross join shares
+        search.county_code,
+        search.stage,
+        search.standard_id,
+        search.plan_metric_id,
+        if(evaluated.plan_cv_after <= plans.target_cv, search.lo, (search.lo + search.hi) // 2) as lo,
+        if(evaluated.plan_cv_after <= plans.target_cv, (search.lo + search.hi) // 2, search.hi) as hi,
+        if(evaluated.plan_cv_after <= plans.target_cv, evaluated.plan_cv_after, search.hi_cv_after),
+        if(evaluated.plan_cv_after <= plans.target_cv, evaluated.n_schools_raised, search.hi_n_schools),
+        if(evaluated.plan_cv_after <= plans.target_cv, evaluated.results, search.hi_results),
+    from search
+    inner join plans using (county_code, stage, standard_id, plan_metric_id)
+    inner join (
+        select
+            county_code, stage, standard_id, plan_metric_id,
+            fsum(cv_after order by indicator_id) / count(*) as plan_cv_after,
+            len(list_distinct(flatten(list(raised_ids)))) as n_schools_raised,
+            list(
+                struct_pack(
+                    indicator_id := indicator_id,
+                    cv_after := cv_after,
+                    n_schools_raised := n_schools_raised,
+                    amount_needed := amount_needed
+                )
+                order by indicator_id
+            ) as results,
+        from (
+            select
+                county_code, stage, standard_id, plan_metric_id, indicator_id,
+                sqrt(greatest(square_mean - mean ^ 2, 0)) / mean as cv_after,
+                n_schools_raised,
+                amount_needed,
+                raised_ids,
+            from (
+                select
+                    county_code, stage, standard_id, plan_metric_id, indicator_id,
+                    fsum(students * value_after order by school_id) / fsum(students order by school_id) as mean,
+                    fsum(students * value_after ^ 2 order by school_id) / fsum(students order by school_id)
+                        as square_mean,
+                    count_if(amount_needed > 0) as n_schools_raised,
+                    fsum(amount_needed order by school_id) as amount_needed,
+                    coalesce(list(school_id) filter (where amount_needed > 0), []) as raised_ids,
+                from (
+                    select
+                        *,
+                        scale * (resource_amount + amount_needed * per_shown_unit) / denominator_amount
+                            as value_after,
+                    from (
+                        select
+                            schools.*,
+                            plan_indicators.scale,
+                            plan_indicators.per_shown_unit,
+                            -- below the floor within the relative 1e-9 of school_indicators.meets_standard
+                            case
+                                when schools.value < floors.floor_value * (1 - 1e-9)
+                                    then ceil(round(
+                                        (floors.floor_value * schools.denominator_amount / plan_indicators.scale
+                                            - schools.resource_amount)
+                                            / plan_indicators.per_shown_unit / plan_indicators.step,
+                                        9
+                                    )) * plan_indicators.step
+                                else 0
+                            end as amount_needed,
+                        from (
+                            select
+                                current.county_code, current.stage, current.standard_id, current.plan_metric_id,
+                                plan_indicators.indicator_id,
+                                greatest(
+                                    coalesce(plan_indicators.standard_value, 0),
+                                    ((current.lo + current.hi) // 2) / 100.0 * plan_indicators.mean_value
+                                ) as floor_value,
+                            from search as current
+                            inner join plan_indicators using (county_code, stage, standard_id, plan_metric_id)
+                            where current.hi - current.lo > 1
+                        ) as floors
+                        inner join plan_indicators
+                            using (county_code, stage, standard_id, plan_metric_id, indicator_id)
+                        inner join schools using (county_code, stage, standard_id, plan_metric_id, indicator_id)
+                    ) as amounts
+                ) as raised
+                group by all
+            ) as moments
+        ) as per_indicator
+        group by all
+    ) as evaluated using (county_code, stage, standard_id, plan_metric_id)
+    where search.hi - search.lo > 1
 ),
 
-raised as (
-    select
-        *,
-        -- whole steps of the shown unit; round() first, so that float noise in an exact amount
-        -- (2.0000000000004 teachers) does not add a step
-        case
-            when value < floor_value
-                then ceil(round(
-                    (floor_value * denominator_amount / scale - resource_amount) / per_shown_unit / step, 9
-                )) * step
-            else 0
-        end as amount_needed,
-    from candidates
-),
-
-raised_values as (
-    select
-        *,
-        scale * (resource_amount + amount_needed * per_shown_unit) / denominator_amount as value_after,
-    from raised
-),
-
--- the student-weighted CV of the raised values (docs/methodology.md §2.1), per indicator and share;
--- every sum in school order, so that a re-run gives the same bits
-means_after as (
-    select
-        county_code, stage, standard_id, plan_metric_id, indicator_id, floor_share_of_mean,
-        fsum(students * value_after order by school_id) / fsum(students order by school_id) as mean_after,
-    from raised_values
-    group by all
-),
-
-indicator_after as (
-    select
-        county_code, stage, standard_id, plan_metric_id, indicator_id, floor_share_of_mean,
-        sqrt(
-            fsum(students * (value_after - mean_after) ^ 2 order by school_id) / fsum(students order by school_id)
-        ) / any_value(mean_after) as cv_after,
-        count_if(amount_needed > 0) as n_schools_raised,
-        fsum(amount_needed order by school_id) as amount_needed,
-    from raised_values
-    inner join means_after using (county_code, stage, standard_id, plan_metric_id, indicator_id, floor_share_of_mean)
-    group by all
-),
-
-plan_after as (
-    select
-        county_code, stage, standard_id, plan_metric_id, floor_share_of_mean,
-        fsum(cv_after order by indicator_id) / count(*) as plan_cv_after,
-    from indicator_after
-    group by all
-),
-
--- the smallest share whose plan meets the target
+-- each plan where its search ended: hi meets the target and hi - 1 does not
 chosen as (
     select
-        plan_after.county_code, plan_after.stage, plan_after.standard_id, plan_after.plan_metric_id,
-        min(plan_after.floor_share_of_mean) as floor_share_of_mean,
-    from plan_after
-    inner join plans using (county_code, stage, standard_id, plan_metric_id)
-    where plan_after.plan_cv_after <= plans.target_cv
-    group by all
-),
-
--- schools raised in any indicator of the chosen plan (the composite's count)
-plan_schools as (
-    select county_code, stage, standard_id, plan_metric_id,
-        count(distinct school_id) filter (where amount_needed > 0) as n_schools_raised,
-    from raised_values
-    semi join chosen using (county_code, stage, standard_id, plan_metric_id, floor_share_of_mean)
-    group by all
+        search.*,
+        if(search.hi <= settings.max_floor_share * 100, search.hi / 100.0, null) as floor_share_of_mean,
+    from search
+    cross join settings
+    where search.hi - search.lo = 1
 ),
 
 plan_rows as (
@@ -209,14 +252,12 @@ plan_rows as (
         case when needs.is_needed and chosen.floor_share_of_mean is null then 'not_reachable' end
             as plan_null_reason,
         chosen.floor_share_of_mean,
-        plan_schools.n_schools_raised,
+        chosen.hi_n_schools as n_schools_raised,
         plans.plan_cv_before as cv_before,
-        plan_after.plan_cv_after as cv_after,
+        if(chosen.floor_share_of_mean is null, null, chosen.hi_cv_after) as cv_after,
     from plans
     inner join needs using (county_code, stage, standard_id, plan_metric_id)
     left join chosen using (county_code, stage, standard_id, plan_metric_id)
-    left join plan_after using (county_code, stage, standard_id, plan_metric_id, floor_share_of_mean)
-    left join plan_schools using (county_code, stage, standard_id, plan_metric_id)
 ),
 
 -- one row per indicator of a chosen plan (for an indicator plan, the plan itself)
@@ -236,15 +277,18 @@ indicator_rows as (
                 then 'school_minimum'
             else 'cv_target'
         end as floor_basis,
-        indicator_after.n_schools_raised,
-        indicator_after.amount_needed,
+        result.n_schools_raised,
+        result.amount_needed,
         plan_indicators.shown_unit as amount_unit,
         plan_indicators.cv_before,
-        indicator_after.cv_after,
-    from chosen
-    inner join plan_indicators using (county_code, stage, standard_id, plan_metric_id)
-    inner join indicator_after
-        using (county_code, stage, standard_id, plan_metric_id, indicator_id, floor_share_of_mean)
+        result.cv_after,
+    from (select *, unnest(hi_results) as result from chosen where floor_share_of_mean is not null) as chosen
+    inner join plan_indicators
+        on plan_indicators.county_code = chosen.county_code
+        and plan_indicators.stage = chosen.stage
+        and plan_indicators.standard_id = chosen.standard_id
+        and plan_indicators.plan_metric_id = chosen.plan_metric_id
+        and plan_indicators.indicator_id = chosen.result.indicator_id
 ),
 
 final as (

@@ -50,7 +50,7 @@ raised as (
         and school_values.indicator_id = plan_indicators.metric_id
     where school_values.students > 0
         and school_values.value is not null
-        and school_values.value < plan_indicators.floor_value
+        and school_values.value < plan_indicators.floor_value * (1 - 1e-9)
 ),
 
 final as (
