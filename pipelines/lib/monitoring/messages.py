@@ -59,7 +59,13 @@ def alert_template_ids(row: Mapping[str, Any]) -> list[tuple[str, str]]:
     return parts
 
 
-def alert_message(
+def template_ids(row: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The templates a row's sentence is made of: an alert row's message, or (a row of
+    monitoring.what_if_plans) a plan's what-if."""
+    return [("message", what_if_template_id(row))] if "plan_metric_id" in row else alert_template_ids(row)
+
+
+def sentence(
     row: Mapping[str, Any],
     templates: Templates,
     words: Words,
@@ -68,12 +74,19 @@ def alert_message(
     mark: Mark | None = None,
     literal: Callable[[str], str] = str,
 ) -> str:
-    """An alert row's message: its top rule's sentence, and which other rules fired."""
+    """A row's sentence (see template_ids), every slot filled from the row."""
     texts = []
-    for kind, key in alert_template_ids(row):
+    for kind, key in template_ids(row):
         pair = templates.rules[key] if kind == "rule" else templates.messages[key]
         texts.append(render(templates.pick(pair, lang), row, words, lang=lang, mark=mark, literal=literal))
     return "".join(texts)
+
+
+alert_message = sentence
+"""An alert row's message: its top rule's sentence, and which other rules fired."""
+
+what_if_message = sentence
+"""A plan row's what-if."""
 
 
 def what_if_template_id(plan: Mapping[str, Any]) -> str:
@@ -85,16 +98,3 @@ def what_if_template_id(plan: Mapping[str, Any]) -> str:
     if plan["metric_id"] == "composite":
         return "what_if_composite"
     return "what_if_indicator"
-
-
-def what_if_message(
-    plan: Mapping[str, Any],
-    templates: Templates,
-    words: Words,
-    *,
-    lang: str = "zh",
-    mark: Mark | None = None,
-    literal: Callable[[str], str] = str,
-) -> str:
-    pair = templates.messages[what_if_template_id(plan)]
-    return render(templates.pick(pair, lang), plan, words, lang=lang, mark=mark, literal=literal)
