@@ -1,5 +1,5 @@
 -- What the outputs read from the published snapshot: the workbooks (pipelines/lib/outputs/excel.py),
--- the labels every output shares (labels.py), the data dictionary (dictionary.py), the summary
+-- the words every output shares (pipelines/lib/sentences.py), the data dictionary (dictionary.py), the summary
 -- `junheng run` and `junheng demo` print (summary.py) and the reports folder (folder.py).
 
 -- name: latest_balance_year

@@ -17,7 +17,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.lib.monitoring.alerts import ACTIVE, LIST_COLUMNS, with_rule_names
+from pipelines.lib.catalog import table_doc
+from pipelines.lib.monitoring.alerts import ACTIVE, ALERTS_RELATION, LIST_COLUMNS, with_rule_names
 from pipelines.lib.queries import sql
 from pipelines.lib.reference.alert_rules import WARNING
 from pipelines.lib.sentences import Words, format_value, read_words, render
@@ -120,7 +121,8 @@ def format_table(alerts: pl.DataFrame, words: Words, lang: str = "zh", messages:
     ]
     records = alerts.to_dicts()
     rows = [[format_value(r, c, f, words, lang) for c, f, _ in columns] for r in records]
-    headers = [words.column(c) if lang == "zh" else c for c, _, _ in columns]
+    own = table_doc(ALERTS_RELATION).columns_zh  # the alert table's own names (observed_value: 差异系数)
+    headers = [words.column(c, own) if lang == "zh" else c for c, _, _ in columns]
     widths = [
         max(display_width(x) for x in [headers[i], *(row[i] for row in rows)]) for i in range(len(headers))
     ]
