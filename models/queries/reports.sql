@@ -43,8 +43,13 @@ order by county_code, standard_id, stage desc, census_year
 select *
 from marts.county_balance
 where census_year = $census_year
-order by standard_id, stage desc, composite_cv desc nulls last, n_indicators_over_threshold desc nulls last,
-    max_indicator_cv desc nulls last, county_code
+order by
+    standard_id,
+    stage desc,
+    case when cv_rule = 'composite' then composite_cv end desc nulls last,
+    n_indicators_over_threshold desc nulls last,
+    max_indicator_cv desc nulls last,
+    county_code
 
 -- name: indicator_cv
 select *

@@ -164,3 +164,19 @@ def test_the_alert_list_counts_are_the_overview_counts(con, demo):
 def test_page_sizes_stay_reasonable(demo):
     sizes = [p.stat().st_size for p in Path(demo.reports / "counties").glob("*.html")]
     assert max(sizes) < 600_000
+
+
+def test_the_rankings_are_in_the_warehouses_order(demo):
+    # each ranking lists its counties from the highest figure down (the order of the ranking query)
+    html = (demo.reports / "index.html").read_text(encoding="utf-8")
+    section = html[html.index('<section id="rankings">') : html.index('<section id="counties">')]
+    figures = re.findall(r"<figure>.*?</figure>", section, flags=re.S)
+    assert len(figures) == 4
+    for figure in figures:
+        shown = [
+            float(v)
+            for v in re.findall(
+                r'data-col="(?:composite_cv|n_indicators_over_threshold)" data-fmt="\w+">([\d.]+)<', figure
+            )
+        ]
+        assert len(shown) > 10 and shown == sorted(shown, reverse=True), shown[:20]
