@@ -475,10 +475,9 @@ def cmd_alerts(args: argparse.Namespace) -> int:
             print("junheng alerts: --format xlsx needs --out FILE.xlsx", file=sys.stderr)
             return EXIT_USAGE
         with connect(warehouse, read_only=True) as con:
-            rows = write_alert_list_xlsx(
-                con, Path(args.out), args.year, args.min_severity, args.county, args.status
-            )
-        print(_say(args, f"已写入 {args.out}：{rows} 条预警", f"wrote {args.out}: {rows} alerts"))
+            write_alert_list_xlsx(con, Path(args.out), args.year, args.min_severity, args.county, args.status)
+        # the counts are the warehouse's (monitoring.year_summary), as below the table
+        print(_say(args, f"已写入 {args.out}", f"wrote {args.out}") + (f"\n{footer}" if footer else ""))
     elif args.format == "csv":
         sys.stdout.write(to_csv(alerts))
     elif args.format == "json":
