@@ -121,9 +121,10 @@ from (
 )
 
 -- name: previous_year_amounts
--- The amounts whose unit the ingest checks, as loaded for the latest census year before this one
--- (contracts/ingest_rules.yaml, unstated_units).
-select school_id, equipment_value_yuan, books
+-- Every school's values as loaded for the latest census year before this one: the ingest compares
+-- each number column's magnitude with them (contracts/ingest_rules.yaml, unstated_units and
+-- unit_magnitude).
+select *
 from raw.census_schools
 where census_year = (select max(census_year) from raw.census_schools where census_year < $census_year)
 

@@ -176,7 +176,7 @@ def test_a_csv_without_a_header_in_its_first_lines_is_refused_naming_what_line_1
 def _csv_with_title(path: Path, title: str) -> Path:
     headers, body = rows_as_text([census_row(school_id="2190000001")], chinese=True)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes("\n".join([title, ",".join(headers), ",".join(body[0])]).encode("gbk"))
+    path.write_bytes("\n".join([title, ",".join(headers), ",".join(body[0])]).encode("gbk") + b"\n")
     return path
 
 

@@ -68,11 +68,15 @@ def test_csv_in_every_accepted_encoding_with_chinese_headers(tmp_path, encoding)
     assert report.encoding == ("gb18030" if encoding.startswith("gb") else encoding)
 
 
-def test_utf16_is_refused_with_advice(tmp_path):
-    headers, body = rows_as_text(TWO_SCHOOLS)
-    path = write_csv(tmp_path / "a.csv", headers, body, "utf-16")
-    with pytest.raises(FileRejected, match="UTF-16"):
-        load(path)
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le"])
+def test_utf16_text_loads(tmp_path, encoding):
+    """Excel's "Unicode text" is UTF-16 with a byte order mark; some tools write it without."""
+    headers, body = rows_as_text(TWO_SCHOOLS, chinese=True)
+    path = write_csv(tmp_path / "a.csv", headers, body, encoding)
+    accepted, rejected, report = load(path)
+    assert rejected.is_empty()
+    assert accepted["school_id"].to_list() == ["2190000001", "2190000002"]
+    assert report.encoding == "utf-16"
 
 
 def test_bytes_that_are_neither_utf8_nor_gbk_are_refused(tmp_path):

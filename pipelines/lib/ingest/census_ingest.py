@@ -9,7 +9,6 @@ year) raises FileRejected and nothing of that year is written.
 from __future__ import annotations
 
 import hashlib
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,7 +31,16 @@ from contracts.headers import (
 )
 from pipelines.lib.ingest.census_checks import all_students
 from pipelines.lib.ingest.messages import plain_messages
-from pipelines.lib.ingest.readers import FolderEntry, RawExtract, ReadError, folder_entry, read_extract
+from pipelines.lib.ingest.readers import (
+    INVISIBLE_PATTERN,
+    EmptyFile,
+    FolderEntry,
+    RawExtract,
+    ReadError,
+    folder_entry,
+    mentioned_years,
+    read_extract,
+)
 from pipelines.lib.ingest.resolve import resolve_inputs
 
 REJECTION_SCHEMA = {
@@ -162,6 +170,10 @@ class MappedHeaders:
     labels: dict[str, str] = field(default_factory=dict)
     places: dict[tuple[int, str], str] = field(default_factory=dict)
     sheets: dict[int, str] = field(default_factory=dict)
+    # the Excel column letter of each canonical column, and the rows of a continuation sheet by
+    # their own sheet and row (readers.RawExtract.letters, row_places)
+    letters: dict[str, str] = field(default_factory=dict)
+    row_places: dict[int, tuple[str, int]] = field(default_factory=dict)
 
     def header_of(self, column: str) -> str:
         """The header as the file has it (the column's name when the file has no such header), or
@@ -180,7 +192,20 @@ class MappedHeaders:
             label = f" {self.header_of(column)}" if column else ""
             return f"工作表 {sheet}{label}", f"sheet {sheet}{label}"
         header = f" {self.header_of(column)}" if column else ""
+        if row in self.row_places:
+            sheet, number = self.row_places[row]
+            return f"工作表 {sheet} 第{number}行{header}", f"sheet {sheet} row {number}{header}"
         return f"第{row}行{header}", f"row {row}{header}"
+
+    def cell(self, row: int, column: str) -> str | None:
+        """The cell as Excel names it (E12; Sheet2!E12 on a continuation sheet), where known."""
+        letter = self.letters.get(column)
+        if letter is None:
+            return None
+        if row in self.row_places:
+            sheet, number = self.row_places[row]
+            return f"{sheet}!{letter}{number}"
+        return f"{letter}{row}"
 
 
 def map_headers(headers: list[str], name: str) -> MappedHeaders:
@@ -246,6 +271,66 @@ def unstated_unit_problem(
     return None
 
 
+def unit_magnitude_problem(
+    typed: pl.DataFrame, headers: MappedHeaders, name: str, previous: pl.DataFrame | None
+) -> str | None:
+    """Why a number column is in the wrong unit whatever its header states, or None: the same
+    schools' values (in the canonical unit, after the header's unit) are about 10,000 times last
+    year's, or 1/10,000 of them (contracts/ingest_rules.yaml, unit_magnitude). The message gives
+    both readings and last year's figure."""
+    if previous is None or previous.is_empty() or "school_id" not in previous.columns:
+        return None
+    check = ingest_rules()["unit_magnitude"]
+    factor, band, least = float(check["factor"]), float(check["band"]), int(check["min_schools"])
+    numeric = [
+        c
+        for c in headers.renames.values()
+        if c in previous.columns and CENSUS_DTYPES.get(c) in (pl.Int32, pl.Int64, pl.Float64)
+    ]
+    for column in numeric:
+        both = (
+            typed.select("school_id", pl.col(column).cast(pl.Float64).alias("now"))
+            .join(
+                previous.select("school_id", pl.col(column).cast(pl.Float64).alias("before")), on="school_id"
+            )
+            .filter((pl.col("now") > 0) & (pl.col("before") > 0))
+        )
+        if both.height < least:
+            continue
+        ratio = float((both["now"] / both["before"]).median())  # type: ignore[arg-type]
+        if factor / band <= ratio <= factor * band:
+            other, other_zh, other_en = 1 / factor, "缩小一万倍", "divided by 10,000"
+        elif 1 / (factor * band) <= ratio <= band / factor:
+            other, other_zh, other_en = factor, "放大一万倍", "multiplied by 10,000"
+        else:
+            continue
+        header, unit = headers.header_of(column), _unit_name(column)
+        now, before = float(both["now"].median()), float(both["before"].median())  # type: ignore[arg-type]
+        stated = headers.units.get(column) or unit
+        times, read, other_read, last = (_figure(x) for x in (ratio, now, now * other, before))
+        return (
+            f"{name}: 列 '{header}' 的数值约为上一年度同一批学校（{both.height} 所）的 {times} 倍，单位很可能不对："
+            f"按表头的单位（{stated}）读，中位数是 {read} {unit}；若{other_zh}，则是 {other_read} {unit}；上一年度是 "
+            f"{last} {unit}。请核对该列数值和表头的单位后重新提交 / header '{header}': the values are about "
+            f"{times} times the same {both.height} schools' values last year, so the unit is probably wrong: read "
+            f"in the header's unit ({stated}) the median is {read} {unit}; {other_en} it is {other_read} "
+            f"{unit}; last year it was {last} {unit}. Check the values and the header's unit"
+        )
+    return None
+
+
+def _figure(x: float) -> str:
+    """A figure as a message writes it: 10,200 and 1,020,000; 0.0001 and 2.5 below 100."""
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.2g}"
+
+
+def _unit_name(column: str) -> str:
+    """The canonical unit of a number column, as a message writes it (元, 平方米, 人)."""
+    units = header_units(column)
+    found = next((u for u, f in units.items() if f == 1.0), None)
+    return found or ""
+
+
 def _per_pupil_reading(amounts: pl.DataFrame, column: str, scaled_unit: str) -> tuple[str, str] | None:
     rules = ingest_rules()
     students = all_students()
@@ -295,17 +380,26 @@ def _canonical_unit(column: str) -> str:
 
 
 def normalise_cells(frame: pl.DataFrame) -> pl.DataFrame:
-    """Trim cells, full-width to half-width (codes and numbers), empty markers to null, and
-    Chinese values to codes: school-type names, 公办/民办, 12-digit 驻地地域码 to the county."""
-    markers = ingest_rules()["empty_markers"]["values"]
+    """Trim cells, drop invisible characters (zero-width spaces), full-width to half-width (codes
+    and numbers), empty and unknown markers to null, and Chinese values to codes: school-type
+    names, 公办/民办, 12-digit 驻地地域码 to the county."""
+    rules = ingest_rules()
+    markers = rules["empty_markers"]["values"] + rules["unknown_markers"]["values"]
     columns = [c for c in frame.columns if c != "source_row"]
-    # full-width characters are rare; only columns holding any non-ASCII text are rewritten
+    # full-width and invisible characters are rare; only columns holding non-ASCII text are rewritten
     non_ascii = frame.select(pl.col(c).str.contains(r"[^\x00-\x7F]").any() for c in columns).row(0)
     wide = {c for c, found in zip(columns, non_ascii, strict=True) if found}
+    spaces = rules["invisible_characters"]["to_space"]
+
+    def visible(c: str) -> pl.Expr:
+        return pl.col(c).str.replace_all(INVISIBLE_PATTERN, "").str.replace_many(spaces, [" "] * len(spaces))
+
     out = frame.with_columns(
         (
-            pl.col(c).str.replace_many(_FULL_WIDTH, _HALF_WIDTH).str.strip_chars()
+            visible(c).str.replace_many(_FULL_WIDTH, _HALF_WIDTH).str.strip_chars()
             if c in wide and c not in _FREE_TEXT
+            else visible(c).str.strip_chars()
+            if c in wide
             else pl.col(c).str.strip_chars()
         ).alias(c)
         for c in columns
@@ -327,6 +421,77 @@ def normalise_cells(frame: pl.DataFrame) -> pl.DataFrame:
             .alias("county_code")
         )
     return out
+
+
+def unknown_markers_note(frame: pl.DataFrame) -> str | None:
+    """One line on the cells holding a marker for unknown (——, 暂无, N/A: ingest_rules.yaml,
+    unknown_markers), which load as unknown, or None."""
+    markers = ingest_rules()["unknown_markers"]["values"]
+    columns = [c for c in frame.columns if c != "source_row"]
+    if not columns:
+        return None
+    hits = frame.select(pl.col(c).str.strip_chars().is_in(markers).sum() for c in columns).row(0)
+    hit = [c for c, n in zip(columns, hits, strict=True) if n]
+    if not hit:
+        return None
+    found = (
+        pl.concat([frame.select(pl.col(c).str.strip_chars().alias("cell")) for c in hit])
+        .filter(pl.col("cell").is_in(markers))
+        .group_by("cell")
+        .len()
+        .sort("len", "cell", descending=[True, False])
+    )
+    if found.is_empty():
+        return None
+    total = int(found["len"].sum())
+    listed = "、".join(f"'{r['cell']}' {r['len']} 个" for r in found.iter_rows(named=True))
+    listed_en = ", ".join(f"'{r['cell']}' {r['len']}" for r in found.iter_rows(named=True))
+    return (
+        f"{total} 个单元格写的是表示未知的记号（{listed}），按未知值载入 / {total} cells hold a marker for "
+        f"unknown ({listed_en}): loaded as unknown"
+    )
+
+
+def excel_error_cells(
+    text: pl.DataFrame, name: str, headers: MappedHeaders
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The cells holding an Excel error value (#REF!, #DIV/0!: ingest_rules.yaml, excel_errors),
+    each its row's refusal naming the cell; and the text with those cells blank (so that they are
+    not refused a second time as "not a number")."""
+    errors = ingest_rules()["excel_errors"]["values"]
+    columns = [c for c in text.columns if c not in ("source_row", "census_year")]
+    hit = [c for c in columns if text[c].is_in(errors).any()]
+    problems = []
+    for column in hit:
+        bad = text.filter(pl.col(column).is_in(errors))
+        for row in bad.select(
+            "source_row",
+            column,
+            school_id=pl.col("school_id") if "school_id" in text.columns else pl.lit(None, pl.String),
+        ).iter_rows(named=True):
+            zh, en = headers.where(row["source_row"], column)
+            cell = headers.cell(row["source_row"], column)
+            at_zh, at_en = (f"单元格 {cell} ", f"cell {cell} ") if cell else ("", "")
+            value = row[column]
+            problems.append(
+                {
+                    "source_file": name,
+                    "source_row": row["source_row"],
+                    "school_id": row["school_id"],
+                    "column": column,
+                    "check": "excel_error",
+                    "value": value,
+                    "message_zh": f"{name} {zh}: {at_zh}是 Excel 错误值 {value}（公式出错，没有数值），该行未载入；请在 Excel "
+                    "中改正公式或直接填写数值",
+                    "message_en": f"{name} {en}: {at_en}holds the Excel error {value} (a broken formula, no value): "
+                    "the row is not loaded; fix the formula or type the value",
+                    "county_code": None,
+                }
+            )
+    cleared = text.with_columns(
+        pl.when(pl.col(c).is_in(errors)).then(None).otherwise(pl.col(c)).alias(c) for c in hit
+    )
+    return cleared, pl.DataFrame(problems, schema=REJECTION_SCHEMA)
 
 
 def _cast_expr(name: str, factor: float = 1.0) -> pl.Expr:
@@ -552,15 +717,6 @@ class PreparedFile:
         return self.typed.filter(~pl.col("source_row").is_in(self.cast_problems["source_row"].implode()))
 
 
-def mentioned_years(text: str) -> list[int]:
-    """Census years a file name, sheet name or title line says (contracts/ingest_rules.yaml,
-    year_mentions): 2023年, 2023年度, 2023学年, 2023-2024学年 (2023); not a date like 2024年10月."""
-    rules = ingest_rules()["year_mentions"]
-    school_years = [int(m.group(1)) for m in re.finditer(rules["school_year"], text)]
-    rest = re.sub(rules["school_year"], " ", text)
-    return school_years + [int(m.group(1)) for m in re.finditer(rules["year"], rest)]
-
-
 def year_mention_problem(raw: RawExtract, name: str, census_year: int) -> str | None:
     """A file that says another census year (in its name, sheet name or title) and never the
     folder's: it was put in the wrong folder, and must not load as the folder's year."""
@@ -591,7 +747,9 @@ def prepare_file(
     (统计三级, pipelines.lib.ingest.resolve)."""
     report = FileReport(source_file=name, sha256=sha256_of(path))
     try:
-        raw = read_extract(path, name)
+        raw = read_extract(path, name, census_year)
+    except EmptyFile:
+        raise
     except ReadError as exc:
         raise FileRejected(str(exc)) from None
     report.file_format, report.encoding, report.sheet = raw.file_format, raw.encoding, raw.sheet
@@ -603,8 +761,13 @@ def prepare_file(
     headers.labels = {h: raw.labels[h] for h in headers.renames if h in raw.labels}
     headers.places = {(r, headers.renames[h]): c for (r, h), c in raw.cells.items() if h in headers.renames}
     headers.sheets = dict(raw.rows)
+    headers.letters = {c: raw.letters[h] for h, c in headers.renames.items() if h in raw.letters}
+    headers.row_places = dict(raw.row_places)
     report.cells = dict(headers.places)
-    text = normalise_cells(raw.frame.select("source_row", *headers.renames).rename(headers.renames))
+    mapped = raw.frame.select("source_row", *headers.renames).rename(headers.renames)
+    marker_note = unknown_markers_note(mapped)
+    text = normalise_cells(mapped)
+    text, error_cells = excel_error_cells(text, name, headers)
     text, unresolved = resolve_inputs(text, registry, name, headers.header_of)
     report.rows_read = text.height
     missing = [c for c in REQUIRED_COLUMNS if c not in text.columns]
@@ -624,7 +787,12 @@ def prepare_file(
     typed, cast_problems = cast_columns(text, name, headers.factors)
     if unresolved:
         cast_problems = pl.concat([cast_problems, pl.DataFrame(unresolved, schema=REJECTION_SCHEMA)])
-    problem = unstated_unit_problem(text, typed, headers, name, previous)
+    cast_problems = pl.concat([cast_problems, error_cells])
+    if marker_note:
+        report.message = "; ".join(m for m in (report.message, marker_note) if m)
+    problem = unstated_unit_problem(text, typed, headers, name, previous) or unit_magnitude_problem(
+        typed, headers, name, previous
+    )
     if problem:
         raise FileRejected(problem)
     return PreparedFile(name, report, text, typed, cast_problems, headers)
@@ -725,17 +893,34 @@ def year_contract_failures(prepared: list[PreparedFile], county_codes: list[str]
 
 
 def missing_parents(
-    accepted: pl.DataFrame, header_of: dict[str, Callable[[str], str]] | None = None
+    accepted: pl.DataFrame,
+    header_of: dict[str, Callable[[str], str]] | None = None,
+    refused: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Rejections for teaching points whose parent school is not in the census year."""
+    """Rejections for teaching points whose parent school is not loaded in the census year: not
+    in any file, or refused itself (`refused`: the year's rejected rows; the message then names
+    the parent's row and why it was refused)."""
     ids = accepted["school_id"].implode()
     orphans = accepted.filter(
         pl.col("parent_school_id").is_not_null() & ~pl.col("parent_school_id").is_in(ids)
     )
     headers = header_of or {}
+    why: dict[str, dict] = {}
+    if refused is not None and not refused.is_empty():
+        for r in refused.filter(pl.col("school_id").is_not_null()).iter_rows(named=True):
+            why.setdefault(r["school_id"], r)
     rows = []
     for r in orphans.iter_rows(named=True):
         header = headers.get(r["source_file"], lambda c: c)("parent_school_id")
+        parent = r["parent_school_id"]
+        zh = f"所属学校 {parent} 不在本年度的任何文件中"
+        en = f"parent school {parent} is in no file of this census year"
+        if parent in why:
+            p = why[parent]
+            reason_zh = p["message_zh"].split(": ", 1)[-1]
+            reason_en = p["message_en"].split(": ", 1)[-1]
+            zh = f"所属学校 {parent}（{p['source_file']} 第{p['source_row']}行）本身未通过检查、未载入：{reason_zh}"
+            en = f"parent school {parent} ({p['source_file']} row {p['source_row']}) was itself refused: {reason_en}"
         rows.append(
             {
                 "source_file": r["source_file"],
@@ -743,11 +928,9 @@ def missing_parents(
                 "school_id": r["school_id"],
                 "column": "parent_school_id",
                 "check": "parent exists in the census year",
-                "value": r["parent_school_id"],
-                "message_zh": f"{r['source_file']} 第{r['source_row']}行 {header}: 所属学校 "
-                f"{r['parent_school_id']} 不在本年度的任何文件中",
-                "message_en": f"{r['source_file']} row {r['source_row']} {header}: parent school "
-                f"{r['parent_school_id']} is in no file of this census year",
+                "value": parent,
+                "message_zh": f"{r['source_file']} 第{r['source_row']}行 {header}: {zh}",
+                "message_en": f"{r['source_file']} row {r['source_row']} {header}: {en}",
                 "county_code": r["county_code"],
             }
         )
@@ -791,12 +974,16 @@ def check_census_year(
         try:
             prepared[entry.name] = prepare_file(entry.path, entry.name, census_year, previous, registry)
             reports[entry.name] = prepared[entry.name].report
+        except EmptyFile as exc:  # an empty file beside the real ones: skipped, with a note
+            reports[entry.name] = FileReport(
+                source_file=entry.name, sha256=sha256_of(entry.path), status="ignored", message=str(exc)
+            )
         except FileRejected as exc:
             reports[entry.name] = FileReport(
                 source_file=entry.name, sha256=sha256_of(entry.path), status="rejected", message=str(exc)
             )
         reports[entry.name].seconds = time.perf_counter() - started
-    if not any(e.kind == "extract" for e in entries):
+    if not any(e.kind == "extract" and reports[e.name].status != "ignored" for e in entries):
         message = f"{folder}: 没有数据文件 / no extract files (*.csv, *.xlsx, *.xls, *.parquet)"
         if reports:  # the folder holds something: say what, file by file
             lines = [r.message or r.source_file for r in reports.values()]
@@ -827,9 +1014,23 @@ def check_census_year(
                 seconds=seconds,
             )
             continue
-        seen.update(dict.fromkeys(accepted["school_id"].to_list(), name))
         report.seconds += time.perf_counter() - started
+        if report.rows_read == 0:  # a header and nothing under it
+            report.status = "ignored"
+            report.message = (
+                f"{name}: 只有表头，没有学校行，已跳过 / a header but no rows of schools, skipped"
+            )
+            continue
+        seen.update(dict.fromkeys(accepted["school_id"].to_list(), name))
         check.accepted[name], check.rejected[name] = accepted, rejected
+    if not check.accepted and not check.refused:  # the year would leave no school at all
+        for report in check.reports.values():
+            if report.status == "ignored" and report.source_file in prepared:
+                report.status = "rejected"
+                report.message = (
+                    f"{report.source_file}: 只有表头，没有学校行；本年度没有任何学校可以载入 / a header but no rows of "
+                    "schools: no school of this census year would load"
+                )
     _move_orphans(check, {name: file.headers.header_of for name, file in prepared.items()})
     return check
 
@@ -839,7 +1040,8 @@ def _move_orphans(check: YearCheck, header_of: dict[str, Callable[[str], str]]) 
     and must be in one of the files that load."""
     if not check.accepted:
         return
-    orphans = missing_parents(pl.concat(check.accepted.values()), header_of)
+    refused = pl.concat(check.rejected.values()) if check.rejected else None
+    orphans = missing_parents(pl.concat(check.accepted.values()), header_of, refused)
     for name in list(check.accepted):
         moved = orphans.filter(pl.col("source_file") == name)
         if moved.is_empty():

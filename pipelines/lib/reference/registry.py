@@ -61,7 +61,16 @@ def _read_reference(path: Path, kind: str) -> pl.DataFrame:
     aliases = reference_aliases(kind)
     renames = {c: aliases.get(_header_key(c), _header_key(c)) for c in frame.columns}
     frame = frame.rename(renames)
-    return frame.with_columns(pl.col(c).str.strip_chars() for c in frame.columns)
+    frame = frame.with_columns(pl.col(c).str.strip_chars() for c in frame.columns)
+    # the all-empty lines (",,,,,,") Excel writes below a table whose cells were once formatted
+    # are dropped; rows above keep their numbers (a message names row index + 2, the file's line)
+    if not frame.width:
+        return frame
+    filled = frame.select(
+        pl.any_horizontal((pl.col(c).is_not_null() & (pl.col(c) != "")) for c in frame.columns)
+    ).to_series()
+    last = filled.arg_true().max()
+    return frame.head(0 if last is None else int(last) + 1)  # type: ignore[arg-type]
 
 
 def _problems(path: Path, errors: pa.errors.SchemaErrors) -> str:

@@ -60,7 +60,7 @@ DEFECTS = (
         lambda r: r["primary_students"] > 0,
     ),
     Defect("not_a_number", "books", "dtype", lambda r: r.update(books="一万二")),
-    Defect("not_a_boolean", "is_county_run", "dtype", lambda r: r.update(is_county_run="不详")),
+    Defect("not_a_boolean", "is_county_run", "dtype", lambda r: r.update(is_county_run="部分")),
     Defect("missing_name", "school_name", "not_nullable", lambda r: r.update(school_name=None)),
     Defect(
         "subcount_over_total",
