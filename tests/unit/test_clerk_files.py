@@ -376,3 +376,22 @@ def test_a_header_only_file_beside_real_ones_is_skipped_with_a_note(tmp_path):
     skipped = next(f for f in loaded.files if f.source_file == "2024/b.csv")
     assert skipped.status == "ignored" and "只有表头，没有学校行，已跳过" in (skipped.message or "")
 
+
+
+def test_an_xls_continuation_sheet_from_column_b_is_read_with_its_own_row_numbers(tmp_path):
+    """WPS saving the older .xls, the table from column B and split over two sheets."""
+    import xlwt
+
+    rows = table(schools(5))
+    rows[5][rows[0].index("小学在校生数")] = "-1"
+    book = xlwt.Workbook(encoding="utf-8")
+    for name, part, top in (("第一页", rows[:4], 2), ("第二页", rows[4:], 0)):
+        sheet = book.add_sheet(name)
+        for i, row in enumerate(part):
+            for j, cell in enumerate(row):
+                sheet.write(top + i, 1 + j, cell)
+    path = tmp_path / "a.xls"
+    book.save(str(path))
+    accepted, rejected, report = load(path)
+    assert accepted.height == 4 and report.sheet == "第一页、第二页"
+    assert rejected["message_zh"][0].startswith("2024/a.xls 工作表 第二页 第2行 小学在校生数: '-1'")
