@@ -211,7 +211,7 @@ def test_a_workbook_renamed_csv_is_refused_saying_what_it_is(tmp_path):
     path = tmp_path / "a.csv"
     path.write_bytes(workbook(tmp_path / "b.xlsx", {"Sheet1": table(schools(2))}).read_bytes())
     message = refusal(path)
-    assert "扩展名是 .csv，但文件内容实际是Excel 工作簿（.xlsx）" in message and "改为 .xlsx" in message
+    assert "扩展名是 .csv，但文件内容实际是 Excel 工作簿（.xlsx）" in message and "改为 .xlsx" in message
 
 
 def test_a_line_with_an_extra_unheaded_cell_loads_and_is_noted(tmp_path):

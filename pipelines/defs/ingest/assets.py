@@ -58,7 +58,10 @@ def census_schools(context: dg.AssetExecutionContext, warehouse: Warehouse):
         except YearRejected as refused:
             record_refused_load(con, census_year, context.run_id, refused.files)
             raise dg.Failure(
-                description=f"census year {census_year} not loaded; the warehouse is unchanged:\n{refused}",
+                description=(
+                    f"{census_year} 年的以下文件被拒收，该年未载入 / census year {census_year} not loaded, "
+                    f"refused:\n{refused}"
+                ),
                 metadata={"files_refused": sum(f.status == "rejected" for f in refused.files)},
             ) from None
         warnings = census_warnings(con, census_year, load.accepted)

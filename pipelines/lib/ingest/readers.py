@@ -218,7 +218,8 @@ def misnamed(name: str, kind: str, suffix: str) -> ReadError:
         fix_zh = f"请把文件扩展名改为 .{kind}（或在 Excel 中另存为需要的格式）"
         fix_en = f"rename it to .{kind} (or save it again in the format you meant)"
     return ReadError(
-        f"{name}: 扩展名是 {suffix}，但文件内容实际是{zh}；{fix_zh} / the name says {suffix}, but the file is "
+        f"{name}: 扩展名是 {suffix}，但文件内容实际是{' ' * zh[0].isascii()}{zh}；{fix_zh} / the name says {suffix}, "
+        f"but the file is "
         f"{en}: {fix_en}"
     )
 
