@@ -204,7 +204,10 @@ def test_a_web_page_saved_as_xls_is_refused_saying_what_it_is(tmp_path):
     cells = "".join(f"<td>{h}</td>" for h in text_lines(schools(1))[0].split(","))
     path.write_text(f"<html><body><table><tr>{cells}</tr></table></body></html>", encoding="utf-8")
     message = refusal(path)
-    assert "扩展名是 .xls，但文件内容实际是网页（HTML 表格）" in message and "另存为 Excel 工作簿（.xlsx）" in message
+    assert (
+        "扩展名是 .xls，但文件内容实际是网页（HTML 表格）" in message
+        and "另存为 Excel 工作簿（.xlsx）" in message
+    )
 
 
 def test_a_workbook_renamed_csv_is_refused_saying_what_it_is(tmp_path):
@@ -349,7 +352,9 @@ def test_a_registry_saved_by_excel_with_trailing_empty_lines_loads(tmp_path):
     path = tmp_path / "reference" / "counties.csv"
     path.parent.mkdir()
     header = "county_code,county_name,prefecture_code,prefecture_name,province_code,province_name"
-    path.write_text(f"{header}\r\n900101,示例县,9001,示例市,90,示例省\r\n" + ",,,,,\r\n" * 3, encoding="utf-8")
+    path.write_text(
+        f"{header}\r\n900101,示例县,9001,示例市,90,示例省\r\n" + ",,,,,\r\n" * 3, encoding="utf-8"
+    )
     registry = read_counties(tmp_path)
     assert registry["county_code"].to_list() == ["900101"]
 
@@ -377,7 +382,6 @@ def test_a_header_only_file_beside_real_ones_is_skipped_with_a_note(tmp_path):
     assert skipped.status == "ignored" and "只有表头，没有学校行，已跳过" in (skipped.message or "")
 
 
-
 def test_an_xls_continuation_sheet_from_column_b_is_read_with_its_own_row_numbers(tmp_path):
     """WPS saving the older .xls, the table from column B and split over two sheets."""
     import xlwt
@@ -395,3 +399,40 @@ def test_an_xls_continuation_sheet_from_column_b_is_read_with_its_own_row_number
     accepted, rejected, report = load(path)
     assert accepted.height == 4 and report.sheet == "第一页、第二页"
     assert rejected["message_zh"][0].startswith("2024/a.xls 工作表 第二页 第2行 小学在校生数: '-1'")
+
+
+def _docx() -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("word/document.xml", "<w:document/>")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("file_name", "data", "said"),
+    [
+        ("a.xlsx", bytes(range(256)) * 20, "既不是 Excel 工作簿，也不是文本表格"),
+        (
+            "a.xls",
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(range(256)) * 8,
+            "文件无法按 Excel 工作簿读取（xls）",
+        ),
+        ("a.csv", bytes(range(128, 256)) * 20, "无法识别文件编码"),
+        ("a.parquet", b"PAR1" + bytes(200), "文件无法按 Parquet 读取"),
+        ("a.csv", b"PAR1" + bytes(200), "实际是 Parquet 文件"),
+        ("a.xlsx", _docx(), "实际是 Word 文档"),
+        (
+            "a.xls",
+            b'<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet"/>',
+            "XML 电子表格 2003",
+        ),
+        ("a.csv", "学校标识码,学校名称,行政区划代码".encode(), "文件中没有一行是完整的"),
+    ],
+)
+def test_no_file_crashes_a_reader_each_is_refused_saying_what_it_is(tmp_path, file_name, data, said):
+    path = tmp_path / file_name
+    path.write_bytes(data)
+    message = refusal(path)
+    assert message.startswith(f"2024/{file_name}: ") and said in message

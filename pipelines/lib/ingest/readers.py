@@ -206,7 +206,22 @@ _WHAT = {
     "parquet": ("Parquet 文件", "a Parquet file"),
     "html": ("网页（HTML 表格），不是真正的 Excel 文件", "a web page (an HTML table), not a real Excel file"),
     "xml2003": ("“XML 电子表格 2003”文件", "an Excel 2003 XML spreadsheet"),
+    "docx": ("Word 文档", "a Word document"),
+    "pptx": ("PowerPoint 演示文稿", "a PowerPoint presentation"),
 }
+
+
+def _office_document(path: Path) -> str | None:
+    """docx or pptx: a zip archive that is another Office document, not a workbook."""
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+    if any(n.startswith("xl/") for n in names):
+        return None
+    if any(n.startswith("word/") for n in names):
+        return "docx"
+    if any(n.startswith("ppt/") for n in names):
+        return "pptx"
+    return None
 
 
 def misnamed(name: str, kind: str, suffix: str) -> ReadError:
@@ -214,6 +229,11 @@ def misnamed(name: str, kind: str, suffix: str) -> ReadError:
     zh, en = _WHAT[kind]
     fix_zh = "请在 Excel 或 WPS 中打开它，另存为 Excel 工作簿（.xlsx），再放回该文件夹"
     fix_en = "open it in Excel or WPS, save it as an Excel workbook (.xlsx), and put that in the folder"
+    if kind in ("docx", "pptx"):
+        fix_zh = "数据须为 Excel 工作簿或 CSV 文件；请把表格另存为 .xlsx，并把这个文件移出该文件夹"
+        fix_en = (
+            "extracts must be workbooks or CSV: save the table as .xlsx, and move this file out of the folder"
+        )
     if kind in ("xlsx", "xls", "parquet"):
         fix_zh = f"请把文件扩展名改为 .{kind}（或在 Excel 中另存为需要的格式）"
         fix_en = f"rename it to .{kind} (or save it again in the format you meant)"
@@ -492,11 +512,13 @@ def _refuse_cut(text: str, name: str, zh: str, en: str) -> None:
     last = lines[-1].strip()
     shown = last if len(last) <= 40 else "…" + last[-40:]
     n = len(lines)
+    complete_zh = f"最后一个完整的行是第{n - 1}行" if n > 1 else "文件中没有一行是完整的"
+    complete_en = f"the last complete line is line {n - 1}" if n > 1 else "no line of it is complete"
     raise ReadError(
-        f"{name}: 文件不完整：{zh}，在第{n}行（“{shown}”）中途结束，可能还没有复制完或保存时被中断；最后一个完整的行是"
-        f"第{n - 1}行。请重新复制或重新导出该文件（如文件确实完整，在 Excel 或 WPS 中打开后重新保存即可） / the file is "
+        f"{name}: 文件不完整：{zh}，在第{n}行（“{shown}”）中途结束，可能还没有复制完或保存时被中断；{complete_zh}。"
+        f"请重新复制或重新导出该文件（如文件确实完整，在 Excel 或 WPS 中打开后重新保存即可） / the file is "
         f"incomplete: {en}, so it ends inside line {n} ('{shown}'); it may still be copying, or its saving was "
-        f"interrupted; the last complete line is line {n - 1}. Copy or export it again"
+        f"interrupted; {complete_en}. Copy or export it again"
     )
 
 
@@ -727,6 +749,25 @@ def _is_blank(grid: pl.DataFrame) -> bool:
     ).item()
 
 
+def _check_archive(path: Path, name: str, suffix: str) -> None:
+    """An xlsx's zip archive whole, and a workbook's (not a Word document's): else its refusal."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            broken = archive.testzip()
+    except (zipfile.BadZipFile, EOFError, OSError):
+        broken = "(directory)"
+    other = _office_document(path) if not broken else None
+    if other:
+        raise misnamed(name, other, suffix)
+    if broken:
+        raise ReadError(
+            f"{name}: 文件不完整或已损坏：xlsx 压缩包{'缺少目录' if broken == '(directory)' else f'中的 {broken} 损坏'}，"
+            f"通常是还没有复制完、下载中断或保存时被中断；请重新复制或在 Excel 中重新保存 / the file is incomplete or "
+            f"damaged (its zip archive {'has no directory' if broken == '(directory)' else f'has a bad {broken}'}): "
+            "it may still be copying, or a download or save was interrupted; copy or save it again"
+        )
+
+
 def read_xlsx(path: Path, name: str, census_year: int | None = None) -> RawExtract:
     """An Excel workbook, .xlsx or .xls (calamine reads both, through fastexcel): the sheet of
     schools, with the sheets that continue it without a header; every other sheet that holds
@@ -742,24 +783,21 @@ def read_xlsx(path: Path, name: str, census_year: int | None = None) -> RawExtra
     if kind in ("html", "xml2003", "parquet"):
         raise misnamed(name, kind, suffix)
     if kind is None:  # text under an Excel name (many systems export tab-separated "xls"): read as text
-        raw = read_text(path.read_bytes(), name, suffix)
+        try:
+            raw = read_text(path.read_bytes(), name, suffix)
+        except ReadError as exc:
+            if "编码" not in str(exc):
+                raise
+            raise ReadError(
+                f"{name}: 文件既不是 Excel 工作簿，也不是文本表格，可能已损坏；请在 Excel 或 WPS 中打开后另存为 .xlsx / the "
+                "file is neither an Excel workbook nor a text table (damaged?): open it in Excel or WPS and save it as .xlsx"
+            ) from None
         note = f"扩展名是 {suffix}，但内容是文本表格，已按文本读取 / named {suffix}, but the file is a text table: read as text"
         raw.note = "; ".join(n for n in (note, raw.note) if n)
         return raw
     is_xls = kind == "xls"
     if kind == "xlsx":
-        try:
-            with zipfile.ZipFile(path) as archive:
-                broken = archive.testzip()
-        except (zipfile.BadZipFile, EOFError, OSError):
-            broken = "(directory)"
-        if broken:
-            raise ReadError(
-                f"{name}: 文件不完整或已损坏：xlsx 压缩包{'缺少目录' if broken == '(directory)' else f'中的 {broken} 损坏'}，"
-                f"通常是还没有复制完、下载中断或保存时被中断；请重新复制或在 Excel 中重新保存 / the file is incomplete or "
-                f"damaged (its zip archive {'has no directory' if broken == '(directory)' else f'has a bad {broken}'}): "
-                "it may still be copying, or a download or save was interrupted; copy or save it again"
-            )
+        _check_archive(path, name, suffix)
     try:
         book = fastexcel.read_excel(str(path))
         layouts = _xls_layouts(path) if is_xls else _xlsx_layouts(path)
