@@ -137,6 +137,29 @@ def _say(args: argparse.Namespace, zh: str, en: str) -> str:
     return en if _lang(args) == "en" else zh
 
 
+def _year_list(years: list[int], lang: str = "zh") -> str:
+    """Census years as written: runs of consecutive years as ranges, gaps shown
+    ('2015–2019、2021、2023–2024'); empty for none."""
+    runs: list[list[int]] = []
+    for year in sorted(years):
+        if runs and year == runs[-1][-1] + 1:
+            runs[-1].append(year)
+        else:
+            runs.append([year])
+    dash, comma = ("–", "、") if lang == "zh" else ("-", ", ")
+    return comma.join(str(r[0]) if len(r) == 1 else f"{r[0]}{dash}{r[-1]}" for r in runs)
+
+
+def _print_held_counties(warehouse: Path, census_years: list[int], lang: str = "zh") -> None:
+    """The counties whose data is on hold in the census years just loaded, a line per year."""
+    from pipelines.lib.outputs.summary import held_counties
+    from pipelines.lib.warehouse import connect
+
+    with connect(warehouse, read_only=True) as con:
+        for line in held_counties(con, census_years, lang):
+            print(line)
+
+
 def _print_summary(warehouse: Path, lang: str = "zh") -> None:
     from pipelines.lib.outputs.summary import print_summary
     from pipelines.lib.warehouse import connect
@@ -186,16 +209,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     if isinstance(summary, int):
         return summary
-    first, last = summary.census_years[0], summary.census_years[-1]
+    for year in summary.years_without_folder:
+        print(
+            _say(
+                args,
+                f"{year} 的落地目录不存在，仓库保留上次载入的数据 / the landing folder for {year} is missing; "
+                "the warehouse keeps the data last loaded",
+                f"the landing folder for {year} is missing; the warehouse keeps the data last loaded",
+            )
+        )
+    loaded, kept = _year_list(summary.census_years, _lang(args)), _year_list(summary.years_kept, _lang(args))
     print(
         _say(
             args,
-            f"已构建 {summary.warehouse}（普查年度 {first}–{last}），用时 {summary.seconds:.1f} 秒；"
-            f"已发布 {summary.published}\n",
-            f"built {summary.warehouse} for census years {first}-{last} in {summary.seconds:.1f}s; "
-            f"published {summary.published}\n",
+            f"已构建 {summary.warehouse}，用时 {summary.seconds:.1f} 秒：本次载入普查年度 {loaded}"
+            + (f"；保留上次载入的 {kept}（本次未重新载入）" if kept else "")
+            + f"；已发布 {summary.published}",
+            f"built {summary.warehouse} in {summary.seconds:.1f}s: census years {loaded} loaded this run"
+            + (f"; {kept} kept as last loaded (not loaded this run)" if kept else "")
+            + f"; published {summary.published}",
         )
     )
+    _print_held_counties(summary.published, summary.census_years, _lang(args))
+    print()
     print(
         _say(args, "各年度达标情况（全部县，普查数据可判定的部分）：\n", "Counties meeting each standard:\n")
     )
@@ -302,6 +338,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     if isinstance(summary, int):
         return summary
+    _print_held_counties(warehouse, summary.census_years, _lang(args))
     print(
         _say(
             args,
@@ -707,20 +744,52 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if args.verbose:
             raise
-        from pipelines.lib.warehouse import WarehouseLocked
+        return _unexpected(args, exc)
 
-        if isinstance(exc, WarehouseLocked):
-            print(f"junheng {args.command}: {exc}", file=sys.stderr)
-            return EXIT_FAILED
-        if isinstance(exc, OSError) and exc.filename:
-            print(f"junheng {args.command}: {exc.filename}: {exc.strerror}", file=sys.stderr)
-            return EXIT_FAILED
-        print(
-            f"junheng {args.command}: 意外错误 / unexpected error: {type(exc).__name__}: {exc} "
-            f"(run again with -v for the traceback)",
-            file=sys.stderr,
-        )
+
+def _crash_log(args: argparse.Namespace, exc: BaseException) -> Path | None:
+    """The traceback of an error no handler expected, in a log file: logs/ beside the working
+    warehouse for run and demo, else (or when that cannot be written) the temporary folder."""
+    import tempfile
+    import traceback
+    from datetime import datetime
+
+    if args.command in ("run", "demo"):
+        folder = paths.warehouse_file(getattr(args, "warehouse", None)).parent / "logs"
+    else:
+        folder = Path(tempfile.gettempdir()) / "junheng-logs"
+    text = f"junheng {args.command}\n\n" + "".join(traceback.format_exception(exc))
+    return paths.write_log(text, folder, f"{datetime.now():%Y%m%d-%H%M%S}-{args.command}-error.log")
+
+
+def _unexpected(args: argparse.Namespace, exc: Exception) -> int:
+    """One line for an error that reached main(): a machine fault (a full disk, a read-only file
+    system) in words, anything else as an unexpected error; both with the log of the traceback."""
+    from pipelines.lib import faults
+    from pipelines.lib.warehouse import WarehouseLocked
+
+    if isinstance(exc, WarehouseLocked):
+        print(f"junheng {args.command}: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    log = _crash_log(args, exc)
+    fault = faults.find_fault([exc])
+    if fault is not None:
+        text = faults.one_line(fault)
+    elif isinstance(exc, OSError) and exc.filename:
+        text = f"{exc.filename}: {exc.strerror}"
+    else:
+        first = (str(exc).strip().splitlines() or [""])[0]
+        text = f"意外错误 / unexpected error: {type(exc).__name__}: {first}"
+    if log is not None:
+        print(f"junheng {args.command}: {text}; 完整日志 / full log: {log}", file=sys.stderr)
+    else:  # nowhere to write the log: the traceback is all there is
+        import traceback
+
+        print(
+            f"junheng {args.command}: {text}; 日志无法写入 / the log could not be written:", file=sys.stderr
+        )
+        traceback.print_exception(exc, file=sys.stderr)
+    return EXIT_FAILED
 
 
 if __name__ == "__main__":

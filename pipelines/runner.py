@@ -5,9 +5,13 @@ This is what `junheng run` and the integration tests call; `dagster dev` runs th
 Before it starts, a run takes the warehouse's load lock (one load at a time; it waits, saying for
 whom), clears runs whose process is gone and the pool slots they held, waits for loads the daemon
 is running, and rolls back census-year loads that failed or dead runs left unfinished
-(pipelines.recovery). Each census year is one run; if it fails, its year is rolled back at once
-(pipelines.lib.loads.year_loads), the full Dagster log goes to a file, and the error is raised in a few
-plain lines.
+(pipelines.recovery), then sets room aside beside the working file so that a load can be rolled
+back even when that disk fills up (pipelines.lib.loads.reserve). Each census year is one run; if
+it fails, its year is rolled back at once (pipelines.lib.loads.year_loads), the full Dagster log
+goes to a file, and the error is raised in a few plain lines: a full disk, a read-only file system
+or a refused permission (pipelines.lib.faults) in one line naming the place and what was kept.
+The summary says which census years the run loaded and which the warehouse keeps from earlier
+loads (and whether their landing folders are gone).
 """
 
 from __future__ import annotations
@@ -16,26 +20,30 @@ import contextlib
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 import dagster as dg
+import duckdb
 import yaml
 
 from pipelines.definitions import CENSUS_YEAR_JOB, REFERENCE_JOB, build_definitions
 from pipelines.defs.resources import CENSUS_YEAR_PARTITIONS
-from pipelines.lib import paths
-from pipelines.lib.loads import year_loads
+from pipelines.lib import faults, paths
+from pipelines.lib.loads import reserve, year_loads
 from pipelines.lib.loads.load_lock import LoadBusy, LoadLock
 from pipelines.lib.loads.processes import this_process
 from pipelines.lib.outputs.summary import load_report
 from pipelines.lib.paths import MODELS_DIR
+from pipelines.lib.queries import sql
 from pipelines.lib.warehouse import WarehouseLocked, connect
 from pipelines.recovery import describe, live_loads, process_tags, reap_dead_runs, settle_pending_loads
 
 RUNS_SETTINGS_FILE = MODELS_DIR / "operations" / "runs.yaml"
 FAILURE_PREFIX = "dagster._core.definitions.events.Failure: "
+T = TypeVar("T")
 
 
 class PipelineFailed(RuntimeError):
@@ -55,9 +63,23 @@ class BadRequest(ValueError):
 @dataclass
 class RunSummary:
     census_years: list[int]
+    """The census years this run loaded."""
     seconds: float
     warehouse: Path
     published: Path
+    years_kept: list[int] = field(default_factory=list)
+    """Census years the warehouse holds that this run did not load (kept as last loaded)."""
+    years_without_folder: list[int] = field(default_factory=list)
+    """Those of years_kept whose landing folder (landing/<year>/) does not exist."""
+
+
+@dataclass(frozen=True)
+class _Places:
+    """The files and folders a run writes, for naming the one a machine fault stopped."""
+
+    warehouse: Path
+    published: Path
+    reports: Path
 
 
 def default_wait_seconds() -> float:
@@ -65,11 +87,43 @@ def default_wait_seconds() -> float:
         return float(yaml.safe_load(f)["wait_for_other_load"]["seconds"])
 
 
-def _root_error(event: dg.DagsterEvent):
+def _error_chain(event: dg.DagsterEvent) -> list:
+    """The event's error and its causes, outermost first."""
+    chain = []
     error = getattr(event.event_specific_data, "error", None)
-    while error is not None and error.cause is not None:  # the root cause says what went wrong
+    while error is not None:
+        chain.append(error)
         error = error.cause
-    return error
+    return chain
+
+
+def _root_error(event: dg.DagsterEvent):
+    """The error that says what went wrong: a dg.Failure our assets raised (its message is for
+    people, whatever caused it), else the root cause."""
+    chain = _error_chain(event)
+    ours = [e for e in chain if e.message.strip().startswith(FAILURE_PREFIX)]
+    return ours[0] if ours else (chain[-1] if chain else None)
+
+
+def _failure_events(result: dg.ExecuteInProcessResult) -> list[dg.DagsterEvent]:
+    step_failures = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    # no step failed: the run itself did (an error outside the steps, e.g. while waiting for the pool)
+    return step_failures or [e for e in result.all_events if e.is_failure]
+
+
+def run_fault(result: dg.ExecuteInProcessResult) -> faults.Fault | None:
+    """The machine fault (full disk, read-only file system, no permission) that failed the run, if
+    one did: read from every error of every failure, causes included."""
+    return faults.find_fault(e.message for event in _failure_events(result) for e in _error_chain(event))
+
+
+def _place_fault(fault: faults.Fault | None, places: _Places) -> faults.Fault | None:
+    """A fault the run's messages should be about: a full disk or a read-only file system anywhere,
+    a permission refused only on a place the run writes (a landing file that cannot be read is a
+    refused file, said by the ingest)."""
+    if fault is None or fault.kind != faults.NO_PERMISSION:
+        return fault
+    return fault if faults.where(fault, places.warehouse, places.published, places.reports) else None
 
 
 def failure_lines(result: dg.ExecuteInProcessResult) -> list[str]:
@@ -77,10 +131,7 @@ def failure_lines(result: dg.ExecuteInProcessResult) -> list[str]:
     year names each refused file on its own line). Python errors we did not expect keep their
     type, so they can be told apart from refusals."""
     lines: list[str] = []
-    step_failures = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
-    # no step failed: the run itself did (an error outside the steps, e.g. while waiting for the pool)
-    failures = step_failures or [e for e in result.all_events if e.is_failure]
-    for event in failures:
+    for event in _failure_events(result):
         error = _root_error(event)
         if error is None:
             continue
@@ -107,12 +158,7 @@ def write_run_log(instance: dg.DagsterInstance, run_id: str, log_dir: Path, name
         error = getattr(event.event_specific_data, "error", None) if event else None
         if error is not None:
             lines.append("    " + error.to_string().replace("\n", "\n    "))
-    try:
-        log_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    except OSError:
-        return None
-    return path
+    return paths.write_log("\n".join(lines) + "\n", log_dir, path.name)
 
 
 def default_instance() -> dg.DagsterInstance:
@@ -155,6 +201,41 @@ def settle_run(warehouse: Path, result: dg.ExecuteInProcessResult, reason: str) 
         return year_loads.rollback(con, result.run_id, reason)
 
 
+def with_room(warehouse: Path, write: Callable[[], T]) -> T:
+    """`write()` to the working warehouse; if the disk is full (or the file cannot be written), the
+    rollback reserve beside it (pipelines.lib.loads.reserve) is given back and `write()` tried once
+    more. The second failure is raised."""
+    try:
+        return write()
+    except (duckdb.Error, OSError) as exc:
+        if faults.find_fault([exc]) is None or not reserve.release(warehouse):
+            raise
+    return write()
+
+
+def _settle_after_run(warehouse: Path, result: dg.ExecuteInProcessResult, reason: str) -> None:
+    """settle_run, in the room of the reserve if need be. When the file cannot be written even so
+    (a read-only disk, another process holding it), the load stays pending and the next run
+    settles it first (pipelines.recovery)."""
+    try:
+        with_room(warehouse, lambda: settle_run(warehouse, result, reason))
+    except WarehouseLocked:
+        pass
+    except (duckdb.Error, OSError) as exc:
+        if faults.find_fault([exc]) is None:
+            raise
+
+
+def unsettled(warehouse: Path, run_id: str) -> bool:
+    """Whether the run's load is still in progress in the working file (its rollback could not be
+    written); true when the file cannot be read to tell."""
+    try:
+        with connect(warehouse, read_only=True) as con:
+            return any(load.load_id == run_id for load in year_loads.pending(con))
+    except (duckdb.Error, OSError, WarehouseLocked):
+        return True
+
+
 def run_census_year(
     census_year: int,
     run_config: dict,
@@ -176,9 +257,9 @@ def run_census_year(
     )
     warehouse = Path(run_config["resources"]["warehouse"]["config"]["database"])
     reason = "" if result.success else "the run failed: " + " | ".join(failure_lines(result)[:4])
-    # when another process holds the file (the run failed on that too), the next run settles it
-    with contextlib.suppress(WarehouseLocked):
-        settle_run(warehouse, result, reason)
+    # when another process holds the file (the run failed on that too), or it cannot be written,
+    # the next run settles it
+    _settle_after_run(warehouse, result, reason)
     return result
 
 
@@ -232,6 +313,117 @@ def _wait_for_daemon_loads(
         time.sleep(2)
 
 
+def fault_headline(fault: faults.Fault, places: _Places, kept: tuple[str, str]) -> str:
+    """One line, Chinese / English: what could not be written, where, what was kept (`kept`:
+    Chinese and English), and what to do. E.g. '发布目录 /x/pub 只读，新快照未能写入；上次发布的
+    快照未改变，2023 年的载入已撤回…；恢复可写后再运行 / the published folder /x/pub is read-only: …'."""
+    place = faults.where(fault, places.warehouse, places.published, places.reports)
+    shown = {
+        faults.WORKING: places.warehouse,
+        faults.PUBLISHED: places.published.parent,
+        faults.REPORTS: places.reports,
+    }.get(place or "")
+    zh, en = faults.what_failed(fault, place, shown)
+    if place == faults.PUBLISHED:
+        zh, en = f"{zh}，新快照未能写入", f"{en}: the new snapshot could not be written"
+    elif fault.path is not None:
+        zh, en = f"{zh}，无法写入 {fault.path}", f"{en}: {fault.path} could not be written"
+    zh_advice, en_advice = faults.advice(fault)
+    return f"{zh}；{kept[0]}；{zh_advice} / {en}; {kept[1]}; {en_advice}"
+
+
+def _snapshot_kept(published: Path) -> tuple[str, str]:
+    if published.exists():
+        return "上次发布的快照未改变", "the previous snapshot is unchanged"
+    return "尚未发布过快照", "nothing has been published yet"
+
+
+def _year_kept(year: int, published: Path, rolled_back: bool) -> tuple[str, str]:
+    """What a failed census-year run kept, in words."""
+    zh, en = _snapshot_kept(published)
+    if rolled_back:
+        return (
+            f"{zh}，{year} 年的载入已撤回（仓库中该年保持本次运行前的状态）",
+            f"{en} and the load of {year} was rolled back (the warehouse keeps {year} as it was "
+            "before this run)",
+        )
+    return (
+        f"{zh}；{year} 年的载入未能撤回，下次运行会先撤回它",
+        f"{en}; the load of {year} could not be rolled back yet, and the next run rolls it back first",
+    )
+
+
+def _year_failed(
+    year: int, result: dg.ExecuteInProcessResult, places: _Places, log_file: Path | None
+) -> PipelineFailed:
+    """The error of a failed census-year run: a machine fault in one line, else the failed steps."""
+    rolled_back = not unsettled(places.warehouse, result.run_id)
+    fault = _place_fault(run_fault(result), places)
+    if fault is not None:
+        kept = _year_kept(year, places.published, rolled_back)
+        return PipelineFailed(fault_headline(fault, places, kept), [], log_file)
+    if rolled_back:
+        headline = (
+            f"{year} 年未载入，仓库中该年保持本次运行前的状态 / census year {year} not loaded; "
+            f"the warehouse keeps {year} as it was before this run"
+        )
+    else:
+        headline = (
+            f"{year} 年未载入，该年的载入未能撤回，下次运行会先撤回它 / census year {year} not loaded; "
+            "its load could not be rolled back yet, and the next run rolls it back first"
+        )
+    return PipelineFailed(headline, failure_lines(result), log_file)
+
+
+def _nothing_loaded(published: Path) -> tuple[str, str]:
+    zh, en = _snapshot_kept(published)
+    return f"本次运行没有载入任何数据，{zh}", f"nothing was loaded and {en}"
+
+
+def _prepare_warehouse(
+    instance: dg.DagsterInstance, places: _Places, progress: Callable[[str], None]
+) -> None:
+    """Before anything loads: settle the loads that failed or dead runs left, then set the
+    rollback reserve aside (pipelines.lib.loads.reserve). A machine fault stops the run here."""
+    warehouse = places.warehouse
+    size = 0
+
+    def settle() -> list[str]:
+        with connect(warehouse) as con:
+            return settle_pending_loads(con, instance)
+
+    try:
+        for line in with_room(warehouse, settle):
+            progress(line)
+        size = reserve.reserve_bytes(warehouse)
+        reserve.hold(warehouse, size)
+    except WarehouseLocked as locked:
+        raise PipelineFailed(str(locked)) from None
+    except (duckdb.Error, OSError) as exc:
+        fault = faults.find_fault([exc])
+        if fault is None:
+            raise
+        zh, en = _nothing_loaded(places.published)
+        if isinstance(exc, reserve.NoRoom):
+            mib, path = size // reserve.MIB, reserve.reserve_path(warehouse)
+            raise PipelineFailed(
+                f"工作库 {warehouse} 所在磁盘空间不足，无法预留 {mib} MiB（{path}，载入失败时撤回所需）；{zh}；"
+                f"腾出空间后再运行 / the disk of the working warehouse {warehouse} has not {mib} MiB free to "
+                f"set aside ({path}, the room to roll a failed load back in); {en}; free some space and run again"
+            ) from exc
+        raise PipelineFailed(fault_headline(fault, places, (zh, en))) from exc
+
+
+def _years_held(published: Path, landing: Path, loaded: list[int]) -> tuple[list[int], list[int]]:
+    """The census years the snapshot holds that this run did not load, and those of them whose
+    landing folder is gone (audit.census_year_loads: the years with a current load)."""
+    with connect(published, read_only=True) as con:
+        held = [int(y) for (y,) in con.execute(sql("run_summary/years_held")).fetchall()]
+    kept = [y for y in held if y not in loaded]
+    folders = paths.census_years_in(landing)
+    return kept, [y for y in kept if y not in folders]
+
+
 def run_pipeline(
     landing: Path | None = None,
     warehouse: Path | None = None,
@@ -254,6 +446,7 @@ def run_pipeline(
     warehouse = paths.warehouse_file(warehouse)
     published = paths.published_file(published)
     reports = paths.reports_dir(reports)
+    places = _Places(warehouse, published, reports)
     targets = {
         "working warehouse": (warehouse, False),
         "published snapshot": (published, False),
@@ -269,19 +462,20 @@ def run_pipeline(
         progress(f"另一个载入正在运行 / another load is running: {who}; waiting up to {duration(wait)}")
 
     lock = LoadLock(warehouse)
-    lock.acquire(wait, "reference data", on_wait=waiting)
+    try:
+        lock.acquire(wait, "reference data", on_wait=waiting)
+    except OSError as exc:  # the lock file beside the working warehouse cannot be written
+        fault = faults.find_fault([exc])
+        if fault is None:
+            raise
+        raise PipelineFailed(fault_headline(fault, places, _nothing_loaded(published))) from exc
     own_instance = instance is None
     try:
         instance = instance or default_instance()
         for line in reap_dead_runs(instance):
             progress(line)
         _wait_for_daemon_loads(instance, deadline, progress)
-        try:
-            with connect(warehouse) as con:
-                for line in settle_pending_loads(con, instance):
-                    progress(line)
-        except WarehouseLocked as locked:
-            raise PipelineFailed(str(locked)) from None
+        _prepare_warehouse(instance, places, progress)
         defs = build_definitions()
         run_config = warehouse_config(landing, warehouse, published, reports, log_level)
         instance.add_dynamic_partitions(CENSUS_YEAR_PARTITIONS, [str(y) for y in years])
@@ -296,21 +490,25 @@ def run_pipeline(
         )
         if not result.success:
             log_file = write_run_log(instance, result.run_id, log_dir, "reference")
+            fault = _place_fault(run_fault(result), places)
+            if fault is not None:
+                zh, en = _snapshot_kept(published)
+                nothing = (
+                    f"参考数据未载入，没有载入任何普查年度，{zh}",
+                    f"reference data not loaded: no census year was loaded and {en}",
+                )
+                raise PipelineFailed(fault_headline(fault, places, nothing), [], log_file)
             raise PipelineFailed(
                 "参考数据未载入 / reference data not loaded", failure_lines(result), log_file
             )
         for i, year in enumerate(years, start=1):
-            lock.note(f"census year {year}")
+            with contextlib.suppress(OSError):  # who holds the lock, for a waiting run; not needed
+                lock.note(f"census year {year}")
             year_started = time.perf_counter()
             result = run_census_year(year, run_config, instance, defs=defs)
             if not result.success:
                 log_file = write_run_log(instance, result.run_id, log_dir, f"census-{year}")
-                raise PipelineFailed(
-                    f"{year} 年未载入，仓库中该年保持本次运行前的状态 / census year {year} not loaded; "
-                    f"the warehouse keeps {year} as it was before this run",
-                    failure_lines(result),
-                    log_file,
-                )
+                raise _year_failed(year, result, places, log_file)
             # read from the snapshot the run just published (the working file is the writer's)
             with connect(published, read_only=True) as con:
                 report = load_report(con, year, lang=lang)
@@ -321,7 +519,9 @@ def run_pipeline(
                 else f"[{i}/{len(years)}] census year {year} done in {seconds:.1f}s: {report}"
             )
     finally:
+        reserve.release(warehouse)
         lock.release()
         if own_instance and instance is not None:
             instance.dispose()
-    return RunSummary(years, time.perf_counter() - started, warehouse, published)
+    kept, without_folder = _years_held(published, landing, years)
+    return RunSummary(years, time.perf_counter() - started, warehouse, published, kept, without_folder)

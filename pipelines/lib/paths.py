@@ -5,7 +5,9 @@ Resolved when called, never at import, so tests and the CLI can point a run anyw
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -63,4 +65,21 @@ def path_problem(path: Path, what: str, is_folder: bool = False) -> str | None:
         return f"{path}: 这是一个文件，不是文件夹 / the {what} must be a folder, and this is a file"
     if not is_folder and path.is_dir():
         return f"{path}: 这是一个文件夹 / the {what} must be a file, and this is a folder"
+    return None
+
+
+def write_log(text: str, log_dir: Path, name: str) -> Path | None:
+    """Write a log file `name` to `log_dir` (logs/ beside the working warehouse), or, when that
+    cannot be written (a full or read-only disk), to junheng-logs in the system's temporary
+    folder. Returns where it went; None if neither could be written."""
+    for folder in (log_dir, Path(tempfile.gettempdir()) / "junheng-logs"):
+        path = folder / name
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        except OSError:
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
+            continue
+        return path
     return None

@@ -14,7 +14,7 @@ import dagster as dg
 
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse, census_year_partitions
 from pipelines.lib.publish.quality import SuiteResult, SuiteSpec, load_suites, run_suites
-from pipelines.lib.publish.snapshot import publish
+from pipelines.lib.publish.snapshot import PublishError, publish
 from pipelines.recovery import settle_pending_loads
 
 PUBLISHED_KEY = dg.AssetKey(["published", "warehouse_snapshot"])
@@ -88,6 +88,9 @@ def build_publish_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDefinition:
         except NotPublished as refused:
             yield from _check_results(results)
             raise dg.Failure(description=str(refused)) from None
+        except PublishError as failed:  # its words for people; the error that caused it in the log
+            yield from _check_results(results)
+            raise dg.Failure(description=str(failed)) from failed
         yield dg.MaterializeResult(
             metadata={
                 "census_year": census_year,

@@ -1,6 +1,7 @@
 """What `junheng demo` and `junheng run` print: per census year, the counties meeting each standard
-(monitoring.standard_summary, the counts the province overview shows), and one line per loaded
-year on what its load kept and refused. Chinese by default, English with lang="en"."""
+(monitoring.standard_summary, the counts the province overview shows), one line per loaded year on
+what its load kept and refused, and one line per loaded year with counties whose data is on hold
+(monitoring.county_data_status). Chinese by default, English with lang="en"."""
 
 from __future__ import annotations
 
@@ -18,6 +19,21 @@ CELL = {
     "en": "{n_meeting_standard:int} pass, {n_failing_standard:int} fail, {n_undecided_standard:int} undecided",
 }
 PROVISIONAL = {"zh": "（暂定 {n_provisional:int}）", "en": " ({n_provisional:int} provisional)"}
+HELD_YEAR = {
+    "zh": "{census_year:year} 年有 {n_held:int} 个县数据待核（暂不作判断）：",
+    "en": "{census_year:year}: {n_held:int} counties' data on hold (no verdict yet): ",
+}
+HELD_REASONS = {
+    "missing_schools": {
+        "zh": "较上年缺少 {missing_school_share:pct} 的学校",
+        "en": "{missing_school_share:pct} of last year's schools missing",
+    },
+    "rejected_rows": {"zh": "退回 {rejected_share:pct} 的行", "en": "{rejected_share:pct} of rows refused"},
+    "no_rows_loaded": {"zh": "本年没有载入学校", "en": "no schools loaded"},
+}
+"""The words for each of monitoring.county_data_status.provisional_reason."""
+HELD_LISTED = 10
+"""At most this many held counties are named per census year (the count names them all)."""
 
 
 def balance_summary(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
@@ -98,3 +114,34 @@ def load_report(con: duckdb.DuckDBPyConnection, census_year: int, top: int = 5, 
         for r in reasons.iter_rows(named=True)
     ]
     return "\n".join(lines)
+
+
+def held_counties(con: duckdb.DuckDBPyConnection, census_years: list[int], lang: str = "zh") -> list[str]:
+    """One line per census year of `census_years` with counties whose data is on hold
+    (monitoring.county_data_status.is_provisional): how many, and the worst of them with why, e.g.
+    '2024 年有 1 个县数据待核（暂不作判断）：平安县（较上年缺少 45% 的学校）'. No line for a year
+    without any."""
+    held = query_frame(
+        con, sql("run_summary/held_counties"), {"census_years": census_years, "top": HELD_LISTED}
+    )
+    if held.is_empty():
+        return []
+    words = read_words(con)
+    zh = lang == "zh"
+    lines = []
+    for counties in held.partition_by("census_year", maintain_order=True):
+        rows = list(counties.iter_rows(named=True))
+        named = []
+        for row in rows:
+            reasons = [
+                render(HELD_REASONS[r][lang], row, words, lang=lang)
+                for r in row["hold_reasons"]
+                if r in HELD_REASONS
+            ]
+            why = ("，" if zh else ", ").join(reasons)
+            named.append(f"{row['county_name']}（{why}）" if zh else f"{row['county_name']} ({why})")
+        text = render(HELD_YEAR[lang], rows[0], words, lang=lang) + ("、" if zh else "; ").join(named)
+        if rows[0]["has_more_held"]:
+            text += "等" if zh else "; …"
+        lines.append(text)
+    return lines

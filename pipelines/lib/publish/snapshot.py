@@ -70,12 +70,26 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+WRITE_ERRORS = (OSError, duckdb.IOException, duckdb.TransactionException)
+"""What a file that cannot be written raises: Python's own errors, and DuckDB's when it cannot
+write a database file or its WAL (a full disk: `Could not write file "….wal"`)."""
+
+
+def _remove_copy(path: Path) -> None:
+    """A staged copy and the WAL DuckDB may have left beside it."""
+    path.unlink(missing_ok=True)
+    path.with_name(path.name + ".wal").unlink(missing_ok=True)
+
+
 def remove_stale_copies(snapshot: Path) -> int:
     """Staged copies a killed run left beside the snapshot (only one publish runs at a time, in the
     warehouse pool, so any that exists now is stale). Returns how many were removed."""
     stale = list(snapshot.parent.glob(f".{snapshot.name}.*.tmp")) if snapshot.parent.is_dir() else []
     for path in stale:
-        path.unlink(missing_ok=True)
+        _remove_copy(path)
+    if snapshot.parent.is_dir():
+        for wal in snapshot.parent.glob(f".{snapshot.name}.*.tmp.wal"):
+            wal.unlink(missing_ok=True)
     if (parquet_dir(snapshot)).is_dir():
         for staging in parquet_dir(snapshot).glob(".staging-*"):
             shutil.rmtree(staging, ignore_errors=True)
@@ -100,9 +114,13 @@ def _staged_copy(working: Path, snapshot: Path, load_id: str | None, committed_a
         with connect(temporary, read_only=True) as con:  # a copy that does not open is not published
             con.execute(sql("snapshot/opens")).fetchall()
     except BaseException:
-        temporary.unlink(missing_ok=True)
+        _remove_copy(temporary)
         raise
     return temporary
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, bool]]:
@@ -172,8 +190,10 @@ def export_parquet(database: Path, target_dir: Path, census_year: int) -> tuple[
             final.parent.mkdir(parents=True, exist_ok=True)
             size += staged_file.stat().st_size
             os.replace(staged_file, final)
-    except OSError as exc:
-        raise PublishError(f"could not export Parquet to {target_dir}: {exc}") from exc
+    except WRITE_ERRORS as exc:
+        raise PublishError(
+            f"Parquet 文件未能写入 {target_dir} / could not export Parquet to {target_dir}: {_first_line(exc)}"
+        ) from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return len(staged), size
@@ -202,9 +222,10 @@ def publish(
         remove_stale_copies(snapshot)
         committed_at = datetime.now(UTC)  # the same commit time in the snapshot and the working file
         staged = _staged_copy(working, snapshot, load_id, committed_at)
-    except OSError as exc:
+    except WRITE_ERRORS as exc:
         raise PublishError(
-            f"could not copy {working} to {snapshot.parent}: {exc}. The previous snapshot is unchanged."
+            f"{working} 未能复制到 {snapshot.parent}，上次发布的快照未改变 / could not copy {working} to "
+            f"{snapshot.parent}: {_first_line(exc)}. The previous snapshot is unchanged."
         ) from exc
     try:
         if verify is not None:
@@ -216,12 +237,13 @@ def publish(
                 year_loads.commit(con, load_id, committed_at)
         os.replace(staged, snapshot)
         _fsync_dir(snapshot.parent)
-    except OSError as exc:
+    except WRITE_ERRORS as exc:
         raise PublishError(
-            f"could not publish {snapshot}: {exc}. The previous snapshot is unchanged."
+            f"{snapshot} 未能发布，上次发布的快照未改变 / could not publish {snapshot}: {_first_line(exc)}. "
+            "The previous snapshot is unchanged."
         ) from exc
     finally:
-        staged.unlink(missing_ok=True)
+        _remove_copy(staged)
     return PublishResult(
         snapshot=snapshot,
         snapshot_bytes=snapshot_bytes,
