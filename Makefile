@@ -46,8 +46,9 @@ browser: ## Install Debian's Chromium and CJK fonts for the report browser test 
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	fi
 
-dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml ## Start the Dagster UI (asset graph, runs) on localhost:3000
-	$(BIN)/dagster dev -m pipelines.definitions -h 127.0.0.1 -p 3000
+DEV_PORT ?= 3000
+dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml ## Start the Dagster UI (asset graph, runs) on localhost:$(DEV_PORT) (make dev DEV_PORT=3001)
+	$(BIN)/dagster dev -m pipelines.definitions -h 127.0.0.1 -p $(DEV_PORT)
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check pipelines contracts tests bench

@@ -35,7 +35,17 @@ def model_asset(model: SqlModel) -> dg.AssetsDefinition:
         partitions_def=census_year_partitions,
         kinds={"duckdb", "sql"},
         pool=WAREHOUSE_POOL,
-        check_specs=[dg.AssetCheckSpec("unique_key", asset=key, blocking=True)],
+        check_specs=[
+            dg.AssetCheckSpec(
+                "unique_key",
+                asset=key,
+                blocking=True,
+                description=(
+                    f"One row per {', '.join(model.unique_key)} in the census year; a repeated key stops "
+                    "the run before publishing."
+                ),
+            )
+        ],
         metadata={"sql": dg.MetadataValue.path(str(model.path)), "grain": model.grain},
     )
     def _asset(context: dg.AssetExecutionContext, warehouse: Warehouse):

@@ -43,8 +43,12 @@ the file says so and points to `junheng alerts`)."""
         "and a what-if (models/monitoring/backsliding_alerts.yml)."
     ),
     check_specs=[
-        dg.AssetCheckSpec("unique_key", asset=ALERTS_KEY, blocking=True),
-        dg.AssetCheckSpec("no_breaches", asset=ALERTS_KEY),
+        dg.AssetCheckSpec(
+            "unique_key",
+            asset=ALERTS_KEY,
+            blocking=True,
+            description="One row per alert_id in the census year; a repeated id stops the run before publishing.",
+        ),
     ],
 )
 def backsliding_alerts(context: dg.AssetExecutionContext, warehouse: Warehouse):
@@ -84,14 +88,6 @@ def backsliding_alerts(context: dg.AssetExecutionContext, warehouse: Warehouse):
         passed=duplicates == 0,
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={"duplicate_alert_ids": duplicates},
-    )
-    at_breach = {s: n for s, n in counts.items() if rules.rank(s) >= rules.rank(BREACH)}
-    yield dg.AssetCheckResult(
-        check_name="no_breaches",
-        passed=sum(at_breach.values()) == 0,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata=at_breach,
-        description="WARN when a certified county no longer meets its standard (breach or critical alerts).",
     )
 
 

@@ -19,7 +19,7 @@ def yaml_tables_asset(name: str, tables: tuple[str, ...], build, description: st
 
     @dg.multi_asset(
         name=name,
-        specs=[dg.AssetSpec(["marts", table], group_name="marts", kinds={"duckdb"}) for table in tables],
+        specs=[dg.AssetSpec(["marts", table], group_name="reference", kinds={"duckdb"}) for table in tables],
         pool=WAREHOUSE_POOL,
         description=description,
     )
@@ -56,19 +56,19 @@ def _write_reference(warehouse: Warehouse, table: str, frame) -> dg.MaterializeR
     return dg.MaterializeResult(metadata={"rows": rows})
 
 
-@dg.asset(key=["marts", "dim_school_types"], group_name="marts", kinds={"duckdb"}, pool=WAREHOUSE_POOL)
+@dg.asset(key=["marts", "dim_school_types"], group_name="reference", kinds={"duckdb"}, pool=WAREHOUSE_POOL)
 def dim_school_types(warehouse: Warehouse) -> dg.MaterializeResult:
     """办学类型 codes and the stages each type teaches (contracts/codes/school_types.yaml)."""
     return _write_reference(warehouse, "dim_school_types", reference.school_types_frame())
 
 
-@dg.asset(key=["marts", "dim_urban_rural"], group_name="marts", kinds={"duckdb"}, pool=WAREHOUSE_POOL)
+@dg.asset(key=["marts", "dim_urban_rural"], group_name="reference", kinds={"duckdb"}, pool=WAREHOUSE_POOL)
 def dim_urban_rural(warehouse: Warehouse) -> dg.MaterializeResult:
     """城乡分类代码 and their 城区/镇区/乡村 class (contracts/codes/urban_rural.yaml)."""
     return _write_reference(warehouse, "dim_urban_rural", reference.urban_rural_frame())
 
 
-@dg.asset(key=["marts", "dim_counties"], group_name="marts", kinds={"duckdb"}, pool=WAREHOUSE_POOL)
+@dg.asset(key=["marts", "dim_counties"], group_name="reference", kinds={"duckdb"}, pool=WAREHOUSE_POOL)
 def dim_counties(warehouse: Warehouse) -> dg.MaterializeResult:
     """The county registry from the landing folder's reference/counties.csv."""
     return _write_reference(warehouse, "dim_counties", reference.read_counties(warehouse.landing_path()))
@@ -76,7 +76,7 @@ def dim_counties(warehouse: Warehouse) -> dg.MaterializeResult:
 
 @dg.asset(
     key=["marts", "certifications"],
-    group_name="marts",
+    group_name="reference",
     kinds={"duckdb"},
     pool=WAREHOUSE_POOL,
     deps=[["marts", "dim_counties"], ["marts", "standards"]],
