@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 from scipy import stats
 
-from pipelines.lib.monitoring.alerts import ALERT_SCHEMA, AlertInputs, alert_id, fire_alerts, rule_names
+from pipelines.lib.monitoring.alerts import AlertInputs, alert_id, alert_schema, fire_alerts, rule_names
 from pipelines.lib.paths import MODELS_DIR
 from pipelines.lib.reference.alert_rules import load_rules, rule_tables
 from pipelines.lib.sentences import Words, glossary_words, render
@@ -111,7 +111,7 @@ class Series:
     def run(self, years: range | list[int]) -> dict[int, pl.DataFrame]:
         """Alerts per year, each year seeing the previous year's alerts."""
         out: dict[int, pl.DataFrame] = {}
-        previous = pl.DataFrame(schema=ALERT_SCHEMA)
+        previous = pl.DataFrame(schema=alert_schema())
         for year in years:
             self.trends(year)
             trends = query_frame(

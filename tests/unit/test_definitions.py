@@ -20,6 +20,32 @@ def test_importing_the_definitions_module_reads_nothing(tmp_path):
     assert not missing.exists()
 
 
+OPENS_ON_IMPORT = """
+import sys
+import dagster, duckdb, polars, pandera, yaml  # libraries read their own files: not ours to judge
+opened = []
+def hook(event, args):
+    if event == "open" and isinstance(args[0], str) and not args[0].endswith((".py", ".pyc")):
+        opened.append(args[0])
+sys.addaudithook(hook)
+def no_database(*args, **kwargs):
+    raise AssertionError("a DuckDB connection at import")
+duckdb.connect = no_database
+import pipelines.definitions
+print("\\n".join(opened))
+"""
+
+
+def test_importing_the_definitions_module_opens_no_file_and_no_database():
+    """Sidecars, rules, SQL files and an in-memory DuckDB were all opened at import once (34 files
+    and a database): Dagster's code server imports the module on every reload."""
+    done = subprocess.run(
+        [sys.executable, "-c", OPENS_ON_IMPORT], check=True, cwd=REPO_ROOT, capture_output=True, text=True
+    )
+    ours = [path for path in done.stdout.splitlines() if path and str(REPO_ROOT) in path]
+    assert ours == []
+
+
 def test_great_expectations_stays_out_of_the_import_path():
     # it takes seconds to import: only the publish step's checks may load it, when they run
     code = (
@@ -59,7 +85,10 @@ def test_asset_keys_are_schema_and_table_and_groups_are_layers():
     reference = {k for k in graph.get_all_asset_keys() if graph.get(k).group_name == "reference"}
     # the reference tables (standards, rules, code lists, registry) keep their marts.* names but
     # sit in their own group, so the lineage reads reference -> raw -> staging -> marts
-    assert dg.AssetKey(["marts", "standards"]) in reference and dg.AssetKey(["marts", "dim_counties"]) in reference
+    assert (
+        dg.AssetKey(["marts", "standards"]) in reference
+        and dg.AssetKey(["marts", "dim_counties"]) in reference
+    )
     for key in graph.get_all_asset_keys() - reference:
         assert graph.get(key).group_name == key.path[0]
 

@@ -32,12 +32,12 @@ from contracts.headers import (
 from pipelines.lib.ingest.census_checks import all_students
 from pipelines.lib.ingest.messages import plain_messages
 from pipelines.lib.ingest.readers import (
-    INVISIBLE_PATTERN,
     EmptyFile,
     FolderEntry,
     RawExtract,
     ReadError,
     folder_entry,
+    invisible_pattern,
     mentioned_years,
     read_extract,
 )
@@ -392,7 +392,9 @@ def normalise_cells(frame: pl.DataFrame) -> pl.DataFrame:
     spaces = rules["invisible_characters"]["to_space"]
 
     def visible(c: str) -> pl.Expr:
-        return pl.col(c).str.replace_all(INVISIBLE_PATTERN, "").str.replace_many(spaces, [" "] * len(spaces))
+        return (
+            pl.col(c).str.replace_all(invisible_pattern(), "").str.replace_many(spaces, [" "] * len(spaces))
+        )
 
     out = frame.with_columns(
         (

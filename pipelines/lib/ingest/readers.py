@@ -38,19 +38,36 @@ SYSTEM_FILES = ("thumbs.db", "desktop.ini", ".ds_store")
 TOTAL_MARKERS = ("合计", "总计", "小计")
 _NUMBER = re.compile(r"^[\d.,\-+eE%]+$")
 TOTAL_WORDS = (*TOTAL_MARKERS, "计", "#合计")  # a total column under a parent header (教学及辅助用房 / 计)
-_SEARCH = ingest_rules()["header_search"]
-HEADER_SEARCH_ROWS = int(_SEARCH["rows"])
-"""The header is looked for among a file's first rows (contracts/ingest_rules.yaml, header_search)."""
-MIN_HEADER_MATCHES = int(_SEARCH["min_matches"])
 
 
-_RULES = ingest_rules()
-_NON_SCHOOL = _RULES["non_school_rows"]
-_INVISIBLE = str.maketrans(
-    {**dict.fromkeys(_RULES["invisible_characters"]["removed"], ""),
-     **dict.fromkeys(_RULES["invisible_characters"]["to_space"], " ")}
-)  # fmt: skip
-INVISIBLE_PATTERN = "[" + "".join(_RULES["invisible_characters"]["removed"]) + "]"
+@cache
+def _rules() -> dict:
+    """contracts/ingest_rules.yaml, read when a file is first read (never at import)."""
+    return ingest_rules()
+
+
+def header_search_rows() -> int:
+    """How many of a file's first rows the header is looked for in (ingest_rules.yaml, header_search)."""
+    return int(_rules()["header_search"]["rows"])
+
+
+def _min_header_matches() -> int:
+    return int(_rules()["header_search"]["min_matches"])
+
+
+def _non_school() -> dict:
+    return _rules()["non_school_rows"]
+
+
+@cache
+def _invisible() -> dict[int, str]:
+    spec = _rules()["invisible_characters"]
+    return str.maketrans({**dict.fromkeys(spec["removed"], ""), **dict.fromkeys(spec["to_space"], " ")})
+
+
+def invisible_pattern() -> str:
+    """A regular expression for the invisible characters a cell loses (ingest_rules.yaml)."""
+    return "[" + "".join(_rules()["invisible_characters"]["removed"]) + "]"
 
 
 class ReadError(ValueError):
@@ -256,7 +273,7 @@ class HeaderFound:
 
 
 def _cell(value: object) -> str:
-    return "" if value is None else str(value).translate(_INVISIBLE).strip()
+    return "" if value is None else str(value).translate(_invisible()).strip()
 
 
 @cache
@@ -319,7 +336,7 @@ def find_header(rows: Sequence[Sequence[object]]) -> HeaderFound | None:
     names enough."""
     best: HeaderFound | None = None
     alone: list[int] = []  # how many known headers each row names by itself
-    for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+    for i, row in enumerate(rows[: header_search_rows()]):
         names = [_cell(c) for c in row]
         alone.append(sum(1 for n in names if _column_of(n)))
         candidates = [names]
@@ -333,7 +350,7 @@ def find_header(rows: Sequence[Sequence[object]]) -> HeaderFound | None:
             score = sum(1 for n in names if _column_of(n))
             if best is None or score > best.score:
                 best = HeaderFound(i, names, score)
-    return best if best is not None and best.score >= MIN_HEADER_MATCHES else None
+    return best if best is not None and best.score >= _min_header_matches() else None
 
 
 def _named(names: list[str], width: int) -> list[str]:
@@ -345,7 +362,7 @@ def _named(names: list[str], width: int) -> list[str]:
 def mentioned_years(text: str) -> list[int]:
     """Census years a file name, sheet name or title line says (contracts/ingest_rules.yaml,
     year_mentions): 2023年, 2023年度, 2023学年, 2023-2024学年 (2023); not a date like 2024年10月."""
-    rules = _RULES["year_mentions"]
+    rules = _rules()["year_mentions"]
     school_years = [int(m.group(1)) for m in re.finditer(rules["school_year"], text)]
     rest = re.sub(rules["school_year"], " ", text)
     return school_years + [int(m.group(1)) for m in re.finditer(rules["year"], rest)]
@@ -367,7 +384,7 @@ def _units_row(cells: Sequence[object]) -> list[str] | None:
     where none), or None when the row is anything else."""
     from contracts.headers import header_key
 
-    markers = {header_key(m) for m in _RULES["empty_markers"]["values"]} | {"单位", "计量单位"}
+    markers = {header_key(m) for m in _rules()["empty_markers"]["values"]} | {"单位", "计量单位"}
     texts = [_cell(c) for c in cells]
     filled = [header_key(t) for t in texts if t]
     units = [t for t in filled if t in _unit_words()]
@@ -392,7 +409,7 @@ def _school_rows(body: pl.DataFrame, where: str = "") -> tuple[pl.DataFrame, int
     lines at a form's foot (填表人, 审核人, 单位负责人 ...); how many were dropped, and one note per
     kind of row named (`where` prefixes the row numbers, for a continuation sheet)."""
     cells = [c for c in body.columns if c != "source_row"]
-    words, footers = _NON_SCHOOL["column_number_words"], _NON_SCHOOL["footer_words"]
+    words, footers = _non_school()["column_number_words"], _non_school()["footer_words"]
 
     def filled(c: str) -> pl.Expr:
         return pl.col(c).is_not_null() & (pl.col(c).str.strip_chars() != "")
@@ -463,8 +480,8 @@ def read_text(data: bytes, name: str, suffix: str = ".csv") -> RawExtract:
     if header is None:
         first = ", ".join(_cell(c) for c in head[0][:5]) if head else ""
         raise ReadError(
-            f"{name}: 前 {HEADER_SEARCH_ROWS} 行中没有可识别的表头（已按逗号、制表符和分号分列尝试，按 {encoding} "
-            f"编码读取；第 1 行：{first}…）/ no recognisable header in the first {HEADER_SEARCH_ROWS} lines "
+            f"{name}: 前 {header_search_rows()} 行中没有可识别的表头（已按逗号、制表符和分号分列尝试，按 {encoding} "
+            f"编码读取；第 1 行：{first}…）/ no recognisable header in the first {header_search_rows()} lines "
             f"(tried comma, tab and semicolon separators; read as {encoding}; line 1: {first}...)"
         )
     best = header.row
@@ -531,7 +548,7 @@ def _text_header(text: str) -> tuple[str, list[list[str]], HeaderFound | None]:
         if delimiter != "," and delimiter not in sample[:20_000]:
             continue
         head = list(
-            itertools.islice(csv.reader(io.StringIO(sample), delimiter=delimiter), HEADER_SEARCH_ROWS)
+            itertools.islice(csv.reader(io.StringIO(sample), delimiter=delimiter), header_search_rows())
         )
         header = find_header(head)
         if delimiter == ",":
@@ -818,7 +835,7 @@ def read_xlsx(path: Path, name: str, census_year: int | None = None) -> RawExtra
             continue
         layout = layouts[index] if index < len(layouts) else SheetLayout()
         grid = _with_errors(grid, layout)
-        header = find_header(list(grid.head(HEADER_SEARCH_ROWS).iter_rows()))
+        header = find_header(list(grid.head(header_search_rows()).iter_rows()))
         sheets.append(_Sheet(index, sheet_name, grid, header, layout, sheet.visible != "visible"))
     if not sheets:
         raise EmptyFile(f"{name}: 空工作簿（没有任何数据），已跳过 / an empty workbook, skipped")

@@ -33,10 +33,16 @@ from pipelines.lib.warehouse import frame_schema
 ACTIVE = ("new", "continuing")
 STATUSES = ("new", "continuing", "resolved")
 
-ALERT_SCHEMA = frame_schema("monitoring.backsliding_alerts")
-"""The table's columns and types, from its sidecar (models/monitoring/backsliding_alerts.yml)."""
 
-DRIVER_FIELDS = list(ALERT_SCHEMA["driver_schools"].inner.to_schema())  # type: ignore[attr-defined]
+def alert_schema() -> dict[str, pl.DataType]:
+    """The table's columns and types, from its sidecar (models/monitoring/backsliding_alerts.yml);
+    read on first use, never at import."""
+    return frame_schema("monitoring.backsliding_alerts")
+
+
+def _driver_fields() -> list[str]:
+    return list(alert_schema()["driver_schools"].inner.to_schema())  # type: ignore[attr-defined]
+
 
 TREND_FIELDS = (
     "threshold",
@@ -311,7 +317,7 @@ def fire_alerts(inputs: AlertInputs, rules: RuleSet) -> pl.DataFrame:
     for alert in fired:
         alert["message_zh"] = alert_message(alert, templates, words)
         alert["message_en"] = alert_message(alert, templates, words, lang="en")
-    frame = pl.DataFrame(fired, schema={k: v for k, v in ALERT_SCHEMA.items() if k in _FIRE_COLUMNS})
+    frame = pl.DataFrame(fired, schema={k: v for k, v in alert_schema().items() if k in _fire_columns()})
     return frame.sort(
         "county_code",
         "stage",
@@ -473,7 +479,8 @@ def _resolved_alerts(
     return resolved
 
 
-_FIRE_COLUMNS = [c for c in ALERT_SCHEMA if not c.startswith(("driver_", "what_if_"))]
+def _fire_columns() -> list[str]:
+    return [c for c in alert_schema() if not c.startswith(("driver_", "what_if_"))]
 
 
 # --- evidence ----------------------------------------------------------------------------------------
@@ -498,9 +505,10 @@ def attach_evidence(alerts: pl.DataFrame, evidence: EvidenceInputs) -> pl.DataFr
         .iter_rows(named=True)
     }  # the last one written per group is the highest CV
     drivers: dict[tuple, list[dict]] = {}
+    fields = _driver_fields()
     for r in evidence.drivers.sort("driver_rank").iter_rows(named=True):
         key = (r["county_code"], r["stage"], r["standard_id"], r["indicator_id"])
-        drivers.setdefault(key, []).append({k: r[k] for k in DRIVER_FIELDS})
+        drivers.setdefault(key, []).append({k: r[k] for k in fields})
     plans = {
         (r["county_code"], r["stage"], r["standard_id"], r["plan_metric_id"]): r
         for r in evidence.plans.iter_rows(named=True)
@@ -523,7 +531,7 @@ def attach_evidence(alerts: pl.DataFrame, evidence: EvidenceInputs) -> pl.DataFr
                 else what_if_message(plan, evidence.templates, evidence.words, lang="en"),
             }
         rows.append(alert)
-    return pl.DataFrame(rows, schema=ALERT_SCHEMA)
+    return pl.DataFrame(rows, schema=alert_schema())
 
 
 def severity_counts(alerts: pl.DataFrame, severities: list[str]) -> dict[str, int]:
@@ -570,7 +578,7 @@ def read_inputs(con, census_year: int) -> AlertInputs:
     previous = (
         query_frame(con, sql("alerts/previous_alerts"), year)
         if table_exists(con, "monitoring", "backsliding_alerts")
-        else pl.DataFrame(schema=ALERT_SCHEMA)
+        else pl.DataFrame(schema=alert_schema())
     )
     return AlertInputs(
         census_year=census_year,
