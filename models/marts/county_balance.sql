@@ -119,6 +119,7 @@ final as (
     select
         $census_year::integer as census_year,
         county_stages.county_code,
+        counties.county_name,
         county_stages.stage,
         county_stages.standard_id,
         standards.cv_rule,
@@ -185,6 +186,7 @@ final as (
     inner join expected_indicators using (standard_id, stage)
     left join school_checks using (county_code, stage, standard_id)
     left join missing_values using (county_code, stage, standard_id)
+    left join marts.dim_counties as counties using (county_code)
 )
 
 select * from final

@@ -212,6 +212,7 @@ final as (
     select
         $census_year::integer as census_year,
         measured.county_code,
+        counties.county_name,
         measured.province_code,
         measured.stage,
         measured.standard_id,
@@ -278,6 +279,7 @@ final as (
         certified.revoked_year,
     from measured
     left join certified using (county_code, standard_id)
+    left join marts.dim_counties as counties using (county_code)
 )
 
 select * from final

@@ -7,6 +7,7 @@ from pipelines.defs.reference.assets import (
     certifications,
     dim_counties,
     dim_school_types,
+    dim_stages,
     dim_urban_rural,
     standards_tables,
 )
@@ -16,6 +17,7 @@ REFERENCE_ASSETS = [
     standards_tables,
     alert_rule_tables,
     dim_school_types,
+    dim_stages,
     dim_urban_rural,
     dim_counties,
     certifications,

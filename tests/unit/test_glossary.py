@@ -55,3 +55,16 @@ def test_a_sidecar_with_an_unnamed_column_is_refused_by_name(tmp_path: Path):
     sidecar.write_text(sidecar.read_text(encoding="utf-8").replace("title_zh: 示例\n", ""), encoding="utf-8")
     with pytest.raises(CatalogError, match="missing 'title_zh'"):
         load_table_doc(sidecar)
+
+
+def test_the_stage_lookup_and_the_glossary_name_the_stages_alike():
+    """marts.dim_stages (for analysts) and the glossary's stage labels (for the pages) are two
+    copies of one fact: they must not drift apart."""
+    import yaml
+
+    from pipelines.lib.reference.registry import stages_frame
+
+    glossary = yaml.safe_load((MODELS_DIR / "glossary_zh.yaml").read_text(encoding="utf-8"))
+    stages = stages_frame().sort("stage_order")
+    assert dict(zip(stages["stage"], stages["name_zh"], strict=True)) == glossary["values"]["stage"]
+    assert stages["name_zh"].to_list() == ["小学", "初中"]

@@ -62,6 +62,12 @@ def dim_school_types(warehouse: Warehouse) -> dg.MaterializeResult:
     return _write_reference(warehouse, "dim_school_types", reference.school_types_frame())
 
 
+@dg.asset(key=["marts", "dim_stages"], group_name="reference", kinds={"duckdb"}, pool=WAREHOUSE_POOL)
+def dim_stages(warehouse: Warehouse) -> dg.MaterializeResult:
+    """学段: the stages with their Chinese names and order (contracts/codes/stages.yaml)."""
+    return _write_reference(warehouse, "dim_stages", reference.stages_frame())
+
+
 @dg.asset(key=["marts", "dim_urban_rural"], group_name="reference", kinds={"duckdb"}, pool=WAREHOUSE_POOL)
 def dim_urban_rural(warehouse: Warehouse) -> dg.MaterializeResult:
     """城乡分类代码 and their 城区/镇区/乡村 class (contracts/codes/urban_rural.yaml)."""

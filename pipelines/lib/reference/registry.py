@@ -38,6 +38,29 @@ def school_types_frame() -> pl.DataFrame:
     )
 
 
+def stages_frame() -> pl.DataFrame:
+    """The stages with their Chinese names and order (contracts/codes/stages.yaml)."""
+    return pl.DataFrame(
+        [
+            {
+                "stage": e["code"],
+                "name_zh": e["name_zh"],
+                "name_en": e["name_en"],
+                "stage_order": int(e["stage_order"]),
+                "grades": str(e["grades"]),
+            }
+            for e in load_code_list("stages")
+        ],
+        schema={
+            "stage": pl.String,
+            "name_zh": pl.String,
+            "name_en": pl.String,
+            "stage_order": pl.Int32,
+            "grades": pl.String,
+        },
+    )
+
+
 def urban_rural_frame() -> pl.DataFrame:
     return pl.DataFrame(
         [
