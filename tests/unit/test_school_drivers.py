@@ -50,3 +50,39 @@ def test_the_worst_resourced_school_ranks_first_and_is_marked_under(tiny_warehou
     assert top["status"] == "no_previous_year" and top["contribution_change"] is None
     assert drivers["share_of_cv_squared"].sum() == pytest.approx(1.0)
     assert drivers.filter(pl.col("school_id") == "2190000002")["resourcing"][0] == "over"
+
+
+def test_schools_parts_of_the_composite_cv_add_up_to_it(tiny_warehouse):
+    """monitoring.school_composite_drivers: each indicator's CV split by the CV² shares, averaged
+    over the standard's indicators; the parts add up to the county's composite CV."""
+    schools = [
+        census_row(school_id="2190000001", primary_students=500, books=15_000, computers=60),
+        census_row(
+            school_id="2190000002",
+            primary_students=300,
+            books=3_000,
+            computers=10,
+            teaching_aux_area_m2=900.0,
+        ),
+        census_row(school_id="2190000003", primary_students=800, books=40_000, computers=90),
+    ]
+    tiny_warehouse.load(schools)
+    balance = tiny_warehouse.table(
+        "marts.county_balance", "standard_id = 'basic_2012' and stage = 'primary'"
+    ).row(0, named=True)
+    parts = tiny_warehouse.table(
+        "monitoring.school_composite_drivers", "standard_id = 'basic_2012' and stage = 'primary'"
+    ).sort("driver_rank")
+    assert math.fsum(parts["composite_part"]) == pytest.approx(balance["composite_cv"], rel=1e-12)
+    assert math.fsum(parts["share_of_composite"]) == pytest.approx(1.0, rel=1e-12)
+    # the same part from the per-indicator drivers, by hand
+    drivers = tiny_warehouse.table(
+        "monitoring.school_drivers",
+        "standard_id = 'basic_2012' and stage = 'primary' and school_id = '2190000002'",
+    )
+    by_hand = math.fsum(
+        r["county_cv"] * (r["share_of_cv_squared"] or 0) for r in drivers.iter_rows(named=True)
+    )
+    row = parts.filter(pl.col("school_id") == "2190000002").row(0, named=True)
+    assert row["composite_part"] == pytest.approx(by_hand / balance["n_indicators"], rel=1e-12)
+    assert parts["driver_rank"].to_list() == [1, 2, 3] and parts["n_indicators"][0] == balance["n_indicators"]
