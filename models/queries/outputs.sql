@@ -93,6 +93,44 @@ select *
 from monitoring.standard_summary
 order by census_year, standard_id, stage desc
 
+-- name: file_notes
+-- What the census year's current load says of its files besides their rows (audit.loads.message,
+-- one note per part): sheets read as a continuation or passed over, rows that are not schools,
+-- markers read as unknown, separators and encodings, files skipped. The blank-cell note is left
+-- out: the load's line already counts blank cells. At most $top notes, with how many there are.
+with
+
+current_load as (
+    select any_value(load_id) as load_id
+    from audit.loads
+    where census_year = $census_year and is_current
+),
+
+parts as (
+    select source_file, status, string_split(message, '; ') as parts
+    from audit.loads
+    where census_year = $census_year
+        and load_id = (select load_id from current_load)
+        and message is not null
+),
+
+notes as (
+    select source_file, status, unnest(parts) as note, unnest(range(len(parts))) as part_no
+    from parts
+)
+
+select
+    source_file,
+    status,
+    trim(split_part(note, ' / ', 1)) as note_zh,
+    trim(coalesce(nullif(split_part(note, ' / ', 2), ''), note)) as note_en,
+    count(*) over () as n_notes,
+    count(*) over () > $top as has_more_notes,
+from notes
+where note not like '%个数据单元格为空%'
+order by source_file, part_no
+limit $top
+
 -- name: schools_loaded
 select count(*) as n from raw.census_schools where census_year = $census_year
 

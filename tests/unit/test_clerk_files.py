@@ -436,3 +436,33 @@ def test_no_file_crashes_a_reader_each_is_refused_saying_what_it_is(tmp_path, fi
     path.write_bytes(data)
     message = refusal(path)
     assert message.startswith(f"2024/{file_name}: ") and said in message
+
+
+def test_the_run_summary_names_continuation_sheets_and_skipped_files(tmp_path):
+    """What audit.loads says of the files reaches the run's summary, under the year's load line."""
+    from pipelines.lib.outputs.summary import load_report
+    from pipelines.lib.queries import sql
+    from pipelines.lib.warehouse import connect, replace_census_year
+
+    rows = table(schools(5))
+    (tmp_path / "2024").mkdir()
+    workbook(tmp_path / "2024" / "县甲.xlsx", {"Sheet1": rows[:4], "Sheet2": rows[4:]})
+    (tmp_path / "2024" / "新建文本文档.csv").write_bytes(b"")
+    loaded = load_census_year(tmp_path, 2024, REGISTRY, "load-1")
+    with connect(tmp_path / "w.duckdb") as con:
+        replace_census_year(con, 2024, loaded.accepted, loaded.rejected, "load-1", loaded.files)
+        con.execute(
+            sql("year_loads/loads_make_current"), {"census_year": 2024, "load_id": "load-1"}
+        )  # the commit
+        report = load_report(con, 2024).splitlines()
+        english = load_report(con, 2024, lang="en").splitlines()
+    assert report == [
+        "载入学校 5 所，退回 0 行",
+        "      2024/县甲.xlsx：读取工作表 'Sheet1'",
+        "      2024/县甲.xlsx：工作表 'Sheet2' 没有表头，按 'Sheet1' 的续表读取（2 行）",
+        "      2024/新建文本文档.csv：空文件，已跳过",
+    ]
+    assert (
+        english[2]
+        == "      2024/县甲.xlsx: sheet 'Sheet2' (no header) read as the continuation of 'Sheet1' (2 rows)"
+    )

@@ -32,6 +32,8 @@ HELD_REASONS = {
     "no_rows_loaded": {"zh": "本年没有载入学校", "en": "no schools loaded"},
 }
 """The words for each of monitoring.county_data_status.provisional_reason."""
+FILE_NOTES_LISTED = 12
+"""At most this many notes on a year's files are printed (audit.loads.message holds them all)."""
 HELD_LISTED = 10
 """At most this many held counties are named per census year (the count names them all)."""
 
@@ -86,7 +88,9 @@ def print_summary(con: duckdb.DuckDBPyConnection, lang: str = "zh") -> str:
 
 
 def load_report(con: duckdb.DuckDBPyConnection, census_year: int, top: int = 5, lang: str = "zh") -> str:
-    """One line on what a census year's load kept and refused, plus the commonest reasons."""
+    """One line on what a census year's load kept and refused, the commonest reasons, and what the
+    load says of its files besides their rows (sheets read as a continuation or passed over, rows
+    that are not schools, files skipped: audit.loads.message)."""
     params = {"census_year": census_year}
     loaded = query_frame(con, sql("outputs/schools_loaded"), params)["n"][0]
     refused = query_frame(con, sql("outputs/rows_refused"), params).row(0, named=True)
@@ -103,8 +107,22 @@ def load_report(con: duckdb.DuckDBPyConnection, census_year: int, top: int = 5, 
             "their counties' results are provisional)"
         )
     text += f"，退回 {refused['rows']} 行" if zh else f", {refused['rows']} rows refused"
+    found = query_frame(con, sql("outputs/file_notes"), params | {"top": FILE_NOTES_LISTED})
+    notes = [
+        f"      {n['source_file']}：{n['note_zh'].removeprefix(n['source_file'] + ': ')}"
+        if zh
+        else f"      {n['source_file']}: {n['note_en'].removeprefix(n['source_file'] + ': ')}"
+        for n in found.iter_rows(named=True)
+    ]
+    if not found.is_empty() and found["has_more_notes"][0]:
+        n_notes = found["n_notes"][0]
+        notes.append(
+            f"      ……共 {n_notes} 条说明，全部见 audit.loads.message"
+            if zh
+            else f"      ... {n_notes} notes in all, every one in audit.loads.message"
+        )
     if not refused["rows"]:
-        return text
+        return "\n".join([text, *notes])
     reasons = query_frame(con, sql("outputs/commonest_refusals"), params | {"top": top})
     lines = [text + ("（均记录在 audit.rejected_rows）：" if zh else " (all in audit.rejected_rows):")]
     lines += [
@@ -113,7 +131,7 @@ def load_report(con: duckdb.DuckDBPyConnection, census_year: int, top: int = 5, 
         else f"      {r['n']} x {r['column']} {r['check']}, e.g. {r['example']}"
         for r in reasons.iter_rows(named=True)
     ]
-    return "\n".join(lines)
+    return "\n".join([*lines, *notes])
 
 
 def held_counties(con: duckdb.DuckDBPyConnection, census_years: list[int], lang: str = "zh") -> list[str]:
