@@ -29,9 +29,12 @@ parts as (
         any_value(drivers.urban_rural_code) as urban_rural_code,
         any_value(drivers.students) as students,
         count(*) as n_indicators_present,
-        -- a county-indicator whose schools all sit at its mean has CV 0 and no shares: it adds 0
-        fsum(drivers.county_cv * coalesce(drivers.share_of_cv_squared, 0)) / any_value(balance.n_indicators)
-            as composite_part,
+        -- a county-indicator whose schools all sit at its mean has CV 0 and no shares: it adds 0;
+        -- summed in indicator order, so that every build gives the same last digit (a parallel
+        -- aggregate adds in whatever order its threads meet the rows)
+        list_sum(
+            list(drivers.county_cv * coalesce(drivers.share_of_cv_squared, 0) order by drivers.indicator_id)
+        ) / any_value(balance.n_indicators) as composite_part,
         any_value(balance.composite_cv) as composite_cv,
         any_value(balance.n_indicators) as n_indicators,
     from drivers

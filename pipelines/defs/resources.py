@@ -27,6 +27,28 @@ census_year_partitions = dg.DynamicPartitionsDefinition(name=CENSUS_YEAR_PARTITI
 """One partition per census year found in the landing folder (added by the CLI or a sensor)."""
 
 
+PUBLISHED_KEY = dg.AssetKey(["published", "warehouse_snapshot"])
+
+
+def refuse_unpublished_subset(context: dg.AssetExecutionContext) -> None:
+    """dg.Failure when the run materializes some census-year assets but not the snapshot (the
+    asset page's "Materialize" button on one asset): say what to run instead."""
+    selection = context.run.asset_selection
+    if not selection or PUBLISHED_KEY in selection:  # the whole job: no selection
+        return
+    chosen = ", ".join(sorted(k.to_user_string() for k in selection)[:3])
+    year = context.partition_key
+    raise dg.Failure(
+        description=(
+            f"只物化了部分资产（{chosen}），不会发布，也不会更新依赖它们的表；未写入任何数据。请运行整个普查年度："
+            f"junheng run --years {year}，或在界面中启动 census_year_job 的 {year} 分区 / only some assets were "
+            f"selected ({chosen}): they would not be published and the tables built on them would go stale; "
+            f"nothing was written. Run the whole census year: junheng run --years {year}, or census_year_job "
+            f"for partition {year} in the UI"
+        )
+    )
+
+
 class Warehouse(dg.ConfigurableResource):
     """Paths of the landing folder, the working warehouse, the published snapshot and the reports.
 
@@ -59,11 +81,14 @@ class Warehouse(dg.ConfigurableResource):
 
     @contextmanager
     def year_writer(self, context: dg.AssetExecutionContext) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection for a step that writes the run's census year. First the loads that failed
+        """A connection for a step that writes the run's census year. A run of a subset of the
+        census-year assets that leaves out publishing is refused before it writes anything: it
+        would change the working warehouse, publish nothing and look done. First the loads that failed
         or dead runs left unfinished are rolled back, and (in the run's first writing step) tables
         an earlier version of their SQL model built with other columns are built anew; then this
         run's load of the year begins (its rows as they are now are saved once per run), so that
         the year can be rolled back whole if any later step fails (pipelines.lib.loads.year_loads)."""
+        refuse_unpublished_subset(context)
         with self.connect() as con:
             for line in settle_pending_loads(con, context.instance, own_run_id=context.run_id):
                 context.log.warning(line)

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from pipelines.defs.publish.assets import PUBLISHED_KEY
-from pipelines.runner import run_census_year, warehouse_config
+from pipelines.runner import failure_lines, run_census_year, warehouse_config
 
 pytestmark = pytest.mark.integration
 
@@ -66,3 +66,23 @@ def test_a_corrupted_warehouse_fails_the_error_checks_and_publishes_nothing(demo
     assert "marts.county_balance" in failures and "900221" in failures
     assert hashlib.sha256(published.read_bytes()).hexdigest() == before  # nothing published
     assert not list(published.parent.glob(".*.tmp"))
+
+
+def test_a_subset_without_publishing_is_refused_before_it_writes(demo, tmp_path):
+    """The asset page's "Materialize" on one asset for one partition once succeeded, published
+    nothing and left the tables built on it stale."""
+    working = tmp_path / "w.duckdb"
+    shutil.copyfile(demo.warehouse, working)
+    before = hashlib.sha256(working.read_bytes()).hexdigest()
+    with dg.DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions("census_year", ["2024"])
+        config = warehouse_config(demo.landing, working, tmp_path / "pub" / "junheng.duckdb", tmp_path / "r")
+        result = run_census_year(
+            2024, config, instance, asset_selection=[dg.AssetKey(["marts", "county_balance"])]
+        )
+    assert not result.success
+    message = " ".join(failure_lines(result))
+    assert "只物化了部分资产（marts/county_balance），不会发布" in message
+    assert "junheng run --years 2024" in message
+    assert hashlib.sha256(working.read_bytes()).hexdigest() == before
+    assert not (tmp_path / "pub" / "junheng.duckdb").exists()

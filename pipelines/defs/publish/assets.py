@@ -12,12 +12,12 @@ from collections.abc import Iterator, Sequence
 
 import dagster as dg
 
-from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse, census_year_partitions
+from pipelines.defs.resources import PUBLISHED_KEY, WAREHOUSE_POOL, Warehouse, census_year_partitions
 from pipelines.lib.publish.quality import SuiteResult, SuiteSpec, load_suites, run_suites
 from pipelines.lib.publish.snapshot import PublishError, publish
 from pipelines.recovery import settle_pending_loads
 
-PUBLISHED_KEY = dg.AssetKey(["published", "warehouse_snapshot"])
+__all__ = ["PUBLISHED_KEY", "build_publish_asset"]
 DATA_DOCS_DIR = "data_docs"
 """Data Docs go to this folder of the reports folder."""
 
