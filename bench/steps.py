@@ -44,6 +44,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     from pipelines.definitions import build_definitions
     from pipelines.defs.models.factory import build_model_assets
     from pipelines.defs.monitoring.assets import backsliding_alerts
+    from pipelines.defs.resources import UNPUBLISHED_SUBSET_TAG
     from pipelines.runner import default_instance, first_error, run_census_year, warehouse_config
 
     defs = build_definitions()
@@ -54,7 +55,9 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     instance = default_instance()
     try:
         for year in args.years:
-            result = run_census_year(year, config, instance, asset_selection=selection, defs=defs)
+            result = run_census_year(
+                year, config, instance, asset_selection=selection, defs=defs, tags=UNPUBLISHED_SUBSET_TAG
+            )
             if not result.success:
                 print(f"rebuild {year}: {first_error(result)}", file=sys.stderr)
                 return 1

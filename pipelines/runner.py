@@ -242,6 +242,7 @@ def run_census_year(
     instance: dg.DagsterInstance,
     asset_selection: list[dg.AssetKey] | None = None,
     defs: dg.Definitions | None = None,
+    tags: dict[str, str] | None = None,
 ) -> dg.ExecuteInProcessResult:
     """One run of the census-year job (or of the assets selected from it); the partition must
     exist. The run is tagged with this process, and its load is committed or rolled back before
@@ -253,7 +254,7 @@ def run_census_year(
         instance=instance,
         asset_selection=asset_selection,
         raise_on_error=False,
-        tags=process_tags(this_process()),
+        tags={**process_tags(this_process()), **(tags or {})},
     )
     warehouse = Path(run_config["resources"]["warehouse"]["config"]["database"])
     reason = "" if result.success else "the run failed: " + " | ".join(failure_lines(result)[:4])
