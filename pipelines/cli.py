@@ -259,10 +259,58 @@ def _write_outputs(
     return outputs
 
 
+def _as_of(text: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: 日期格式应为 YYYY-MM-DD / a date like 2025-09-30"
+        ) from None
+
+
+def _snapshot_as_of(args: argparse.Namespace, published: Path) -> Path:
+    """The published snapshot, or the kept version of --as-of DATE (ValueError naming the date)."""
+    if not getattr(args, "as_of", None):
+        return published
+    from pipelines.lib.publish.snapshot import catalog_as_of
+
+    if not published.exists():
+        raise ValueError(f"{published} does not exist (run `junheng run` first)")
+    return catalog_as_of(published, args.as_of)
+
+
+def cmd_versions(args: argparse.Namespace) -> int:
+    from pipelines.lib.publish.snapshot import kept_versions
+
+    published = paths.published_file(args.published)
+    if not published.exists():
+        print(f"junheng versions: {published} does not exist (run `junheng run` first)", file=sys.stderr)
+        return EXIT_USAGE
+    print(
+        _say(
+            args,
+            "版本  发布时间          本次载入的普查年度  目录",
+            "version  published         census years loaded  catalog",
+        )
+    )
+    for kept in kept_versions(published):
+        when = kept.published_at.astimezone().strftime("%Y-%m-%d %H:%M")
+        years = "、".join(map(str, kept.census_years)) or "-"
+        mark = _say(args, "（当前）", " (current)") if kept.current else ""
+        print(f"{kept.version:<5} {when}  {years:<18}  {kept.catalog}{mark}")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from pipelines.lib.monitoring.alert_list import NoAlerts
 
-    published = paths.published_file(args.published)
+    try:
+        published = _snapshot_as_of(args, paths.published_file(args.published))
+    except ValueError as exc:
+        print(f"junheng report: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         outputs = _write_outputs(args, published, paths.reports_dir(args.out), args.year, args.county)
     except (FileNotFoundError, ValueError, NoAlerts) as exc:
@@ -491,7 +539,15 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     from pipelines.lib.warehouse import connect
 
     # the published snapshot unless a file is named: reading the working file would lock out a load
-    warehouse = Path(args.warehouse) if args.warehouse else paths.published_file(args.published)
+    try:
+        warehouse = (
+            Path(args.warehouse)
+            if args.warehouse
+            else _snapshot_as_of(args, paths.published_file(args.published))
+        )
+    except ValueError as exc:
+        print(f"junheng alerts: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     if not warehouse.exists():
         print(f"junheng alerts: {warehouse} does not exist (run `junheng run` first)", file=sys.stderr)
         return EXIT_USAGE
@@ -691,6 +747,12 @@ def build_parser() -> argparse.ArgumentParser:
     alerts.add_argument(
         "--status", choices=["new", "continuing", "resolved", "active"], help="only alerts with this status"
     )
+    alerts.add_argument(
+        "--as-of",
+        type=_as_of,
+        metavar="DATE",
+        help="read the snapshot as published on that date (YYYY-MM-DD)",
+    )
     alerts.add_argument("--format", choices=["table", "csv", "json", "xlsx"], default="table")
     alerts.add_argument("--out", help="file to write (required for --format xlsx)")
     alerts.set_defaults(func=cmd_alerts)
@@ -707,7 +769,19 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", help="reports folder (default $JUNHENG_REPORTS or warehouse/reports)")
     report.add_argument("--county", help="only this county's page (6-digit code)")
     report.add_argument("--year", type=int, help="census year (default: the latest loaded)")
+    report.add_argument(
+        "--as-of",
+        type=_as_of,
+        metavar="DATE",
+        help="rebuild the reports from the snapshot as published on that date (YYYY-MM-DD; junheng versions)",
+    )
     report.set_defaults(func=cmd_report)
+
+    versions = sub.add_parser(
+        "versions", parents=[common], help="list the kept versions of the published snapshot (for --as-of)"
+    )
+    versions.add_argument("--published", help="snapshot (default $JUNHENG_PUBLISHED)")
+    versions.set_defaults(func=cmd_versions)
 
     dictionary = sub.add_parser(
         "dictionary", parents=[common], help="write the data dictionary (markdown) of the published snapshot"

@@ -13,7 +13,7 @@ from pipelines.defs.ingest.schedules import build_census_schedule
 from pipelines.defs.ingest.sensors import landing_sensor
 from pipelines.defs.jobs import REFERENCE_ASSETS, census_year_job, reference_job
 from pipelines.defs.models.factory import build_model_assets
-from pipelines.defs.monitoring.assets import backsliding_alerts, revisions
+from pipelines.defs.monitoring.assets import backsliding_alerts, following_year_school_warnings, revisions
 from pipelines.defs.monitoring.sensors import new_alerts_file
 from pipelines.defs.publish.assets import build_publish_asset
 from pipelines.defs.resources import Warehouse
@@ -24,7 +24,13 @@ CENSUS_YEAR_JOB = census_year_job.name
 
 
 def build_definitions() -> dg.Definitions:
-    census_year_assets = [census_schools, *build_model_assets(MODELS_DIR), backsliding_alerts, revisions]
+    census_year_assets = [
+        census_schools,
+        *build_model_assets(MODELS_DIR),
+        following_year_school_warnings,
+        backsliding_alerts,
+        revisions,
+    ]
     published = build_publish_asset([a.key for a in census_year_assets])
     return dg.Definitions(
         assets=[*REFERENCE_ASSETS, *census_year_assets, published],

@@ -1,17 +1,19 @@
-"""Run the real Dagster jobs in-process: the reference job once, then one run per census year.
+"""Run the real Dagster jobs in-process: the reference job once, then one census-year run for
+the census years asked for (a range of partitions run as one: each year's graph, then the
+all-years graph and publishing once).
 
 This is what `junheng run` and the integration tests call; `dagster dev` runs the same jobs.
 
 Before it starts, a run takes the warehouse's load lock (one load at a time; it waits, saying for
-whom), clears runs whose process is gone and the pool slots they held, waits for loads the daemon
-is running, and rolls back census-year loads that failed or dead runs left unfinished
-(pipelines.recovery), then sets room aside beside the working file so that a load can be rolled
-back even when that disk fills up (pipelines.lib.loads.reserve). Each census year is one run; if
-it fails, its year is rolled back at once (pipelines.lib.loads.year_loads), the full Dagster log
-goes to a file, and the error is raised in a few plain lines: a full disk, a read-only file system
-or a refused permission (pipelines.lib.faults) in one line naming the place and what was kept.
-The summary says which census years the run loaded and which the warehouse keeps from earlier
-loads (and whether their landing folders are gone).
+whom), clears runs whose process is gone and the pool slots they held, and waits for loads the
+daemon is running (pipelines.recovery); then it puts the published folder in line with the
+working warehouse (a version a stopped run committed is put in place, files no version names are
+removed: pipelines.lib.publish.snapshot.settle). A census-year run writes in one transaction that
+only publishing commits (pipelines.lib.loads.run_write): if it fails, nothing it wrote is kept, the
+full Dagster log goes to a file, and the error is raised in a few plain lines: a full disk, a
+read-only file system or a refused permission (pipelines.lib.faults) in one line naming the place
+and what was kept. The summary says which census years the run loaded and which the warehouse
+keeps from earlier loads (and whether their landing folders are gone).
 """
 
 from __future__ import annotations
@@ -30,16 +32,16 @@ import duckdb
 import yaml
 
 from pipelines.definitions import CENSUS_YEAR_JOB, REFERENCE_JOB, build_definitions
-from pipelines.defs.resources import CENSUS_YEAR_PARTITIONS
+from pipelines.defs.resources import CENSUS_YEAR_PARTITIONS, RANGE_END_TAG, RANGE_START_TAG
 from pipelines.lib import faults, paths
-from pipelines.lib.loads import reserve, year_loads
 from pipelines.lib.loads.load_lock import LoadBusy, LoadLock
 from pipelines.lib.loads.processes import this_process
 from pipelines.lib.outputs.summary import load_report
 from pipelines.lib.paths import MODELS_DIR
+from pipelines.lib.publish import snapshot
 from pipelines.lib.queries import sql
 from pipelines.lib.warehouse import WarehouseLocked, connect
-from pipelines.recovery import describe, live_loads, process_tags, reap_dead_runs, settle_pending_loads
+from pipelines.recovery import describe, live_loads, process_tags, reap_dead_runs
 
 RUNS_SETTINGS_FILE = MODELS_DIR / "operations" / "runs.yaml"
 FAILURE_PREFIX = "dagster._core.definitions.events.Failure: "
@@ -191,49 +193,48 @@ def warehouse_config(
     }
 
 
-def settle_run(warehouse: Path, result: dg.ExecuteInProcessResult, reason: str) -> list[int]:
-    """After an in-process census-year run: commit its load if it succeeded (a run without the
-    publish step), roll its years back if it failed. Returns the years rolled back."""
-    with connect(warehouse) as con:
-        if result.success:
-            year_loads.commit(con, result.run_id)
-            return []
-        return year_loads.rollback(con, result.run_id, reason)
+def year_blocks(instance: dg.DagsterInstance, census_years: list[int]) -> list[list[int]]:
+    """The census years in runs: each run a range of partitions (in the order they were added, as
+    Dagster defines a range) holding only years asked for. Years added in order make one run."""
+    keys = list(instance.get_dynamic_partitions(CENSUS_YEAR_PARTITIONS))
+    places = sorted(keys.index(str(y)) for y in set(census_years))
+    blocks: list[list[int]] = []
+    for place in places:
+        if blocks and keys.index(str(blocks[-1][-1])) == place - 1:
+            blocks[-1].append(int(keys[place]))
+        else:
+            blocks.append([int(keys[place])])
+    return blocks
 
 
-def with_room(warehouse: Path, write: Callable[[], T]) -> T:
-    """`write()` to the working warehouse; if the disk is full (or the file cannot be written), the
-    rollback reserve beside it (pipelines.lib.loads.reserve) is given back and `write()` tried once
-    more. The second failure is raised."""
-    try:
-        return write()
-    except (duckdb.Error, OSError) as exc:
-        if faults.find_fault([exc]) is None or not reserve.release(warehouse):
-            raise
-    return write()
-
-
-def _settle_after_run(warehouse: Path, result: dg.ExecuteInProcessResult, reason: str) -> None:
-    """settle_run, in the room of the reserve if need be. When the file cannot be written even so
-    (a read-only disk, another process holding it), the load stays pending and the next run
-    settles it first (pipelines.recovery)."""
-    try:
-        with_room(warehouse, lambda: settle_run(warehouse, result, reason))
-    except WarehouseLocked:
-        pass
-    except (duckdb.Error, OSError) as exc:
-        if faults.find_fault([exc]) is None:
-            raise
-
-
-def unsettled(warehouse: Path, run_id: str) -> bool:
-    """Whether the run's load is still in progress in the working file (its rollback could not be
-    written); true when the file cannot be read to tell."""
-    try:
-        with connect(warehouse, read_only=True) as con:
-            return any(load.load_id == run_id for load in year_loads.pending(con))
-    except (duckdb.Error, OSError, WarehouseLocked):
-        return True
+def run_census_years(
+    census_years: list[int],
+    run_config: dict,
+    instance: dg.DagsterInstance,
+    asset_selection: list[dg.AssetKey] | None = None,
+    defs: dg.Definitions | None = None,
+    tags: dict[str, str] | None = None,
+) -> dg.ExecuteInProcessResult:
+    """One run of the census-year job (or of the assets selected from it) for census years that
+    are one range of partitions (year_blocks), tagged with this process. Nothing the run wrote is
+    kept unless it published."""
+    job = (defs or build_definitions()).resolve_job_def(CENSUS_YEAR_JOB)
+    keys = list(instance.get_dynamic_partitions(CENSUS_YEAR_PARTITIONS))
+    ordered = sorted((str(y) for y in census_years), key=keys.index)
+    run_tags = {**process_tags(this_process()), **(tags or {})}
+    if len(ordered) == 1:
+        partition: dict = {"partition_key": ordered[0]}
+    else:
+        partition = {}
+        run_tags |= {RANGE_START_TAG: ordered[0], RANGE_END_TAG: ordered[-1]}
+    return job.execute_in_process(
+        run_config=run_config,
+        instance=instance,
+        asset_selection=asset_selection,
+        raise_on_error=False,
+        tags=run_tags,
+        **partition,
+    )
 
 
 def run_census_year(
@@ -244,24 +245,8 @@ def run_census_year(
     defs: dg.Definitions | None = None,
     tags: dict[str, str] | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """One run of the census-year job (or of the assets selected from it); the partition must
-    exist. The run is tagged with this process, and its load is committed or rolled back before
-    this returns."""
-    job = (defs or build_definitions()).resolve_job_def(CENSUS_YEAR_JOB)
-    result = job.execute_in_process(
-        partition_key=str(census_year),
-        run_config=run_config,
-        instance=instance,
-        asset_selection=asset_selection,
-        raise_on_error=False,
-        tags={**process_tags(this_process()), **(tags or {})},
-    )
-    warehouse = Path(run_config["resources"]["warehouse"]["config"]["database"])
-    reason = "" if result.success else "the run failed: " + " | ".join(failure_lines(result)[:4])
-    # when another process holds the file (the run failed on that too), or it cannot be written,
-    # the next run settles it
-    _settle_after_run(warehouse, result, reason)
-    return result
+    """One run of the census-year job for one census year (the partition must exist)."""
+    return run_census_years([census_year], run_config, instance, asset_selection, defs, tags)
 
 
 def check_paths(
@@ -339,40 +324,35 @@ def _snapshot_kept(published: Path) -> tuple[str, str]:
     return "尚未发布过快照", "nothing has been published yet"
 
 
-def _year_kept(year: int, published: Path, rolled_back: bool) -> tuple[str, str]:
+def _years_words(years: list[int]) -> str:
+    return "、".join(map(str, years))
+
+
+def _year_kept(years: list[int], published: Path) -> tuple[str, str]:
     """What a failed census-year run kept, in words."""
     zh, en = _snapshot_kept(published)
-    if rolled_back:
-        return (
-            f"{zh}，{year} 年的载入已撤回（仓库中该年保持本次运行前的状态）",
-            f"{en} and the load of {year} was rolled back (the warehouse keeps {year} as it was "
-            "before this run)",
-        )
+    shown = _years_words(years)
     return (
-        f"{zh}；{year} 年的载入未能撤回，下次运行会先撤回它",
-        f"{en}; the load of {year} could not be rolled back yet, and the next run rolls it back first",
+        f"{zh}，{shown} 年的载入未保留（仓库中保持本次运行前的状态）",
+        f"{en} and nothing of the load of {', '.join(map(str, years))} was kept (the warehouse is as it "
+        "was before this run)",
     )
 
 
 def _year_failed(
-    year: int, result: dg.ExecuteInProcessResult, places: _Places, log_file: Path | None
+    years: list[int], result: dg.ExecuteInProcessResult, places: _Places, log_file: Path | None
 ) -> PipelineFailed:
     """The error of a failed census-year run: a machine fault in one line, else the failed steps."""
-    rolled_back = not unsettled(places.warehouse, result.run_id)
     fault = _place_fault(run_fault(result), places)
     if fault is not None:
-        kept = _year_kept(year, places.published, rolled_back)
-        return PipelineFailed(fault_headline(fault, places, kept), [], log_file)
-    if rolled_back:
-        headline = (
-            f"{year} 年未载入，仓库中该年保持本次运行前的状态 / census year {year} not loaded; "
-            f"the warehouse keeps {year} as it was before this run"
+        return PipelineFailed(
+            fault_headline(fault, places, _year_kept(years, places.published)), [], log_file
         )
-    else:
-        headline = (
-            f"{year} 年未载入，该年的载入未能撤回，下次运行会先撤回它 / census year {year} not loaded; "
-            "its load could not be rolled back yet, and the next run rolls it back first"
-        )
+    shown, listed = _years_words(years), ", ".join(map(str, years))
+    headline = (
+        f"{shown} 年未载入，仓库中保持本次运行前的状态 / census year {listed} not loaded; "
+        "the warehouse is as it was before this run"
+    )
     return PipelineFailed(headline, failure_lines(result), log_file)
 
 
@@ -381,38 +361,22 @@ def _nothing_loaded(published: Path) -> tuple[str, str]:
     return f"本次运行没有载入任何数据，{zh}", f"nothing was loaded and {en}"
 
 
-def _prepare_warehouse(
-    instance: dg.DagsterInstance, places: _Places, progress: Callable[[str], None]
-) -> None:
-    """Before anything loads: settle the loads that failed or dead runs left, then set the
-    rollback reserve aside (pipelines.lib.loads.reserve). A machine fault stops the run here."""
-    warehouse = places.warehouse
-    size = 0
-
-    def settle() -> list[str]:
-        with connect(warehouse) as con:
-            return settle_pending_loads(con, instance)
-
+def _prepare_warehouse(places: _Places, progress: Callable[[str], None]) -> None:
+    """Before anything loads: put the published folder in line with the working warehouse (a
+    version a stopped run committed is put in place; files no version names are removed). A
+    machine fault stops the run here."""
     try:
-        for line in with_room(warehouse, settle):
+        with connect(places.warehouse) as con:
+            lines = snapshot.settle(con, places.published)
+        for line in lines:
             progress(line)
-        size = reserve.reserve_bytes(warehouse)
-        reserve.hold(warehouse, size)
     except WarehouseLocked as locked:
         raise PipelineFailed(str(locked)) from None
     except (duckdb.Error, OSError) as exc:
         fault = faults.find_fault([exc])
         if fault is None:
             raise
-        zh, en = _nothing_loaded(places.published)
-        if isinstance(exc, reserve.NoRoom):
-            mib, path = size // reserve.MIB, reserve.reserve_path(warehouse)
-            raise PipelineFailed(
-                f"工作库 {warehouse} 所在磁盘空间不足，无法预留 {mib} MiB（{path}，载入失败时撤回所需）；{zh}；"
-                f"腾出空间后再运行 / the disk of the working warehouse {warehouse} has not {mib} MiB free to "
-                f"set aside ({path}, the room to roll a failed load back in); {en}; free some space and run again"
-            ) from exc
-        raise PipelineFailed(fault_headline(fault, places, (zh, en))) from exc
+        raise PipelineFailed(fault_headline(fault, places, _nothing_loaded(places.published))) from exc
 
 
 def _years_held(published: Path, landing: Path, loaded: list[int]) -> tuple[list[int], list[int]]:
@@ -441,7 +405,7 @@ def run_pipeline(
     """Materialise the reference assets, then every census year found (or the ones given).
 
     Raises BadRequest (nothing was started), LoadBusy (another load held the warehouse for longer
-    than `wait_seconds`) or PipelineFailed (a run failed; its years were rolled back)."""
+    than `wait_seconds`) or PipelineFailed (a run failed; nothing of its years was kept)."""
     started = time.perf_counter()
     landing = paths.landing_dir(landing)
     warehouse = paths.warehouse_file(warehouse)
@@ -476,7 +440,7 @@ def run_pipeline(
         for line in reap_dead_runs(instance):
             progress(line)
         _wait_for_daemon_loads(instance, deadline, progress)
-        _prepare_warehouse(instance, places, progress)
+        _prepare_warehouse(places, progress)
         defs = build_definitions()
         run_config = warehouse_config(landing, warehouse, published, reports, log_level)
         instance.add_dynamic_partitions(CENSUS_YEAR_PARTITIONS, [str(y) for y in years])
@@ -502,25 +466,36 @@ def run_pipeline(
             raise PipelineFailed(
                 "参考数据未载入 / reference data not loaded", failure_lines(result), log_file
             )
-        for i, year in enumerate(years, start=1):
+        done = 0
+        for block in year_blocks(instance, years):
+            shown = _years_words(block)
             with contextlib.suppress(OSError):  # who holds the lock, for a waiting run; not needed
-                lock.note(f"census year {year}")
-            year_started = time.perf_counter()
-            result = run_census_year(year, run_config, instance, defs=defs)
+                lock.note(f"census year {shown}")
+            block_started = time.perf_counter()
+            result = run_census_years(block, run_config, instance, defs=defs)
             if not result.success:
-                log_file = write_run_log(instance, result.run_id, log_dir, f"census-{year}")
-                raise _year_failed(year, result, places, log_file)
+                log_file = write_run_log(instance, result.run_id, log_dir, f"census-{block[0]}")
+                raise _year_failed(block, result, places, log_file)
+            seconds = time.perf_counter() - block_started
+            if len(block) > 1:
+                progress(
+                    f"{shown} 年度在一次运行中载入并发布，用时 {seconds:.1f} 秒："
+                    if lang == "zh"
+                    else f"census years {', '.join(map(str, block))} loaded and published in one run in {seconds:.1f}s:"
+                )
             # read from the snapshot the run just published (the working file is the writer's)
             with connect(published, read_only=True) as con:
-                report = load_report(con, year, lang=lang)
-            seconds = time.perf_counter() - year_started
-            progress(
-                f"[{i}/{len(years)}] {year} 年度完成，用时 {seconds:.1f} 秒：{report}"
-                if lang == "zh"
-                else f"[{i}/{len(years)}] census year {year} done in {seconds:.1f}s: {report}"
-            )
+                reports_of = [(year, load_report(con, year, lang=lang)) for year in block]
+            for year, report in reports_of:
+                done += 1
+                took = f"，用时 {seconds:.1f} 秒" if len(block) == 1 else ""
+                took_en = f" in {seconds:.1f}s" if len(block) == 1 else ""
+                progress(
+                    f"[{done}/{len(years)}] {year} 年度完成{took}：{report}"
+                    if lang == "zh"
+                    else f"[{done}/{len(years)}] census year {year} done{took_en}: {report}"
+                )
     finally:
-        reserve.release(warehouse)
         lock.release()
         if own_instance and instance is not None:
             instance.dispose()

@@ -78,7 +78,10 @@ select distinct standard_id, indicator_id, name_zh from marts.standard_indicator
 select rule_id, name_zh from marts.alert_rules
 
 -- name: dictionary_tables
+-- The tables of a warehouse, or the views of the published snapshot (a catalog of views).
 select schema_name, table_name from duckdb_tables() where list_contains($schemas, schema_name)
+union
+select schema_name, view_name from duckdb_views() where list_contains($schemas, schema_name) and not internal
 
 -- name: dictionary_columns
 select schema_name, table_name, column_name, data_type, coalesce(comment, '') as comment

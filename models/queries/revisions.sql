@@ -6,15 +6,30 @@ select load_id
 from audit.census_year_loads
 where census_year = $census_year and is_current and status = 'committed' and load_id <> $load_id
 
+-- name: create_before
+-- The coefficients of the run's years as they were before it replaced them (a temporary table of
+-- the run's connection).
+create temp table if not exists before_county_indicator_cv as
+select * from marts.county_indicator_cv limit 0
+
+-- name: keep_before
+insert into before_county_indicator_cv
+select * from marts.county_indicator_cv where census_year = $census_year
+
+-- name: has_before
+select count(*) > 0
+from duckdb_tables()
+where temporary and table_name = 'before_county_indicator_cv'
+
 -- name: changed_counties
--- Counties whose coefficients of the year differ between the table now and its undo copy (the
--- year as it was before this load wrote it): a coefficient or county mean that appeared, went or
+-- Counties whose coefficients of the year differ between the table now and as it was before this
+-- load replaced it: a coefficient or county mean that appeared, went or
 -- moved by more than 1e-9 of itself, or another number of schools. (The tolerance keeps the last
 -- bits of floating sums, which may differ between two loads of the same files at national scale,
 -- from counting as a revision.)
 select distinct county_code
 from (select * from marts.county_indicator_cv where census_year = $census_year) as now
-full join {{ before }} as before
+full join (select * from before_county_indicator_cv where census_year = $census_year) as before
     using (census_year, county_code, stage, standard_id, indicator_id)
 where now.n_schools is distinct from before.n_schools
     or (now.cv is null) <> (before.cv is null)

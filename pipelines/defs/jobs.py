@@ -1,4 +1,7 @@
-"""The two jobs: reference data (unpartitioned), and one census year (partitioned)."""
+"""The two jobs: reference data (unpartitioned), and the census-year job: the per-year graph
+(partitioned; a run loads one census year or a range of them) then the all-years graph and
+publishing, once per run. Its steps run in one process, sharing the run's one connection and
+transaction to the working warehouse (pipelines.lib.loads.run_write)."""
 
 import dagster as dg
 
@@ -41,8 +44,10 @@ census_year_job = dg.define_asset_job(
     tags=CENSUS_YEAR_RUN_TAG,
     selection=dg.AssetSelection.all() - _reference,
     partitions_def=census_year_partitions,
+    executor_def=dg.in_process_executor,
     description=(
-        "One census year: ingest, sections, indicators, coefficients, trends and alerts, then "
-        "publish the read-only snapshot."
+        "Census years (one partition, or a range in one run): ingest, sections, indicators and "
+        "coefficients per year; then trends, warnings, alerts and revisions over all years once; "
+        "then publish the read-only snapshot. Nothing is kept unless the run publishes."
     ),
 )

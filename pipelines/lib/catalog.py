@@ -5,10 +5,10 @@ description of every column and, optionally, the unit of each numeric column (`u
 models have their `.sql` beside it; tables built in Python name their builder in `built_by:`, and
 those that are not a copy of a reference file give every column's DuckDB type (`types:`), from
 which the table is created and the frames written to it are typed.
-`history: true` marks a log that a failed load's rollback leaves as it is.
+`history: true` marks a record of every attempt, failed ones too (published whole each time).
 `cross_year: true` marks a table whose rows of a year compare that year with earlier ones (trends,
-alert status, year-over-year warnings): loading a year rebuilds its rows of every later loaded year
-too, and a rollback restores them (pipelines.lib.loads.year_loads).
+alert status, year-over-year warnings): an all-years table, rebuilt once per run for every loaded
+year from the earliest one the run loads (pipelines.lib.loads.run_write).
 `title_zh` and `description_zh` give the table's name and description in Chinese; each column's
 Chinese name comes from models/glossary_zh.yaml, or from the sidecar's `columns_zh` where the table
 means something narrower by it.
@@ -50,10 +50,10 @@ class TableDoc:
     columns_zh: dict[str, str] = field(default_factory=dict)
     """Column -> Chinese name (the sidecar's columns_zh over the glossary)."""
     cross_year: bool = False
-    """A year's rows compare it with earlier years: rebuilt for every later year when one loads."""
+    """A year's rows compare it with earlier years: an all-years table, rebuilt from the earliest
+    year a run loads."""
     history: bool = False
-    """Rows are a record of what happened (every load, failed ones too): a failed census-year
-    run's rollback leaves them (pipelines.lib.loads.year_loads)."""
+    """Rows are a record of what happened (every load, failed ones too; pipelines.lib.loads.run_write)."""
     path: Path | None = None
 
     @property

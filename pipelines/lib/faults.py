@@ -1,6 +1,7 @@
 """Faults of the machine, not of the data: a full disk, a read-only file system, a folder the run may
-not write. They reach the code as Python's OSError (`[Errno 28] No space left on device: '…'`) or
-as DuckDB's errors (`Could not write file "….wal": No space left on device`), often as the cause of
+not write. They reach the code as Python's OSError (`[Errno 28] No space left on device: '…'`), as
+pyarrow's (`[Errno 30] Failed to open local file '…'`, or on a full disk no file at all) or as
+DuckDB's errors (`Could not write file "….wal": No space left on device`), often as the cause of
 another error, or only as the text of a failed Dagster step. `find_fault` reads any of these and
 says which fault and which path; `where` says whose path it is (the working warehouse, the
 published folder, the reports folder), so a message can name the place in words people use.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import errno
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,10 @@ _TEXTS = [
 _DUCKDB_FILE = re.compile(r'(?:file|directory)\s+\\?"([^"\\]+)\\?"', re.IGNORECASE)
 _QUOTED_PATH = re.compile(r'\\?"(/[^"\\]+)\\?"')
 _PYTHON_PATHS = re.compile(r": '([^']+)'(?: -> '([^']+)')?")  # OSError: [Errno 28] …: 'a' -> 'b'
+_ARROW_FILE = re.compile(r"local file '([^']+)'")  # pyarrow: [Errno 30] Failed to open local file '/p/…'
+# publishing's own words, when the error under them names no file (pyarrow's full disk does not):
+# could not write the snapshot's files in /p/pub: [Errno 28] Error writing bytes to file. …
+_PUBLISH_FOLDER = re.compile(r"could not write the (?:snapshot's files|catalog) in (/.+?): ")
 
 WORKING, PUBLISHED, REPORTS = "working", "published", "reports"
 
@@ -51,25 +56,31 @@ def _fault_of_text(text: str) -> Fault | None:
     named = _PYTHON_PATHS.search(text)
     if named:  # a copy or rename names the source, then the target that could not be written
         return Fault(kind, Path(named.group(2) or named.group(1)))
-    quoted = _DUCKDB_FILE.search(text) or _QUOTED_PATH.search(text)
+    quoted = (
+        _DUCKDB_FILE.search(text)
+        or _QUOTED_PATH.search(text)
+        or _ARROW_FILE.search(text)
+        or _PUBLISH_FOLDER.search(text)
+    )
     return Fault(kind, Path(quoted.group(1)) if quoted else None)
 
 
 def _fault_of_error(error: BaseException) -> Fault | None:
     if isinstance(error, OSError) and error.errno in _ERRNOS:
         path = error.filename2 or error.filename
+        if not path:  # pyarrow's OSError names its file in its text only, if at all
+            in_text = _fault_of_text(str(error))
+            path = in_text.path if in_text is not None else None
         return Fault(_ERRNOS[error.errno], Path(path) if path else None)
     return _fault_of_text(str(error))
 
 
-def find_fault(errors: Iterable[BaseException | str]) -> Fault | None:
-    """The first machine fault among these errors (exceptions with their causes, or error texts),
-    or None."""
+def _faults(errors: Iterable[BaseException | str]) -> Iterator[Fault]:
     for error in errors:
         if isinstance(error, str):
             fault = _fault_of_text(error)
             if fault:
-                return fault
+                yield fault
             continue
         seen: set[int] = set()
         current: BaseException | None = error
@@ -77,9 +88,19 @@ def find_fault(errors: Iterable[BaseException | str]) -> Fault | None:
             seen.add(id(current))
             fault = _fault_of_error(current)
             if fault:
-                return fault
+                yield fault
             current = current.__cause__ or current.__context__
-    return None
+
+
+def find_fault(errors: Iterable[BaseException | str]) -> Fault | None:
+    """The first machine fault among these errors (exceptions with their causes, or error texts)
+    that names the file or folder it could not write, else the first that names none; or None."""
+    first: Fault | None = None
+    for fault in _faults(errors):
+        if fault.path is not None:
+            return fault
+        first = first or fault
+    return first
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -87,7 +108,7 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 def where(fault: Fault, warehouse: Path, published: Path, reports: Path) -> str | None:
-    """WORKING (the working warehouse, its WAL, lock or reserve beside it), PUBLISHED (the
+    """WORKING (the working warehouse, its WAL or lock beside it), PUBLISHED (the
     snapshot's folder), REPORTS, or None for another path or none."""
     if fault.path is None:
         return None

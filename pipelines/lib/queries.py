@@ -48,17 +48,6 @@ class Identifier:
 
 
 @dataclass(frozen=True)
-class QuotedName:
-    """A table in a schema whose name may hold any character (the undo copies' names), quoted."""
-
-    schema: str
-    table: str
-
-    def sql(self) -> str:
-        return Identifier(self.schema).sql() + '."' + self.table.replace('"', '""') + '"'
-
-
-@dataclass(frozen=True)
 class Literal:
     """A string constant where SQL takes no parameter (COMMENT ON), quoted and escaped."""
 
@@ -96,7 +85,29 @@ class ModelSql:
         return self.text
 
 
-Fill = Identifier | QuotedName | Literal | Columns | ModelSql
+@dataclass(frozen=True)
+class Literals:
+    """A list of string constants where SQL takes no parameter (a view's file list), quoted."""
+
+    texts: tuple[str, ...]
+
+    def sql(self) -> str:
+        return "[" + ", ".join(Literal(t).sql() for t in self.texts) + "]"
+
+
+@dataclass(frozen=True)
+class Names:
+    """A list of column names, quoted."""
+
+    names: tuple[str, ...]
+
+    def sql(self) -> str:
+        if not self.names:
+            raise QueryError("a list of columns needs at least one")
+        return ", ".join(Identifier(n).sql() for n in self.names)
+
+
+Fill = Identifier | Literal | Literals | Names | Columns | ModelSql
 
 
 @cache

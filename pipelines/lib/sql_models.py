@@ -2,7 +2,9 @@
 sidecar (description, grain, key, dependencies, a description for every column).
 
 A model's select reads one census year, given as the parameter `$census_year`; running it
-replaces that year of the table (delete, then insert) inside one transaction. A table built by an
+replaces that year of the table (delete, then insert) inside one transaction (the census-year
+run's). A model whose sidecar says `cross_year: true` compares the year with earlier ones: it is
+an all-years model, rebuilt once per run for every loaded year from the earliest the run loads. A table built by an
 earlier version of its model, with other columns, is rebuilt for every year it holds before the
 next census-year load begins (upgrade_tables).
 """
@@ -38,7 +40,7 @@ class SqlModel:
     columns: dict[str, str]
     path: Path
     cross_year: bool = False
-    """Its rows of a year compare that year with earlier ones: a load rebuilds every later year too."""
+    """Its rows of a year compare that year with earlier ones: an all-years model (see above)."""
 
     @property
     def relation(self) -> str:
@@ -111,18 +113,21 @@ def upgrade_tables(con: duckdb.DuckDBPyConnection, models: list[SqlModel]) -> li
     every census year they hold (every loaded year's inputs are in the warehouse), in dependency
     order and one transaction per table, so a new version of junheng needs no hand rebuild.
 
-    Run before a census-year load begins (Warehouse.year_writer): the load's undo copies are then
-    taken with the new columns. Returns one line per table rebuilt."""
+    Run in a census-year run's first writing step (Warehouse.run_write), inside the run's
+    transaction. Returns one line per table rebuilt."""
     done = []
     for model in models:
         if not table_exists(con, model.schema, model.table):
             continue
         existing = table_columns(con, model.relation)
         relation, select = Identifier(model.relation), ModelSql(model.sql)
+        probe = con.cursor()  # its own transaction: a model that cannot bind leaves the run's intact
         try:
-            columns = output_columns(con, model, 0)  # the columns only: no row is read
+            columns = output_columns(probe, model, 0)  # the columns only: no row is read
         except duckdb.Error:
             continue  # the model cannot run as things are; its own step fails and says why
+        finally:
+            probe.close()
         if existing == columns:
             continue  # (every step of a run checks this: reading the years only when needed)
         years = [int(y) for (y,) in con.execute(sql("warehouse/table_years", relation=relation)).fetchall()]

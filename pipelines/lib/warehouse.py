@@ -48,10 +48,9 @@ def locked_message(path: Path, error: str) -> str:
     )
 
 
-@contextmanager
-def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection to the warehouse file with the layer schemas in place. Raises WarehouseLocked
-    (one line, naming the other process) when another process holds the file."""
+def open_connection(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A connection to the warehouse file with the layer schemas in place; the caller closes it.
+    Raises WarehouseLocked (one line, naming the other process) when another process holds the file."""
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -64,13 +63,41 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
         if not read_only:
             for schema in SCHEMAS:
                 con.execute(sql("warehouse/create_schema", schema=Identifier(schema)))
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+@contextmanager
+def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """open_connection, closed when the block ends."""
+    con = open_connection(path, read_only)
+    try:
         yield con
     finally:
         con.close()
 
 
+_RUN_CONNECTIONS: set[int] = set()
+"""The connections (by id) that hold a census-year run's one transaction (pipelines.lib.loads.run_write)."""
+
+
+def hold_run_transaction(con: duckdb.DuckDBPyConnection, held: bool) -> None:
+    """Mark (or unmark) `con` as holding a run's transaction, which `transaction` then joins."""
+    if held:
+        _RUN_CONNECTIONS.add(id(con))
+    else:
+        _RUN_CONNECTIONS.discard(id(con))
+
+
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A transaction, or (on a connection holding a census-year run's transaction) part of that
+    one, which commits or rolls back as a whole."""
+    if id(con) in _RUN_CONNECTIONS:
+        yield con
+        return
     con.execute("begin transaction")
     try:
         yield con

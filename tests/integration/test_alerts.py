@@ -43,19 +43,18 @@ def province(tmp_path_factory):
             first = query_frame(con, "select * from monitoring.backsliding_alerts order by alert_id")
         last_run = instance.get_runs(limit=1)[0]
         reports = root / "reports"
-        sensor_result = new_alerts_file(
-            dg.build_run_status_sensor_context(
-                sensor_name="new_alerts_file",
-                dagster_instance=instance,
-                dagster_run=last_run,
-                dagster_event=next(
-                    e
-                    for e in instance.all_logs(last_run.run_id)
-                    if e.dagster_event is not None and e.dagster_event.event_type_value == "PIPELINE_SUCCESS"
-                ).dagster_event,
-                resources={"warehouse": Warehouse(database=str(warehouse), reports=str(reports))},
-            ),
-        )
+        with dg.build_run_status_sensor_context(
+            sensor_name="new_alerts_file",
+            dagster_instance=instance,
+            dagster_run=last_run,
+            dagster_event=next(
+                e
+                for e in instance.all_logs(last_run.run_id)
+                if e.dagster_event is not None and e.dagster_event.event_type_value == "PIPELINE_SUCCESS"
+            ).dagster_event,
+            resources={"warehouse": Warehouse(database=str(warehouse), reports=str(reports))},
+        ) as sensor_context:
+            sensor_result = new_alerts_file(sensor_context)
         metadata_new = next(
             e.asset_materialization.metadata
             for e in instance.all_logs(last_run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)

@@ -157,10 +157,10 @@ def test_the_sensor_starts_the_refresh_when_an_old_years_file_changes(tmp_path, 
     with dg.instance_for_test() as instance:
 
         def tick(cursor):
-            context = dg.build_sensor_context(
+            with dg.build_sensor_context(
                 instance=instance, cursor=cursor, resources={"warehouse": Warehouse(landing=str(landing))}
-            )
-            result = landing_sensor(context)
+            ) as context:
+                result = landing_sensor(context)
             return result, result.cursor
 
         _, cursor = tick(None)  # reference data

@@ -3,50 +3,81 @@
 Faults of the machine, on real small file systems (tmpfs, mounted by the test; we run as root,
 where chmod does not stop a write, so a read-only folder is a read-only mount):
 
-- the published folder is read-only, or its disk is too small for the new snapshot: the run ends
-  with one line in Chinese and English naming the folder, saying what failed and that the
-  previous snapshot is unchanged, and the path of the log; exit 1;
-- the disk of the working warehouse fills up half-way through a load: the load is rolled back in
-  the room the run set aside before it started (pipelines.lib.loads.reserve), and the line says so;
-  a disk without that room stops the run before it loads anything;
+- the published folder is read-only, or its disk is too small for the new version (its Parquet
+  files, or its catalog): the run ends with one line in Chinese and English naming the folder,
+  saying what failed, that the previous snapshot is unchanged and that nothing of the load was
+  kept, and the path of the log; exit 1. The old snapshot opens and gives the same figures, the
+  folder holds no file a catalog does not name (pipelines.lib.publish.snapshot), and the working
+  warehouse holds what it held before the run, table by table, but for the record of the failed
+  attempt (a run writes it in one transaction that only publishing commits:
+  pipelines.lib.loads.run_write);
+- the disk of the working warehouse fills up half-way through a load (of one census year or of
+  two in one run): the commit fails, the run ends in one line naming the working warehouse, and
+  every table holds what it held before the run (the record of the attempt cannot be written
+  either: the disk is still full); a working disk already full stops the run before it loads
+  anything;
 - an error nobody expected names the log holding its traceback.
 
-After each fault the working file holds no load in progress, and the run after the fault is fixed
-works with no cleaning up. The summary's first lines: a census year the warehouse keeps although
-its landing folder is gone, and the counties whose data is on hold in the years just loaded.
+After each fault the run after the fault is fixed works with no cleaning up. The summary's first
+lines: a census year the warehouse keeps although its landing folder is gone, and the counties
+whose data is on hold in the years just loaded.
+
+`junheng run` runs in a process of its own, as cron runs it: what a failed run leaves is what the
+next process finds.
+Each test builds its province where it runs it (the snapshot's views name their Parquet files by
+their full paths, so a built snapshot is not copied elsewhere).
 """
 
 import errno
+import hashlib
 import os
 import shutil
 import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
 
-import pipelines.defs.ingest.assets as ingest_assets
 from pipelines import cli
 from pipelines.cli import EXIT_FAILED, main
 from pipelines.lib.faults import find_fault
-from pipelines.lib.loads.reserve import reserve_bytes, reserve_path
 from pipelines.lib.outputs.summary import held_counties
+from pipelines.lib.paths import REPO_ROOT
 from pipelines.lib.synthetic.province import generate
-from tests.integration.test_faults import Build, build, correct_one_county, digests, run_in_process, sha256
+from pipelines.runner import run_pipeline
 
 pytestmark = pytest.mark.integration
 
 YEARS = [2021, 2022, 2023]
 MIB = 2**20
+RECORDS = ("audit.census_year_loads", "audit.loads")
+"""The record of every attempt: a failed run adds its rows there, and nothing anywhere else."""
+
+
+@dataclass(frozen=True)
+class Build:
+    landing: Path
+    warehouse: Path
+    published: Path
+    reports: Path
+
+    def args(self, *more: str) -> list[str]:
+        return [
+            *("run", "--landing", str(self.landing), "--warehouse", str(self.warehouse)),
+            *("--published", str(self.published), "--reports", str(self.reports), *more),
+        ]
 
 
 @pytest.fixture(scope="module")
-def province(tmp_path_factory) -> Build:
-    """Four counties, 2021-2023, loaded and published once for the module."""
-    root = tmp_path_factory.mktemp("environment")
-    generate(root / "landing", counties=4, years=YEARS, seed=21, progress=lambda _: None)
-    return build(root / "landing", root / "built")
+def province(tmp_path_factory) -> Path:
+    """The landing folder of four counties, 2021-2023."""
+    landing = tmp_path_factory.mktemp("environment") / "landing"
+    generate(landing, counties=4, years=YEARS, seed=21, progress=lambda _: None)
+    return landing
 
 
 @pytest.fixture
@@ -84,25 +115,165 @@ def remount(folder: Path, options: str) -> None:
     subprocess.run(["mount", "-o", f"remount,{options}", str(folder)], check=True)
 
 
-def copy_of(
-    province: Build, root: Path, published: Path | None = None, warehouse: Path | None = None
+def bytes_used(folder: Path) -> int:
+    stats = os.statvfs(folder)
+    return (stats.f_blocks - stats.f_bfree) * stats.f_frsize
+
+
+def correct_one_county(year_dir: Path) -> None:
+    """A county's corrected return: books changed for half of its schools."""
+    extract = sorted(year_dir.glob("*.csv"))[0]
+    frame = pl.read_csv(extract, infer_schema=False)
+    county = frame["county_code"][0]
+    half = (pl.col("county_code") == county) & (pl.int_range(pl.len()) % 2 == 0)
+    corrected = (
+        pl.when(half).then(pl.col("books").cast(pl.Int64) * 3 // 2).otherwise(pl.col("books").cast(pl.Int64))
+    )
+    frame.with_columns(corrected.cast(pl.String).alias("books")).write_csv(extract)
+
+
+def built_at(
+    province: Path, root: Path, published: Path | None = None, warehouse: Path | None = None
 ) -> Build:
-    """The province's files and builds, copied under `root` (the landing folder with one county's
-    2023 corrected, so that loading 2023 again changes it); the published folder and the
-    working file where the test says (a mounted folder)."""
+    """The province loaded and published under `root` (the published folder and the working file
+    where the test says: a mounted folder), then one county's 2023 corrected in its landing
+    folder, so that loading 2023 again changes it."""
     landing = root / "landing"
-    shutil.copytree(province.landing, landing)
-    correct_one_county(landing / "2023")
+    shutil.copytree(province, landing)
     setup = Build(
         landing,
         warehouse or root / "w.duckdb",
         published or root / "pub" / "junheng.duckdb",
         root / "reports",
     )
-    setup.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(province.warehouse, setup.warehouse)
-    shutil.copytree(province.published.parent, setup.published.parent, dirs_exist_ok=True)
+    run_pipeline(
+        setup.landing, setup.warehouse, setup.published, setup.reports, YEARS, progress=lambda _: None
+    )
+    correct_one_county(landing / "2023")
     return setup
+
+
+# `junheng run` in a process of its own, as cron runs it: what a failed run leaves is what the next
+# process finds. With FILL_AFTER=module:function, another process takes every byte left on the disk
+# of FILL_FILE as soon as that function of the pipeline has returned.
+RUN = textwrap.dedent(
+    """
+    import importlib, os, sys
+
+    from pipelines.cli import main
+
+    where, filler = os.environ.get("FILL_AFTER"), os.environ.get("FILL_FILE")
+    if where:
+        module_name, name = where.split(":")
+        module = importlib.import_module(module_name)
+        original = getattr(module, name)
+
+        def then_fill(*args, **kwargs):
+            result = original(*args, **kwargs)
+            if not os.path.exists(filler):
+                stats = os.statvfs(os.path.dirname(filler))
+                with open(filler, "wb") as f:
+                    if stats.f_bavail:
+                        os.posix_fallocate(f.fileno(), 0, stats.f_bavail * stats.f_frsize)
+            return result
+
+        setattr(module, name, then_fill)
+    sys.exit(main(sys.argv[1:]))
+    """
+)
+AFTER_INGEST = "pipelines.defs.ingest.assets:replace_census_year"
+"""The run's first census year ingested: its rows are in the run's transaction, nothing committed."""
+AFTER_EXPORT = "pipelines.lib.publish.snapshot:export_changes"
+"""The new version's Parquet files written, its catalog not yet."""
+
+
+def junheng_run(
+    setup: Build, *args: str, fill_after: str | None = None, filler: Path | None = None, seconds: int = 300
+) -> tuple[int, str, str]:
+    """`junheng run` in a new process: its exit code, output and errors."""
+    env = dict(os.environ) | ({"FILL_AFTER": fill_after, "FILL_FILE": str(filler)} if fill_after else {})
+    done = subprocess.run(
+        [sys.executable, "-c", RUN, *setup.args(*args)],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=seconds,
+    )
+    return done.returncode, done.stdout, done.stderr
+
+
+def fill(folder: Path) -> Path:
+    """Another process takes every byte left on the disk of `folder`; the file it fills."""
+    filler = folder / "filler"
+    stats = os.statvfs(folder)
+    with open(filler, "wb") as f:
+        os.posix_fallocate(f.fileno(), 0, stats.f_bavail * stats.f_frsize)
+    return filler
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _digests(con: duckdb.DuckDBPyConnection, relations: list[str], leave_out: set[str]) -> dict[str, tuple]:
+    """Per relation: its rows and the sum of their hashes (a digest of its contents, whatever their
+    order); the rows the record tables hold of the loads `leave_out` left out."""
+    out = {}
+    for relation in relations:
+        schema, name = relation.split(".")
+        where = (
+            "where load_id not in (select unnest($leave_out))" if relation in RECORDS and leave_out else ""
+        )
+        params = {"leave_out": sorted(leave_out)} if where else {}
+        out[relation] = con.execute(
+            f'select count(*), sum(hash(t)) from "{schema}"."{name}" as t {where}', params
+        ).fetchone()
+    return out
+
+
+def tables(warehouse: Path, leave_out: set[str] = frozenset()) -> dict[str, tuple]:
+    """Every table of the working warehouse, with its rows and a digest of them."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        relations = [
+            f"{s}.{t}"
+            for s, t in con.execute(
+                "select schema_name, table_name from duckdb_tables() "
+                "where database_name = current_database() order by 1, 2"
+            ).fetchall()
+        ]
+        return _digests(con, relations, leave_out)
+
+
+def figures(published: Path) -> dict[str, tuple]:
+    """Every view of the snapshot, read through its catalog, with its rows and a digest of them."""
+    with duckdb.connect(str(published), read_only=True) as con:
+        relations = [
+            f"{s}.{v}"
+            for s, v in con.execute(
+                "select schema_name, view_name from duckdb_views() "
+                "where database_name = current_database() and not internal order by 1, 2"
+            ).fetchall()
+        ]
+        return _digests(con, relations, set())
+
+
+def strays(published: Path) -> list[str]:
+    """Files of the published folder that are neither a catalog (junheng.duckdb and the versions'
+    catalogs) nor a Parquet file a catalog names (its table snapshot.files)."""
+    folder = published.parent
+    catalogs = [published, *(folder / "versions").glob("[0-9]*.duckdb")]
+    named: set[str] = set()
+    for catalog in catalogs:
+        with duckdb.connect(str(catalog), read_only=True) as con:
+            named |= {
+                str(folder / path) for (path,) in con.execute("select path from snapshot.files").fetchall()
+            }
+    return sorted(
+        str(path.relative_to(folder))
+        for path in folder.rglob("*")
+        if path.is_file() and path not in catalogs and str(path) not in named
+    )
 
 
 def books(database: Path, year: int = 2023) -> int:
@@ -113,14 +284,19 @@ def books(database: Path, year: int = 2023) -> int:
     return int(rows[0][0])
 
 
-def loads_left_open(warehouse: Path) -> tuple[list, int]:
-    """The loads of the working file still in progress, and its undo copies."""
+def load_ids(warehouse: Path) -> set[str]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        pending = con.execute(
-            "select load_id, census_year from audit.census_year_loads where status = 'in_progress'"
+        return {str(i) for (i,) in con.execute("select load_id from audit.census_year_loads").fetchall()}
+
+
+def attempts(warehouse: Path, before: set[str]) -> list[tuple]:
+    """The loads recorded since `before`: (load_id, census_year, status, is_current, reason)."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute(
+            "select load_id, census_year, status, is_current, reason from audit.census_year_loads "
+            "order by census_year"
         ).fetchall()
-        undo = con.execute("select count(*) from duckdb_tables() where schema_name = 'undo'").fetchall()
-    return pending, int(undo[0][0])
+    return [row for row in rows if row[0] not in before]
 
 
 def one_line_and_its_log(err: str) -> str:
@@ -133,124 +309,180 @@ def one_line_and_its_log(err: str) -> str:
     return lines[0]
 
 
+def nothing_kept(years: str) -> tuple[str, str]:
+    """What a failed run's line says it kept, in Chinese and in English."""
+    listed = years.replace("、", ", ")
+    return (
+        f"上次发布的快照未改变，{years} 年的载入未保留（仓库中保持本次运行前的状态）",
+        f"the previous snapshot is unchanged and nothing of the load of {listed} was kept "
+        "(the warehouse is as it was before this run)",
+    )
+
+
+def assert_as_before(setup: Build, before: dict, years: list[int], reason: str | None) -> None:
+    """The working warehouse holds what it held before the failed run, table by table, and the
+    snapshot is the one published before it. The run's attempt is recorded as rolled back for each
+    of its census years, its reason saying `reason`; with `reason` None, nothing is recorded (the
+    record is written after the rollback, on the same disk)."""
+    tried = attempts(setup.warehouse, before["ids"])
+    if reason is None:
+        assert tried == [], tried
+        assert tables(setup.warehouse) == before["tables"]
+    else:
+        assert [(year, status, current) for _, year, status, current, _ in tried] == [
+            (year, "rolled_back", False) for year in years
+        ], tried
+        assert len({load_id for load_id, *_ in tried}) == 1, tried
+        assert all(reason in str(why) for *_, why in tried), tried
+        assert tables(setup.warehouse, leave_out={tried[0][0]}) == before["tables"]
+    assert sha256(setup.published) == before["snapshot"]
+    assert figures(setup.published) == before["figures"]  # the old snapshot opens, with the same figures
+
+
+def state(setup: Build) -> dict:
+    return {
+        "ids": load_ids(setup.warehouse),
+        "tables": tables(setup.warehouse),
+        "snapshot": sha256(setup.published),
+        "figures": figures(setup.published),
+        "books": books(setup.published),
+    }
+
+
 def test_a_read_only_published_folder_ends_the_run_in_one_line_and_keeps_the_snapshot(
-    province, tmp_path, tmpfs, capsys
+    province, tmp_path, tmpfs
 ):
     published_folder = tmpfs(tmp_path / "pub", 64 * MIB)
-    setup = copy_of(province, tmp_path)
+    setup = built_at(province, tmp_path)
+    assert setup.published.parent == published_folder
     remount(published_folder, "ro")
-    snapshot, working = sha256(setup.published), digests(setup.warehouse)
+    before = state(setup)
 
-    code, _, err = run_in_process(setup, capsys, "--years", "2023")
+    code, _, err = junheng_run(setup, "--years", "2023")
     assert code == EXIT_FAILED
     line = one_line_and_its_log(err)
-    assert line.startswith(f"junheng run failed: 发布目录 {published_folder} 只读，新快照未能写入；"), line
-    assert "上次发布的快照未改变，2023 年的载入已撤回" in line, line
-    assert f"the published folder {published_folder} is read-only" in line, line
-    assert "the previous snapshot is unchanged and the load of 2023 was rolled back" in line, line
-    assert sha256(setup.published) == snapshot
-    assert digests(setup.warehouse) == working  # the load rolled back: 2023 as it was
-    assert loads_left_open(setup.warehouse) == ([], 0)
-    assert not reserve_path(setup.warehouse).exists()
+    zh, en = nothing_kept("2023")
+    assert line.startswith(f"junheng run failed: 发布目录 {published_folder} 只读，新快照未能写入；{zh}；"), (
+        line
+    )
+    assert "恢复可写后再运行" in line and "make it writable and run again" in line, line
+    assert (
+        f"the published folder {published_folder} is read-only: the new snapshot could not be written" in line
+    )
+    assert en in line, line
+    assert_as_before(setup, before, [2023], reason="Read-only file system")
+    assert strays(setup.published) == []
 
     remount(published_folder, "rw")  # fixed: the next run loads and publishes, nothing to clean up
-    code, out, err = run_in_process(setup, capsys, "--years", "2023")
+    code, out, err = junheng_run(setup, "--years", "2023")
     assert code == 0, err
-    assert "2023 年度完成" in out
-    assert books(setup.published) == books(setup.warehouse) != books(province.published)
+    assert "[1/1] 2023 年度完成，用时 " in out, out
+    assert books(setup.published) == books(setup.warehouse) != before["books"]
+    assert strays(setup.published) == []
 
 
+@pytest.mark.parametrize("fills_up", ["before", "after-parquet"])
 def test_a_full_disk_under_the_published_folder_ends_the_run_in_one_line_and_keeps_the_snapshot(
-    province, tmp_path, tmpfs, capsys
+    province, tmp_path, tmpfs, fills_up
 ):
-    size = province.published.stat().st_size
-    pages = [-(-p.stat().st_size // 4096) * 4096 for p in province.published.parent.rglob("*") if p.is_file()]
-    in_use = sum(pages) + 64 * 4096  # a tmpfs counts whole pages; some for the folders
-    published_folder = tmpfs(tmp_path / "pub", in_use + size // 2)  # no room for a second copy
-    setup = copy_of(province, tmp_path)
-    snapshot, working = sha256(setup.published), digests(setup.warehouse)
+    """The disk too small for the new version's files (its Parquet files fail), or filled up by
+    another process once they are written (its catalog fails)."""
+    published_folder = tmpfs(tmp_path / "pub", 64 * MIB)
+    setup = built_at(province, tmp_path)
+    in_use = bytes_used(published_folder)
+    filler = published_folder / "filler"
+    if fills_up == "before":  # room for half a catalog
+        remount(published_folder, f"size={in_use + setup.published.stat().st_size // 2}")
+    before = state(setup)
 
-    code, _, err = run_in_process(setup, capsys, "--years", "2023")
-    assert code == EXIT_FAILED
+    fill_after = AFTER_EXPORT if fills_up == "after-parquet" else None
+    code, _, err = junheng_run(setup, "--years", "2023", fill_after=fill_after, filler=filler)
+    assert code == EXIT_FAILED, err
     line = one_line_and_its_log(err)
+    zh, en = nothing_kept("2023")
     assert line.startswith(
-        f"junheng run failed: 发布目录 {published_folder} 所在磁盘已满，新快照未能写入；"
+        f"junheng run failed: 发布目录 {published_folder} 所在磁盘已满，新快照未能写入；{zh}；腾出空间后再运行 / "
     ), line
-    assert "上次发布的快照未改变，2023 年的载入已撤回" in line and "腾出空间后再运行" in line, line
-    assert f"the published folder {published_folder} is on a full disk" in line, line
-    assert sha256(setup.published) == snapshot
-    assert sorted(p.name for p in published_folder.iterdir()) == ["junheng.duckdb", "parquet"]  # no leftovers
-    assert digests(setup.warehouse) == working
-    assert loads_left_open(setup.warehouse) == ([], 0)
+    assert (
+        f"the published folder {published_folder} is on a full disk: the new snapshot could not be written"
+        in line
+    )
+    assert en in line and "free some space and run again" in line, line
+    assert_as_before(setup, before, [2023], reason="No space left on device")
+    filler.unlink(missing_ok=True)  # (another process's file)
+    assert strays(setup.published) == []  # what the failed publish began is gone
+    assert bytes_used(published_folder) == in_use
 
-    remount(published_folder, f"size={in_use + 3 * size}")  # room made
-    code, _, err = run_in_process(setup, capsys, "--years", "2023")
+    remount(published_folder, f"size={64 * MIB}")  # room made
+    code, _, err = junheng_run(setup, "--years", "2023")
     assert code == 0, err
-    assert books(setup.published) == books(setup.warehouse) != books(province.published)
+    assert books(setup.published) == books(setup.warehouse) != before["books"]
+    assert strays(setup.published) == []
 
 
-def test_a_working_disk_that_fills_up_during_a_load_rolls_the_load_back_and_says_so(
-    province, tmp_path, tmpfs, capsys, monkeypatch
+@pytest.mark.parametrize("years", [[2023], [2022, 2023]], ids=["one-year", "two-years"])
+def test_a_working_disk_that_fills_up_during_a_load_keeps_the_warehouse_as_it_was(
+    province, tmp_path, tmpfs, years
 ):
     working_folder = tmpfs(tmp_path / "work", 96 * MIB)
-    setup = copy_of(province, tmp_path, warehouse=working_folder / "w.duckdb")
+    setup = built_at(province, tmp_path, warehouse=working_folder / "w.duckdb")
     filler = working_folder / "filler"
-    original = ingest_assets.replace_census_year
-    filled: list[bool] = []
+    before = state(setup)
+    shown, asked = "、".join(map(str, years)), ",".join(map(str, years))
 
-    def fill_the_disk_after_ingest(*args, **kwargs):
-        rows = original(*args, **kwargs)  # the year's raw rows replaced and committed
-        if not filled:  # once, in the first run: another process takes every byte left
-            stats = os.statvfs(working_folder)
-            with open(filler, "wb") as f:
-                os.posix_fallocate(f.fileno(), 0, stats.f_bavail * stats.f_frsize)
-            filled.append(True)
-        return rows
-
-    monkeypatch.setattr(ingest_assets, "replace_census_year", fill_the_disk_after_ingest)
-    snapshot, working = sha256(setup.published), digests(setup.warehouse)
-
-    code, _, err = run_in_process(setup, capsys, "--years", "2023")
-    assert code == EXIT_FAILED
+    code, out, err = junheng_run(setup, "--years", asked, fill_after=AFTER_INGEST, filler=filler)
+    assert filler.exists()  # the disk filled up after the first year's rows were in
+    assert code == EXIT_FAILED, err
     line = one_line_and_its_log(err)
+    zh, en = nothing_kept(shown)
     assert line.startswith(f"junheng run failed: 工作库 {setup.warehouse} 所在磁盘已满，无法写入 "), line
-    assert "上次发布的快照未改变，2023 年的载入已撤回（仓库中该年保持本次运行前的状态）" in line, line
+    assert f"；{zh}；腾出空间后再运行 / " in line, line
     assert f"the working warehouse {setup.warehouse} is on a full disk" in line, line
-    assert "the load of 2023 was rolled back" in line, line
-    assert loads_left_open(setup.warehouse) == ([], 0)  # rolled back in the reserve's room
-    with duckdb.connect(str(setup.warehouse), read_only=True) as con:
-        last = con.execute(
-            "select status, reason from audit.census_year_loads order by started_at desc limit 1"
-        ).fetchone()
-    assert last is not None and last[0] == "rolled_back" and "No space left on device" in last[1], last
-    assert digests(setup.warehouse) == working
-    assert sha256(setup.published) == snapshot
+    assert en in line and "free some space and run again" in line, line
+    assert "年度完成" not in out, out
+    # the commit failed and nothing of the run was kept; its record could not be written either:
+    # the disk was still full when the run ended
+    assert_as_before(setup, before, years, reason=None)
 
-    filler.unlink()  # room made: the next run loads the year
-    code, _, err = run_in_process(setup, capsys, "--years", "2023")
+    filler.unlink()  # room made: the next run loads the years
+    code, out, err = junheng_run(setup, "--years", asked)
     assert code == 0, err
-    assert books(setup.published) == books(setup.warehouse) != books(province.published)
+    if len(years) > 1:
+        assert f"{shown} 年度在一次运行中载入并发布，用时 " in out, out
+        assert all(f"[{i}/{len(years)}] {year} 年度完成：" in out for i, year in enumerate(years, 1)), out
+    else:
+        assert f"[1/1] {years[0]} 年度完成，用时 " in out, out
+    assert books(setup.published) == books(setup.warehouse) != before["books"]
+    assert strays(setup.published) == []
 
 
-def test_a_working_disk_without_room_to_roll_back_in_stops_the_run_before_it_loads(
-    province, tmp_path, tmpfs, capsys
+def test_a_full_working_disk_stops_the_run_before_it_loads_and_the_next_run_with_room_succeeds(
+    province, tmp_path, tmpfs
 ):
-    working_folder = tmpfs(tmp_path / "work", province.warehouse.stat().st_size + 4 * MIB)
-    setup = copy_of(province, tmp_path, warehouse=working_folder / "w.duckdb")
-    wanted = reserve_bytes(setup.warehouse) // MIB
-    working = digests(setup.warehouse)
+    working_folder = tmpfs(tmp_path / "work", 96 * MIB)
+    setup = built_at(province, tmp_path, warehouse=working_folder / "w.duckdb")
+    before = state(setup)
+    filler = fill(working_folder)  # not a byte left beside the working file
 
-    code, out, err = run_in_process(setup, capsys, "--years", "2023")
-    assert code == EXIT_FAILED
-    assert err.count("\n") == 1, err
-    assert err.startswith(
-        f"junheng run failed: 工作库 {setup.warehouse} 所在磁盘空间不足，无法预留 {wanted} MiB"
-    ), err
-    assert "本次运行没有载入任何数据，上次发布的快照未改变；腾出空间后再运行" in err, err
-    assert f"has not {wanted} MiB free" in err, err
-    assert "2023 年度完成" not in out
-    assert digests(setup.warehouse) == working
-    assert not reserve_path(setup.warehouse).exists()
+    code, out, err = junheng_run(setup, "--years", "2021-2023")
+    assert code == EXIT_FAILED, err
+    assert err.count("\n") == 1 and "Traceback" not in err, err  # stopped before any Dagster run: no log
+    assert err.startswith(f"junheng run failed: 工作库 {setup.warehouse} 所在磁盘已满，无法写入 "), err
+    assert "；本次运行没有载入任何数据，上次发布的快照未改变；腾出空间后再运行 / " in err, err
+    assert f"the working warehouse {setup.warehouse} is on a full disk" in err, err
+    assert "nothing was loaded and the previous snapshot is unchanged; free some space and run again" in err
+    assert "年度完成" not in out, out
+    assert load_ids(setup.warehouse) == before["ids"]  # no census year tried
+    assert tables(setup.warehouse) == before["tables"]
+    assert sha256(setup.published) == before["snapshot"] and figures(setup.published) == before["figures"]
+
+    filler.unlink()  # a disk with room
+    code, out, err = junheng_run(setup, "--years", "2021-2023")
+    assert code == 0, err
+    assert "2021、2022、2023 年度在一次运行中载入并发布，用时 " in out, out
+    assert "[3/3] 2023 年度完成：" in out, out
+    assert books(setup.published) == books(setup.warehouse) != before["books"]
+    assert strays(setup.published) == []
 
 
 @pytest.mark.parametrize(
@@ -287,12 +519,11 @@ def summary_lines(out: str) -> list[str]:
     return [line for line in out.splitlines() if line.strip() and not line.startswith("  ")]
 
 
-def test_a_year_kept_without_its_landing_folder_is_said_first_and_not_hidden_in_a_range(
-    province, tmp_path, capsys
-):
-    setup = copy_of(province, tmp_path)
+def test_a_year_kept_without_its_landing_folder_is_said_first_and_not_hidden_in_a_range(province, tmp_path):
+    setup = built_at(province, tmp_path)
+    kept = books(setup.published, 2022)
     shutil.rmtree(setup.landing / "2022")
-    code, out, err = run_in_process(setup, capsys)  # every census-year folder found: 2021 and 2023
+    code, out, err = junheng_run(setup)  # every census-year folder found: 2021 and 2023
     assert code == 0, err
     first, second = summary_lines(out)[:2]
     assert first == (
@@ -302,11 +533,11 @@ def test_a_year_kept_without_its_landing_folder_is_said_first_and_not_hidden_in_
     assert second.startswith(f"已构建 {setup.warehouse}，用时 "), second
     assert "本次载入普查年度 2021、2023；保留上次载入的 2022（本次未重新载入）" in second, second
     assert "2021–2023" not in second
-    assert books(setup.published, 2022) == books(province.published, 2022)  # kept as last loaded
+    assert books(setup.published, 2022) == kept  # kept as last loaded
 
 
-def test_the_counties_on_hold_in_the_year_loaded_are_named_in_the_first_lines(province, tmp_path, capsys):
-    setup = copy_of(province, tmp_path)
+def test_the_counties_on_hold_in_the_year_loaded_are_named_in_the_first_lines(province, tmp_path):
+    setup = built_at(province, tmp_path)
     extract = sorted((setup.landing / "2023").glob("*.csv"))[0]
     frame = pl.read_csv(extract, infer_schema=False)
     county = frame["county_code"].value_counts(sort=True)["county_code"][0]
@@ -320,7 +551,7 @@ def test_the_counties_on_hold_in_the_year_loaded_are_named_in_the_first_lines(pr
     gone = alone.head(int(alone.len() * 0.9))
     frame.filter(~pl.col("school_id").is_in(gone.to_list())).write_csv(extract)
 
-    code, out, err = run_in_process(setup, capsys, "--years", "2023")
+    code, out, err = junheng_run(setup, "--years", "2023")
     assert code == 0, err
     with duckdb.connect(str(setup.published), read_only=True) as con:
         held = con.execute(
@@ -372,11 +603,35 @@ def test_the_counties_on_hold_in_the_year_loaded_are_named_in_the_first_lines(pr
             "read_only",
             "/p/.junheng.duckdb.1.tmp",
         ),
+        (  # pyarrow opening a Parquet file in a read-only folder: the path is in its words only
+            OSError(
+                errno.EROFS,
+                "Failed to open local file '/p/parquet/raw/t/census_year=2023/2-ab.parquet'. Detail: "
+                "[errno 30] Read-only file system",
+            ),
+            "read_only",
+            "/p/parquet/raw/t/census_year=2023/2-ab.parquet",
+        ),
+        (  # pyarrow on a full disk names no file: the folder publishing was writing in
+            "快照文件未能写入 /p，上次发布的快照未改变 / could not write the snapshot's files in /p: [Errno 28] "
+            "Error writing bytes to file. Detail: [errno 28] No space left on device. The previous snapshot "
+            "is unchanged.",
+            "disk_full",
+            "/p",
+        ),
         ("2023/a.csv: 只有表头，没有学校行", None, None),
     ],
-    ids=["duckdb-wal", "duckdb-json", "python-copy", "read-only", "not-a-fault"],
+    ids=[
+        "duckdb-wal",
+        "duckdb-json",
+        "python-copy",
+        "read-only",
+        "arrow-read-only",
+        "arrow-full",
+        "not-a-fault",
+    ],
 )
-def test_a_fault_is_found_with_its_path_in_the_words_of_python_and_duckdb(text, kind, path):
+def test_a_fault_is_found_with_its_path_in_the_words_of_python_duckdb_and_arrow(text, kind, path):
     fault = find_fault([text])
     if kind is None:
         assert fault is None

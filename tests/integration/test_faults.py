@@ -2,8 +2,9 @@
 Dagster instance with the project's dagster.yaml (pool `warehouse` of 1) and no daemon: the way a
 provincial team runs `junheng run` from cron or a terminal.
 
-- A reload killed (SIGKILL) in any step: the next run clears the dead run and its pool slot, rolls
-  the half-done year back, and finishes; every table then equals a clean build.
+- A reload killed (SIGKILL) in any step, before or after it commits: the next run clears the dead
+  run and its pool slot (and puts a committed version in place, or drops the files of one that
+  never committed), and finishes; every table then equals a clean build.
 - A year killed half-way, or refused by the data-quality checks, never reaches the snapshot, not
   even when another year is published after it.
 - A reader holding the working file stops a run with one line; one holding the snapshot does not.
@@ -32,7 +33,7 @@ import pytest
 
 from pipelines.cli import main
 from pipelines.defs.publish.assets import PUBLISHED_KEY
-from pipelines.lib.loads.year_loads import yearly_tables
+from pipelines.lib.loads.run_write import history_tables
 from pipelines.lib.paths import REPO_ROOT
 from pipelines.lib.synthetic.province import generate
 from pipelines.runner import run_census_year, run_pipeline, warehouse_config
@@ -75,25 +76,28 @@ KILLER = textwrap.dedent(
     elif where == "quality":  # the staged copy made, the data-quality suites running on it
         import pipelines.defs.publish.assets as publish_asset
         publish_asset.run_suites = die
-    elif where == "publish":  # checked, the Parquet export half-way
+    elif where == "parquet":  # every step done, the Parquet files of the new version half-written
         import pipelines.lib.publish.snapshot as publish
-        publish.export_parquet = die
-    elif where == "commit":  # committed in the working file, the snapshot not yet renamed
+        written = []
+        original_write = publish._write_parquet
+
+        def write_parquet(*args):
+            if len(written) == 10:
+                die()
+            written.append(True)
+            return original_write(*args)
+
+        publish._write_parquet = write_parquet
+    elif where == "staged":  # the Parquet files and the catalog written and checked, not committed
         import pipelines.lib.publish.snapshot as publish
-        exported = []
-        original_export = publish.export_parquet
-
-        def export_parquet(*args):
-            result = original_export(*args)
-            exported.append(True)
-            return result
-
-        publish.export_parquet = export_parquet
-        kill_after(publish.year_loads, "commit", lambda *args: bool(exported))
+        kill_after(publish, "write_catalog")
+    elif where == "commit":  # committed in the working file, the catalog not yet swapped in
+        import pipelines.lib.loads.run_write as run_write
+        kill_after(run_write.RunWrite, "commit")
     sys.exit(main(sys.argv[1:]))
     """
 )
-KILL_POINTS = ["ingest", "model", "alerts", "quality", "publish", "commit"]
+KILL_POINTS = ["ingest", "model", "alerts", "quality", "parquet", "staged", "commit"]
 
 RUN_COLUMNS = ("load_id", "loaded_at")
 """Columns that name the run that wrote a row; they differ between two builds of the same data."""
@@ -101,6 +105,16 @@ RUN_COLUMNS = ("load_id", "loaded_at")
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def yearly_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every table (or, in the snapshot, view) with a census_year column, but the load logs."""
+    rows = con.execute(
+        "select distinct schema_name || '.' || table_name from duckdb_columns() "
+        "where column_name = 'census_year' and database_name = current_database() "
+        "and schema_name in ('raw', 'staging', 'marts', 'monitoring', 'audit') order by 1"
+    ).fetchall()
+    return [t for (t,) in rows if t not in history_tables()]
 
 
 def digests(database: Path) -> dict[str, str]:
@@ -256,13 +270,19 @@ def test_a_reload_killed_in_any_step_is_undone_and_the_rerun_equals_a_clean_buil
     assert code == -signal.SIGKILL, err[-2000:]
     assert sha256(setup.published) == snapshot  # killed before the rename, whatever the step
 
+    # killed before its commit, the run left the working file as it was: it wrote in one transaction
+    if kill_at != "commit":
+        assert digests(setup.warehouse) == digests(before.warehouse)
+
     # the next run on the same instance neither hangs on the dead run's pool slot nor keeps its
-    # half-done year: it says what it cleared, then loads the year
+    # files: it says what it cleared, then loads the year
     code, out, err = run_in_process(setup, capsys, "--years", str(RELOADED))
     assert code == 0, err
     assert "cleared a run whose process is gone: census year 2023" in out
-    # a kill after the commit leaves a whole, checked year: nothing to roll back
-    assert ("was rolled back" in out) == (kill_at != "commit")
+    # a kill after the commit leaves a whole, checked version: the next run puts it in place first
+    assert ("published version" in out) == (kill_at == "commit")
+    # a kill while the new version's files were written leaves files no version names: dropped
+    assert ("published files no kept version names" in out) == (kill_at in ("quality", "parquet", "staged"))
     assert digests(setup.warehouse) == digests(right.warehouse)
     assert digests(setup.published) == digests(right.published)
     with dg.DagsterInstance.from_config(str(setup.home)) as instance:
@@ -277,27 +297,24 @@ def test_a_year_killed_half_way_never_reaches_the_snapshot_even_when_another_yea
     setup, before, _ = loaded
     code, _, err = finished(cli(setup, "--years", str(RELOADED), kill_at="model"))
     assert code == -signal.SIGKILL, err[-2000:]
-    half_done = digests(setup.warehouse)
-    assert half_done != digests(before.warehouse)  # 2023's raw and first marts are the new ones
+    # 2023's raw rows and first marts were rebuilt inside the run's transaction: never committed
+    assert digests(setup.warehouse) == digests(before.warehouse)
 
     code, out, err = run_in_process(setup, capsys, "--years", "2021")
     assert code == 0, err
-    assert "census year 2023: the unfinished load of run" in out and "was rolled back" in out
-    # 2023 is back as it was before the killed run, in the working file and in the snapshot
+    # 2023 is as it was before the killed run, in the working file and in the snapshot
     assert digests(setup.warehouse) == digests(before.warehouse)
     assert digests(setup.published) == digests(before.published)
     with duckdb.connect(str(setup.warehouse), read_only=True) as con:
         loads = con.execute(
-            "select census_year, status, is_current from audit.census_year_loads order by started_at"
+            "select census_year, status, is_current from audit.census_year_loads order by finished_at"
         ).fetchall()
-        assert loads[-2:] == [(2023, "rolled_back", False), (2021, "committed", True)]
+        assert loads[-1] == (2021, "committed", True)  # the killed run wrote nothing, not even a record
+        assert [row for row in loads if row[1] != "committed"] == []
         current = con.execute(
             "select census_year, count(*) from audit.loads where is_current group by 1 order by 1"
         )
         assert dict(current.fetchall()) == {2021: 1, 2022: 1, 2023: 1}  # one extract file a year
-        assert con.execute("select count(*) from duckdb_tables() where schema_name = 'undo'").fetchall() == [
-            (0,)
-        ]
 
 
 def _senior_school_only(text: str) -> str:
@@ -324,12 +341,19 @@ def test_a_reload_refused_by_the_quality_checks_keeps_the_previous_year_everywhe
         extract.write_bytes(original)
     assert code == 1
     lines = err.strip().splitlines()
-    assert lines[0].startswith("junheng run failed: 2023 年未载入") and "keeps 2023 as it was" in lines[0]
+    assert (
+        lines[0].startswith("junheng run failed: 2023 年未载入") and "as it was before this run" in lines[0]
+    )
     assert "数据质量检查未通过，未发布" in err and "Traceback" not in err and "dagster" not in err
     assert len(lines) <= 8, err  # a headline, the failed checks, where the log is
     log = Path(lines[-1].split("full log: ", 1)[1])
     assert log.is_file() and "STEP_FAILURE" in log.read_text(encoding="utf-8")
-    assert schools(setup.warehouse) == schools(before.warehouse)  # rolled back at once
+    assert schools(setup.warehouse) == schools(before.warehouse)  # never committed
+    with duckdb.connect(str(setup.warehouse), read_only=True) as con:  # the attempt is on record
+        last = con.execute(
+            "select census_year, status, reason from audit.census_year_loads order by finished_at desc limit 1"
+        ).fetchall()[0]
+        assert last[:2] == (RELOADED, "rolled_back") and last[2]
 
     code, out, err = run_in_process(setup, capsys, "--years", "2022")  # another year, published
     assert code == 0, err
@@ -434,29 +458,36 @@ def small_disk(tmp_path):
     subprocess.run(["umount", str(mount)], check=False)
 
 
+def _files(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): sha256(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
 def test_a_full_disk_or_a_read_only_file_system_on_publish_keeps_the_old_snapshot(loaded, small_disk):
     setup, _, _ = loaded
-    size = setup.published.stat().st_size
+    folder = setup.published.parent
+    sizes = {p.stat().st_ino: p.stat().st_size for p in folder.rglob("*") if p.is_file()}  # links once
+    pages = sum(-(-size // 4096) * 4096 for size in sizes.values())
     mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size + size // 2}", "tmpfs", str(small_disk)],
+        ["mount", "-t", "tmpfs", "-o", f"size={pages + 16 * 1024}", "tmpfs", str(small_disk)],
         capture_output=True,
         text=True,
     )
     assert mounted.returncode == 0, f"cannot mount a tmpfs here: {mounted.stderr.strip()}"
-    target = small_disk / "junheng.duckdb"
-    shutil.copyfile(setup.published, target)  # the snapshot analysts have now; no room for a second
-    snapshot = sha256(target)
+    # the published folder analysts have now (catalog, versions, Parquet; links kept), and no room
+    # for a new version's files
+    subprocess.run(["cp", "-a", f"{folder}/.", str(small_disk)], check=True)
+    target = small_disk / setup.published.name
+    before = _files(small_disk)
 
     result = publish_step(setup, target)
     assert not result.success
     text = failure_text(result)
     assert "No space left on device" in text and "previous snapshot is unchanged" in text, text
-    assert sha256(target) == snapshot
-    assert sorted(p.name for p in small_disk.iterdir()) == ["junheng.duckdb"]  # nothing half-written
+    assert _files(small_disk) == before  # nothing half-written left beside it
 
     subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
     result = publish_step(setup, target)
     assert not result.success
     text = failure_text(result)
     assert "Read-only file system" in text and "previous snapshot is unchanged" in text, text
-    assert sha256(target) == snapshot
+    assert _files(small_disk) == before

@@ -28,10 +28,10 @@ def landing(tmp_path, generated):
 
 
 def tick(instance, landing, cursor):
-    context = dg.build_sensor_context(
+    with dg.build_sensor_context(
         instance=instance, cursor=cursor, resources={"warehouse": Warehouse(landing=str(landing))}
-    )
-    result = landing_sensor(context)
+    ) as context:
+        result = landing_sensor(context)
     return result, result.cursor
 
 

@@ -85,8 +85,14 @@ def test_loads_are_queued_one_at_a_time(province):
 def test_every_year_ran_as_a_successful_dagster_run(province):
     assert province["summary"].census_years == YEARS
     runs = province["runs"]
-    assert len(runs) == 1 + len(YEARS)  # the reference job, then one run per census year
+    assert len(runs) == 2  # the reference job, then one run of every census year
     assert all(r.is_success for r in runs)
+    census = next(r for r in runs if r.job_name == "census_year_job")
+    tags = census.tags  # a range of partitions: the census years, in one run
+    assert (tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]) == (
+        str(YEARS[0]),
+        str(YEARS[-1]),
+    )
 
 
 def test_loads_log_reconciles_every_file(province):

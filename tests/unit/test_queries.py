@@ -14,11 +14,11 @@ import pytest
 from pipelines.lib import queries
 from pipelines.lib.catalog import table_docs
 from pipelines.lib.paths import REPO_ROOT
-from pipelines.lib.queries import Columns, Identifier, Literal, QueryError, QuotedName, sql
+from pipelines.lib.queries import Columns, Identifier, Literal, Literals, Names, QueryError, sql
 from pipelines.lib.warehouse import frame_schema
 
 STATEMENT = re.compile(
-    r"^\s*(select|with|insert|delete|update|create|drop|alter|copy|attach|detach|comment\s+on|pragma)\b",
+    r"^\s*(select|with|insert|delete|update|create|drop|alter|copy|attach|detach|use|comment\s+on|pragma)\b",
     re.IGNORECASE,
 )
 SQL_WORDS = re.compile(r"\b(from|into|table|schema|set|values|where|database)\b", re.IGNORECASE)
@@ -39,7 +39,8 @@ def test_every_query_file_parses_into_named_statements():
 
 def test_placeholders_take_only_quoted_names_literals_and_types():
     assert Identifier("marts.county_balance").sql() == '"marts"."county_balance"'
-    assert QuotedName("undo", 'a|2024|marts.x"y').sql() == '"undo"."a|2024|marts.x""y"'
+    assert Literals(("/p/a.parquet", "it's")).sql() == "['/p/a.parquet', 'it''s']"
+    assert Names(("census_year", "value")).sql() == '"census_year", "value"'
     assert Literal("it's").sql() == "'it''s'"
     with pytest.raises(QueryError):
         Identifier("marts.t; drop table x").sql()
@@ -141,12 +142,12 @@ def dummy_fills(body: str) -> dict:
             fills[name] = Identifier("marts.county_balance.census_year")
         elif name == "definition":
             fills[name] = Columns((("new_column", "VARCHAR"),))
-        elif name == "undo":
-            fills[name] = QuotedName("undo", "x|2024|marts.county_balance")
+        elif name == "names":
+            fills[name] = queries.Names(("census_year",))
+        elif name == "files":
+            fills[name] = queries.Literals(("x.parquet",))
         elif name == "schema":
             fills[name] = Identifier("marts")
-        elif name == "before":  # revisions/changed_counties: an undo copy of marts.county_indicator_cv
-            fills[name] = Identifier("marts.county_indicator_cv")
         else:
             fills[name] = Identifier("marts.county_balance")
     return fills

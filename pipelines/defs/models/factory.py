@@ -1,17 +1,28 @@
-"""The one factory: every models/<layer>/<table>.sql becomes a census-year-partitioned asset.
+"""The one factory: every models/<layer>/<table>.sql becomes an asset of one of the two graphs.
 
-The asset runs the SQL for its partition (pipelines.lib.sql_models.run_model) and checks the
-sidecar's unique key for that year, blocking downstream models when it is broken. A cross-year
-model (trends, drivers, data status: sidecar `cross_year: true`) is run again for every census year
-loaded after the partition, in order, so that those years compare with the partition as it is now.
+- **Per census year** (raw -> staging -> marts): a model whose rows of a year read only that year
+  is partitioned by census year; its step builds each census year of the run (one, or a range
+  run as one) with pipelines.lib.sql_models.run_model.
+- **All years** (trends, drivers, data status, summaries: sidecar `cross_year: true`): a model whose
+  rows of a year compare it with earlier years is not partitioned; its step runs once per run,
+  after the years, and rebuilds every loaded year from the earliest one the run loads, in order.
+
+Each asset checks the sidecar's unique key for the years it built, blocking the steps after it
+(and publishing) when it is broken.
 """
 
 from pathlib import Path
 
 import dagster as dg
 
-from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse, census_year_partitions
-from pipelines.lib.loads.year_loads import later_years
+from pipelines.defs.resources import (
+    WAREHOUSE_POOL,
+    Warehouse,
+    census_year_partitions,
+    partition_years,
+    run_census_years,
+)
+from pipelines.lib.loads.run_write import years_to_rebuild
 from pipelines.lib.queries import sql
 from pipelines.lib.sql_models import SqlModel, load_models, run_model
 from pipelines.lib.warehouse import scalar
@@ -23,45 +34,50 @@ def duplicate_keys(con, model: SqlModel, census_year: int) -> int:
     return int(count or 0)  # type: ignore[call-overload]
 
 
+def _unique_key_check(key: dg.AssetKey, model: SqlModel) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(
+        "unique_key",
+        asset=key,
+        blocking=True,
+        description=(
+            f"One row per {', '.join(model.unique_key)} in each census year built; a repeated key stops "
+            "the run before publishing."
+        ),
+    )
+
+
 def model_asset(model: SqlModel) -> dg.AssetsDefinition:
     key = dg.AssetKey([model.schema, model.table])
+    all_years = model.cross_year
 
     @dg.asset(
         key=key,
         name=None,
         group_name=model.schema,
-        description=f"{model.description}\n\nGrain: {model.grain}.",
+        description=f"{model.description}\n\nGrain: {model.grain}."
+        + (
+            "\n\nAll years: rebuilt once per run from the earliest census year it loads." if all_years else ""
+        ),
         deps=[dg.AssetKey(dep.split(".")) for dep in model.depends_on],
-        partitions_def=census_year_partitions,
+        partitions_def=None if all_years else census_year_partitions,
+        backfill_policy=None if all_years else dg.BackfillPolicy.single_run(),
         kinds={"duckdb", "sql"},
         pool=WAREHOUSE_POOL,
-        check_specs=[
-            dg.AssetCheckSpec(
-                "unique_key",
-                asset=key,
-                blocking=True,
-                description=(
-                    f"One row per {', '.join(model.unique_key)} in the census year; a repeated key stops "
-                    "the run before publishing."
-                ),
-            )
-        ],
+        check_specs=[_unique_key_check(key, model)],
         metadata={"sql": dg.MetadataValue.path(str(model.path)), "grain": model.grain},
     )
     def _asset(context: dg.AssetExecutionContext, warehouse: Warehouse):
-        census_year = int(context.partition_key)
-        with warehouse.year_writer(context) as con:
-            rebuilt = later_years(con, census_year) if model.cross_year else []
-            rows = run_model(con, model, census_year)
-            duplicates = duplicate_keys(con, model, census_year)
-            for later in rebuilt:
-                run_model(con, model, later)
-                duplicates += duplicate_keys(con, model, later)
-        metadata: dict = {"rows": rows, "census_year": census_year}
-        if rebuilt:
-            context.log.info(f"{model.relation}: rebuilt the later census years {rebuilt}")
-            metadata["rebuilt_years"] = ", ".join(map(str, rebuilt))
-        yield dg.MaterializeResult(metadata=metadata)
+        with warehouse.run_writer(context) as con:
+            years = (
+                years_to_rebuild(con, run_census_years(context)) if all_years else partition_years(context)
+            )
+            rows = duplicates = 0
+            for census_year in years:
+                rows += run_model(con, model, census_year)
+                duplicates += duplicate_keys(con, model, census_year)
+        yield dg.MaterializeResult(
+            metadata={"rows": rows, "census_years": ", ".join(map(str, years)) or "none"}
+        )
         yield dg.AssetCheckResult(
             check_name="unique_key",
             passed=duplicates == 0,

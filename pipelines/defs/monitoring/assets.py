@@ -1,5 +1,7 @@
-"""Backsliding alerts for one census year (and every later loaded year, rebuilt in order), and
-the record of a year revised by this load (audit.revisions).
+"""The all-years graph's Python steps, each run once per run after the census years it loads:
+backsliding alerts of every loaded year from the earliest the run loads (in order: a year's status
+reads the year before), the year-over-year warnings of the year after a reloaded one, and the
+record of the years the run revised (audit.revisions).
 
 The rules and evidence are pipelines.lib.monitoring.alerts; these assets only read, write and report.
 """
@@ -7,14 +9,15 @@ The rules and evidence are pipelines.lib.monitoring.alerts; these assets only re
 import dagster as dg
 import polars as pl
 
-from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse, census_year_partitions
+from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse, run_census_years
+from pipelines.lib.ingest.census_checks import following_year_warnings
 from pipelines.lib.loads.revisions import record_revision
-from pipelines.lib.loads.year_loads import later_years
+from pipelines.lib.loads.run_write import years_to_rebuild
 from pipelines.lib.monitoring import alerts
 from pipelines.lib.paths import MODELS_DIR
 from pipelines.lib.queries import sql
 from pipelines.lib.reference.alert_rules import BREACH, load_rules
-from pipelines.lib.warehouse import replace_year, scalar
+from pipelines.lib.warehouse import replace_school_warnings, replace_year, scalar
 
 ALERTS_KEY = dg.AssetKey(["monitoring", "backsliding_alerts"])
 NEW_ALERTS_METADATA_LIMIT = 5000
@@ -26,7 +29,6 @@ the file says so and points to `junheng alerts`)."""
     key=ALERTS_KEY,
     group_name="monitoring",
     kinds={"duckdb", "polars"},
-    partitions_def=census_year_partitions,
     deps=[
         ["monitoring", "county_trends"],
         ["monitoring", "county_data_status"],
@@ -40,47 +42,49 @@ the file says so and points to `junheng alerts`)."""
     description=(
         "Backsliding alerts of certified counties: one row per problem (county, stage, standard and "
         "metric) at the highest severity its rules reached, with every rule that fired, its evidence "
-        "and a what-if (models/monitoring/backsliding_alerts.yml)."
+        "and a what-if (models/monitoring/backsliding_alerts.yml). All years: rebuilt once per run "
+        "from the earliest census year it loads."
     ),
     check_specs=[
         dg.AssetCheckSpec(
             "unique_key",
             asset=ALERTS_KEY,
             blocking=True,
-            description="One row per alert_id in the census year; a repeated id stops the run before publishing.",
+            description="One row per alert_id in each census year built; a repeated id stops the run before publishing.",
         ),
     ],
 )
 def backsliding_alerts(context: dg.AssetExecutionContext, warehouse: Warehouse):
-    census_year = int(context.partition_key)
     rules = load_rules(MODELS_DIR / "rules")
-    with warehouse.year_writer(context) as con:
-        rebuilt = later_years(con, census_year)
-        duplicates = 0
-        # this year, then every later loaded year in order: a year's status reads the year before
-        for year in [census_year, *rebuilt]:
-            year_result = alerts.build_alerts(con, year, rules)
-            year_rows = replace_year(con, alerts.ALERTS_RELATION, year, year_result)
+    run_years = run_census_years(context)
+    with warehouse.run_writer(context) as con:
+        years = years_to_rebuild(con, run_years)
+        duplicates, rows = 0, 0
+        results: list[pl.DataFrame] = []
+        for year in years:  # in order: a year's status reads the year before
+            result = alerts.build_alerts(con, year, rules)
+            rows += replace_year(con, alerts.ALERTS_RELATION, year, result)
             duplicates += int(scalar(con, sql("alerts/duplicate_alert_ids"), {"census_year": year}) or 0)  # type: ignore[call-overload]
-            if year == census_year:
-                result, rows = year_result, year_rows
-    if rebuilt:
-        context.log.info(f"{alerts.ALERTS_RELATION}: rebuilt the later census years {rebuilt}")
-    counts = alerts.severity_counts(result, rules.severity_names())
-    new = result.filter(pl.col("status") == "new")
+            if year in run_years or not run_years:
+                results.append(result)
+    # the latest census year the run loads is the one monitoring staff act on: its counts and its
+    # new alerts (the file the new_alerts_file sensor writes); earlier years of a back-fill are history
+    latest = results[-1] if results else pl.DataFrame(schema=alerts.alert_schema())
+    counts = alerts.severity_counts(latest, rules.severity_names())
+    new = latest.filter(pl.col("status") == "new")
     yield dg.MaterializeResult(
         metadata={
-            "census_year": census_year,
+            "census_years": ", ".join(map(str, years)) or "none",
+            "census_year": max(run_years) if run_years else (years[-1] if years else 0),
             "rows": rows,
             **{f"active_{severity}": n for severity, n in counts.items()},
             "new": new.height,
-            "resolved": result.filter(pl.col("status") == "resolved").height,
-            "breaches": dg.MetadataValue.md(alerts.breach_table(result, rules.rank(BREACH))),
+            "resolved": latest.filter(pl.col("status") == "resolved").height,
+            "breaches": dg.MetadataValue.md(alerts.breach_table(latest, rules.rank(BREACH))),
             "new_alerts": dg.MetadataValue.json(
                 alerts.alert_records(new.head(NEW_ALERTS_METADATA_LIMIT), rules)
             ),
             "new_alerts_total": new.height,
-            **({"rebuilt_years": ", ".join(map(str, rebuilt))} if rebuilt else {}),
         }
     )
     yield dg.AssetCheckResult(
@@ -91,6 +95,35 @@ def backsliding_alerts(context: dg.AssetExecutionContext, warehouse: Warehouse):
     )
 
 
+WARNINGS_KEY = dg.AssetKey(["audit", "following_year_warnings"])
+
+
+@dg.asset(
+    key=WARNINGS_KEY,
+    group_name="audit",
+    kinds={"duckdb", "polars"},
+    deps=[["raw", "census_schools"]],
+    pool=WAREHOUSE_POOL,
+    description=(
+        "The year-over-year warnings (audit.school_warnings) of each loaded census year that follows "
+        "one the run loads and is not loaded by the run itself, compared anew with that year as the "
+        "run leaves it. All years: once per run."
+    ),
+)
+def following_year_school_warnings(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    run_years = run_census_years(context)
+    refreshed = []
+    with warehouse.run_writer(context) as con:
+        for year in years_to_rebuild(con, run_years):
+            if year in run_years or year - 1 not in run_years:
+                continue
+            warnings = following_year_warnings(con, year)
+            if warnings is not None:
+                replace_school_warnings(con, year, warnings, context.run_id)
+                refreshed.append(year)
+    return dg.MaterializeResult(metadata={"census_years": ", ".join(map(str, refreshed)) or "none"})
+
+
 REVISIONS_KEY = dg.AssetKey(["audit", "revisions"])
 
 
@@ -98,8 +131,7 @@ REVISIONS_KEY = dg.AssetKey(["audit", "revisions"])
     key=REVISIONS_KEY,
     group_name="audit",
     kinds={"duckdb"},
-    partitions_def=census_year_partitions,
-    deps=[ALERTS_KEY, ["marts", "county_indicator_cv"]],
+    deps=[ALERTS_KEY, WARNINGS_KEY, ["marts", "county_indicator_cv"]],
     pool=WAREHOUSE_POOL,
     description=(
         "The record of a census year loaded again (corrected) or late, with the later years "
@@ -107,21 +139,24 @@ REVISIONS_KEY = dg.AssetKey(["audit", "revisions"])
     ),
 )
 def revisions(context: dg.AssetExecutionContext, warehouse: Warehouse):
-    census_year = int(context.partition_key)
-    with warehouse.year_writer(context) as con:
-        row = record_revision(con, context.run_id, census_year)
-    if row.is_empty():
-        return dg.MaterializeResult(metadata={"census_year": census_year, "revision": "none"})
-    record = row.row(0, named=True)
-    context.log.info(
-        f"census year {census_year} revised ({record['kind']}): later years rebuilt "
-        f"{record['rebuilt_years']}, {record['n_counties_changed']} counties' coefficients changed"
-    )
+    run_years = run_census_years(context)
+    lines = []
+    with warehouse.run_writer(context) as con:
+        rebuilt = [y for y in years_to_rebuild(con, run_years) if y not in run_years]
+        for census_year in run_years:
+            later = [y for y in rebuilt if y > census_year]
+            row = record_revision(con, context.run_id, census_year, later)
+            if not row.is_empty():
+                record = row.row(0, named=True)
+                lines.append(
+                    f"{census_year} ({record['kind']}): later years rebuilt {later or 'none'}, "
+                    f"{record['n_counties_changed']} counties' coefficients changed"
+                )
+    for line in lines:
+        context.log.info(f"census year revised: {line}")
     return dg.MaterializeResult(
         metadata={
-            "census_year": census_year,
-            "revision": record["kind"],
-            "rebuilt_years": ", ".join(map(str, record["rebuilt_years"])) or "none",
-            "counties_changed": record["n_counties_changed"],
+            "census_years": ", ".join(map(str, run_years)) or "none",
+            "revisions": dg.MetadataValue.md("\n".join(f"- {line}" for line in lines) or "none"),
         }
     )

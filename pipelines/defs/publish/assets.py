@@ -1,21 +1,23 @@
-"""Publishing: the last step of a census-year run copies the working warehouse to the read-only
-snapshot analysts open, with a Parquet export of the year (pipelines.lib.publish.snapshot).
+"""Publishing: the last step of a census-year run writes what the run changed as new Parquet
+files, checks the new catalog of views over them, commits the run and swaps the catalog in
+(pipelines.lib.publish.snapshot).
 
 It depends on every other census-year asset, so it runs only when all of them succeeded: a failed
-run publishes nothing. Its asset checks are the data-quality suites (models/quality/
-expectations.yaml, pipelines.lib.publish.quality), run with great-expectations on the staged copy, the
-exact file about to be published. A failed ERROR suite (a broken identity) stops the publication
-and fails the run; a failed WARN suite is reported and the snapshot is published.
+run publishes nothing and commits nothing. Its asset checks are the data-quality suites
+(models/quality/expectations.yaml, pipelines.lib.publish.quality), run with great-expectations on
+the staged catalog, the exact snapshot about to be published. A failed ERROR suite (a broken
+identity) stops the publication and fails the run; a failed WARN suite is reported and the
+snapshot is published.
 """
 
 from collections.abc import Iterator, Sequence
 
 import dagster as dg
 
-from pipelines.defs.resources import PUBLISHED_KEY, WAREHOUSE_POOL, Warehouse, census_year_partitions
+from pipelines.defs.resources import PUBLISHED_KEY, WAREHOUSE_POOL, Warehouse, run_census_years
+from pipelines.lib.loads.run_write import years_to_rebuild
 from pipelines.lib.publish.quality import SuiteResult, SuiteSpec, load_suites, run_suites
 from pipelines.lib.publish.snapshot import PublishError, publish
-from pipelines.recovery import settle_pending_loads
 
 __all__ = ["PUBLISHED_KEY", "build_publish_asset"]
 DATA_DOCS_DIR = "data_docs"
@@ -50,12 +52,12 @@ def build_publish_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDefinition:
         key=PUBLISHED_KEY,
         group_name="published",
         description=(
-            "The read-only snapshot of the warehouse that analysts open (JUNHENG_PUBLISHED), "
-            "replaced atomically at the end of a successful run, and the census year's Parquet "
-            "export beside it. Published only when every ERROR data-quality suite passes."
+            "The read-only snapshot analysts open (JUNHENG_PUBLISHED): a small DuckDB catalog of "
+            "views over Parquet files, a new version at the end of each successful run, swapped in "
+            "with one rename. A run writes new files only for the census years it changed. "
+            "Published only when every ERROR data-quality suite passes."
         ),
         deps=list(upstream),
-        partitions_def=census_year_partitions,
         kinds={"duckdb", "parquet"},
         pool=WAREHOUSE_POOL,
         check_specs=[
@@ -63,13 +65,16 @@ def build_publish_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDefinition:
         ],
     )
     def warehouse_snapshot(context: dg.AssetExecutionContext, warehouse: Warehouse):
-        census_year = int(context.partition_key)
+        run_years = run_census_years(context)
         results: list[SuiteResult] = []
+        run = warehouse.run_write(context)
+        rebuilt = [y for y in years_to_rebuild(run.con, run_years) if y not in run_years]
+        checked_year = run_years[0] if len(run_years) == 1 else None
 
         def verify(staged):
             docs = warehouse.reports_path() / DATA_DOCS_DIR
-            name = str(warehouse.published_path())  # the file being checked is its staged copy
-            results.extend(run_suites(staged, census_year, docs, suites, published_name=name))
+            name = str(warehouse.published_path())  # the file being checked is its staged catalog
+            results.extend(run_suites(staged, checked_year, docs, suites, published_name=name))
             broken = [r for r in results if r.severity == "error" and not r.success]
             if broken:
                 lines = [f"{r.suite}: {line}" for r in broken for line in r.failures[:3]]
@@ -78,27 +83,25 @@ def build_publish_asset(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDefinition:
                     + "\n".join(lines)
                 )
 
-        with warehouse.connect() as con:  # loads that failed or dead runs left are rolled back first
-            for line in settle_pending_loads(con, context.instance, own_run_id=context.run_id):
-                context.log.warning(line)
         try:
-            result = publish(
-                warehouse.database_path(), warehouse.published_path(), census_year, verify, context.run_id
-            )
+            result = publish(run, warehouse.published_path(), run_years, rebuilt, verify)
         except NotPublished as refused:
+            run.failed("data-quality checks failed: " + "; ".join(r.suite for r in results if not r.success))
             yield from _check_results(results)
             raise dg.Failure(description=str(refused)) from None
         except PublishError as failed:  # its words for people; the error that caused it in the log
+            run.failed(str(failed))
             yield from _check_results(results)
             raise dg.Failure(description=str(failed)) from failed
         yield dg.MaterializeResult(
             metadata={
-                "census_year": census_year,
+                "version": result.version,
+                "census_years": ", ".join(map(str, run_years)) or "none",
                 "snapshot": dg.MetadataValue.path(str(result.snapshot)),
-                "snapshot_mib": round(result.snapshot_bytes / 2**20, 1),
                 "parquet_dir": dg.MetadataValue.path(str(result.parquet_dir)),
-                "parquet_files": result.parquet_files,
-                "parquet_mib": round(result.parquet_bytes / 2**20, 2),
+                "files_written": result.files_written,
+                "files_kept": result.files_kept,
+                "written_mib": round(result.bytes_written / 2**20, 2),
                 "seconds": round(result.seconds, 2),
             }
         )

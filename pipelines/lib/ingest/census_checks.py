@@ -175,8 +175,9 @@ def year_over_year_warnings(current: pl.DataFrame, previous: pl.DataFrame) -> pl
 def census_warnings(con: duckdb.DuckDBPyConnection, census_year: int, accepted: pl.DataFrame) -> pl.DataFrame:
     """Plausibility warnings, and year-over-year ones against the previous year in the warehouse.
 
-    When that previous year is loaded again or late, the ingest refreshes this year's warnings
-    (`next_year_warnings`), so they always compare with the previous year as it is now.
+    When that previous year is loaded again or late, the run refreshes this year's warnings
+    (`following_year_warnings`, in the all-years graph), so they always compare with the previous
+    year as it is now.
     """
     previous = (
         query_frame(con, sql("warehouse/census_year_rows"), {"census_year": census_year - 1})
@@ -186,10 +187,10 @@ def census_warnings(con: duckdb.DuckDBPyConnection, census_year: int, accepted: 
     return pl.concat([plausibility_warnings(accepted), year_over_year_warnings(accepted, previous)])
 
 
-def next_year_warnings(con: duckdb.DuckDBPyConnection, census_year: int) -> pl.DataFrame | None:
-    """The warnings of the census year after `census_year`, from its loaded rows, against
-    `census_year` as it is now; None when that year is not loaded."""
+def following_year_warnings(con: duckdb.DuckDBPyConnection, census_year: int) -> pl.DataFrame | None:
+    """The warnings of a loaded census year, from its loaded rows, against the year before as it
+    is now; None when the year is not loaded."""
     if not table_exists(con, "raw", "census_schools"):
         return None
-    rows = query_frame(con, sql("warehouse/census_year_rows"), {"census_year": census_year + 1})
-    return None if rows.is_empty() else census_warnings(con, census_year + 1, rows)
+    rows = query_frame(con, sql("warehouse/census_year_rows"), {"census_year": census_year})
+    return None if rows.is_empty() else census_warnings(con, census_year, rows)

@@ -96,8 +96,11 @@ class LoadLock:
             raise RuntimeError("the load lock is not held")
         me = this_process()
         record = {"pid": me.pid, "host": me.host, "since": self._since, "doing": doing}
-        os.ftruncate(self._fd, 0)
-        os.pwrite(self._fd, json.dumps(record).encode("utf-8"), 0)
+        try:
+            os.ftruncate(self._fd, 0)
+            os.pwrite(self._fd, json.dumps(record).encode("utf-8"), 0)
+        except OSError as exc:  # (a full disk): say which file
+            raise OSError(exc.errno, exc.strerror, str(self.path)) from exc
 
     def release(self) -> None:
         if self._fd is None:

@@ -1,46 +1,64 @@
-"""Publish the working warehouse for analysts: a read-only snapshot file and a Parquet export.
+"""Publish a census-year run for analysts: immutable Parquet files and a small catalog of views.
 
-The snapshot is replaced atomically: the working file is copied, once checkpointed and closed, to
-a new file beside the published one, which is then renamed over it. An analyst process holding the
-old file open keeps reading the old inode, a consistent old view; a new connection opens the new
-file. Nothing here runs unless every step before it in the run succeeded, so a failed run
-publishes nothing.
+The published snapshot (JUNHENG_PUBLISHED, `published/junheng.duckdb`) is a DuckDB file of views
+only, one per table of the working warehouse (same schemas, names, columns and comments), each
+over Parquet files in `published/parquet/`: `<schema>/<table>/census_year=<year>/<version>-<id>.parquet`
+for a table with census years (one file per year, the year in the folder name), and
+`<schema>/<table>/<version>-<id>.parquet` for one without. It is written in DuckDB's 1.0 storage
+format, so every DuckDB 1.x client opens it, and every Parquet column carries its description.
 
-Publishing is also where a census-year load commits (pipelines.lib.loads.year_loads). In the copy, the
-run's load is committed and any other unfinished load is rolled back, so the snapshot never holds
-a half-done or failed year; once the copy has passed the data-quality checks, the load commits in
-the working file too, and only then is the copy renamed over the snapshot. A process killed
-before that commit leaves a load the next run rolls back; one killed after it leaves a committed
-year that the next publish carries.
+Publishing a run (`publish`), inside the run's transaction (pipelines.lib.loads.run_write):
 
-The Parquet export writes one census year of every year-partitioned table of `marts`,
-`monitoring` and `audit` (hive layout, `<schema>/<table>/census_year=<year>/data.parquet`) and
-the whole of every table without a census year (`<schema>/<table>/data.parquet`). Every file is
-written in full under a temporary name first and renamed into place.
+1. the run's census years become current in the load records;
+2. the years the run changed are written to new Parquet files (its census years; every year of the
+   all-years tables it rebuilt; the record tables and the tables without census years whole); a
+   year it did not change keeps the file the last version published; no file is ever rewritten;
+3. the new version's catalog is written beside the others (`published/versions/<version>.duckdb`,
+   under a temporary name) and the data-quality suites run on it, the exact snapshot to publish;
+4. the version's file list is recorded in the working warehouse (schema `publish`) and the run's
+   transaction commits: the one point where a run's writes become the warehouse's;
+5. the catalog is renamed into place and `published/junheng.duckdb` becomes it, in one rename.
+
+A run killed before step 4 leaves Parquet files and a catalog no version lists: the next publish
+(or `settle`, which every run calls first) removes them. One killed between 4 and 5 leaves a
+committed version whose catalog is not in place: `settle` writes it again from the recorded file
+list. The catalog and its Parquet files cannot disagree: a catalog only ever names files that were
+whole before it was written. The last few versions are kept (models/operations/runs.yaml,
+published_versions) with their catalogs, so a past report can be rebuilt as it was
+(`junheng report --as-of`); files no kept version names are removed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-import shutil
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import yaml
 
-from pipelines.lib.loads import year_loads
-from pipelines.lib.queries import Identifier, sql
-from pipelines.lib.warehouse import connect, table_columns
+from pipelines.lib.loads.run_write import RunWrite, cross_year_tables, history_tables
+from pipelines.lib.paths import MODELS_DIR
+from pipelines.lib.queries import Identifier, Literal, Literals, Names, sql
+from pipelines.lib.warehouse import SCHEMAS, table_columns
 
 PUBLISHED_SCHEMAS = ("marts", "monitoring", "audit")
-"""Schemas analysts read; the Parquet export covers these (the snapshot holds every schema)."""
+"""The schemas of the data dictionary (the snapshot has a view for every table of every schema)."""
 
 PARQUET_DIR_NAME = "parquet"
-PARQUET_FILE_NAME = "data.parquet"
+VERSIONS_DIR_NAME = "versions"
+CATALOG_SCHEMA = "snapshot"
+"""The catalog's own schema: `snapshot.version`, `snapshot.versions` and `snapshot.files`."""
+RUNS_SETTINGS_FILE = MODELS_DIR / "operations" / "runs.yaml"
+BATCH_ROWS = 250_000
+
+WRITE_ERRORS = (OSError, duckdb.IOException)
+"""What a file that cannot be written raises: Python's own errors, and DuckDB's."""
 
 
 class PublishError(RuntimeError):
@@ -49,17 +67,46 @@ class PublishError(RuntimeError):
 
 @dataclass(frozen=True)
 class PublishResult:
+    version: int
     snapshot: Path
-    snapshot_bytes: int
     parquet_dir: Path
-    parquet_files: int
-    parquet_bytes: int
+    files_written: int
+    files_kept: int
+    bytes_written: int
     seconds: float
 
 
+@dataclass(frozen=True)
+class FileEntry:
+    relation: str
+    census_year: int | None
+    path: str
+    """Relative to the published folder (`parquet/<schema>/<table>/...`), so the folder can be
+    reached by any spelling of its path; the views name the file absolutely."""
+    columns: str
+    written: bool = False
+
+
 def parquet_dir(snapshot: Path) -> Path:
-    """Where the Parquet export of a snapshot lives: next to it."""
+    """Where the Parquet files of a snapshot live: next to it."""
     return snapshot.parent / PARQUET_DIR_NAME
+
+
+def versions_dir(snapshot: Path) -> Path:
+    return snapshot.parent / VERSIONS_DIR_NAME
+
+
+def version_catalog(snapshot: Path, version: int) -> Path:
+    return versions_dir(snapshot) / f"{version}.duckdb"
+
+
+def kept_versions_setting() -> int:
+    with open(RUNS_SETTINGS_FILE, encoding="utf-8") as f:
+        return max(1, int(yaml.safe_load(f)["published_versions"]["keep"]))
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 def _fsync_dir(path: Path) -> None:
@@ -70,185 +117,482 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-WRITE_ERRORS = (OSError, duckdb.IOException, duckdb.TransactionException)
-"""What a file that cannot be written raises: Python's own errors, and DuckDB's when it cannot
-write a database file or its WAL (a full disk: `Could not write file "….wal"`)."""
+# --- the record of versions, in the working warehouse ---------------------------------------
 
 
-def _remove_copy(path: Path) -> None:
-    """A staged copy and the WAL DuckDB may have left beside it."""
-    path.unlink(missing_ok=True)
-    path.with_name(path.name + ".wal").unlink(missing_ok=True)
+def _ensure_record(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(sql("snapshot/create_publish_schema"))
+    con.execute(sql("snapshot/create_versions"))
+    con.execute(sql("snapshot/create_files"))
 
 
-def remove_stale_copies(snapshot: Path) -> int:
-    """Staged copies a killed run left beside the snapshot (only one publish runs at a time, in the
-    warehouse pool, so any that exists now is stale). Returns how many were removed."""
-    stale = list(snapshot.parent.glob(f".{snapshot.name}.*.tmp")) if snapshot.parent.is_dir() else []
-    for path in stale:
-        _remove_copy(path)
-    if snapshot.parent.is_dir():
-        for wal in snapshot.parent.glob(f".{snapshot.name}.*.tmp.wal"):
-            wal.unlink(missing_ok=True)
-    if (parquet_dir(snapshot)).is_dir():
-        for staging in parquet_dir(snapshot).glob(".staging-*"):
-            shutil.rmtree(staging, ignore_errors=True)
-    return len(stale)
+def latest_version(con: duckdb.DuckDBPyConnection) -> int | None:
+    _ensure_record(con)
+    value = con.execute(sql("snapshot/latest_version")).fetchall()[0][0]
+    return None if value is None else int(value)
 
 
-def _staged_copy(working: Path, snapshot: Path, load_id: str | None, committed_at: datetime) -> Path:
-    """A full, read-only copy of the working file beside `snapshot`, with `load_id` committed and
-    every other unfinished load rolled back in it, checked to open."""
-    snapshot.parent.mkdir(parents=True, exist_ok=True)
-    temporary = snapshot.with_name(f".{snapshot.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        # copyfile lets the kernel copy (copy_file_range / sendfile): 3 s for a 3.2 GiB national
-        # warehouse where a read/write loop through Python took 9 s
-        shutil.copyfile(working, temporary)
-        with connect(temporary) as con:
-            year_loads.seal_for_publication(con, load_id, committed_at)
-            con.execute("checkpoint")
-        with open(temporary, "rb") as target:
-            os.fsync(target.fileno())
-        os.chmod(temporary, 0o444)
-        with connect(temporary, read_only=True) as con:  # a copy that does not open is not published
-            con.execute(sql("snapshot/opens")).fetchall()
-    except BaseException:
-        _remove_copy(temporary)
-        raise
-    return temporary
+def version_files(con: duckdb.DuckDBPyConnection, version: int) -> list[FileEntry]:
+    rows = con.execute(sql("snapshot/version_files"), {"version": version}).fetchall()
+    return [FileEntry(str(r), None if y is None else int(y), str(p), str(c)) for r, y, p, c in rows]
 
 
-def _first_line(error: BaseException) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+# --- Parquet -------------------------------------------------------------------------------------
 
 
-def _tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, bool]]:
-    """(schema, table, has census_year) for every published table."""
-    rows = con.execute(sql("snapshot/published_tables"), {"schemas": list(PUBLISHED_SCHEMAS)}).fetchall()
-    return [(str(s), str(t), bool(y)) for s, t, y in rows]
+def _descriptions(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[str, dict[str, str]]:
+    schema, table = relation.split(".")
+    params = {"schema": schema, "table": table}
+    rows = con.execute(sql("snapshot/table_comment"), params).fetchall()
+    table_text = str(rows[0][0] or "") if rows else ""
+    columns = {
+        str(n): str(c or "") for n, c in con.execute(sql("snapshot/column_comments"), params).fetchall()
+    }
+    return table_text, columns
 
 
-def _stale(path: Path, columns: list[str]) -> bool:
-    """A year's Parquet file that is missing, or whose columns are not the table's (the table was
-    rebuilt by a newer version of its model, pipelines.lib.sql_models.upgrade_tables)."""
+def _write_parquet(
+    con: duckdb.DuckDBPyConnection,
+    query: str,
+    params: dict[str, object],
+    path: Path,
+    table_text: str,
+    columns: dict[str, str],
+) -> int:
+    """Stream a query's rows into a new Parquet file, each column with its description (Arrow
+    field metadata `description`, and the table's in the file's metadata). Returns its size."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    if not path.is_file():
-        return True
-    try:
-        return list(pq.read_schema(path).names) != columns
-    except (OSError, ValueError):  # an unreadable file is written anew
-        return True
-
-
-def export_parquet(database: Path, target_dir: Path, census_year: int) -> tuple[int, int]:
-    """Export `census_year` of every year-partitioned table, every year of the load logs (their
-    rows of other years change too, e.g. when a failed load is rolled back), every later year of
-    the cross-year tables (the load rebuilt them), any other year whose
-    file is missing or has other columns than the table (a table rebuilt by a newer model
-    version), and every table without a census year, from `database` (opened read-only) into
-    `target_dir`. Returns (files, bytes)."""
-    staging = target_dir / f".staging-{uuid.uuid4().hex}"
-    staged: list[tuple[Path, Path]] = []
-    logs = year_loads.history_tables()
-    cross_year = year_loads.cross_year_tables()
-    try:
-        with connect(database, read_only=True) as con:
-            for schema, table, by_year in _tables(con):
-                relation = Identifier(f"{schema}.{table}")
-                if not by_year:
-                    parts: list[tuple[Path, str, int | None]] = [
-                        (Path(schema, table), sql("snapshot/export_table", relation=relation), None)
-                    ]
-                else:
-                    rows = con.execute(sql("snapshot/years_of_table", relation=relation)).fetchall()
-                    held = [int(y) for (y,) in rows]
-                    columns = [c for c in table_columns(con, f"{schema}.{table}") if c != "census_year"]
-                    years = [
-                        year
-                        for year in sorted({*held, census_year})  # the published year even when empty
-                        if year == census_year
-                        or f"{schema}.{table}" in logs
-                        or (f"{schema}.{table}" in cross_year and year > census_year)
-                        or _stale(
-                            target_dir / schema / table / f"census_year={year}" / PARQUET_FILE_NAME, columns
-                        )
-                    ]
-                    export = sql("snapshot/export_year", relation=relation)
-                    parts = [(Path(schema, table, f"census_year={year}"), export, year) for year in years]
-                for relative, export, year in parts:
-                    staged_file = staging / relative / PARQUET_FILE_NAME
-                    staged_file.parent.mkdir(parents=True, exist_ok=True)
-                    params: dict[str, object] = {"path": str(staged_file)}
-                    if year is not None:
-                        params["census_year"] = year
-                    con.execute(export, params).fetchall()
-                    staged.append((staged_file, target_dir / relative / PARQUET_FILE_NAME))
-        size = 0
-        for staged_file, final in staged:
-            final.parent.mkdir(parents=True, exist_ok=True)
-            size += staged_file.stat().st_size
-            os.replace(staged_file, final)
-    except WRITE_ERRORS as exc:
-        raise PublishError(
-            f"Parquet 文件未能写入 {target_dir} / could not export Parquet to {target_dir}: {_first_line(exc)}"
-        ) from exc
+    reader = con.sql(query, params=params).to_arrow_reader(BATCH_ROWS)
+    try:  # the reader holds a result of the run's connection until it is read or closed
+        fields = [
+            field.with_metadata({"description": columns.get(field.name, "")}) for field in reader.schema
+        ]
+        schema = pa.schema(fields, metadata={"description": table_text})
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with pq.ParquetWriter(path, schema, compression="zstd") as writer:
+            for batch in reader:
+                writer.write_batch(pa.RecordBatch.from_arrays(batch.columns, schema=schema))
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return len(staged), size
+        reader.close()
+    return path.stat().st_size
+
+
+def _relative(path: Path, folder: Path) -> str:
+    return path.relative_to(folder).as_posix()
+
+
+def _published_folder(snapshot: Path) -> Path:
+    """The published folder, absolute (the views name their files absolutely)."""
+    return Path(os.path.abspath(snapshot)).parent
+
+
+def _new_name(version: int) -> str:
+    return f"{version}-{uuid.uuid4().hex[:12]}.parquet"
+
+
+def export_changes(
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    version: int,
+    previous: list[FileEntry],
+    changed_years: Callable[[str], set[int] | None],
+    started: list[Path],
+) -> tuple[list[FileEntry], int]:
+    """The file list of a new version: a new file for every table without census years, and for
+    every census year `changed_years(relation)` names (None: every year), or whose table has other
+    columns than its last file, or that the last version lacks; the last version's file otherwise.
+    Returns the list and the bytes written; every file begun is added to `started` first (so a
+    failure can remove them)."""
+    last = {(f.relation, f.census_year): f for f in previous}
+    root = folder / PARQUET_DIR_NAME
+    entries: list[FileEntry] = []
+    written = 0
+    tables = con.execute(sql("snapshot/published_tables"), {"schemas": list(SCHEMAS)}).fetchall()
+    for schema, table, by_year in tables:
+        relation = f"{schema}.{table}"
+        columns = table_columns(con, relation)
+        signature = ",".join(columns)
+        table_text, descriptions = _descriptions(con, relation)
+        target = Identifier(relation)
+        years = (
+            [int(y) for (y,) in con.execute(sql("snapshot/years_of_table", relation=target)).fetchall()]
+            if by_year
+            else []
+        )
+        if not years:  # no census years (or none yet): the whole table, one file
+            path = root / schema / table / _new_name(version)
+            started.append(path)
+            written += _write_parquet(
+                con, sql("snapshot/whole_table", relation=target), {}, path, table_text, descriptions
+            )
+            entries.append(FileEntry(relation, None, _relative(path, folder), signature, written=True))
+            continue
+        changed = changed_years(relation)
+        for year in years:
+            kept = last.get((relation, year))
+            if (
+                kept is not None
+                and kept.columns == signature
+                and changed is not None
+                and year not in changed
+                and (folder / kept.path).is_file()  # (a working warehouse published elsewhere before)
+            ):
+                entries.append(FileEntry(relation, year, kept.path, signature))
+                continue
+            path = root / schema / table / f"census_year={year}" / _new_name(version)
+            started.append(path)
+            query = sql("snapshot/one_year", relation=target)
+            written += _write_parquet(con, query, {"census_year": year}, path, table_text, descriptions)
+            entries.append(FileEntry(relation, year, _relative(path, folder), signature, written=True))
+    return entries, written
+
+
+# --- the catalog ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    version: int
+    published_at: datetime
+    load_id: str | None
+    census_years: list[int]
+
+
+def write_catalog(
+    path: Path,
+    folder: Path,
+    entries: list[FileEntry],
+    docs: dict[str, tuple[str, dict[str, str]]],
+    info: VersionInfo,
+    kept: list[VersionInfo],
+) -> None:
+    """A new catalog file at `path`: a view per table over its files (under the published folder
+    `folder`), with the table's and its columns' comments, and the catalog's own tables
+    (snapshot.version, .versions, .files)."""
+    folder = Path(os.path.abspath(folder))
+    path.unlink(missing_ok=True)
+    by_relation: dict[str, list[FileEntry]] = {}
+    for entry in entries:
+        by_relation.setdefault(entry.relation, []).append(entry)
+    con = duckdb.connect()
+    try:
+        con.execute(sql("snapshot/attach_catalog"), {"path": str(path)})
+        con.execute(sql("snapshot/use_catalog"))
+        for schema in sorted({r.split(".")[0] for r in by_relation} | {CATALOG_SCHEMA}):
+            con.execute(sql("snapshot/catalog_schema", schema=Identifier(schema)))
+        for relation, files in by_relation.items():
+            view = Identifier(relation)
+            columns = Names(tuple(files[0].columns.split(",")))
+            paths = Literals(tuple(str(folder / f.path) for f in files))
+            hive = any(f.census_year is not None for f in files)
+            statement = "snapshot/view_of_years" if hive else "snapshot/view_of_files"
+            con.execute(sql(statement, relation=view, names=columns, files=paths))
+            table_text, column_texts = docs.get(relation, ("", {}))
+            if table_text:
+                con.execute(sql("snapshot/comment_on_view", relation=view, text=Literal(table_text)))
+            for name, text in column_texts.items():
+                if text:
+                    column = Identifier(f"{relation}.{name}")
+                    con.execute(sql("snapshot/comment_on_column", column=column, text=Literal(text)))
+        about = {
+            "version": info.version,
+            "published_at": info.published_at,
+            "load_id": info.load_id,
+            "census_years": info.census_years,
+        }
+        con.execute(sql("snapshot/catalog_version"), about)
+        con.execute(sql("snapshot/catalog_versions"))
+        for other in kept:
+            con.execute(
+                sql("snapshot/catalog_versions_insert"),
+                {
+                    "version": other.version,
+                    "published_at": other.published_at,
+                    "load_id": other.load_id,
+                    "census_years": other.census_years,
+                },
+            )
+        con.execute(sql("snapshot/catalog_files"))
+        for entry in entries:
+            con.execute(
+                sql("snapshot/catalog_files_insert"),
+                {
+                    "relation": entry.relation,
+                    "census_year": entry.census_year,
+                    "path": str(folder / entry.path),
+                },
+            )
+        con.execute(sql("snapshot/use_memory"))
+        con.execute(sql("snapshot/detach_catalog"))
+    finally:
+        con.close()
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+    os.chmod(path, 0o444)
+    with duckdb.connect(str(path), read_only=True) as check:  # a catalog that does not open is not published
+        check.execute(sql("snapshot/opens")).fetchall()
+
+
+def _kept_info(con: duckdb.DuckDBPyConnection, keep: int) -> list[VersionInfo]:
+    rows = con.execute(sql("snapshot/kept_versions"), {"keep": keep}).fetchall()
+    return [
+        VersionInfo(int(v), at, None if lid is None else str(lid), list(ys or [])) for v, at, lid, ys in rows
+    ]
+
+
+def _docs_of(
+    con: duckdb.DuckDBPyConnection, entries: list[FileEntry]
+) -> dict[str, tuple[str, dict[str, str]]]:
+    return {relation: _descriptions(con, relation) for relation in {e.relation for e in entries}}
+
+
+def _swap_in(snapshot: Path, catalog: Path) -> None:
+    """`published/junheng.duckdb` becomes the catalog `catalog` (a link to it), in one rename."""
+    staged = snapshot.with_name(f".{snapshot.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        os.link(catalog, staged)
+    except OSError:  # a file system without hard links: a copy of the small catalog
+        import shutil
+
+        shutil.copyfile(catalog, staged)
+        os.chmod(staged, 0o444)
+    os.replace(staged, snapshot)
+    _fsync_dir(snapshot.parent)
+
+
+def _is_current(snapshot: Path, catalog: Path) -> bool:
+    try:
+        return snapshot.exists() and catalog.exists() and os.path.samefile(snapshot, catalog)
+    except OSError:
+        return False
+
+
+# --- reading the kept versions ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeptVersion:
+    version: int
+    published_at: datetime
+    census_years: list[int]
+    catalog: Path
+    current: bool
+
+
+def kept_versions(snapshot: Path) -> list[KeptVersion]:
+    """The versions the published folder keeps, newest first (from the current catalog)."""
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        rows = con.execute(sql("snapshot/catalog_versions_list")).fetchall()
+    found = []
+    for version, published_at, years, _ in rows:
+        catalog = version_catalog(snapshot, int(version))
+        if catalog.exists():
+            found.append(
+                KeptVersion(
+                    int(version), published_at, list(years or []), catalog, _is_current(snapshot, catalog)
+                )
+            )
+    return found
+
+
+def catalog_as_of(snapshot: Path, day: date) -> Path:
+    """The catalog of the latest kept version published on or before `day` (local time), to rebuild
+    a report as it was then. ValueError when no kept version is that old."""
+    before = datetime.combine(day + timedelta(days=1), datetime.min.time()).astimezone()
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        version = con.execute(sql("snapshot/version_as_of"), {"before": before}).fetchall()[0][0]
+    catalog = None if version is None else version_catalog(snapshot, int(version))
+    if catalog is None or not catalog.exists():
+        raise ValueError(
+            f"{snapshot.parent} 没有保留 {day} 或更早发布的版本（junheng versions 列出保留的版本）/ no kept "
+            f"version was published on or before {day} (junheng versions lists the kept ones)"
+        )
+    return catalog
+
+
+# --- settling what a killed run left ---------------------------------------------------------------
+
+
+def settle(con: duckdb.DuckDBPyConnection, snapshot: Path) -> list[str]:
+    """Bring the published folder in line with the record of versions in the working warehouse:
+    write the catalog of the latest version if a killed run committed it but did not put it in place,
+    and remove the catalogs and Parquet files of versions no longer kept, and the ones a killed run
+    wrote for a version it never committed. Returns one line per thing done."""
+    lines: list[str] = []
+    version = latest_version(con)
+    snapshot = Path(os.path.abspath(snapshot))
+    folder = snapshot.parent
+    if folder.is_dir():
+        leftovers = [*folder.glob(f".{snapshot.name}.*.tmp"), *versions_dir(snapshot).glob(".*.tmp*")]
+        for leftover in leftovers:
+            leftover.unlink(missing_ok=True)
+    if version is None:
+        return lines
+    catalog = version_catalog(snapshot, version)
+    entries = version_files(con, version)
+    if not all((folder / e.path).is_file() for e in entries):
+        return lines  # the version was published into another folder: the next publish writes this one
+    if not catalog.exists():
+        kept = _kept_info(con, kept_versions_setting())
+        info = next(k for k in kept if k.version == version)
+        staged = versions_dir(snapshot) / f".{version}-{uuid.uuid4().hex}.tmp"
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        write_catalog(staged, folder, entries, _docs_of(con, entries), info, kept)
+        os.replace(staged, catalog)
+        lines.append(
+            f"已补发上次运行提交的第 {version} 版快照 / published version {version}, which a stopped run had "
+            "committed but not put in place"
+        )
+    if not _is_current(snapshot, catalog):
+        _swap_in(snapshot, catalog)
+    removed = remove_unreferenced(con, snapshot)
+    if removed:
+        lines.append(
+            f"已删除 {removed} 个不再需要的快照文件 / removed {removed} published files no kept version names "
+            "(older versions, or left by a stopped run)"
+        )
+    return lines
+
+
+def remove_unreferenced(con: duckdb.DuckDBPyConnection, snapshot: Path) -> int:
+    """Delete the Parquet files and catalogs of the published folder that no kept version names.
+    Only the pipeline writes there, one run at a time. Returns how many were removed."""
+    referenced = {str(p) for (p,) in con.execute(sql("snapshot/referenced_files")).fetchall()}
+    kept = {int(v) for (v,) in con.execute(sql("snapshot/version_numbers")).fetchall()}
+    removed = 0
+    folder = _published_folder(snapshot)
+    root = folder / PARQUET_DIR_NAME
+    if root.is_dir():
+        for path in root.rglob("*"):
+            if path.is_file() and _relative(path, folder) not in referenced:
+                path.unlink(missing_ok=True)
+                removed += 1
+        for folder in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+            if not any(folder.iterdir()):
+                folder.rmdir()
+    if versions_dir(snapshot).is_dir():
+        for path in versions_dir(snapshot).glob("*.duckdb"):
+            if not path.stem.isdigit() or int(path.stem) not in kept:
+                path.unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
+def _remove(files: list[Path]) -> None:
+    """Remove files a failed publish began (a file system that refuses is left to `settle`)."""
+    for path in files:
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+
+
+# --- publishing a run --------------------------------------------------------------------------------
 
 
 def publish(
-    working: Path,
+    run: RunWrite,
     snapshot: Path,
-    census_year: int,
+    run_years: list[int],
+    rebuilt_years: list[int],
     verify: Callable[[Path], None] | None = None,
-    load_id: str | None = None,
 ) -> PublishResult:
-    """Publish the working warehouse: a staged copy, its Parquet export of `census_year`, the
-    commit of the load `load_id` in the working file, then the copy renamed over the snapshot.
-
-    `verify(staged_copy)` runs on the exact file about to be published (the data-quality suites);
-    if it raises, the staged copy is removed, nothing is published and the load does not commit.
-    The working file must have no open writer (the warehouse pool runs one writer at a time, and
-    the publish step runs after the others). The snapshot is renamed into place last, once the
-    Parquet files from the same copy are in place.
-    """
+    """Publish the run (steps 1-5 above). `rebuilt_years`: the census years whose all-years rows
+    the run rebuilt. `verify(staged_catalog)` runs on the exact catalog about to be published (the
+    data-quality suites); if it raises, nothing is committed or published. Raises PublishError
+    when the published folder cannot be written (nothing is committed then either)."""
     started = time.perf_counter()
-    with connect(working) as con:
-        con.execute("checkpoint")
+    con = run.con
+    snapshot = Path(os.path.abspath(snapshot))
+    folder = snapshot.parent
+    keep = kept_versions_setting()
+    history, cross_year = history_tables(), cross_year_tables()
+
+    def changed_years(relation: str) -> set[int] | None:
+        if relation in history:
+            return None  # a record of every attempt: written whole each time
+        return set(rebuilt_years) | set(run_years) if relation in cross_year else set(run_years)
+
+    published_at = datetime.now(UTC)
+    started_files: list[Path] = []
     try:
-        remove_stale_copies(snapshot)
-        committed_at = datetime.now(UTC)  # the same commit time in the snapshot and the working file
-        staged = _staged_copy(working, snapshot, load_id, committed_at)
+        settle(con, snapshot)
+        previous_version = latest_version(con)
+        version = (previous_version or 0) + 1
+        previous = [] if previous_version is None else version_files(con, previous_version)
+        run.record_commit(published_at)
+        entries, size = export_changes(con, folder, version, previous, changed_years, started_files)
     except WRITE_ERRORS as exc:
+        _remove(started_files)
         raise PublishError(
-            f"{working} 未能复制到 {snapshot.parent}，上次发布的快照未改变 / could not copy {working} to "
+            f"快照文件未能写入 {snapshot.parent}，上次发布的快照未改变 / could not write the snapshot's files in "
             f"{snapshot.parent}: {_first_line(exc)}. The previous snapshot is unchanged."
         ) from exc
+    written = [e for e in entries if e.written]
+    info = VersionInfo(version, published_at, run.load_id, sorted(run_years))
+    for entry in entries:
+        con.execute(
+            sql("snapshot/insert_file"),
+            {
+                "version": version,
+                "relation": entry.relation,
+                "census_year": entry.census_year,
+                "path": entry.path,
+                "columns": entry.columns,
+                "written": entry.written,
+            },
+        )
+    con.execute(
+        sql("snapshot/insert_version"),
+        {
+            "version": version,
+            "published_at": published_at,
+            "load_id": run.load_id,
+            "census_years": sorted(run_years),
+            "files_written": len(written),
+            "bytes_written": size,
+        },
+    )
+    kept = _kept_info(con, keep)
+    oldest = min(k.version for k in kept)
+    con.execute(sql("snapshot/forget_versions_before"), {"version": oldest})
+    con.execute(sql("snapshot/forget_version_rows_before"), {"version": oldest})
+    staged = versions_dir(snapshot) / f".{version}-{uuid.uuid4().hex}.tmp"
     try:
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        write_catalog(staged, folder, entries, _docs_of(con, entries), info, kept)
         if verify is not None:
             verify(staged)
-        files, parquet_bytes = export_parquet(staged, parquet_dir(snapshot), census_year)
-        snapshot_bytes = staged.stat().st_size
-        if load_id is not None:
-            with connect(working) as con:
-                year_loads.commit(con, load_id, committed_at)
-        os.replace(staged, snapshot)
-        _fsync_dir(snapshot.parent)
-    except WRITE_ERRORS as exc:
+    except BaseException as exc:
+        _remove([staged, staged.with_name(staged.name + ".wal")])
+        _remove(started_files)  # files no version will name
+        if isinstance(exc, WRITE_ERRORS):
+            raise PublishError(
+                f"快照目录 {snapshot.parent} 未能写入，上次发布的快照未改变 / could not write the catalog in "
+                f"{snapshot.parent}: {_first_line(exc)}. The previous snapshot is unchanged."
+            ) from exc
+        raise
+    try:
+        run.commit()  # the one commit: the run's writes and the version's record, together
+    except BaseException:
+        _remove([staged, staged.with_name(staged.name + ".wal"), *started_files])  # nothing was kept
+        raise
+    catalog = version_catalog(snapshot, version)
+    try:
+        os.replace(staged, catalog)
+        _swap_in(snapshot, catalog)
+    except OSError as exc:
         raise PublishError(
-            f"{snapshot} 未能发布，上次发布的快照未改变 / could not publish {snapshot}: {_first_line(exc)}. "
-            "The previous snapshot is unchanged."
+            f"第 {version} 版已提交，但快照未能放到 {snapshot}，下次运行会补发 / version {version} is committed but "
+            f"could not be put in place at {snapshot}: {_first_line(exc)}; the next run publishes it"
         ) from exc
-    finally:
-        _remove_copy(staged)
+    remove_unreferenced(con, snapshot)  # (the connection is out of the run's transaction now)
     return PublishResult(
+        version=version,
         snapshot=snapshot,
-        snapshot_bytes=snapshot_bytes,
         parquet_dir=parquet_dir(snapshot),
-        parquet_files=files,
-        parquet_bytes=parquet_bytes,
+        files_written=len(written),
+        files_kept=len(entries) - len(written),
+        bytes_written=size,
         seconds=time.perf_counter() - started,
     )
