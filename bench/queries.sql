@@ -46,14 +46,6 @@ where census_year = $census_year
 -- name: county_codes
 select county_code from marts.dim_counties
 
--- name: latest_undo_copy
--- The undo copy of the latest committed load of a year, as its journal row records it.
-select saved_tables, saved_rows, save_seconds
-from audit.census_year_loads
-where census_year = $census_year and status = 'committed'
-order by started_at desc
-limit 1
-
 -- name: direct_county_cvs
 -- The floor of the SQL approach: what a strong analyst would write by hand, one statement straight
 -- from raw.census_schools, materialising nothing. The same county coefficients as the coefficient

@@ -1,22 +1,31 @@
 """The benchmark: `make bench` (or `python -m bench.run`). Writes bench/results.md and results.json.
 
 For one province and for the national scale it measures, each in a child process of its own
-(wall time, and peak memory from the kernel's rusage of that child):
+(wall time, and peak memory from the kernel's rusage of that child), on the same generated
+landing folder (`junheng generate`):
 
-- generation (`junheng generate`), the full run (`junheng run`: reference data, then every
-  census year: ingest, models, alerts, publish), and the full rebuild of every model and alert
-  from the loaded census rows (`python -m bench.steps rebuild`);
-- per census year, from the run's Dagster event log: ingest, models, alerts and publish;
-- a reload of the last census year (`junheng run --years <last>` again) against its first load,
-  with the undo copy the reload made (a year is loaded whole or not at all), and a rollback of
-  that year (`python -m bench.steps undo`);
-- a reload of the first census year (a corrected early year): it also rebuilds the cross-year
-  results (trends, drivers, data status, alerts, year-over-year warnings) of every later year, and
-  is set against the reload of the last year, which has no later year to rebuild;
-- for the last census year (`python -m bench.steps compare`): the coefficient step (our SQL
-  models, best of three) against a notebook-style pandas implementation of the same
-  coefficients on the same rows, and the floor: DuckDB counting the rows of the same extract
-  files and doing nothing else. The pandas result is checked against ours, value by value.
+- in a fresh warehouse, the first load: one `junheng run` of every census year (one Dagster run of
+  `census_year_job` over the range of years: reference data, then ingest, the per-year models, the
+  all-years models and alerts, and one publish), then `junheng report` from its snapshot;
+- on that loaded warehouse: a re-run of every year (`junheng run` again), set against the first
+  load; a re-run of the last census year alone; a re-run of the first census year alone (a
+  corrected early year: the all-years tables of every later year are rebuilt), set against the
+  re-run of the last year; and the rebuild of every SQL model and alert of every year from the
+  loaded census rows, published (`python -m bench.steps rebuild`: the run without its ingest);
+- for the last census year (`python -m bench.steps compare`, on that warehouse): the coefficient
+  step (our SQL models, best of three) against a hand-written DuckDB query and a notebook-style
+  pandas implementation of the same coefficients on the same rows (each checked against ours,
+  value by value), DuckDB's own typed load of the year's extract files, the floor (DuckDB counting
+  their rows), and the ingest part by part;
+- in a second fresh warehouse, publishing as the history grows: `junheng run --years <first>`,
+  then the second to the last but one year in one run, then `junheng run --years <last>`; the
+  publish step of the last run against the first's. The last run ingests exactly one year: its
+  ingest step is set against DuckDB's typed load of the same files.
+
+Inside every `junheng run` (and the rebuild), the steps' times come from the run's Dagster event
+log (one run of the census-year job per command, checked), summed into ingest, the per-year models,
+the all-years models and alerts, and publish; the publish step's own metadata gives the Parquet
+files it wrote and kept.
 
 Ratios are taken against baselines measured in the same run, never against fixed times. `--tiny`
 runs the same code on a few counties (the test suite does this, to check the comparison itself).
@@ -45,12 +54,12 @@ TARGETS = {
     k: float(v["value"])
     for k, v in yaml.safe_load((ROOT / "bench" / "targets.yaml").read_text(encoding="utf-8")).items()
 }
-
-# asset step keys -> the stage of the pipeline they belong to
-INGEST_STEPS = ("raw__census_schools",)
-ALERT_STEPS = ("monitoring__",)
-PUBLISH_STEPS = ("published__",)
+CENSUS_YEAR_JOB = "census_year_job"
+STAGES = ("ingest", "per_year", "coefficient", "all_years", "publish")
+"""A run's steps summed by stage: the ingest, the per-year models (of which the coefficient step),
+the all-years models, warnings and alerts, and publishing."""
 COEFFICIENT_STEPS = ("staging__school_sections", "marts__school_indicators", "marts__county_indicator_cv")
+PUBLISH_METADATA = ("seconds", "files_written", "files_kept", "written_mib", "version")
 
 
 @dataclass
@@ -100,174 +109,271 @@ def machine() -> dict:
     }
 
 
-def step_seconds(
-    dagster_home: Path, steps: dict[int, dict[str, float]] | None = None
-) -> dict[int, dict[str, float]]:
-    """Per census year, seconds per pipeline stage, from the Dagster event log of the runs; with
-    `steps`, every step's seconds per census year are put there too (the profile of a year)."""
+def step_stages() -> dict[str, str]:
+    """The stage of each step of the census-year job, by its step key, from the definitions: the
+    ingest, a partitioned asset (per year), an unpartitioned one (all years), or publishing."""
+    from pipelines.definitions import build_definitions
+    from pipelines.defs.jobs import REFERENCE_ASSETS
+    from pipelines.defs.resources import PUBLISHED_KEY
+
+    reference = {id(a) for a in REFERENCE_ASSETS}
+    stages: dict[str, str] = {}
+    for asset in build_definitions().assets or []:
+        if id(asset) in reference:
+            continue
+        if asset.key == PUBLISHED_KEY:
+            stage = "publish"
+        elif asset.key.path == ["raw", "census_schools"]:
+            stage = "ingest"
+        elif asset.partitions_def is not None:
+            stage = "per_year"
+        else:
+            stage = "all_years"
+        stages[asset.op.name] = stage
+    return stages
+
+
+def _instance(dagster_home: Path):
     import dagster as dg
 
-    instance = dg.DagsterInstance.from_config(str(dagster_home))
-    years: dict[int, dict[str, float]] = {}
+    return dg.DagsterInstance.from_config(str(dagster_home))
+
+
+def census_runs(dagster_home: Path) -> list[str]:
+    """The ids of every run of the census-year job in this Dagster home."""
+    import dagster as dg
+
+    instance = _instance(dagster_home)
     try:
-        for run in instance.get_runs():
-            partition = run.tags.get("dagster/partition")
-            if run.job_name != "census_year_job" or partition is None:
-                continue
-            stages = years.setdefault(
-                int(partition),
-                {"ingest": 0.0, "models": 0.0, "alerts": 0.0, "publish": 0.0, "coefficient": 0.0},
-            )
-            for step in instance.get_run_step_stats(run.run_id):
-                seconds = (step.end_time or 0.0) - (step.start_time or 0.0)
-                key = step.step_key
-                if steps is not None:
-                    year_steps = steps.setdefault(int(partition), {})
-                    year_steps[key] = year_steps.get(key, 0.0) + seconds
-                if key.startswith(INGEST_STEPS):
-                    stages["ingest"] += seconds
-                elif key.startswith(ALERT_STEPS):
-                    stages["alerts"] += seconds
-                elif key.startswith(PUBLISH_STEPS):
-                    stages["publish"] += seconds
-                else:
-                    stages["models"] += seconds
-                if key in COEFFICIENT_STEPS:
-                    stages["coefficient"] += seconds
+        return [r.run_id for r in instance.get_runs(filters=dg.RunsFilter(job_name=CENSUS_YEAR_JOB))]
     finally:
         instance.dispose()
-    return dict(sorted(years.items()))
 
 
-def reload_journal(warehouse: Path, census_year: int) -> dict:
-    """The undo copy of the latest committed load of a year, as its journal row records it."""
-    import duckdb
+def run_steps(dagster_home: Path, run_id: str, stage_of: dict[str, str]) -> dict:
+    """One census-year run from its Dagster event log: every step's seconds, their sums by stage,
+    and the publish step's own metadata (seconds, Parquet files written and kept, MiB written)."""
+    import dagster as dg
 
-    from bench.steps import bench_sql
+    from pipelines.defs.resources import PUBLISHED_KEY
 
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        rows = con.execute(bench_sql("latest_undo_copy"), {"census_year": census_year}).fetchall()
-    tables, saved, seconds = rows[0]
-    return {"reload_saved_tables": tables, "reload_saved_rows": saved, "reload_save_seconds": seconds}
+    instance = _instance(dagster_home)
+    try:
+        steps = {
+            s.step_key: (s.end_time or 0.0) - (s.start_time or 0.0)
+            for s in instance.get_run_step_stats(run_id)
+        }
+        publish: dict = {}
+        for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
+            materialization = entry.asset_materialization
+            if materialization is not None and materialization.asset_key == PUBLISHED_KEY:
+                publish = {k: v.value for k, v in materialization.metadata.items() if k in PUBLISH_METADATA}
+    finally:
+        instance.dispose()
+    unknown = sorted(set(steps) - set(stage_of))
+    if unknown:
+        raise RuntimeError(f"run {run_id}: steps of no known asset: {unknown}")
+    stages = dict.fromkeys(STAGES, 0.0)
+    for key, seconds in steps.items():
+        stages[stage_of[key]] += seconds
+        if key in COEFFICIENT_STEPS:
+            stages["coefficient"] += seconds
+    return {
+        "run_id": run_id,
+        "steps": dict(sorted(steps.items(), key=lambda kv: -kv[1])),
+        "stages": stages,
+        "publish": publish,
+    }
+
+
+@dataclass
+class Place:
+    """A warehouse of its own on the shared landing folder: the working file, the published
+    snapshot, the reports folder and the Dagster home its runs are recorded in."""
+
+    folder: Path
+    landing: Path
+
+    def __post_init__(self) -> None:
+        self.folder.mkdir(parents=True)
+        self.dagster_home.mkdir()
+        shutil.copyfile(ROOT / "dagster.yaml", self.dagster_home / "dagster.yaml")
+
+    @property
+    def warehouse(self) -> Path:
+        return self.folder / "junheng.duckdb"
+
+    @property
+    def published(self) -> Path:
+        return self.folder / "published" / "junheng.duckdb"
+
+    @property
+    def reports(self) -> Path:
+        return self.folder / "reports"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.folder / "dagster_home"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "DAGSTER_HOME": str(self.dagster_home), "PYTHONPATH": str(ROOT)}
+
+    def places(self) -> list[str]:
+        return ["--landing", str(self.landing), "--warehouse", str(self.warehouse)]
+
+    def outputs(self) -> list[str]:
+        return ["--published", str(self.published), "--reports", str(self.reports)]
+
+    def junheng_run(self, years: list[int] | None) -> list[str]:
+        """`junheng run` here, of the given census years (None: every year in the landing folder)."""
+        junheng = str(Path(sys.executable).parent / "junheng")
+        chosen = ["--years", ",".join(map(str, years))] if years else []
+        return [junheng, "run", *self.places(), *self.outputs(), *chosen]
+
+    def sizes(self) -> dict:
+        """What the warehouse takes on disk: the working file, the published Parquet files (every
+        kept version's) and the snapshot catalog (views only)."""
+        parquet = self.published.parent / "parquet"
+        return {
+            "warehouse_mib": self.warehouse.stat().st_size / 2**20,
+            "parquet_mib": sum(f.stat().st_size for f in parquet.rglob("*.parquet")) / 2**20,
+            "parquet_files": len(list(parquet.rglob("*.parquet"))),
+            "catalog_mib": self.published.stat().st_size / 2**20,
+        }
+
+
+def measured_run(place: Place, command: list[str], log: str, what: str, years: list[int], stage_of) -> dict:
+    """A command that makes exactly one census-year run in `place`: its wall time and peak memory
+    as a process, and the run's steps from the Dagster event log."""
+    before = set(census_runs(place.dagster_home))
+    print(f"  {what}", flush=True)
+    done = measure(command, place.env, place.folder / f"{log}.log")
+    new = [r for r in census_runs(place.dagster_home) if r not in before]
+    if len(new) != 1:
+        raise RuntimeError(f"{what}: expected one run of {CENSUS_YEAR_JOB}, found {len(new)}")
+    return {
+        "what": what,
+        "census_years": years,
+        "seconds": done.seconds,
+        "peak_mib": done.peak_mib,
+        **run_steps(place.dagster_home, new[0], stage_of),
+    }
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _span(years: list[int]) -> str:
+    return str(years[0]) if len(years) == 1 else f"{years[0]}-{years[-1]}"
 
 
 def bench_scale(name: str, generate_args: list[str], years: list[int], work: Path) -> dict:
-    """Generate, run, rebuild and compare at one scale; every figure of it as a dict."""
+    """Generate, load, re-run, rebuild, compare and publish year by year at one scale; every
+    figure of it as a dict."""
     folder = work / name
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    landing, warehouse = folder / "landing", folder / "junheng.duckdb"
-    published, reports = folder / "published" / "junheng.duckdb", folder / "reports"
-    dagster_home = folder / "dagster_home"
-    dagster_home.mkdir()
-    shutil.copyfile(ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
-    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "PYTHONPATH": str(ROOT)}
-    bin_dir = Path(sys.executable).parent
-    junheng = str(bin_dir / "junheng")
-    year_text = ",".join(str(y) for y in years)
-    places = ["--landing", str(landing), "--warehouse", str(warehouse)]
-    print(f"[{name}] generating {year_text}", flush=True)
+    landing = folder / "landing"
+    loaded = Place(folder / "loaded", landing)  # the first load, then the re-runs, rebuild, compare
+    growth = Place(folder / "growth", landing)  # publishing year by year, from empty
+    stage_of = step_stages()
+    junheng = str(Path(sys.executable).parent / "junheng")
+    first, last = years[0], years[-1]
+    print(f"[{name}] generating {_span(years)}", flush=True)
     generated = measure(
-        [junheng, "generate", "--out", str(landing), "--years", year_text, *generate_args],
-        env,
+        [junheng, "generate", "--out", str(landing), "--years", ",".join(map(str, years)), *generate_args],
+        loaded.env,
         folder / "generate.log",
     )
     truth = json.loads((landing / "truth.json").read_text(encoding="utf-8"))
     units = {int(k): v for k, v in truth["school_units_per_year"].items()}
-    print(f"[{name}] full run: {len(years)} census years, {sum(units.values())} school units", flush=True)
-    full = measure(
-        [junheng, "run", *places, "--published", str(published), "--reports", str(reports)],
-        env,
-        folder / "run.log",
+    print(
+        f"[{name}] {len(years)} census years, {sum(units.values())} school units: a fresh warehouse",
+        flush=True,
     )
-    steps: dict[int, dict[str, float]] = {}
-    per_year = step_seconds(dagster_home, steps)
-    last = years[-1]
-    print(f"[{name}] junheng report: every county page, the Excel workbooks, the dictionary", flush=True)
-    report_dir = folder / "report"
+    runs = {
+        "first_load": measured_run(
+            loaded,
+            loaded.junheng_run(None),
+            "run",
+            f"first load of {_span(years)} (one run)",
+            years,
+            stage_of,
+        )
+    }
+    sizes = {"after_first_load": loaded.sizes()}
+    print("  `junheng report`: every county page, the Excel workbooks, the dictionary", flush=True)
+    report_dir = loaded.folder / "report"
     report = measure(
-        [junheng, "report", "--published", str(published), "--out", str(report_dir)],
-        env,
-        folder / "report.log",
+        [junheng, "report", "--published", str(loaded.published), "--out", str(report_dir)],
+        loaded.env,
+        loaded.folder / "report.log",
     )
     report_files = [f for f in report_dir.rglob("*") if f.is_file()]
-    print(f"[{name}] reloading census year {last}, then saving and rolling it back", flush=True)
-    reload = measure(
-        [
-            junheng,
-            "run",
-            *places,
-            "--published",
-            str(published),
-            "--reports",
-            str(reports),
-            "--years",
-            str(last),
-        ],
-        env,
-        folder / "reload.log",
+    runs["rerun_all"] = measured_run(
+        loaded, loaded.junheng_run(None), "rerun", f"re-run of {_span(years)}, all loaded", years, stage_of
     )
-    undo_file = folder / "undo.json"
-    measure(
-        [sys.executable, "-m", "bench.steps", "undo", "--warehouse", str(warehouse), "--year", str(last)]
-        + ["--out", str(undo_file)],
-        env,
-        folder / "undo.log",
+    runs["rerun_last"] = measured_run(
+        loaded, loaded.junheng_run([last]), "rerun-last", f"re-run of {last} alone", [last], stage_of
     )
-    atomicity = {
-        "first_load_seconds": sum(v for k, v in per_year[last].items() if k != "coefficient"),
-        "reload_process_seconds": reload.seconds,
-        "reload_peak_mib": reload.peak_mib,
-        **reload_journal(warehouse, last),
-        **json.loads(undo_file.read_text(encoding="utf-8")),
-    }
     if len(years) > 1:
-        first = years[0]
-        print(f"[{name}] reloading census year {first}: every later year's monitoring is rebuilt", flush=True)
-        correction = measure(
-            [junheng, "run", *places, "--published", str(published), "--reports", str(reports)]
-            + ["--years", str(first)],
-            env,
-            folder / "correction.log",
+        runs["rerun_first"] = measured_run(
+            loaded,
+            loaded.junheng_run([first]),
+            "rerun-first",
+            f"re-run of {first} alone (a correction: {_count(len(years) - 1, 'later year')} rebuilt)",
+            [first],
+            stage_of,
         )
-        journal = reload_journal(warehouse, first)
-        atomicity |= {
-            "correction_year": first,
-            "correction_rebuilt_years": len(years) - 1,
-            "correction_process_seconds": correction.seconds,
-            "correction_peak_mib": correction.peak_mib,
-            "correction_saved_rows": journal["reload_saved_rows"],
-            "correction_save_seconds": journal["reload_save_seconds"],
-        }
-    print(f"[{name}] rebuilding every model and alert", flush=True)
-    outputs = ["--published", str(published), "--reports", str(reports)]
-    rebuild = measure(
-        [sys.executable, "-m", "bench.steps", "rebuild", *places, *outputs, "--years", year_text],
-        env,
-        folder / "rebuild.log",
+    rebuild = [sys.executable, "-m", "bench.steps", "rebuild", *loaded.places(), *loaded.outputs()]
+    runs["rebuild"] = measured_run(
+        loaded,
+        [*rebuild, "--years", ",".join(map(str, years))],
+        "rebuild",
+        f"rebuild of every model and alert of {_span(years)}, published",
+        years,
+        stage_of,
     )
-    print(f"[{name}] coefficient step {last}: ours, pandas, floor", flush=True)
-    figures_file = folder / "compare.json"
+    sizes["after_reruns"] = loaded.sizes()
+    print(
+        f"[{name}] coefficient step {last}: ours, direct, pandas; typed load, floor, ingest parts", flush=True
+    )
+    figures_file = loaded.folder / "compare.json"
     compare = measure(
-        [
-            sys.executable,
-            "-m",
-            "bench.steps",
-            "compare",
-            *places,
-            "--year",
-            str(last),
-            "--out",
-            str(figures_file),
-        ],
-        env,
-        folder / "compare.log",
+        [sys.executable, "-m", "bench.steps", "compare", *loaded.places(), "--year", str(last)]
+        + ["--out", str(figures_file)],
+        loaded.env,
+        loaded.folder / "compare.log",
     )
     comparison = json.loads(figures_file.read_text(encoding="utf-8"))
-    ingest_last = per_year[last]["ingest"]
-    totals = {
-        stage: sum(y[stage] for y in per_year.values()) for stage in ("ingest", "models", "alerts", "publish")
-    }
+    print(f"[{name}] publishing as the history grows: a second fresh warehouse", flush=True)
+    runs["growth_first"] = measured_run(
+        growth,
+        growth.junheng_run([first]),
+        "run-first",
+        f"{first} alone, into an empty warehouse",
+        [first],
+        stage_of,
+    )
+    middle = years[1:-1]
+    if middle:
+        runs["growth_middle"] = measured_run(
+            growth, growth.junheng_run(middle), "run-middle", f"{_span(middle)} in one run", middle, stage_of
+        )
+    if len(years) > 1:
+        runs["growth_last"] = measured_run(
+            growth,
+            growth.junheng_run([last]),
+            "run-last",
+            f"{last} alone, on {_count(len(years) - 1, 'loaded year')}",
+            [last],
+            stage_of,
+        )
+    one_year = runs.get("growth_last", runs["growth_first"])  # the run that ingests the last year alone
+    ingest_last = one_year["stages"]["ingest"]
+    publish = {key: run["stages"]["publish"] for key, run in runs.items()}
     return {
         "scale": name,
         "census_years": years,
@@ -275,7 +381,7 @@ def bench_scale(name: str, generate_args: list[str], years: list[int], work: Pat
         "counties": truth["generator"]["counties"],
         "extract_bytes": sum(f.stat().st_size for y in years for f in (landing / str(y)).iterdir()),
         "generate": {"seconds": generated.seconds, "peak_mib": generated.peak_mib},
-        "full_run": {"seconds": full.seconds, "peak_mib": full.peak_mib},
+        "full_run": {"seconds": runs["first_load"]["seconds"], "peak_mib": runs["first_load"]["peak_mib"]},
         "report": {
             "seconds": report.seconds,
             "peak_mib": report.peak_mib,
@@ -283,79 +389,129 @@ def bench_scale(name: str, generate_args: list[str], years: list[int], work: Pat
             "county_pages": len(list((report_dir / "counties").glob("*.html"))),
             "bytes": sum(f.stat().st_size for f in report_files),
         },
-        "last_year_steps": dict(sorted(steps.get(last, {}).items(), key=lambda kv: -kv[1])),
-        "rebuild": {"seconds": rebuild.seconds, "peak_mib": rebuild.peak_mib},
+        "rebuild": {"seconds": runs["rebuild"]["seconds"], "peak_mib": runs["rebuild"]["peak_mib"]},
         "compare_process": {"seconds": compare.seconds, "peak_mib": compare.peak_mib},
-        "stage_totals": totals,
-        "atomicity": atomicity,
-        "per_year": {str(y): stages for y, stages in per_year.items()},
+        "runs": runs,
+        "ingest_last_year": {"census_year": last, "seconds": ingest_last, "run": one_year["what"]},
+        "sizes": sizes,
         "comparison": comparison,
         "ratios": {
             "coefficient_vs_pandas": comparison["pandas_seconds"] / comparison["ours_seconds"],
             "coefficient_vs_direct": comparison["ours_seconds"] / comparison["direct_seconds"],
+            "coefficient_vs_floor": comparison["ours_seconds"] / comparison["floor"]["seconds"],
             "ingest_vs_typed_load": ingest_last / comparison["typed_load"]["seconds"],
             "ingest_vs_floor": ingest_last / comparison["floor"]["seconds"],
-            "coefficient_vs_floor": comparison["ours_seconds"] / comparison["floor"]["seconds"],
-            "publish_last_vs_first": per_year[last]["publish"] / per_year[years[0]]["publish"],
+            "rerun_vs_first_load": runs["rerun_all"]["seconds"] / runs["first_load"]["seconds"],
+            "publish_last_vs_first": (
+                publish["growth_last"] / publish["growth_first"] if "growth_last" in runs else None
+            ),
+            "correction_vs_rerun_last": (
+                runs["rerun_first"]["seconds"] / runs["rerun_last"]["seconds"]
+                if "rerun_first" in runs
+                else None
+            ),
         },
-        "snapshot_mib": published.stat().st_size / 2**20,
-        "warehouse_mib": warehouse.stat().st_size / 2**20,
     }
 
 
 def verdicts(results: dict) -> list[dict]:
-    """Each target of bench/targets.yaml against the figures of this run (national scale)."""
+    """Each target of bench/targets.yaml against the figures of this run (national scale): the
+    target, the figures it compares, their ratio, and whether it is met (None: not measured)."""
     national = next((s for s in results["scales"] if s["scale"] == "national"), None)
     if national is None:
         return []
-    ratios, run, report = national["ratios"], national["full_run"], national["report"]
-    years = len(national["census_years"])
-    first, last = national["census_years"][0], national["census_years"][-1]
-    checks = [
+    t, ratios, runs, c = TARGETS, national["ratios"], national["runs"], national["comparison"]
+    full, report = national["full_run"], national["report"]
+    years = national["census_years"]
+    n, first, last = len(years), years[0], years[-1]
+    checks: list[tuple[str, str, str, bool | None]] = []
+    seconds_target = (
+        f"national {n}-year first load (one `junheng run`) under {t['national_full_run_seconds_max']:g} s"
+    )
+    memory_target = (
+        f"national {n}-year first load under {t['national_full_run_peak_gib_max']:g} GiB peak memory"
+    )
+    if n >= 10:  # the limits of the first load are for ten census years
+        gib = full["peak_mib"] / 1024
+        checks += [
+            (
+                seconds_target,
+                f"{full['seconds']:.0f} s",
+                f"{full['seconds'] / t['national_full_run_seconds_max']:.2f}x the limit",
+                full["seconds"] < t["national_full_run_seconds_max"],
+            ),
+            (
+                memory_target,
+                f"{gib:.2f} GiB",
+                f"{gib / t['national_full_run_peak_gib_max']:.2f}x the limit",
+                gib < t["national_full_run_peak_gib_max"],
+            ),
+        ]
+    else:
+        checks += [
+            (x, "not measured: the limit is for ten census years", "", None)
+            for x in (seconds_target, memory_target)
+        ]
+    checks.append(
         (
-            f"national coefficient step >= {TARGETS['coefficient_vs_pandas_min']:g}x faster than the pandas notebook",
-            f"{ratios['coefficient_vs_pandas']:.1f}x",
-            ratios["coefficient_vs_pandas"] >= TARGETS["coefficient_vs_pandas_min"],
+            f"national re-run of the {n} loaded years within {t['rerun_vs_first_load_max']:g}x of their first load",
+            f"re-run {runs['rerun_all']['seconds']:.1f} s, first load {runs['first_load']['seconds']:.1f} s",
+            f"{ratios['rerun_vs_first_load']:.2f}x",
+            ratios["rerun_vs_first_load"] <= t["rerun_vs_first_load_max"],
+        )
+    )
+    publish_target = (
+        f"national publish of year {n} ({last}) within {t['publish_growth_max']:g}x of year 1 ({first})"
+    )
+    if ratios["publish_last_vs_first"] is None:
+        checks.append((publish_target, "not measured: one census year", "", None))
+    else:
+        p1, p10 = runs["growth_first"]["stages"]["publish"], runs["growth_last"]["stages"]["publish"]
+        checks.append(
+            (
+                publish_target,
+                f"year {n}: {p10:.2f} s, year 1: {p1:.2f} s (publish steps)",
+                f"{ratios['publish_last_vs_first']:.2f}x",
+                ratios["publish_last_vs_first"] <= t["publish_growth_max"],
+            )
+        )
+    checks += [
+        (
+            f"national coefficient step >= {t['coefficient_vs_pandas_min']:g}x faster than the pandas notebook",
+            f"ours {c['ours_seconds']:.3f} s, pandas {c['pandas_seconds']:.3f} s",
+            f"{ratios['coefficient_vs_pandas']:.1f}x faster",
+            ratios["coefficient_vs_pandas"] >= t["coefficient_vs_pandas_min"],
         ),
         (
-            f"national coefficient step within {TARGETS['coefficient_vs_direct_max']:g}x of the direct DuckDB query",
+            f"national coefficient step within {t['coefficient_vs_direct_max']:g}x of the direct DuckDB query",
+            f"ours {c['ours_seconds']:.3f} s, direct {c['direct_seconds']:.3f} s",
             f"{ratios['coefficient_vs_direct']:.2f}x",
-            ratios["coefficient_vs_direct"] <= TARGETS["coefficient_vs_direct_max"],
+            ratios["coefficient_vs_direct"] <= t["coefficient_vs_direct_max"],
         ),
         (
-            f"national ingest within {TARGETS['ingest_vs_typed_load_max']:g}x of DuckDB's own typed load",
+            f"national ingest within {t['ingest_vs_typed_load_max']:g}x of DuckDB's own typed load",
+            f"ingest of {last} alone {national['ingest_last_year']['seconds']:.2f} s, typed load "
+            f"{c['typed_load']['seconds']:.2f} s",
             f"{ratios['ingest_vs_typed_load']:.2f}x",
-            ratios["ingest_vs_typed_load"] <= TARGETS["ingest_vs_typed_load_max"],
+            ratios["ingest_vs_typed_load"] <= t["ingest_vs_typed_load_max"],
         ),
         (
-            f"publish of year {years} ({last}) within {TARGETS['publish_growth_max']:g}x of year 1 ({first})",
-            f"{ratios['publish_last_vs_first']:.2f}x",
-            ratios["publish_last_vs_first"] <= TARGETS["publish_growth_max"],
-        ),
-        (
-            f"national {years}-year full run under {TARGETS['national_full_run_seconds_max']:g} s",
-            f"{run['seconds']:.0f} s",
-            run["seconds"] < TARGETS["national_full_run_seconds_max"],
-        ),
-        (
-            f"national {years}-year full run under {TARGETS['national_full_run_peak_gib_max']:g} GiB",
-            f"{run['peak_mib'] / 1024:.2f} GiB",
-            run["peak_mib"] / 1024 < TARGETS["national_full_run_peak_gib_max"],
-        ),
-        (
-            f"`junheng report` for the whole country under {TARGETS['national_report_seconds_max']:g} s",
+            f"`junheng report` for the whole country under {t['national_report_seconds_max']:g} s",
             f"{report['seconds']:.0f} s",
-            report["seconds"] < TARGETS["national_report_seconds_max"],
+            f"{report['seconds'] / t['national_report_seconds_max']:.2f}x the limit",
+            report["seconds"] < t["national_report_seconds_max"],
         ),
         (
-            f"`junheng report` for the whole country under {TARGETS['national_report_peak_gib_max']:g} GiB",
+            f"`junheng report` for the whole country under {t['national_report_peak_gib_max']:g} GiB",
             f"{report['peak_mib'] / 1024:.2f} GiB",
-            report["peak_mib"] / 1024 < TARGETS["national_report_peak_gib_max"],
+            f"{report['peak_mib'] / 1024 / t['national_report_peak_gib_max']:.2f}x the limit",
+            report["peak_mib"] / 1024 < t["national_report_peak_gib_max"],
         ),
     ]
-    if years < 10:  # the limits of the full run are for ten census years
-        checks = [c for c in checks if "full run" not in c[0]]
-    return [{"target": t, "value": v, "met": bool(m)} for t, v, m in checks]
+    return [
+        {"target": target, "value": value, "ratio": ratio, "met": None if met is None else bool(met)}
+        for target, value, ratio, met in checks
+    ]
 
 
 def _size(n: float) -> str:
@@ -368,30 +524,25 @@ def _table(header: list[str], rows: list[list[object]]) -> list[str]:
     return lines
 
 
-def _correction_rows(atomicity: dict) -> list[list[object]]:
-    """The reload of the first year (a corrected early year), beside the reload of the last one."""
-    if "correction_year" not in atomicity:
-        return []
-    seconds = atomicity["correction_process_seconds"]
-    return [
-        [
-            f"reload of the first year {atomicity['correction_year']}, rebuilding the cross-year results "
-            f"of {atomicity['correction_rebuilt_years']} later years (saving {atomicity['correction_saved_rows']:,} rows)",
-            f"{seconds:.1f}",
-            f"{seconds / atomicity['reload_process_seconds']:.2f} x the reload of the last year; "
-            f"{atomicity['correction_peak_mib']:.0f} MiB peak",
-        ]
-    ]
+def _met(met: bool | None) -> str:
+    return "not measured" if met is None else ("yes" if met else "**no**")
+
+
+def _stage_words(stages: dict[str, float]) -> str:
+    return (
+        f"ingest {stages['ingest']:.1f} s, per-year models {stages['per_year']:.1f} s, all-years models and "
+        f"alerts {stages['all_years']:.1f} s, publish {stages['publish']:.1f} s"
+    )
 
 
 def _bounds(results: dict) -> list[str]:
     """What bounds each missed national target, in words, from the figures of this run (the
     tables under "National" are the profile)."""
     national = next((s for s in results["scales"] if s["scale"] == "national"), None)
-    missed = {v["target"] for v in results["verdicts"] if not v["met"]}
+    missed = {v["target"] for v in results["verdicts"] if v["met"] is False}
     if national is None or not missed:
         return []
-    c = national["comparison"]
+    c, runs = national["comparison"], national["runs"]
     parts = c.get("ours_parts", {})
     writing = sum(max(p["seconds"] - p["select_seconds"], 0) for p in parts.values())
     selects = sum(p["select_seconds"] for p in parts.values())
@@ -408,29 +559,195 @@ def _bounds(results: dict) -> list[str]:
     if any("ingest" in t for t in missed):
         ingest_parts = c.get("ingest_parts", {})
         top = sorted(ingest_parts.items(), key=lambda kv: -kv[1])[:3]
-        step = national["per_year"][str(c["census_year"])]["ingest"]
+        step = national["ingest_last_year"]["seconds"]
         out.append(
-            f"- **Ingest.** The step takes {step:.2f} s against {c['typed_load']['seconds']:.2f} s for DuckDB's "
-            "typed load. The largest parts: "
+            f"- **Ingest.** The step of {c['census_year']} loaded alone takes {step:.2f} s against "
+            f"{c['typed_load']['seconds']:.2f} s for DuckDB's typed load. The largest parts: "
             + "; ".join(f"{name} {seconds:.2f} s" for name, seconds in top)
             + f"; the parts add up to {sum(ingest_parts.values()):.2f} s, the rest is the step's own work "
-            "(the load's undo copy, the previous year's amounts for the unit check, the next year's "
-            "year-on-year warnings)."
+            "(as the run's first writing step it opens the run's connection and transaction and checks "
+            "every model table's columns against its SQL; the previous year's amounts for the unit "
+            "check; keeping the year's coefficients as they were, for audit.revisions)."
         )
-    if any("full run under" in t and " s" in t.split("under")[-1] for t in missed):
-        totals = national["stage_totals"]
-        steps = national["last_year_steps"]
-        publish = steps.get("published__warehouse_snapshot", 0.0)
-        rest = sum(steps.values()) - publish
+    if any("first load" in t and t.endswith(" s") for t in missed):
+        first = runs["first_load"]
+        rest = first["seconds"] - sum(first["steps"].values())
         out.append(
-            f"- **Full run.** {national['full_run']['seconds']:.0f} s: ingest {totals['ingest']:.0f} s, models "
-            f"{totals['models']:.0f} s, monitoring and alerts {totals['alerts']:.0f} s, publish "
-            f"{totals['publish']:.0f} s. In the last year, publishing (copy of the whole working file, "
-            f"the quality suites, the year's Parquet files) took {publish:.1f} s and every other step "
-            f"{rest:.1f} s together: even with a free publish the ten years would take about "
-            f"{rest * len(national['census_years']):.0f} s."
+            f"- **First load.** {first['seconds']:.0f} s as a process; inside its one Dagster run: "
+            f"{_stage_words(first['stages'])} (the coefficient step {first['stages']['coefficient']:.1f} s of "
+            f"the per-year models). The other {rest:.0f} s are outside the steps: the process's start-up, the "
+            "reference data, Dagster's own work between steps, and the summary printed at the end. Its "
+            "slowest steps are in the profile below."
+        )
+    if any("re-run" in t for t in missed):
+        names = {
+            "ingest": "the ingest",
+            "per_year": "the per-year models",
+            "all_years": "the all-years models and alerts",
+            "publish": "the publish step",
+            "outside": "the time outside the steps",
+        }
+
+        def parts(run: dict) -> dict[str, float]:
+            return {k: run["stages"][k] for k in names if k != "outside"} | {
+                "outside": run["seconds"] - sum(run["steps"].values())
+            }
+
+        first, again = parts(runs["first_load"]), parts(runs["rerun_all"])
+        grew, stage = max((again[k] - first[k], k) for k in names)
+        out.append(
+            f"- **Re-run.** First load: {_stage_words(runs['first_load']['stages'])}, {first['outside']:.1f} s "
+            f"outside the steps. Re-run: {_stage_words(runs['rerun_all']['stages'])}, {again['outside']:.1f} s "
+            f"outside the steps. What grew most is {names[stage]} ({grew:+.1f} s). The re-run replaces every "
+            "year's rows in tables that already hold them and publishes every year anew; the first load "
+            "wrote into empty tables."
+        )
+    if any("publish of year" in t for t in missed):
+        years = len(national["census_years"])
+        words = []
+        for label, key in (("Year 1", "growth_first"), (f"year {years}", "growth_last")):
+            p = runs[key]["publish"]
+            words.append(
+                f"{label}: {runs[key]['stages']['publish']:.2f} s, {p.get('files_written', 0)} Parquet files "
+                f"written ({p.get('written_mib', 0)} MiB), {p.get('files_kept', 0)} kept"
+            )
+        out.append(
+            "- **Publish.** "
+            + "; ".join(words)
+            + ". Besides writing the files, the publish step commits the run's transaction, writes the "
+            "new catalog of views and runs the data-quality suites on it; this benchmark does not time "
+            "those parts one by one."
         )
     return [*out, ""]
+
+
+RUN_ROWS = (
+    ("first_load", "loaded"),
+    ("rerun_all", "loaded"),
+    ("rerun_last", "loaded"),
+    ("rerun_first", "loaded"),
+    ("rebuild", "loaded"),
+    ("growth_first", "growth"),
+    ("growth_middle", "growth"),
+    ("growth_last", "growth"),
+)
+"""The runs measured, in the order they ran, and their warehouse: `loaded` (a fresh warehouse
+loaded once, then run again) or `growth` (a second fresh warehouse, loaded year by year)."""
+
+
+def _runs_tables(scale: dict) -> list[str]:
+    runs = scale["runs"]
+    shown = [(key, where) for key, where in RUN_ROWS if key in runs]
+    return [
+        "Every run measured, as a process (the rebuild is `python -m bench.steps rebuild`, every other "
+        "one `junheng run`); `loaded` is a fresh warehouse loaded once and then run again, `growth` a "
+        "second fresh warehouse loaded year by year:",
+        "",
+        *_table(
+            ["warehouse", "run", "wall time", "peak memory"],
+            [
+                [
+                    where,
+                    runs[key]["what"],
+                    f"{runs[key]['seconds']:.1f} s",
+                    f"{runs[key]['peak_mib']:.0f} MiB",
+                ]
+                for key, where in shown
+            ],
+        ),
+        "",
+        "Inside each run, its steps from the Dagster event log, by stage (seconds; the publish step's "
+        "Parquet files from its own metadata):",
+        "",
+        *_table(
+            [
+                "run",
+                "ingest",
+                "per-year models",
+                "of which coefficient step",
+                "all-years models and alerts",
+                "publish",
+                "Parquet files written / kept",
+            ],
+            [
+                [
+                    runs[key]["what"],
+                    *(f"{runs[key]['stages'][k]:.2f}" for k in STAGES),
+                    f"{runs[key]['publish'].get('files_written', '')} / {runs[key]['publish'].get('files_kept', '')} "
+                    f"({runs[key]['publish'].get('written_mib', '')} MiB)",
+                ]
+                for key, _ in shown
+            ],
+        ),
+        "",
+    ]
+
+
+def _rerun_table(scale: dict) -> list[str]:
+    runs, r = scale["runs"], scale["ratios"]
+    rows = [
+        [runs["first_load"]["what"], f"{runs['first_load']['seconds']:.1f}", "1"],
+        [
+            runs["rerun_all"]["what"],
+            f"{runs['rerun_all']['seconds']:.1f}",
+            f"**{r['rerun_vs_first_load']:.2f}x** the first load",
+        ],
+        [runs["rerun_last"]["what"], f"{runs['rerun_last']['seconds']:.1f}", ""],
+    ]
+    if "rerun_first" in runs:
+        rows.append(
+            [
+                runs["rerun_first"]["what"],
+                f"{runs['rerun_first']['seconds']:.1f}",
+                f"{r['correction_vs_rerun_last']:.2f}x the re-run of the last year alone",
+            ]
+        )
+    rows.append(
+        [
+            runs["rebuild"]["what"] + " (no ingest)",
+            f"{runs['rebuild']['seconds']:.1f}",
+            f"{runs['rebuild']['seconds'] / runs['first_load']['seconds']:.2f}x the first load; of its steps, "
+            f"build {runs['rebuild']['stages']['per_year'] + runs['rebuild']['stages']['all_years']:.1f} s, "
+            f"publish {runs['rebuild']['stages']['publish']:.1f} s",
+        ]
+    )
+    return [
+        "Running loaded years again (the `loaded` warehouse; each a process, wall time):",
+        "",
+        *_table(["run", "seconds", "ratio"], rows),
+        "",
+    ]
+
+
+def _growth_table(scale: dict) -> list[str]:
+    runs, ratio = scale["runs"], scale["ratios"]["publish_last_vs_first"]
+    if ratio is None:
+        return []
+    rows = []
+    for key in ("growth_first", "growth_middle", "growth_last"):
+        if key not in runs:
+            continue
+        p = runs[key]["publish"]
+        rows.append(
+            [
+                runs[key]["what"],
+                f"{runs[key]['stages']['publish']:.2f}",
+                f"{p.get('seconds', '')}",
+                f"{p.get('files_written', '')} ({p.get('written_mib', '')} MiB)",
+                f"{p.get('files_kept', '')}",
+                f"**{ratio:.2f}x** the first"
+                if key == "growth_last"
+                else ("1" if key == "growth_first" else ""),
+            ]
+        )
+    return [
+        "Publishing as the history grows (the `growth` warehouse; the publish step of each run):",
+        "",
+        *_table(
+            ["run", "publish step (s)", "publish's own seconds", "files written", "files kept", "ratio"], rows
+        ),
+        "",
+    ]
 
 
 def markdown(results: dict) -> str:
@@ -449,8 +766,8 @@ def markdown(results: dict) -> str:
         "## Targets",
         "",
         *_table(
-            ["target", "this run", "met"],
-            [[v["target"], v["value"], "yes" if v["met"] else "**no**"] for v in results["verdicts"]],
+            ["target", "this run", "ratio", "met"],
+            [[v["target"], v["value"], v["ratio"], _met(v["met"])] for v in results["verdicts"]],
         ),
         "",
     ]
@@ -458,13 +775,35 @@ def markdown(results: dict) -> str:
     for scale in results["scales"]:
         c, r = scale["comparison"], scale["ratios"]
         units = scale["school_units"]
+        last = scale["census_years"][-1]
+        sizes = scale["sizes"]
         lines += [
             f"## {scale['scale'].capitalize()}: {scale['counties']} counties, census years "
-            f"{scale['census_years'][0]}-{scale['census_years'][-1]}",
+            f"{scale['census_years'][0]}-{last}",
             "",
             f"{min(units.values()):,}-{max(units.values()):,} school units a year, "
-            f"{sum(units.values()):,} in all; extracts {_size(scale['extract_bytes'])} of CSV; "
-            f"warehouse {scale['warehouse_mib']:.0f} MiB, published snapshot {scale['snapshot_mib']:.0f} MiB.",
+            f"{sum(units.values()):,} in all; extracts {_size(scale['extract_bytes'])} of CSV.",
+            "",
+            *_table(
+                [
+                    "on disk (the `loaded` warehouse)",
+                    "working file",
+                    "published Parquet files",
+                    "snapshot catalog",
+                ],
+                [
+                    [
+                        what,
+                        f"{s['warehouse_mib']:.0f} MiB",
+                        f"{s['parquet_mib']:.0f} MiB ({s['parquet_files']:,} files, every kept version's)",
+                        f"{s['catalog_mib']:.1f} MiB",
+                    ]
+                    for what, s in (
+                        ("after the first load", sizes["after_first_load"]),
+                        ("after the re-runs and the rebuild", sizes["after_reruns"]),
+                    )
+                ],
+            ),
             "",
             *_table(
                 ["step (own process)", "wall time", "peak memory"],
@@ -475,60 +814,28 @@ def markdown(results: dict) -> str:
                         f"{scale['generate']['peak_mib']:.0f} MiB",
                     ],
                     [
-                        "full run (`junheng run`)",
+                        "first load (`junheng run` of every year, fresh warehouse)",
                         f"{scale['full_run']['seconds']:.1f} s",
                         f"{scale['full_run']['peak_mib']:.0f} MiB",
                     ],
                     [
-                        "rebuild every model and alert",
-                        f"{scale['rebuild']['seconds']:.1f} s",
-                        f"{scale['rebuild']['peak_mib']:.0f} MiB",
-                    ],
-                    [
-                        f"`junheng report` of {scale['census_years'][-1]}: {scale['report']['county_pages']:,} "
+                        f"`junheng report` of {last}: {scale['report']['county_pages']:,} "
                         f"county pages, Excel, dictionary ({scale['report']['files']:,} files, "
                         f"{_size(scale['report']['bytes'])})",
                         f"{scale['report']['seconds']:.1f} s",
                         f"{scale['report']['peak_mib']:.0f} MiB",
                     ],
+                    [
+                        "rebuild every model and alert of every year, published",
+                        f"{scale['rebuild']['seconds']:.1f} s",
+                        f"{scale['rebuild']['peak_mib']:.0f} MiB",
+                    ],
                 ],
             ),
             "",
-            "Inside the full run, from the Dagster event log (seconds):",
-            "",
-            *_table(
-                [
-                    "census year",
-                    "school units",
-                    "ingest",
-                    "models",
-                    "of which coefficient step",
-                    "alerts",
-                    "publish",
-                ],
-                [
-                    [
-                        y,
-                        f"{units[int(y)]:,}",
-                        f"{s['ingest']:.2f}",
-                        f"{s['models']:.2f}",
-                        f"{s['coefficient']:.2f}",
-                        f"{s['alerts']:.2f}",
-                        f"{s['publish']:.2f}",
-                    ]
-                    for y, s in scale["per_year"].items()
-                ]
-                + [
-                    [
-                        "all",
-                        f"{sum(units.values()):,}",
-                        *(f"{scale['stage_totals'][k]:.1f}" for k in ("ingest", "models")),
-                        "",
-                        *(f"{scale['stage_totals'][k]:.1f}" for k in ("alerts", "publish")),
-                    ]
-                ],
-            ),
-            "",
+            *_runs_tables(scale),
+            *_rerun_table(scale),
+            *_growth_table(scale),
             f"Census year {c['census_year']} side by side:",
             "",
             *_table(
@@ -545,8 +852,8 @@ def markdown(results: dict) -> str:
                         f"{c['typed_load']['seconds'] / c['floor']['seconds']:.1f}x the floor",
                     ],
                     [
-                        "ingest (read, check, load, warnings; the Dagster step)",
-                        f"{scale['per_year'][str(c['census_year'])]['ingest']:.3f}",
+                        f"ingest (read, check, load, warnings): the Dagster step of {scale['ingest_last_year']['run']}",
+                        f"{scale['ingest_last_year']['seconds']:.3f}",
                         f"**{r['ingest_vs_typed_load']:.2f}x** the typed load; {r['ingest_vs_floor']:.1f}x the floor",
                     ],
                     [
@@ -567,8 +874,9 @@ def markdown(results: dict) -> str:
                 ],
             ),
             "",
-            f"The coefficient step of census year {c['census_year']} model by model (best of 3 each; the "
-            "select alone puts the rows into a temporary table in memory instead of the warehouse file):",
+            f"The coefficient step of census year {c['census_year']} model by model (best of 3 each, on a "
+            "scratch copy of the `loaded` warehouse; the select alone puts the rows into a temporary table "
+            "in memory instead of the warehouse file):",
             "",
             *_table(
                 ["model", "seconds", "its select alone", "writing the rows"],
@@ -594,38 +902,6 @@ def markdown(results: dict) -> str:
                 ],
             ),
             "",
-            f"Loading census year {c['census_year']} whole or not at all (a reload saves the year's rows "
-            "first, so that a failed run can be rolled back; a first load has nothing to save):",
-            "",
-            *_table(
-                ["what", "seconds", "share"],
-                [
-                    [
-                        f"first load of {c['census_year']} (ingest, models, alerts, publish)",
-                        f"{scale['atomicity']['first_load_seconds']:.2f}",
-                        "",
-                    ],
-                    [
-                        f"reload: saving {scale['atomicity']['reload_saved_rows']:,} rows of "
-                        f"{scale['atomicity']['reload_saved_tables']} tables",
-                        f"{scale['atomicity']['reload_save_seconds']:.2f}",
-                        f"{scale['atomicity']['reload_save_seconds'] / scale['atomicity']['first_load_seconds']:.0%}"
-                        " of the first load",
-                    ],
-                    [
-                        "rolling the year back (a failed reload)",
-                        f"{scale['atomicity']['rollback_seconds']:.2f}",
-                        "",
-                    ],
-                    [
-                        "the whole reload (`junheng run --years`, own process)",
-                        f"{scale['atomicity']['reload_process_seconds']:.1f}",
-                        f"{scale['atomicity']['reload_peak_mib']:.0f} MiB peak",
-                    ],
-                    *_correction_rows(scale["atomicity"]),
-                ],
-            ),
-            "",
             *(
                 f"Agreement with {who}: {a['coefficients']:,} coefficients; keys in one result only: "
                 f"{a['keys_only_in_one']}; school-count mismatches: {a['n_schools_mismatch']}; "
@@ -637,15 +913,7 @@ def markdown(results: dict) -> str:
                 )
             ),
             "",
-            f"Profile of census year {c['census_year']} in the full run: every step, from the Dagster event "
-            f"log (publish {r['publish_last_vs_first']:.2f}x its first year's):",
-            "",
-            *_table(
-                ["step", "seconds"],
-                [[f"`{k}`", f"{v:.2f}"] for k, v in scale["last_year_steps"].items()]
-                + [["all steps", f"{sum(scale['last_year_steps'].values()):.2f}"]],
-            ),
-            "",
+            *_profile(scale),
         ]
     lines += [
         "## Reproduce",
@@ -655,6 +923,26 @@ def markdown(results: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _profile(scale: dict) -> list[str]:
+    """Every step of the first load, slowest first, beside the same step in the run of the last
+    year alone (the `growth` warehouse)."""
+    runs = scale["runs"]
+    first = runs["first_load"]["steps"]
+    alone_run = runs.get("growth_last", runs["growth_first"])
+    alone = alone_run["steps"]
+    return [
+        f"Profile of the first load ({len(scale['census_years'])} census years in one run) and of "
+        f"{alone_run['what']}: every step, from the Dagster event log (seconds):",
+        "",
+        *_table(
+            ["step", "first load", alone_run["what"]],
+            [[f"`{k}`", f"{v:.2f}", f"{alone.get(k, 0.0):.2f}"] for k, v in first.items()]
+            + [["all steps", f"{sum(first.values()):.2f}", f"{sum(alone.values()):.2f}"]],
+        ),
+        "",
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -675,10 +963,8 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     if args.tiny:
-        plans = [
-            ("province", ["--counties", "6"], ALL_YEARS[-3:]),
-            ("national", ["--scale", "national", "--provinces", "64"], ALL_YEARS[-2:]),
-        ]
+        # one small province of the national generator: the code of both scales, in half the time
+        plans = [("national", ["--scale", "national", "--provinces", "64"], ALL_YEARS[-2:])]
     else:
         n = max(1, min(args.national_years, len(ALL_YEARS)))
         plans = [
@@ -697,7 +983,11 @@ def main(argv: list[str] | None = None) -> int:
     (out / "results.md").write_text(markdown(results), encoding="utf-8")
     print(f"wrote {out / 'results.md'} and results.json ({results['seconds']:.0f} s)")
     for verdict in results["verdicts"]:
-        print(f"  {'met    ' if verdict['met'] else 'MISSED '} {verdict['target']}: {verdict['value']}")
+        mark = {True: "met    ", False: "MISSED ", None: "n/a    "}[verdict["met"]]
+        print(
+            f"  {mark} {verdict['target']}: {verdict['value']}"
+            + (f" ({verdict['ratio']})" if verdict["ratio"] else "")
+        )
     return 0
 
 

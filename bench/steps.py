@@ -1,12 +1,11 @@
 """Work the benchmark measures in a child process of its own (bench/run.py times it and reads
-its peak memory): `rebuild` re-materialises every model and the alerts for the loaded years,
-`compare` times one census year's coefficient step against a hand-written DuckDB query and a pandas
-notebook, and its ingest against DuckDB's own typed load, and writes the figures as JSON, and
-`undo` times saving one loaded census year for a rollback and rolling it back.
+its peak memory): `rebuild` re-materialises every model and the alerts of the loaded years from
+their loaded census rows and publishes them, in one run; `compare` times one census year's
+coefficient step against a hand-written DuckDB query and a pandas notebook, and its ingest part by
+part, against DuckDB's own typed load, and writes the figures as JSON.
 
     python -m bench.steps rebuild --landing L --warehouse W --published P --reports R --years 2015-2024
     python -m bench.steps compare --landing L --warehouse W --year 2024 --out figures.json
-    python -m bench.steps undo --warehouse W --year 2024 --out figures.json
 """
 
 from __future__ import annotations
@@ -40,27 +39,29 @@ REPEATS = 3
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
-    """Every model and the alerts, year by year in order, from the loaded raw census rows."""
+    """Every SQL model and the backsliding alerts of every loaded census year, rebuilt from the
+    loaded raw census rows (no ingest), then published: one census-year run of all the years, as
+    `junheng run` makes it, without its ingest step. The publish asset is in the run because a run
+    keeps only what it publishes (pipelines.lib.loads.run_write): without it the run's writes would
+    be rolled back at its end and the rebuild would keep nothing. bench/run.py reads the run's step
+    times from the Dagster event log, to tell the build from the publish."""
     from pipelines.definitions import build_definitions
     from pipelines.defs.models.factory import build_model_assets
     from pipelines.defs.monitoring.assets import backsliding_alerts
-    from pipelines.defs.resources import UNPUBLISHED_SUBSET_TAG
-    from pipelines.runner import default_instance, first_error, run_census_year, warehouse_config
+    from pipelines.defs.resources import PUBLISHED_KEY
+    from pipelines.runner import default_instance, first_error, run_census_years, warehouse_config
 
     defs = build_definitions()
-    selection = [a.key for a in build_model_assets(MODELS_DIR)] + [backsliding_alerts.key]
+    selection = [a.key for a in build_model_assets(MODELS_DIR)] + [backsliding_alerts.key, PUBLISHED_KEY]
     config = warehouse_config(
         Path(args.landing), Path(args.warehouse), Path(args.published), Path(args.reports)
     )
     instance = default_instance()
     try:
-        for year in args.years:
-            result = run_census_year(
-                year, config, instance, asset_selection=selection, defs=defs, tags=UNPUBLISHED_SUBSET_TAG
-            )
-            if not result.success:
-                print(f"rebuild {year}: {first_error(result)}", file=sys.stderr)
-                return 1
+        result = run_census_years(args.years, config, instance, asset_selection=selection, defs=defs)
+        if not result.success:
+            print(f"rebuild {args.years[0]}-{args.years[-1]}: {first_error(result)}", file=sys.stderr)
+            return 1
     finally:
         instance.dispose()
     return 0
@@ -285,27 +286,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_undo(args: argparse.Namespace) -> int:
-    """What loading a year whole or not at all costs on a reload: the undo copy a run makes before
-    it writes a year that is already loaded, and the rollback of a run that fails (content is
-    unchanged afterwards: the rows put back are the rows saved)."""
-    from pipelines.lib.loads import year_loads
-    from pipelines.lib.loads.processes import this_process
-    from pipelines.lib.warehouse import connect
-
-    with connect(Path(args.warehouse)) as con:
-        started = time.perf_counter()
-        saved = year_loads.begin(con, "bench-undo", [args.year], this_process())
-        begin_seconds = time.perf_counter() - started
-        started = time.perf_counter()
-        year_loads.rollback(con, "bench-undo", "benchmark: the cost of a rollback")
-        rollback_seconds = time.perf_counter() - started
-        con.execute("checkpoint")
-    figures = {"saved_rows": saved, "begin_seconds": begin_seconds, "rollback_seconds": rollback_seconds}
-    Path(args.out).write_text(json.dumps(figures, indent=2), encoding="utf-8")
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     from pipelines.cli import _years
 
@@ -322,11 +302,6 @@ def main(argv: list[str] | None = None) -> int:
     compare.add_argument("--year", type=int, required=True)
     compare.add_argument("--out", required=True)
     compare.set_defaults(func=cmd_compare)
-    undo = sub.add_parser("undo")
-    undo.add_argument("--warehouse", required=True)
-    undo.add_argument("--year", type=int, required=True)
-    undo.add_argument("--out", required=True)
-    undo.set_defaults(func=cmd_undo)
     args = parser.parse_args(argv)
     return int(args.func(args))
 
