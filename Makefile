@@ -31,6 +31,10 @@ demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml ## Generate a synthetic province and
 test: $(STAMP) browser lint ## Lint, type-check and run the whole test suite
 	JUNHENG_REQUIRE_BROWSER=1 JUNHENG_REQUIRE_ROOT=1 $(BIN)/python -m pytest -n 2 --dist loadfile
 
+# the edit loop: lint, types and the unit tests (no province is built); TIME_CHECK
+check: $(STAMP) lint ## Lint, type-check and run the unit tests (quick: no province is built)
+	$(BIN)/python -m pytest tests/unit -n 2 -q
+
 BENCH_NATIONAL_YEARS ?= 10
 bench: $(STAMP) ## Benchmark province and national scale against pandas and a raw scan -> bench/results.md
 	$(BIN)/python -m bench.run --national-years $(BENCH_NATIONAL_YEARS)
@@ -71,4 +75,4 @@ lock: ## Re-resolve requirements.lock from pyproject.toml in a scratch environme
 clean: ## Remove the generated warehouse, landing data and Dagster state (keeps .venv)
 	rm -rf warehouse/landing warehouse/published warehouse/reports warehouse/*.duckdb* $(DAGSTER_HOME)
 
-.PHONY: help venv demo test bench mutation browser dev lint format lock clean
+.PHONY: help venv demo test check bench mutation browser dev lint format lock clean
