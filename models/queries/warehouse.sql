@@ -37,8 +37,9 @@ alter table {{ relation }} add column {{ definition }}
 -- A whole reference table, replaced by the frame parsed from its file.
 create or replace table {{ relation }} as select * from arrow_table
 
--- name: create_table_like_frame
-create table {{ relation }} as select * from arrow_table where false
+-- name: frame_columns
+-- The columns of a frame registered from Python, without its rows (a table is declared from them).
+select * from arrow_table limit 0
 
 -- name: delete_year
 delete from {{ relation }} where census_year = $census_year
@@ -84,9 +85,6 @@ from arrow_table
 -- name: model_columns
 -- The columns a SQL model produces, without running it over the data.
 select * from ({{ model }}) limit 0
-
--- name: create_model_table
-create table {{ relation }} as select * from ({{ model }}) where false
 
 -- name: insert_model_year
 insert into {{ relation }} by name {{ model }}

@@ -57,7 +57,7 @@ class Literal:
         return "'" + self.text.replace("'", "''") + "'"
 
 
-_TYPE = re.compile(r"^[A-Za-z0-9_ ,()\[\]]+$")
+_TYPE = re.compile(r"^[A-Za-z0-9_ ,()\[\]\"]+$")  # (a STRUCT names its fields, quoted)
 
 
 @dataclass(frozen=True)

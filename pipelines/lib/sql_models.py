@@ -19,7 +19,15 @@ import yaml
 
 from pipelines.lib.catalog import CatalogError, load_table_doc
 from pipelines.lib.queries import Identifier, ModelSql, sql
-from pipelines.lib.warehouse import delete_year, document, scalar, table_columns, table_exists, transaction
+from pipelines.lib.warehouse import (
+    create_table_of,
+    delete_year,
+    document,
+    scalar,
+    table_columns,
+    table_exists,
+    transaction,
+)
 
 MODEL_LAYERS = ("staging", "marts", "monitoring")
 
@@ -133,8 +141,8 @@ def upgrade_tables(con: duckdb.DuckDBPyConnection, models: list[SqlModel]) -> li
         years = [int(y) for (y,) in con.execute(sql("warehouse/table_years", relation=relation)).fetchall()]
         with transaction(con):
             con.execute(sql("warehouse/drop_model_table", relation=relation))
-            con.execute(
-                sql("warehouse/create_model_table", relation=relation, model=select), {"census_year": 0}
+            create_table_of(
+                con, model.relation, sql("warehouse/model_columns", model=select), {"census_year": 0}
             )
             for year in years:
                 con.execute(
@@ -167,7 +175,7 @@ def run_model(con: duckdb.DuckDBPyConnection, model: SqlModel, census_year: int)
     relation, select = Identifier(model.relation), ModelSql(model.sql)
     with transaction(con):
         if not table_exists(con, model.schema, model.table):
-            con.execute(sql("warehouse/create_model_table", relation=relation, model=select), params)
+            create_table_of(con, model.relation, sql("warehouse/model_columns", model=select), params)
         else:
             existing = table_columns(con, model.relation)
             if existing != columns:

@@ -130,6 +130,19 @@ def document(con: duckdb.DuckDBPyConnection, relation: str) -> None:
     apply_comments(con, relation, doc.comment, doc.columns)
 
 
+def create_table_of(
+    con: duckdb.DuckDBPyConnection, relation: str, query: str, params: Mapping[str, object] | None = None
+) -> None:
+    """Create `relation` with the columns and types of `query`'s result, declared one by one.
+
+    (DuckDB 2.0.0 loses the rows of a large insert into a table that `create table … as select …`
+    made empty in the same transaction: a scan finds none though count(*) counts them. A table
+    declared column by column does not have the problem; tests/unit/test_warehouse_tables.py.)"""
+    result = con.sql(query, params=dict(params or {}))
+    columns = Columns(tuple(zip(result.columns, (str(t) for t in result.types), strict=True)))
+    con.execute(sql("warehouse/create_table", relation=Identifier(relation), columns=columns))
+
+
 def replace_table(con: duckdb.DuckDBPyConnection, relation: str, frame: pl.DataFrame) -> int:
     """Replace a whole (small, reference) table with `frame` in one transaction."""
     arrow_table = frame.to_arrow()  # noqa: F841  (read by DuckDB's replacement scan)
@@ -367,7 +380,7 @@ def replace_year(
         if table_doc(relation).types:
             create_table(con, relation)
         elif not table_exists(con, schema, table):
-            con.execute(sql("warehouse/create_table_like_frame", relation=Identifier(relation)))
+            create_table_of(con, relation, sql("warehouse/frame_columns"))
         delete_year(con, relation, census_year)
         con.execute(sql("warehouse/insert_frame", relation=Identifier(relation)))
         document(con, relation)

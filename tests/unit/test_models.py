@@ -24,3 +24,21 @@ def test_the_measure_names_are_the_section_measures_in_order():
 def test_the_amounts_follow_the_measure_names():
     amounts = [re.match(r"\s*(\w+)", part).group(1) for part in _block("section_amounts as (").split(",")]
     assert amounts == list(SECTION_MEASURES)
+
+
+def test_no_census_year_model_reads_an_all_years_table():
+    """The per-year graph comes first in a run: a year model that read an all-years table (sidecar
+    `cross_year: true`) would read it before the run rebuilt it. Such a model is an all-years model."""
+    from pipelines.lib.catalog import table_docs
+    from pipelines.lib.paths import MODELS_DIR
+    from pipelines.lib.sql_models import load_models
+
+    all_years = {doc.relation for doc in table_docs() if doc.cross_year}
+    reading = [
+        (model.relation, dep)
+        for model in load_models(MODELS_DIR)
+        if not model.cross_year
+        for dep in model.depends_on
+        if dep in all_years
+    ]
+    assert reading == []
