@@ -27,11 +27,14 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml ## Generate a synthetic province and run the whole pipeline on it
 	$(BIN)/junheng demo
 
-# lint and mypy first (CI runs make test, so it enforces them); then two workers, whole files each (so module fixtures are built once): 7 minutes instead of 10 on 2 cores
+# lint and mypy first (CI runs make test, so it enforces them); then two workers, whole files each (so module
+# fixtures are built once). Measured 2026-12-06 from a fresh clone on an idle 2-core machine: 14 min 47 s
+# (pytest 13 min 28 s, 692 tests; the fault tests on one worker are the longest path)
 test: $(STAMP) browser lint ## Lint, type-check and run the whole test suite
 	JUNHENG_REQUIRE_BROWSER=1 JUNHENG_REQUIRE_ROOT=1 $(BIN)/python -m pytest -n 2 --dist loadfile
 
-# the edit loop: lint, types and the unit tests (no province is built); TIME_CHECK
+# the edit loop: lint, types and the unit tests (no province is built). Measured 2026-12-06 on an idle
+# 2-core machine: 102 s (475 tests in 91 s)
 check: $(STAMP) lint ## Lint, type-check and run the unit tests (quick: no province is built)
 	$(BIN)/python -m pytest tests/unit -n 2 -q
 

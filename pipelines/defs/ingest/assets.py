@@ -79,14 +79,16 @@ def census_schools(context: dg.AssetExecutionContext, warehouse: Warehouse):
         read = sum(f.rows_read for f in load.files)
         rejected = sum(f.rows_rejected for f in load.files)
         context.log.info(f"census {census_year}: {read} rows read, {rows} loaded, {rejected} rejected")
-        loads.append((load, read, rows, rejected))
-    files = [f for load, *_ in loads for f in load.files]
+        # what the metadata needs, not the year's rows (a national year is ~250,000 schools)
+        loads.append((census_year, load.files, load.rejected, read, rows, rejected))
+        del load, warnings
+    files = [f for _, year_files, *_ in loads for f in year_files]
     rejected_rows = sum(r for *_, r in loads)
     yield dg.MaterializeResult(
         metadata={
-            "census_years": ", ".join(str(load.census_year) for load, *_ in loads),
-            "rows_read": sum(r for _, r, _, _ in loads),
-            "rows_loaded": sum(r for _, _, r, _ in loads),
+            "census_years": ", ".join(str(year) for year, *_ in loads),
+            "rows_read": sum(r for *_, r, _, _ in loads),
+            "rows_loaded": sum(r for *_, r, _ in loads),
             "rows_rejected": rejected_rows,
             "files": dg.MetadataValue.md(
                 "\n".join(
@@ -97,7 +99,9 @@ def census_schools(context: dg.AssetExecutionContext, warehouse: Warehouse):
                 )
             ),
             "rejections": dg.MetadataValue.md(
-                _rejection_summary(pl.concat([load.rejected for load, *_ in loads], how="diagonal_relaxed"))
+                _rejection_summary(
+                    pl.concat([rejected for _, _, rejected, *_ in loads], how="diagonal_relaxed")
+                )
             ),
         }
     )
