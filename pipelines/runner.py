@@ -29,21 +29,19 @@ from typing import TypeVar
 
 import dagster as dg
 import duckdb
-import yaml
 
 from pipelines.definitions import CENSUS_YEAR_JOB, REFERENCE_JOB, build_definitions
 from pipelines.defs.resources import CENSUS_YEAR_PARTITIONS, RANGE_END_TAG, RANGE_START_TAG
 from pipelines.lib import faults, paths
 from pipelines.lib.loads.load_lock import LoadBusy, LoadLock
 from pipelines.lib.loads.processes import this_process
+from pipelines.lib.loads.run_write import run_setting
 from pipelines.lib.outputs.summary import load_report
-from pipelines.lib.paths import MODELS_DIR
 from pipelines.lib.publish import snapshot
 from pipelines.lib.queries import sql
 from pipelines.lib.warehouse import WarehouseLocked, connect
 from pipelines.recovery import describe, live_loads, process_tags, reap_dead_runs
 
-RUNS_SETTINGS_FILE = MODELS_DIR / "operations" / "runs.yaml"
 FAILURE_PREFIX = "dagster._core.definitions.events.Failure: "
 T = TypeVar("T")
 
@@ -85,8 +83,7 @@ class _Places:
 
 
 def default_wait_seconds() -> float:
-    with open(RUNS_SETTINGS_FILE, encoding="utf-8") as f:
-        return float(yaml.safe_load(f)["wait_for_other_load"]["seconds"])
+    return float(run_setting("wait_for_other_load")["seconds"])
 
 
 def _error_chain(event: dg.DagsterEvent) -> list:

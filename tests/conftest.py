@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -19,7 +19,7 @@ from pipelines.lib.paths import DEFAULTS, MODELS_DIR
 from pipelines.lib.reference import registry as reference
 from pipelines.lib.reference.alert_rules import load_rules, rule_tables
 from pipelines.lib.reference.standards import Standard, load_standards, standard_tables
-from pipelines.lib.sql_models import load_models, run_model
+from pipelines.lib.sql_models import build_year, load_models
 from pipelines.lib.warehouse import connect, create_table, replace_census_year, replace_table
 
 # Tests never write runs into a developer's .dagster_home: runs without an explicit instance use
@@ -117,7 +117,7 @@ class TinyWarehouse:
                 {"c": code},
             )
         for model in self.models.values():
-            run_model(self.con, model, census_year)
+            build_year(self.con, model, census_year)
 
     def table(self, relation: str, where: str = "true") -> pl.DataFrame:
         from pipelines.lib.warehouse import query_frame
@@ -154,50 +154,60 @@ class DemoBuild:
     output: str
 
 
+def shared_build(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], str]
+) -> tuple[Path, str]:
+    """A folder built once per test session by `build(folder)` (which returns a text to keep, e.g.
+    the command's output), shared by every xdist worker: the first to take the lock builds it in
+    the session's common temporary folder, the others wait and read it. Returns the folder and the
+    text. Treat the folder as read-only; copy what a test changes."""
+    import fcntl
+    import shutil
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    shared = tmp_path_factory.getbasetemp().parent if worker else tmp_path_factory.getbasetemp()
+    root = shared / f"{name}-shared"
+    done = shared / f"{name}-done.txt"  # written last: the build is whole when it exists
+    with open(shared / f"{name}-shared.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or the worker dies
+        if not done.exists():
+            if root.exists():  # a worker died half-way through building it
+                shutil.rmtree(root)
+            root.mkdir()
+            done.write_text(build(root), encoding="utf-8")
+    return root, done.read_text(encoding="utf-8")
+
+
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoBuild:
     """The demo province built once per test session with `junheng demo`'s defaults (about a
-    minute). Treat every file in it as read-only; copy what a test wants to change.
-
-    Under pytest-xdist the workers share one build: the first to get the lock builds it in the
-    session's common temporary folder, the others wait and read it."""
+    minute), shared by the xdist workers (shared_build)."""
     import contextlib
-    import fcntl
     import io
 
     from pipelines.cli import main
 
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    shared = tmp_path_factory.getbasetemp().parent if worker else tmp_path_factory.getbasetemp()
-    root = shared / "demo-shared"
-    build = DemoBuild(
+    def build(root: Path) -> str:
+        out = io.StringIO()
+        args = [
+            "demo",
+            *("--landing", str(root / "landing"), "--warehouse", str(root / "junheng.duckdb")),
+            *("--published", str(root / "published" / "junheng.duckdb"), "--reports", str(root / "reports")),
+        ]
+        with contextlib.redirect_stdout(out):
+            code = main(args)
+        assert code == 0, out.getvalue()
+        return out.getvalue()
+
+    root, output = shared_build(tmp_path_factory, "demo", build)
+    return DemoBuild(
         root=root,
         landing=root / "landing",
         warehouse=root / "junheng.duckdb",
         published=root / "published" / "junheng.duckdb",
         reports=root / "reports",
-        output="",
+        output=output,
     )
-    done = root / "demo-output.txt"  # written last: the build is whole when it exists
-    with open(shared / "demo-shared.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or the worker dies
-        if not done.exists():
-            if root.exists():  # a worker died half-way through building it
-                import shutil
-
-                shutil.rmtree(root)
-            root.mkdir()
-            out = io.StringIO()
-            args = [
-                "demo",
-                *("--landing", str(build.landing), "--warehouse", str(build.warehouse)),
-                *("--published", str(build.published), "--reports", str(build.reports)),
-            ]
-            with contextlib.redirect_stdout(out):
-                code = main(args)
-            assert code == 0, out.getvalue()
-            done.write_text(out.getvalue(), encoding="utf-8")
-    return replace(build, output=done.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="session")

@@ -77,6 +77,20 @@ order by 1, 2
 select comment
 from duckdb_tables()
 where database_name = current_database() and schema_name = $schema and table_name = $table
+union all
+select comment
+from duckdb_views()
+where database_name = current_database() and schema_name = $schema and view_name = $table
+
+-- name: published_views
+-- (schema, view, create statement) for every view of the schemas published, by name.
+select schema_name, view_name, sql
+from duckdb_views()
+where list_contains($schemas, schema_name)
+    and database_name = current_database()
+    and not internal
+    and not temporary
+order by schema_name, view_name
 
 -- name: column_comments
 select column_name, comment

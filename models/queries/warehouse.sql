@@ -131,3 +131,16 @@ select distinct census_year from {{ relation }} order by 1
 
 -- name: drop_model_table
 drop table {{ relation }}
+
+-- name: relation_kind
+-- 'BASE TABLE' or 'VIEW' for a relation of the working warehouse.
+select table_type
+from information_schema.tables
+where table_schema = $schema and table_name = $table
+
+-- name: create_view
+create or replace view {{ relation }} as {{ model }}
+
+-- name: set_memory_limit
+-- DuckDB's memory limit for this connection's database (models/operations/runs.yaml, run_memory).
+set memory_limit = {{ limit }}

@@ -9,6 +9,8 @@ which the table is created and the frames written to it are typed.
 `cross_year: true` marks a table whose rows of a year compare that year with earlier ones (trends,
 alert status, year-over-year warnings): an all-years table, rebuilt once per run for every loaded
 year from the earliest one the run loads (pipelines.lib.loads.run_write).
+`view: true` marks a view over stored tables (its `.sql` is the view's definition): it stores
+nothing, and the snapshot's catalog defines it the same way over the published tables.
 `title_zh` and `description_zh` give the table's name and description in Chinese; each column's
 Chinese name comes from models/glossary_zh.yaml, or from the sidecar's `columns_zh` where the table
 means something narrower by it.
@@ -54,6 +56,9 @@ class TableDoc:
     year a run loads."""
     history: bool = False
     """Rows are a record of what happened (every load, failed ones too; pipelines.lib.loads.run_write)."""
+    view: bool = False
+    """A view over stored tables (sidecar `view: true`): nothing of its own is stored or published,
+    its select is the view's definition, in the working warehouse and in the snapshot's catalog."""
     path: Path | None = None
 
     @property
@@ -116,6 +121,7 @@ def load_table_doc(path: Path) -> TableDoc:
         columns_zh={name: own_zh.get(name) or glossary[name] for name in columns},
         cross_year=bool(sidecar.get("cross_year", False)),
         history=bool(sidecar.get("history", False)),
+        view=bool(sidecar.get("view", False)),
         path=path,
     )
 

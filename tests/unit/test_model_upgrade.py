@@ -37,11 +37,44 @@ def test_an_upgraded_upstream_table_is_rebuilt_before_what_reads_it(tiny_warehou
     _two_years(tiny_warehouse)
     con = tiny_warehouse.con
     before = query_frame(con, "select * from marts.county_balance order by all")
-    con.execute("alter table marts.school_indicators drop column standard_value")
+    con.execute("alter table marts.school_indicator_values drop column meets_standard")
     con.execute("alter table marts.county_balance drop column max_indicator_id")
     lines = upgrade_tables(con, load_models(MODELS_DIR))
-    assert [line.split(":")[0] for line in lines] == ["marts.school_indicators", "marts.county_balance"]
+    assert [line.split(":")[0] for line in lines] == ["marts.school_indicator_values", "marts.county_balance"]
     assert query_frame(con, "select * from marts.county_balance order by all").equals(before)
+
+
+def test_a_wide_school_indicators_table_of_version_0_8_becomes_the_view_over_the_narrow_store(
+    tiny_warehouse,
+):
+    """Before 0.9 marts.school_indicators was a table and the narrow store did not exist: the
+    store is built for every loaded year, then the table gives way to the view, with the same rows."""
+    _two_years(tiny_warehouse)
+    con = tiny_warehouse.con
+    before = query_frame(con, "select * from marts.school_indicators order by all")
+    con.execute("drop view marts.school_indicators")
+    con.execute("create table marts.school_indicators as select * from before")
+    con.execute("drop table marts.school_indicator_values")
+    lines = upgrade_tables(con, load_models(MODELS_DIR))
+    assert [line.split(":")[0] for line in lines] == [
+        "marts.school_indicator_values",
+        "marts.school_indicators",
+    ]
+    assert "2023, 2024" in lines[0] and "a model new to this warehouse" in lines[0]
+    kind = "select table_type from information_schema.tables where table_name = 'school_indicators'"
+    assert con.execute(kind).fetchall() == [("VIEW",)]
+    assert query_frame(con, "select * from marts.school_indicators order by all").equals(before)
+    assert upgrade_tables(con, load_models(MODELS_DIR)) == []  # nothing left to do
+
+
+def test_a_model_new_to_a_warehouse_is_built_for_every_loaded_year(tiny_warehouse):
+    _two_years(tiny_warehouse)
+    con = tiny_warehouse.con
+    before = query_frame(con, "select * from marts.county_equity order by all")
+    con.execute("drop table marts.county_equity")
+    lines = upgrade_tables(con, load_models(MODELS_DIR))
+    assert lines and lines[0].startswith("marts.county_equity:") and "2023, 2024" in lines[0]
+    assert query_frame(con, "select * from marts.county_equity order by all").equals(before)
 
 
 def test_a_python_built_table_of_an_older_version_gets_the_new_columns(tmp_path):

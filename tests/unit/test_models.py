@@ -1,4 +1,4 @@
-"""marts.school_indicators reads a section's measures by position: the list of measure names and
+"""marts.school_indicator_values reads a section's measures by position: the list of measure names and
 the list of amounts in its SQL must name every measure a standard may use, in one order."""
 
 import re
@@ -6,7 +6,7 @@ import re
 from contracts.columns import SECTION_MEASURES
 from pipelines.lib.paths import MODELS_DIR
 
-SQL = (MODELS_DIR / "marts" / "school_indicators.sql").read_text(encoding="utf-8")
+SQL = (MODELS_DIR / "marts" / "school_indicator_values.sql").read_text(encoding="utf-8")
 
 
 def _block(start: str) -> str:

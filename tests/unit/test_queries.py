@@ -18,7 +18,7 @@ from pipelines.lib.queries import Columns, Identifier, Literal, Literals, Names,
 from pipelines.lib.warehouse import frame_schema
 
 STATEMENT = re.compile(
-    r"^\s*(select|with|insert|delete|update|create|drop|alter|copy|attach|detach|use|comment\s+on|pragma)\b",
+    r"^\s*(select|with|insert|delete|update|create|drop|alter|copy|attach|detach|use|set|comment\s+on|pragma)\b",
     re.IGNORECASE,
 )
 SQL_WORDS = re.compile(r"\b(from|into|table|schema|set|values|where|database)\b", re.IGNORECASE)

@@ -137,7 +137,9 @@ def working_relations(con: duckdb.DuckDBPyConnection) -> list[str]:
         f"{s}.{t}"
         for s, t in con.execute(
             "select schema_name, table_name from duckdb_tables() "
-            "where database_name = current_database() and schema_name <> 'publish' order by 1, 2"
+            "where database_name = current_database() and schema_name <> 'publish' "
+            "union all select schema_name, view_name from duckdb_views() "
+            "where database_name = current_database() and not internal order by 1, 2"
         ).fetchall()
     ]
 

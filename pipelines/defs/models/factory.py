@@ -2,10 +2,13 @@
 
 - **Per census year** (raw -> staging -> marts): a model whose rows of a year read only that year
   is partitioned by census year; its step builds each census year of the run (one, or a range
-  run as one) with pipelines.lib.sql_models.run_model.
+  run as one) with pipelines.lib.sql_models.build_year.
 - **All years** (trends, drivers, data status, summaries: sidecar `cross_year: true`): a model whose
   rows of a year compare it with earlier years is not partitioned; its step runs once per run,
   after the years, and rebuilds every loaded year from the earliest one the run loads, in order.
+- **Views** (sidecar `view: true`, marts.school_indicators): partitioned like the models they read;
+  the step creates or replaces the view (pipelines.lib.sql_models.create_view) and checks its key
+  for the census years of the run.
 
 Each asset checks the sidecar's unique key for the years it built, blocking the steps after it
 (and publishing) when it is broken.
@@ -24,7 +27,7 @@ from pipelines.defs.resources import (
 )
 from pipelines.lib.loads.run_write import years_to_rebuild
 from pipelines.lib.queries import sql
-from pipelines.lib.sql_models import SqlModel, load_models, run_model
+from pipelines.lib.sql_models import SqlModel, build_year, load_models
 from pipelines.lib.warehouse import scalar
 
 
@@ -55,9 +58,8 @@ def model_asset(model: SqlModel) -> dg.AssetsDefinition:
         name=None,
         group_name=model.schema,
         description=f"{model.description}\n\nGrain: {model.grain}."
-        + (
-            "\n\nAll years: rebuilt once per run from the earliest census year it loads." if all_years else ""
-        ),
+        + ("\n\nAll years: rebuilt once per run from the earliest census year it loads." if all_years else "")
+        + ("\n\nA view over the tables it reads: it stores no rows." if model.view else ""),
         deps=[dg.AssetKey(dep.split(".")) for dep in model.depends_on],
         partitions_def=None if all_years else census_year_partitions,
         backfill_policy=None if all_years else dg.BackfillPolicy.single_run(),
@@ -73,7 +75,7 @@ def model_asset(model: SqlModel) -> dg.AssetsDefinition:
             )
             rows = duplicates = 0
             for census_year in years:
-                rows += run_model(con, model, census_year)
+                rows += build_year(con, model, census_year)
                 duplicates += duplicate_keys(con, model, census_year)
         yield dg.MaterializeResult(
             metadata={"rows": rows, "census_years": ", ".join(map(str, years)) or "none"}

@@ -10,14 +10,12 @@ import dagster as dg
 import polars as pl
 
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse, run_census_years
-from pipelines.lib.ingest.census_checks import following_year_warnings
-from pipelines.lib.loads.revisions import record_revision
+from pipelines.lib.ingest.census_checks import refresh_following_years
+from pipelines.lib.loads.revisions import record_revisions
 from pipelines.lib.loads.run_write import years_to_rebuild
 from pipelines.lib.monitoring import alerts
 from pipelines.lib.paths import MODELS_DIR
-from pipelines.lib.queries import sql
 from pipelines.lib.reference.alert_rules import BREACH, load_rules
-from pipelines.lib.warehouse import replace_school_warnings, replace_year, scalar
 
 ALERTS_KEY = dg.AssetKey(["monitoring", "backsliding_alerts"])
 NEW_ALERTS_METADATA_LIMIT = 5000
@@ -59,17 +57,10 @@ def backsliding_alerts(context: dg.AssetExecutionContext, warehouse: Warehouse):
     run_years = run_census_years(context)
     with warehouse.run_writer(context) as con:
         years = years_to_rebuild(con, run_years)
-        duplicates, rows = 0, 0
-        results: list[pl.DataFrame] = []
-        for year in years:  # in order: a year's status reads the year before
-            result = alerts.build_alerts(con, year, rules)
-            rows += replace_year(con, alerts.ALERTS_RELATION, year, result)
-            duplicates += int(scalar(con, sql("alerts/duplicate_alert_ids"), {"census_year": year}) or 0)  # type: ignore[call-overload]
-            if year in run_years or not run_years:
-                results.append(result)
+        built = alerts.rebuild_alerts(con, years, run_years, rules)
     # the latest census year the run loads is the one monitoring staff act on: its counts and its
     # new alerts (the file the new_alerts_file sensor writes); earlier years of a back-fill are history
-    latest = results[-1] if results else pl.DataFrame(schema=alerts.alert_schema())
+    latest, rows, duplicates = built.latest, built.rows, built.duplicate_ids
     counts = alerts.severity_counts(latest, rules.severity_names())
     new = latest.filter(pl.col("status") == "new")
     yield dg.MaterializeResult(
@@ -112,15 +103,8 @@ WARNINGS_KEY = dg.AssetKey(["audit", "following_year_warnings"])
 )
 def following_year_school_warnings(context: dg.AssetExecutionContext, warehouse: Warehouse):
     run_years = run_census_years(context)
-    refreshed = []
     with warehouse.run_writer(context) as con:
-        for year in years_to_rebuild(con, run_years):
-            if year in run_years or year - 1 not in run_years:
-                continue
-            warnings = following_year_warnings(con, year)
-            if warnings is not None:
-                replace_school_warnings(con, year, warnings, context.run_id)
-                refreshed.append(year)
+        refreshed = refresh_following_years(con, years_to_rebuild(con, run_years), run_years, context.run_id)
     return dg.MaterializeResult(metadata={"census_years": ", ".join(map(str, refreshed)) or "none"})
 
 
@@ -140,18 +124,9 @@ REVISIONS_KEY = dg.AssetKey(["audit", "revisions"])
 )
 def revisions(context: dg.AssetExecutionContext, warehouse: Warehouse):
     run_years = run_census_years(context)
-    lines = []
     with warehouse.run_writer(context) as con:
         rebuilt = [y for y in years_to_rebuild(con, run_years) if y not in run_years]
-        for census_year in run_years:
-            later = [y for y in rebuilt if y > census_year]
-            row = record_revision(con, context.run_id, census_year, later)
-            if not row.is_empty():
-                record = row.row(0, named=True)
-                lines.append(
-                    f"{census_year} ({record['kind']}): later years rebuilt {later or 'none'}, "
-                    f"{record['n_counties_changed']} counties' coefficients changed"
-                )
+        lines = record_revisions(con, context.run_id, run_years, rebuilt)
     for line in lines:
         context.log.info(f"census year revised: {line}")
     return dg.MaterializeResult(

@@ -12,7 +12,7 @@ import polars as pl
 from contracts.census import ingest_rules
 from contracts.columns import CENSUS_COLUMNS, STAGES
 from pipelines.lib.queries import sql
-from pipelines.lib.warehouse import query_frame, table_exists
+from pipelines.lib.warehouse import query_frame, replace_school_warnings, table_exists
 
 WARNING_SCHEMA = {
     "school_id": pl.String,
@@ -185,6 +185,23 @@ def census_warnings(con: duckdb.DuckDBPyConnection, census_year: int, accepted: 
         else pl.DataFrame()
     )
     return pl.concat([plausibility_warnings(accepted), year_over_year_warnings(accepted, previous)])
+
+
+def refresh_following_years(
+    con: duckdb.DuckDBPyConnection, loaded: list[int], run_years: list[int], load_id: str
+) -> list[int]:
+    """Write anew the warnings of each loaded census year (of `loaded`) that follows one the run
+    loads and that the run does not load itself: its year-over-year checks compared it with a year
+    this run replaced. Returns the years refreshed."""
+    refreshed = []
+    for year in loaded:
+        if year in run_years or year - 1 not in run_years:
+            continue
+        warnings = following_year_warnings(con, year)
+        if warnings is not None:
+            replace_school_warnings(con, year, warnings, load_id)
+            refreshed.append(year)
+    return refreshed
 
 
 def following_year_warnings(con: duckdb.DuckDBPyConnection, census_year: int) -> pl.DataFrame | None:

@@ -69,6 +69,25 @@ def revision(
     return pl.DataFrame([row], schema=schema)
 
 
+def record_revisions(
+    con: duckdb.DuckDBPyConnection, load_id: str, run_years: list[int], rebuilt: list[int]
+) -> list[str]:
+    """Record the run's revision of each census year it loads (audit.revisions), with the later
+    years among `rebuilt` (all-years rows the run rebuilt without loading them). Returns one line
+    per revision, for the run's log."""
+    lines = []
+    for census_year in run_years:
+        later = [y for y in rebuilt if y > census_year]
+        row = record_revision(con, load_id, census_year, later)
+        if not row.is_empty():
+            record = row.row(0, named=True)
+            lines.append(
+                f"{census_year} ({record['kind']}): later years rebuilt {later or 'none'}, "
+                f"{record['n_counties_changed']} counties' coefficients changed"
+            )
+    return lines
+
+
 def record_revision(
     con: duckdb.DuckDBPyConnection, load_id: str, census_year: int, rebuilt: list[int]
 ) -> pl.DataFrame:

@@ -20,10 +20,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import yaml
 
 from pipelines.lib.catalog import table_docs
 from pipelines.lib.loads.processes import ProcessId
-from pipelines.lib.queries import sql
+from pipelines.lib.paths import MODELS_DIR
+from pipelines.lib.queries import Literal, sql
 from pipelines.lib.warehouse import (
     create_table,
     document,
@@ -47,6 +49,15 @@ def cross_year_tables() -> set[str]:
     """Tables whose rows of a year compare it with earlier years (sidecar `cross_year: true`): the
     all-years models, rebuilt from the earliest census year a run loads."""
     return {doc.relation for doc in table_docs() if doc.cross_year}
+
+
+RUNS_SETTINGS_FILE = MODELS_DIR / "operations" / "runs.yaml"
+
+
+def run_setting(name: str) -> dict:
+    """One setting of models/operations/runs.yaml (how loads behave: operations, not method)."""
+    with open(RUNS_SETTINGS_FILE, encoding="utf-8") as f:
+        return dict(yaml.safe_load(f)[name])
 
 
 def loaded_years(con: duckdb.DuckDBPyConnection) -> list[int]:
@@ -96,6 +107,8 @@ class RunWrite:
         if self._con is None:
             con = open_connection(self.path)
             try:
+                memory = run_setting("run_memory")
+                con.execute(sql("warehouse/set_memory_limit", limit=Literal(str(memory["limit"]))))
                 con.execute("begin transaction")
             except BaseException:
                 con.close()

@@ -28,7 +28,7 @@ from pipelines.lib.monitoring.messages import Templates, alert_message, what_if_
 from pipelines.lib.queries import sql
 from pipelines.lib.reference.alert_rules import DATA_HOLD, Rule, RuleSet
 from pipelines.lib.sentences import Words, read_words
-from pipelines.lib.warehouse import frame_schema
+from pipelines.lib.warehouse import frame_schema, replace_year, scalar
 
 ACTIVE = ("new", "continuing")
 STATUSES = ("new", "continuing", "resolved")
@@ -590,6 +590,29 @@ def read_inputs(con, census_year: int) -> AlertInputs:
         county_names=dict(query_frame(con, sql("alerts/county_names")).iter_rows()),
         words=read_words(con),
     )
+
+
+@dataclass(frozen=True)
+class AlertsBuilt:
+    rows: int
+    duplicate_ids: int
+    latest: pl.DataFrame
+    """The alerts of the latest census year the run loads (of the latest year built when it
+    loads none): the year monitoring staff act on."""
+
+
+def rebuild_alerts(con, years: list[int], run_years: list[int], rules: RuleSet) -> AlertsBuilt:
+    """Build and write the alerts of `years` in order (a year's status reads the year before's
+    alerts as written here); `run_years`: the census years the run loads."""
+    rows = duplicates = 0
+    latest = pl.DataFrame(schema=alert_schema())
+    for year in years:
+        result = build_alerts(con, year, rules)
+        rows += replace_year(con, ALERTS_RELATION, year, result)
+        duplicates += int(scalar(con, sql("alerts/duplicate_alert_ids"), {"census_year": year}) or 0)  # type: ignore[call-overload]
+        if year in run_years or not run_years:
+            latest = result
+    return AlertsBuilt(rows, duplicates, latest)
 
 
 def build_alerts(con, census_year: int, rules: RuleSet) -> pl.DataFrame:

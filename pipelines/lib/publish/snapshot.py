@@ -1,10 +1,11 @@
 """Publish a census-year run for analysts: immutable Parquet files and a small catalog of views.
 
 The published snapshot (JUNHENG_PUBLISHED, `published/junheng.duckdb`) is a DuckDB file of views
-only, one per table of the working warehouse (same schemas, names, columns and comments), each
+only: one per table of the working warehouse (same schemas, names, columns and comments), each
 over Parquet files in `published/parquet/`: `<schema>/<table>/census_year=<year>/<version>-<id>.parquet`
 for a table with census years (one file per year, the year in the folder name), and
-`<schema>/<table>/<version>-<id>.parquet` for one without. It is written in DuckDB's 1.0 storage
+`<schema>/<table>/<version>-<id>.parquet` for one without; and the working warehouse's own views
+(marts.school_indicators), defined the same way over those. It is written in DuckDB's 1.0 storage
 format, so every DuckDB 1.x client opens it, and every Parquet column carries its description.
 
 Publishing a run (`publish`), inside the run's transaction (pipelines.lib.loads.run_write):
@@ -40,10 +41,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
-import yaml
 
-from pipelines.lib.loads.run_write import RunWrite, cross_year_tables, history_tables
-from pipelines.lib.paths import MODELS_DIR
+from pipelines.lib.loads.run_write import RunWrite, cross_year_tables, history_tables, run_setting
 from pipelines.lib.queries import Identifier, Literal, Literals, Names, sql
 from pipelines.lib.warehouse import SCHEMAS, table_columns
 
@@ -54,7 +53,6 @@ PARQUET_DIR_NAME = "parquet"
 VERSIONS_DIR_NAME = "versions"
 CATALOG_SCHEMA = "snapshot"
 """The catalog's own schema: `snapshot.version`, `snapshot.versions` and `snapshot.files`."""
-RUNS_SETTINGS_FILE = MODELS_DIR / "operations" / "runs.yaml"
 BATCH_ROWS = 250_000
 
 WRITE_ERRORS = (OSError, duckdb.IOException)
@@ -101,8 +99,7 @@ def version_catalog(snapshot: Path, version: int) -> Path:
 
 
 def kept_versions_setting() -> int:
-    with open(RUNS_SETTINGS_FILE, encoding="utf-8") as f:
-        return max(1, int(yaml.safe_load(f)["published_versions"]["keep"]))
+    return max(1, int(run_setting("published_versions")["keep"]))
 
 
 def _first_line(error: BaseException) -> str:
@@ -264,13 +261,15 @@ def write_catalog(
     path: Path,
     folder: Path,
     entries: list[FileEntry],
+    views: list[tuple[str, str]],
     docs: dict[str, tuple[str, dict[str, str]]],
     info: VersionInfo,
     kept: list[VersionInfo],
 ) -> None:
     """A new catalog file at `path`: a view per table over its files (under the published folder
-    `folder`), with the table's and its columns' comments, and the catalog's own tables
-    (snapshot.version, .versions, .files)."""
+    `folder`), the working warehouse's own views (`views`: relation and `create view` statement,
+    over those tables' views), each with its table's and columns' comments, and the catalog's own
+    tables (snapshot.version, .versions, .files)."""
     folder = Path(os.path.abspath(folder))
     path.unlink(missing_ok=True)
     by_relation: dict[str, list[FileEntry]] = {}
@@ -289,13 +288,10 @@ def write_catalog(
             hive = any(f.census_year is not None for f in files)
             statement = "snapshot/view_of_years" if hive else "snapshot/view_of_files"
             con.execute(sql(statement, relation=view, names=columns, files=paths))
-            table_text, column_texts = docs.get(relation, ("", {}))
-            if table_text:
-                con.execute(sql("snapshot/comment_on_view", relation=view, text=Literal(table_text)))
-            for name, text in column_texts.items():
-                if text:
-                    column = Identifier(f"{relation}.{name}")
-                    con.execute(sql("snapshot/comment_on_column", column=column, text=Literal(text)))
+            _comment(con, relation, docs)
+        for relation, statement in views:
+            con.execute(statement)  # names its tables by schema: the catalog's views of them
+            _comment(con, relation, docs)
         about = {
             "version": info.version,
             "published_at": info.published_at,
@@ -335,6 +331,25 @@ def write_catalog(
         check.execute(sql("snapshot/opens")).fetchall()
 
 
+def _comment(
+    con: duckdb.DuckDBPyConnection, relation: str, docs: dict[str, tuple[str, dict[str, str]]]
+) -> None:
+    table_text, column_texts = docs.get(relation, ("", {}))
+    view = Identifier(relation)
+    if table_text:
+        con.execute(sql("snapshot/comment_on_view", relation=view, text=Literal(table_text)))
+    for name, text in column_texts.items():
+        if text:
+            column = Identifier(f"{relation}.{name}")
+            con.execute(sql("snapshot/comment_on_column", column=column, text=Literal(text)))
+
+
+def published_views(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """The working warehouse's views in the published schemas: (relation, create statement)."""
+    rows = con.execute(sql("snapshot/published_views"), {"schemas": list(SCHEMAS)}).fetchall()
+    return [(f"{schema}.{name}", str(statement)) for schema, name, statement in rows]
+
+
 def _kept_info(con: duckdb.DuckDBPyConnection, keep: int) -> list[VersionInfo]:
     rows = con.execute(sql("snapshot/kept_versions"), {"keep": keep}).fetchall()
     return [
@@ -343,9 +358,10 @@ def _kept_info(con: duckdb.DuckDBPyConnection, keep: int) -> list[VersionInfo]:
 
 
 def _docs_of(
-    con: duckdb.DuckDBPyConnection, entries: list[FileEntry]
+    con: duckdb.DuckDBPyConnection, entries: list[FileEntry], views: list[tuple[str, str]]
 ) -> dict[str, tuple[str, dict[str, str]]]:
-    return {relation: _descriptions(con, relation) for relation in {e.relation for e in entries}}
+    relations = {e.relation for e in entries} | {relation for relation, _ in views}
+    return {relation: _descriptions(con, relation) for relation in relations}
 
 
 def _swap_in(snapshot: Path, catalog: Path) -> None:
@@ -439,7 +455,8 @@ def settle(con: duckdb.DuckDBPyConnection, snapshot: Path) -> list[str]:
         info = next(k for k in kept if k.version == version)
         staged = versions_dir(snapshot) / f".{version}-{uuid.uuid4().hex}.tmp"
         staged.parent.mkdir(parents=True, exist_ok=True)
-        write_catalog(staged, folder, entries, _docs_of(con, entries), info, kept)
+        views = published_views(con)
+        write_catalog(staged, folder, entries, views, _docs_of(con, entries, views), info, kept)
         os.replace(staged, catalog)
         lines.append(
             f"已补发上次运行提交的第 {version} 版快照 / published version {version}, which a stopped run had "
@@ -560,7 +577,8 @@ def publish(
     staged = versions_dir(snapshot) / f".{version}-{uuid.uuid4().hex}.tmp"
     try:
         staged.parent.mkdir(parents=True, exist_ok=True)
-        write_catalog(staged, folder, entries, _docs_of(con, entries), info, kept)
+        views = published_views(con)
+        write_catalog(staged, folder, entries, views, _docs_of(con, entries, views), info, kept)
         if verify is not None:
             verify(staged)
     except BaseException as exc:
