@@ -29,13 +29,11 @@ their full paths, so a built snapshot is not copied elsewhere).
 """
 
 import errno
-import hashlib
 import os
 import shutil
 import subprocess
 import sys
 import textwrap
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -47,37 +45,20 @@ from pipelines.cli import EXIT_FAILED, main
 from pipelines.lib.faults import find_fault
 from pipelines.lib.outputs.summary import held_counties
 from pipelines.lib.paths import REPO_ROOT
-from pipelines.lib.synthetic.province import generate
 from pipelines.runner import run_pipeline
+from tests.integration.faults import YEARS, Build, correct_one_county, sha256
 
 pytestmark = pytest.mark.integration
 
-YEARS = [2021, 2022, 2023]
 MIB = 2**20
 RECORDS = ("audit.census_year_loads", "audit.loads")
 """The record of every attempt: a failed run adds its rows there, and nothing anywhere else."""
 
 
-@dataclass(frozen=True)
-class Build:
-    landing: Path
-    warehouse: Path
-    published: Path
-    reports: Path
-
-    def args(self, *more: str) -> list[str]:
-        return [
-            *("run", "--landing", str(self.landing), "--warehouse", str(self.warehouse)),
-            *("--published", str(self.published), "--reports", str(self.reports), *more),
-        ]
-
-
-@pytest.fixture(scope="module")
-def province(tmp_path_factory) -> Path:
-    """The landing folder of four counties, 2021-2023."""
-    landing = tmp_path_factory.mktemp("environment") / "landing"
-    generate(landing, counties=4, years=YEARS, seed=21, progress=lambda _: None)
-    return landing
+@pytest.fixture
+def province(fault_province) -> Path:
+    """The landing folder of four counties, 2021-2023 (the fault tests' shared province)."""
+    return fault_province.landing
 
 
 @pytest.fixture
@@ -118,18 +99,6 @@ def remount(folder: Path, options: str) -> None:
 def bytes_used(folder: Path) -> int:
     stats = os.statvfs(folder)
     return (stats.f_blocks - stats.f_bfree) * stats.f_frsize
-
-
-def correct_one_county(year_dir: Path) -> None:
-    """A county's corrected return: books changed for half of its schools."""
-    extract = sorted(year_dir.glob("*.csv"))[0]
-    frame = pl.read_csv(extract, infer_schema=False)
-    county = frame["county_code"][0]
-    half = (pl.col("county_code") == county) & (pl.int_range(pl.len()) % 2 == 0)
-    corrected = (
-        pl.when(half).then(pl.col("books").cast(pl.Int64) * 3 // 2).otherwise(pl.col("books").cast(pl.Int64))
-    )
-    frame.with_columns(corrected.cast(pl.String).alias("books")).write_csv(extract)
 
 
 def built_at(
@@ -210,10 +179,6 @@ def fill(folder: Path) -> Path:
     with open(filler, "wb") as f:
         os.posix_fallocate(f.fileno(), 0, stats.f_bavail * stats.f_frsize)
     return filler
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _digests(con: duckdb.DuckDBPyConnection, relations: list[str], leave_out: set[str]) -> dict[str, tuple]:

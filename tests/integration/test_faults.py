@@ -1,301 +1,49 @@
-"""Faults during loads, with real processes, signals, locks and file systems, and a real on-disk
-Dagster instance with the project's dagster.yaml (pool `warehouse` of 1) and no daemon: the way a
+"""Faults during loads, with real processes, locks and file systems, and a real on-disk Dagster
+instance with the project's dagster.yaml (pool `warehouse` of 1) and no daemon: the way a
 provincial team runs `junheng run` from cron or a terminal.
 
-- A reload killed (SIGKILL) in any step, before or after it commits: the next run clears the dead
-  run and its pool slot (and puts a committed version in place, or drops the files of one that
-  never committed), and finishes; every table then equals a clean build.
 - A year killed half-way, or refused by the data-quality checks, never reaches the snapshot, not
   even when another year is published after it.
 - A reader holding the working file stops a run with one line; one holding the snapshot does not.
 - Two loads at once: the second waits for the first, saying for whom, or gives up with exit 75.
 - A full disk or a read-only file system at publish time leaves the old snapshot, with a clear error.
 
-The kills are real: the run process sends itself SIGKILL at a chosen point (a small wrapper
-around one function of the pipeline), so the point is exact and the test is repeatable.
+A kill in every step of a run is test_fault_kills.py; the province is tests/integration/faults.py's.
 """
 
-import hashlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import textwrap
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 import duckdb
-import polars as pl
 import pytest
 
-from pipelines.cli import main
 from pipelines.defs.publish.assets import PUBLISHED_KEY
-from pipelines.lib.loads.run_write import history_tables
-from pipelines.lib.paths import REPO_ROOT
-from pipelines.lib.synthetic.province import generate
-from pipelines.runner import run_census_year, run_pipeline, warehouse_config
+from pipelines.runner import run_census_year, warehouse_config
+from tests.integration.faults import (
+    KILLER,
+    RELOADED,
+    Build,
+    cli,
+    digests,
+    finished,
+    run_in_process,
+    schools,
+    sha256,
+)
 
 pytestmark = pytest.mark.integration
-
-YEARS = [2021, 2022, 2023]
-RELOADED = 2023
-
-# Runs `junheng run`, but the process SIGKILLs itself at KILL_AT during the census-year run
-KILLER = textwrap.dedent(
-    """
-    import os, signal, sys
-    from pipelines.cli import main
-
-    def die(*args, **kwargs):
-        os.kill(os.getpid(), signal.SIGKILL)
-
-    def kill_after(module, name, when=lambda *args: True):
-        original = getattr(module, name)
-
-        def wrapper(*args, **kwargs):
-            result = original(*args, **kwargs)
-            if when(*args):
-                die()
-            return result
-
-        setattr(module, name, wrapper)
-
-    where = os.environ["KILL_AT"]
-    if where == "ingest":  # the year's raw rows replaced and committed, nothing built on them yet
-        import pipelines.defs.ingest.assets as ingest
-        kill_after(ingest, "replace_census_year")
-    elif where == "model":  # staging and the first marts rebuilt, the rest still the old year's
-        import pipelines.defs.models.factory as factory
-        kill_after(factory, "run_model", lambda con, model, year: model.relation == "marts.county_indicator_cv")
-    elif where == "alerts":  # every model and the alerts rebuilt, not yet checked or published
-        import pipelines.defs.monitoring.assets as monitoring
-        kill_after(monitoring, "replace_year")
-    elif where == "quality":  # the staged copy made, the data-quality suites running on it
-        import pipelines.defs.publish.assets as publish_asset
-        publish_asset.run_suites = die
-    elif where == "parquet":  # every step done, the Parquet files of the new version half-written
-        import pipelines.lib.publish.snapshot as publish
-        written = []
-        original_write = publish._write_parquet
-
-        def write_parquet(*args):
-            if len(written) == 10:
-                die()
-            written.append(True)
-            return original_write(*args)
-
-        publish._write_parquet = write_parquet
-    elif where == "staged":  # the Parquet files and the catalog written and checked, not committed
-        import pipelines.lib.publish.snapshot as publish
-        kill_after(publish, "write_catalog")
-    elif where == "commit":  # committed in the working file, the catalog not yet swapped in
-        import pipelines.lib.loads.run_write as run_write
-        kill_after(run_write.RunWrite, "commit")
-    sys.exit(main(sys.argv[1:]))
-    """
-)
-KILL_POINTS = ["ingest", "model", "alerts", "quality", "parquet", "staged", "commit"]
-
-RUN_COLUMNS = ("load_id", "loaded_at")
-"""Columns that name the run that wrote a row; they differ between two builds of the same data."""
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def yearly_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Every table (or, in the snapshot, view) with a census_year column, but the load logs."""
-    rows = con.execute(
-        "select distinct schema_name || '.' || table_name from duckdb_columns() "
-        "where column_name = 'census_year' and database_name = current_database() "
-        "and schema_name in ('raw', 'staging', 'marts', 'monitoring', 'audit') order by 1"
-    ).fetchall()
-    return [t for (t,) in rows if t not in history_tables()]
-
-
-def digests(database: Path) -> dict[str, str]:
-    """A content digest of every yearly table (all but the load logs), per census year."""
-    out = {}
-    with duckdb.connect(str(database), read_only=True) as con:
-        for table in yearly_tables(con):
-            if table == "audit.revisions":  # a log of loads too: a reload records one, a clean build none
-                continue
-            schema, name = table.split(".")
-            columns = [
-                f'"{c}"'
-                for (c,) in con.execute(
-                    "select column_name from duckdb_columns() where schema_name = $s and table_name = $t "
-                    "order by column_index",
-                    {"s": schema, "t": name},
-                ).fetchall()
-                if c not in RUN_COLUMNS
-            ]
-            for year, digest, rows in con.execute(
-                f"select census_year, sum(hash({', '.join(columns)})), count(*) from {table} group by 1 order by 1"
-            ).fetchall():
-                out[f"{table}/{year}"] = f"{rows}:{digest}"
-    return out
-
-
-def schools(database: Path) -> dict[int, int]:
-    with duckdb.connect(str(database), read_only=True) as con:
-        rows = con.execute(
-            "select census_year, count(*) from raw.census_schools group by 1 order by 1"
-        ).fetchall()
-    return dict(rows)
-
-
-@dataclass(frozen=True)
-class Build:
-    landing: Path
-    warehouse: Path
-    published: Path
-    reports: Path
-    home: Path | None = None
-
-    def args(self, *more: str) -> list[str]:
-        return [
-            *("run", "--landing", str(self.landing), "--warehouse", str(self.warehouse)),
-            *("--published", str(self.published), "--reports", str(self.reports), *more),
-        ]
-
-
-def correct_one_county(year_dir: Path) -> None:
-    """A county's corrected return: books changed for half of its schools."""
-    extract = sorted(year_dir.glob("*.csv"))[0]
-    frame = pl.read_csv(extract, infer_schema=False)
-    county = frame["county_code"][0]
-    half = (pl.col("county_code") == county) & (pl.int_range(pl.len()) % 2 == 0)
-    corrected = (
-        pl.when(half).then(pl.col("books").cast(pl.Int64) * 3 // 2).otherwise(pl.col("books").cast(pl.Int64))
-    )
-    frame.with_columns(corrected.cast(pl.String).alias("books")).write_csv(extract)
-
-
-def build(landing: Path, root: Path) -> Build:
-    done = Build(landing, root / "w.duckdb", root / "pub" / "junheng.duckdb", root / "reports")
-    run_pipeline(done.landing, done.warehouse, done.published, done.reports, YEARS, progress=lambda _: None)
-    return done
-
-
-@pytest.fixture(scope="module")
-def province(tmp_path_factory):
-    """The files as first loaded, the same with one county's 2023 corrected, and two clean builds."""
-    root = tmp_path_factory.mktemp("faults")
-    landing, corrected = root / "landing", root / "corrected"
-    generate(landing, counties=4, years=YEARS, seed=21, progress=lambda _: None)
-    shutil.copytree(landing, corrected)
-    correct_one_county(corrected / str(RELOADED))
-    before = build(landing, root / "before")  # what the analysts have before the reload
-    right = build(corrected, root / "right")  # the corrected files loaded from scratch
-    return before, right
-
-
-def new_instance(home: Path) -> Path:
-    """An on-disk Dagster instance with the project's dagster.yaml, created once (as the daemon or
-    `dagster instance migrate` would), as cron's `junheng run` finds it."""
-    home.mkdir()
-    shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
-    with dg.DagsterInstance.from_config(str(home)):
-        pass
-    return home
-
-
-@pytest.fixture
-def loaded(province, tmp_path, monkeypatch):
-    """2021-2023 loaded and published, the corrected 2023 files in the landing folder: a reload."""
-    before, right = province
-    shutil.copyfile(before.warehouse, tmp_path / "w.duckdb")
-    shutil.copytree(before.published.parent, tmp_path / "pub")
-    home = new_instance(tmp_path / "dagster_home")
-    monkeypatch.setenv("DAGSTER_HOME", str(home))  # for the runs this test makes in-process
-    setup = Build(
-        right.landing, tmp_path / "w.duckdb", tmp_path / "pub" / "junheng.duckdb", tmp_path / "reports", home
-    )
-    return setup, before, right
-
-
-def cli(setup: Build, *args: str, kill_at: str | None = None, **popen) -> subprocess.Popen:
-    """`junheng run` in its own process, on the test's instance."""
-    env = {**os.environ, "DAGSTER_HOME": str(setup.home)}
-    if kill_at:
-        env["KILL_AT"] = kill_at
-    command = ["-c", KILLER] if kill_at else ["-m", "pipelines.cli"]
-    return subprocess.Popen(
-        [sys.executable, *command, *setup.args(*args)],
-        env=env,
-        cwd=setup.warehouse.parent,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        **popen,
-    )
-
-
-def finished(process: subprocess.Popen) -> tuple[int, str, str]:
-    out, err = process.communicate(timeout=600)
-    return process.returncode, out, err
-
-
-class Hung(Exception):
-    """A run in this process did not finish in time (e.g. it waits for a dead run's pool slot)."""
-
-
-def run_in_process(setup: Build, capsys, *args: str, seconds: int = 300) -> tuple[int, str, str]:
-    """`junheng run` in this process, failing the test instead of hanging it if it never ends."""
-
-    def hung(signum, frame):
-        raise Hung(f"junheng run {' '.join(args)} still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, hung)
-    signal.alarm(seconds)
-    try:
-        code = main(setup.args(*args))
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-@pytest.mark.parametrize("kill_at", KILL_POINTS)
-def test_a_reload_killed_in_any_step_is_undone_and_the_rerun_equals_a_clean_build(loaded, kill_at, capsys):
-    setup, before, right = loaded
-    snapshot = sha256(setup.published)
-    code, _, err = finished(cli(setup, "--years", str(RELOADED), kill_at=kill_at))
-    assert code == -signal.SIGKILL, err[-2000:]
-    assert sha256(setup.published) == snapshot  # killed before the rename, whatever the step
-
-    # killed before its commit, the run left the working file as it was: it wrote in one transaction
-    if kill_at != "commit":
-        assert digests(setup.warehouse) == digests(before.warehouse)
-
-    # the next run on the same instance neither hangs on the dead run's pool slot nor keeps its
-    # files: it says what it cleared, then loads the year
-    code, out, err = run_in_process(setup, capsys, "--years", str(RELOADED))
-    assert code == 0, err
-    assert "cleared a run whose process is gone: census year 2023" in out
-    # a kill after the commit leaves a whole, checked version: the next run puts it in place first
-    assert ("published version" in out) == (kill_at == "commit")
-    # a kill while the new version's files were written leaves files no version names: dropped
-    assert ("published files no kept version names" in out) == (kill_at in ("quality", "parquet", "staged"))
-    assert digests(setup.warehouse) == digests(right.warehouse)
-    assert digests(setup.published) == digests(right.published)
-    with dg.DagsterInstance.from_config(str(setup.home)) as instance:
-        statuses = sorted(r.status.value for r in instance.get_runs() if r.job_name == "census_year_job")
-        assert statuses == ["FAILURE", "SUCCESS"]  # the dead run marked failed, the rerun done
-        assert not instance.event_log_storage.get_concurrency_info("warehouse").claimed_slots
 
 
 def test_a_year_killed_half_way_never_reaches_the_snapshot_even_when_another_year_is_published(
     loaded, capsys
 ):
     setup, before, _ = loaded
-    code, _, err = finished(cli(setup, "--years", str(RELOADED), kill_at="model"))
+    code, _, err = finished(cli(setup, KILLER, "--years", str(RELOADED), kill_at="model"))
     assert code == -signal.SIGKILL, err[-2000:]
     # 2023's raw rows and first marts were rebuilt inside the run's transaction: never committed
     assert digests(setup.warehouse) == digests(before.warehouse)
@@ -336,7 +84,7 @@ def test_a_reload_refused_by_the_quality_checks_keeps_the_previous_year_everywhe
     original = extract.read_bytes()
     try:
         extract.write_text(_senior_school_only(original.decode("utf-8")), encoding="utf-8")
-        code, out, err = finished(cli(setup, "--years", str(RELOADED)))
+        code, out, err = finished(cli(setup, None, "--years", str(RELOADED)))
     finally:
         extract.write_bytes(original)
     assert code == 1
@@ -375,7 +123,7 @@ def test_a_reader_on_the_working_file_stops_a_run_with_one_line_and_changes_noth
     )
     try:
         assert reader.stdout is not None and reader.stdout.readline().strip() == "open"
-        code, out, err = finished(cli(setup, "--years", str(RELOADED)))
+        code, out, err = finished(cli(setup, None, "--years", str(RELOADED)))
     finally:
         reader.kill()
         reader.wait()
@@ -410,16 +158,16 @@ def test_a_reader_on_the_snapshot_keeps_its_view_and_does_not_stop_the_run(loade
 
 def test_a_second_load_waits_for_the_first_saying_for_whom_or_gives_up_with_exit_75(loaded):
     setup, _, right = loaded
-    first = cli(setup, "--years", "2022-2023")
+    first = cli(setup, None, "--years", "2022-2023")
     holder = setup.warehouse.with_name("w.duckdb.lock")
     deadline = time.monotonic() + 60
     while not (holder.exists() and holder.read_text()):  # the first run holds the lock
         assert time.monotonic() < deadline and first.poll() is None
         time.sleep(0.2)
-    code, _, err = finished(cli(setup, "--years", "2021", "--wait", "1"))
+    code, _, err = finished(cli(setup, None, "--years", "2021", "--wait", "1"))
     assert code == 75
     assert "another load is still running (" in err and f"pid {first.pid}" in err
-    waiting = cli(setup, "--years", "2021")
+    waiting = cli(setup, None, "--years", "2021")
     (code, _, err), (code2, out2, err2) = finished(first), finished(waiting)
     assert code == 0, err
     assert code2 == 0, err2
