@@ -1,9 +1,13 @@
 """Fixtures of the integration tests that several modules share (tests/conftest.py has the rest)."""
 
 import shutil
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
+from pipelines.lib.synthetic.province import generate
+from pipelines.runner import run_pipeline
 from tests.conftest import shared_build
 from tests.integration.faults import (
     Build,
@@ -41,3 +45,34 @@ def loaded(fault_province, tmp_path, monkeypatch):
         home,
     )
     return setup, before, right
+
+
+@dataclass(frozen=True)
+class NineCounties:
+    landing: Path
+    warehouse: Path
+    """2022-2024 loaded in one run and published (beside it: published/, reports/)."""
+
+
+NINE_COUNTY_YEARS = [2022, 2023, 2024]
+
+
+@pytest.fixture(scope="session")
+def nine_counties(tmp_path_factory) -> NineCounties:
+    """Nine counties in two prefectures (two extract files a year), 2022-2024, seed 21, loaded:
+    built once per session for the modules that compare histories of loads
+    (test_corrections.py, test_replace_semantics.py). Read-only: copy what a test changes."""
+
+    def build(root: Path) -> str:
+        generate(root / "landing", counties=9, years=NINE_COUNTY_YEARS, seed=21, progress=lambda _: None)
+        run_pipeline(
+            landing=root / "landing",
+            warehouse=root / "w.duckdb",
+            published=root / "published" / "w.duckdb",
+            reports=root / "reports",
+            progress=lambda _: None,
+        )
+        return ""
+
+    root, _ = shared_build(tmp_path_factory, "nine_counties", build)
+    return NineCounties(root / "landing", root / "w.duckdb")

@@ -12,7 +12,6 @@ import pytest
 from pipelines.defs.ingest.sensors import landing_sensor
 from pipelines.defs.resources import Warehouse
 from pipelines.lib.outputs.reports.build import build_reports
-from pipelines.lib.synthetic.province import generate
 from pipelines.lib.warehouse import connect, query_frame
 from pipelines.runner import run_pipeline
 from tests.conftest import warehouse_tables
@@ -25,11 +24,10 @@ LOG_TABLES = ("audit.loads", "audit.census_year_loads", "audit.revisions")
 """Records of what happened (which runs, when): they differ between two histories by design."""
 
 
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory):
-    out = tmp_path_factory.mktemp("generated")
-    generate(out, counties=9, years=YEARS, seed=21)
-    return out
+@pytest.fixture
+def generated(nine_counties):
+    """Nine counties, 2022-2024, seed 21 (read-only: a test copies what it changes)."""
+    return nine_counties.landing
 
 
 def run(landing, warehouse, years=None, instance=None):
@@ -44,12 +42,10 @@ def run(landing, warehouse, years=None, instance=None):
     )
 
 
-@pytest.fixture(scope="module")
-def in_order(tmp_path_factory, generated):
-    """The original files, loaded 2022, 2023, 2024."""
-    root = tmp_path_factory.mktemp("in_order")
-    run(generated, root / "w.duckdb")
-    return root / "w.duckdb"
+@pytest.fixture
+def in_order(nine_counties):
+    """The original files, loaded 2022, 2023, 2024 (read-only)."""
+    return nine_counties.warehouse
 
 
 def tables(warehouse) -> dict[str, pl.DataFrame]:

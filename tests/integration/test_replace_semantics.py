@@ -6,7 +6,6 @@ import shutil
 import polars as pl
 import pytest
 
-from pipelines.lib.synthetic.province import generate
 from pipelines.lib.warehouse import connect, query_frame
 from pipelines.runner import PipelineFailed, run_pipeline
 
@@ -15,21 +14,17 @@ pytestmark = pytest.mark.integration
 DATA_SCHEMAS = ("raw", "staging", "marts")
 
 
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory):
-    out = tmp_path_factory.mktemp("generated")
-    generate(out, counties=9, years=[2022, 2023, 2024], seed=21)  # 2 prefectures: 2 files a year
-    return out
+@pytest.fixture
+def generated(nine_counties):
+    """Nine counties, 2022-2024 (2 prefectures: 2 files a year); read-only."""
+    return nine_counties.landing
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory, generated):
-    """The three years loaded once per module (about 25 s); each test works on a copy."""
-    root = tmp_path_factory.mktemp("built")
-    landing, warehouse = root / "landing", root / "w.duckdb"
-    shutil.copytree(generated, landing)
-    run(landing, warehouse)
-    return landing, warehouse
+@pytest.fixture
+def built(nine_counties):
+    """The three years loaded once per session (tests/integration/conftest.py); each test works on
+    a copy."""
+    return nine_counties.landing, nine_counties.warehouse
 
 
 @pytest.fixture
