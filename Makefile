@@ -31,7 +31,7 @@ demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml ## Generate a synthetic province and
 # fixtures are built once). Measured 2026-12-06 from a fresh clone on an idle 2-core machine: 14 min 47 s
 # (pytest 13 min 28 s, 692 tests; the fault tests on one worker are the longest path)
 test: $(STAMP) browser lint ## Lint, type-check and run the whole test suite
-	JUNHENG_REQUIRE_BROWSER=1 JUNHENG_REQUIRE_ROOT=1 $(BIN)/python -m pytest -n 2 --dist loadfile
+	JUNHENG_REQUIRE_BROWSER=1 JUNHENG_REQUIRE_ROOT=1 $(BIN)/python -m pytest -n 2 --dist loadfile --durations=25
 
 # the edit loop: lint, types and the unit tests (no province is built). Measured 2026-12-06 on an idle
 # 2-core machine: 102 s (475 tests in 91 s)

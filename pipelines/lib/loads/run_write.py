@@ -60,6 +60,12 @@ def run_setting(name: str) -> dict:
         return dict(yaml.safe_load(f)[name])
 
 
+def limit_memory(con: duckdb.DuckDBPyConnection) -> None:
+    """Hold the DuckDB database of `con` to the run's memory limit (runs.yaml run_memory)."""
+    limit = Literal(str(run_setting("run_memory")["limit"]))
+    con.execute(sql("warehouse/set_memory_limit", limit=limit))
+
+
 def loaded_years(con: duckdb.DuckDBPyConnection) -> list[int]:
     """The census years raw.census_schools holds (as this connection sees it), in order."""
     if not table_exists(con, "raw", "census_schools"):
@@ -107,8 +113,7 @@ class RunWrite:
         if self._con is None:
             con = open_connection(self.path)
             try:
-                memory = run_setting("run_memory")
-                con.execute(sql("warehouse/set_memory_limit", limit=Literal(str(memory["limit"]))))
+                limit_memory(con)
                 con.execute("begin transaction")
             except BaseException:
                 con.close()

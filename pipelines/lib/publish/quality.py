@@ -25,6 +25,7 @@ import duckdb
 import yaml
 
 from pipelines.lib.catalog import table_docs
+from pipelines.lib.loads.run_write import limit_memory
 from pipelines.lib.paths import MODELS_DIR
 from pipelines.lib.publish.data_docs import (
     check_local_links,
@@ -115,7 +116,8 @@ def _key_tables(key_sources: Mapping[str, Any], where: str) -> list[dict[str, An
     the one place a key is stated."""
     tables: list[dict[str, Any]] = []
     for schema in key_sources.get("from_sidecars", []):
-        docs = [doc for doc in table_docs() if doc.schema == schema]
+        # a view's rows are its stored table's, joined on the keys of tables checked themselves
+        docs = [doc for doc in table_docs() if doc.schema == schema and not doc.view]
         if not docs:
             raise QualityConfigError(f"{where}: no sidecars under models/{schema}/")
         for doc in docs:
@@ -523,6 +525,7 @@ def build_frames(
         raise FileNotFoundError(f"no warehouse file at {database}")
     con = duckdb.connect(str(database), read_only=True)
     try:
+        limit_memory(con)
         return {spec.name: CHECKS[spec.check](con, spec, census_year) for spec in suites}
     finally:
         con.close()
