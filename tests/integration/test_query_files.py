@@ -48,7 +48,7 @@ CATALOG_STATEMENTS = {
     "snapshot/opens",
 }
 """The statements that run on a catalog's connection, not the working warehouse's."""
-CREATED = re.compile(r"create\s+(?:table|view)\s+\{\{\s*(\w+)\s*\}\}", re.IGNORECASE)
+CREATED = re.compile(r"create\s+(?:or\s+replace\s+)?(?:table|view)\s+\{\{\s*(\w+)\s*\}\}", re.IGNORECASE)
 
 
 def test_every_statement_binds_on_the_demo_warehouse(demo, tmp_path):

@@ -134,6 +134,8 @@ def dummy_fills(body: str) -> dict:
     for name in set(re.findall(r"\{\{\s*(\w+)\s*\}\}", body)):
         if name == "text":
             fills[name] = Literal("a comment")
+        elif name == "limit":
+            fills[name] = Literal("3GB")
         elif name == "columns":
             fills[name] = Columns((("census_year", "INTEGER"),))
         elif name == "model":
