@@ -28,8 +28,8 @@ demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml ## Generate a synthetic province and
 	$(BIN)/junheng demo
 
 # lint and mypy first (CI runs make test, so it enforces them); then two workers, whole files each (so module
-# fixtures are built once). Measured 2026-12-06 from a fresh clone on an idle 2-core machine: 14 min 47 s
-# (pytest 13 min 28 s, 692 tests; the fault tests on one worker are the longest path)
+# fixtures are built once; the shared builds of tests/conftest.py once per session). Measured 2026-12-06 from a
+# fresh clone on an idle 2-core machine: 16 min 7 s (pytest 14 min 56 s, 698 tests; it prints the 25 slowest)
 test: $(STAMP) browser lint ## Lint, type-check and run the whole test suite
 	JUNHENG_REQUIRE_BROWSER=1 JUNHENG_REQUIRE_ROOT=1 $(BIN)/python -m pytest -n 2 --dist loadfile --durations=25
 
