@@ -4,9 +4,10 @@
 -- a table to read is passed as $table_name and read with query_table().
 
 -- name: repeated_keys
--- The rows of $table_name whose key ($key) repeats: one hash aggregate in DuckDB, and a frame
--- that is empty when the key is unique (cheap at any scale), with one row per copy otherwise.
--- A table without census years gets a null one, so it is checked whole.
+-- One row for $table_name: how many of its keys ($key) repeat, the rows holding them, and the first
+-- $max_examples of them, each with its column names. One hash aggregate in DuckDB at any scale; the
+-- suite's frame is one such row per table. A table without census years gets a null one, so it is
+-- checked whole.
 with
 
 table_rows as (
@@ -22,15 +23,29 @@ key_counts as (
     group by all
 ),
 
-final as (
-    select * exclude (n_rows), unnest(range(n_rows)) as copy_number
+repeated as (
+    select
+        -- e.g. (census_year=2024, county_code=900101, stage=primary)
+        '(' || regexp_replace(
+            trim(struct_pack(*columns(lambda c: list_contains($key, c)))::varchar, '{}'),
+            '''([a-z_0-9]+)'': ', '\1=', 'g'
+        ) || ')' as key_values,
+        n_rows
     from key_counts
     where n_rows > 1
+),
+
+final as (
+    select
+        $table_name as table_name,
+        array_to_string($key, ' x ') as key_columns,
+        count(*) as repeated_keys,
+        coalesce(sum(n_rows), 0)::bigint as rows_with_repeated_key,
+        coalesce(array_to_string(list(key_values order by key_values)[1:$max_examples], '; '), '') as examples
+    from repeated
 )
 
 select * from final
-order by all
-limit $max_rows
 
 -- name: composite_identity
 -- marts.county_balance against the mean of its indicator CVs in marts.county_indicator_cv.

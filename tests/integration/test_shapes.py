@@ -3,7 +3,11 @@ statistics-system county exports (统计三级 names, two-row headers, 办学类
 as units not counted as schools), per-school base-form workbooks (教基: one sheet per form, each
 value found by its labels; or one workbook of a county's schools) and a year folder mixing them
 with a canonical file. Each loads to the
-warehouse the canonical files give, value for value, with every file's shape recorded."""
+warehouse the canonical files give, value for value, with every file's shape recorded.
+
+The workbooks of one census year are written from that year's canonical files (the generator's
+writers, fed the rows the canonical files hold), so a shape costs one year of workbooks, not a
+whole province of them."""
 
 import shutil
 from pathlib import Path
@@ -11,6 +15,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from contracts.columns import CENSUS_DTYPES
+from pipelines.lib.synthetic.exports import write_county_exports
+from pipelines.lib.synthetic.form_books import write_form_books
 from pipelines.lib.synthetic.province import generate
 from pipelines.lib.warehouse import connect, query_frame
 from pipelines.runner import run_pipeline
@@ -39,6 +46,28 @@ def load(folder: Path, warehouse: Path, years: list[int] | None = None) -> Path:
         progress=lambda _: None,
     )
     return warehouse
+
+
+def canonical_rows(files: list[Path]) -> pl.DataFrame:
+    """The census rows of canonical CSV files, typed as the contract types them."""
+    rows = pl.concat([pl.read_csv(f, infer_schema=False) for f in files])
+    return rows.select(
+        (pl.col(c) == "true") if t == pl.Boolean else pl.col(c).cast(t) for c, t in CENSUS_DTYPES.items()
+    )
+
+
+def one_year_of(canonical: Path, root: Path, year: int) -> Path:
+    """A landing folder of `canonical`'s reference files and no census year yet."""
+    shutil.copytree(canonical / "reference", root / "reference")
+    (root / str(year)).mkdir(parents=True)
+    return root
+
+
+def county_names(landing: Path) -> dict[str, tuple[str, str]]:
+    counties = pl.read_csv(landing / "reference" / "counties.csv", infer_schema=False)
+    return {
+        r["county_code"]: (r["county_name"], r["prefecture_name"]) for r in counties.iter_rows(named=True)
+    }
 
 
 def tables(warehouse: Path) -> dict[str, pl.DataFrame]:
@@ -89,12 +118,12 @@ def test_county_exports_load_to_the_same_warehouse_as_the_canonical_files(root, 
 
 
 def test_form_workbooks_load_to_the_same_warehouse_as_the_canonical_files(root):
-    csv = load(landing(root, "csv", 4), root / "csv4.duckdb")  # 4 counties: one workbook a school
-    folder = landing(root, "jiaoji", 4)
+    csv = landing(root, "csv", 4)  # 4 counties: one workbook a school
+    folder = one_year_of(csv, root / "forms", 2024)
+    written = write_form_books(canonical_rows(sorted((csv / "2024").glob("*.csv"))), folder / "2024", 2024)
     forms = load(folder, root / "forms.duckdb")
-    assert_same(forms, csv)
-    workbooks = sum(len(list((folder / str(y)).glob("*.xlsx"))) for y in YEARS)
-    assert shapes(forms) == [("jiaoji_forms", workbooks)]
+    assert_same(forms, load(csv, root / "csv4.duckdb", [2024]))
+    assert shapes(forms) == [("jiaoji_forms", written)] and written > 100
     with connect(forms, read_only=True) as con:
         cells = query_frame(con, "select * from audit.form_cells where census_year = 2024")
         schools = query_frame(con, "select count(*) as n from raw.census_schools where census_year = 2024")
@@ -105,28 +134,21 @@ def test_form_workbooks_load_to_the_same_warehouse_as_the_canonical_files(root):
 
 def test_a_year_folder_of_three_shapes_loads_like_the_canonical_files(root, canonical):
     csv = canonical[0]
-    export, forms = landing(root, "county_export", 9), landing(root, "jiaoji", 9)
-    county_books = landing(root, "jiaoji_county", 9)
-    mixed = root / "mixed"
-    shutil.copytree(csv / "reference", mixed / "reference")
-    (mixed / "2024").mkdir(parents=True)
+    mixed = one_year_of(csv, root / "mixed", 2024)
     first, second = sorted((csv / "2024").glob("*.csv"))  # two prefectures
     shutil.copy(first, mixed / "2024")  # the first prefecture as one canonical file
-    rows = pl.read_csv(second, infer_schema=False)
+    rows = canonical_rows([second])
     counties = sorted(rows["county_code"].unique())
-    by_form = set(rows.filter(pl.col("county_code") == counties[0])["school_id"])
-    for path in (export / "2024").glob("*.xlsx"):  # the second's third and later counties as exports
-        if any(path.stem.endswith(code) for code in counties[2:]):
-            shutil.copy(path, mixed / "2024")
-    shutil.copy(county_books / "2024" / f"2024_{counties[1]}_基表.xlsx", mixed / "2024")  # all forms in one
-    for path in (forms / "2024").glob("*.xlsx"):  # its first county school by school
-        if path.name.split("_")[1] in by_form:
-            shutil.copy(path, mixed / "2024")
+    of = {code: rows.filter(pl.col("county_code") == code) for code in counties}
+    by_form = write_form_books(of[counties[0]], mixed / "2024", 2024)  # its first county school by school
+    write_form_books(of[counties[1]], mixed / "2024", 2024, by_county=True)  # its second: all forms in one
+    exports = pl.concat([of[code] for code in counties[2:]])  # its third and later: statistics exports
+    write_county_exports(exports, mixed / "2024", 2024, county_names(csv))
     want = tables(load(csv, root / "csv2024.duckdb", [2024]))["raw.census_schools"]
     got_warehouse = load(mixed, root / "mixed.duckdb", [2024])
     assert tables(got_warehouse)["raw.census_schools"].equals(want)
     assert shapes(got_warehouse) == [
         ("county_export", len(counties) - 2),
-        ("jiaoji_forms", len(by_form) + 1),
+        ("jiaoji_forms", by_form + 1),
         ("school_table", 1),
     ]
