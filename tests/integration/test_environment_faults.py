@@ -22,8 +22,8 @@ After each fault the run after the fault is fixed works with no cleaning up. The
 lines: a census year the warehouse keeps although its landing folder is gone, and the counties
 whose data is on hold in the years just loaded.
 
-`junheng run` runs in a process of its own, as cron runs it: what a failed run leaves is what the
-next process finds.
+The run the machine fails is a process of its own, as cron runs it: what it leaves is what the next
+process finds. The runs after it, and the runs that only print a summary, run in the test's process.
 Each test builds its province where it runs it (the snapshot's views name their Parquet files by
 their full paths, so a built snapshot is not copied elsewhere).
 """
@@ -46,7 +46,7 @@ from pipelines.lib.faults import find_fault
 from pipelines.lib.outputs.summary import held_counties
 from pipelines.lib.paths import REPO_ROOT
 from pipelines.runner import run_pipeline
-from tests.integration.faults import YEARS, Build, correct_one_county, sha256
+from tests.integration.faults import YEARS, Build, correct_one_county, run_in_process, sha256
 
 pytestmark = pytest.mark.integration
 
@@ -315,7 +315,7 @@ def state(setup: Build) -> dict:
 
 
 def test_a_read_only_published_folder_ends_the_run_in_one_line_and_keeps_the_snapshot(
-    province, tmp_path, tmpfs
+    province, tmp_path, tmpfs, capsys
 ):
     published_folder = tmpfs(tmp_path / "pub", 64 * MIB)
     setup = built_at(province, tmp_path)
@@ -339,7 +339,7 @@ def test_a_read_only_published_folder_ends_the_run_in_one_line_and_keeps_the_sna
     assert strays(setup.published) == []
 
     remount(published_folder, "rw")  # fixed: the next run loads and publishes, nothing to clean up
-    code, out, err = junheng_run(setup, "--years", "2023")
+    code, out, err = run_in_process(setup, capsys, "--years", "2023")
     assert code == 0, err
     assert "[1/1] 2023 年度完成，用时 " in out, out
     assert books(setup.published) == books(setup.warehouse) != before["books"]
@@ -348,7 +348,7 @@ def test_a_read_only_published_folder_ends_the_run_in_one_line_and_keeps_the_sna
 
 @pytest.mark.parametrize("fills_up", ["before", "after-parquet"])
 def test_a_full_disk_under_the_published_folder_ends_the_run_in_one_line_and_keeps_the_snapshot(
-    province, tmp_path, tmpfs, fills_up
+    province, tmp_path, tmpfs, fills_up, capsys
 ):
     """The disk too small for the new version's files (its Parquet files fail), or filled up by
     another process once they are written (its catalog fails)."""
@@ -379,7 +379,7 @@ def test_a_full_disk_under_the_published_folder_ends_the_run_in_one_line_and_kee
     assert bytes_used(published_folder) == in_use
 
     remount(published_folder, f"size={64 * MIB}")  # room made
-    code, _, err = junheng_run(setup, "--years", "2023")
+    code, _, err = run_in_process(setup, capsys, "--years", "2023")
     assert code == 0, err
     assert books(setup.published) == books(setup.warehouse) != before["books"]
     assert strays(setup.published) == []
@@ -387,7 +387,7 @@ def test_a_full_disk_under_the_published_folder_ends_the_run_in_one_line_and_kee
 
 @pytest.mark.parametrize("years", [[2023], [2022, 2023]], ids=["one-year", "two-years"])
 def test_a_working_disk_that_fills_up_during_a_load_keeps_the_warehouse_as_it_was(
-    province, tmp_path, tmpfs, years
+    province, tmp_path, tmpfs, years, capsys
 ):
     working_folder = tmpfs(tmp_path / "work", 96 * MIB)
     setup = built_at(province, tmp_path, warehouse=working_folder / "w.duckdb")
@@ -410,7 +410,7 @@ def test_a_working_disk_that_fills_up_during_a_load_keeps_the_warehouse_as_it_wa
     assert_as_before(setup, before, years, reason=None)
 
     filler.unlink()  # room made: the next run loads the years
-    code, out, err = junheng_run(setup, "--years", asked)
+    code, out, err = run_in_process(setup, capsys, "--years", asked)
     assert code == 0, err
     if len(years) > 1:
         assert f"{shown} 年度在一次运行中载入并发布，用时 " in out, out
@@ -422,7 +422,7 @@ def test_a_working_disk_that_fills_up_during_a_load_keeps_the_warehouse_as_it_wa
 
 
 def test_a_full_working_disk_stops_the_run_before_it_loads_and_the_next_run_with_room_succeeds(
-    province, tmp_path, tmpfs
+    province, tmp_path, tmpfs, capsys
 ):
     working_folder = tmpfs(tmp_path / "work", 96 * MIB)
     setup = built_at(province, tmp_path, warehouse=working_folder / "w.duckdb")
@@ -442,7 +442,7 @@ def test_a_full_working_disk_stops_the_run_before_it_loads_and_the_next_run_with
     assert sha256(setup.published) == before["snapshot"] and figures(setup.published) == before["figures"]
 
     filler.unlink()  # a disk with room
-    code, out, err = junheng_run(setup, "--years", "2021-2023")
+    code, out, err = run_in_process(setup, capsys, "--years", "2021-2023")
     assert code == 0, err
     assert "2021、2022、2023 年度在一次运行中载入并发布，用时 " in out, out
     assert "[3/3] 2023 年度完成：" in out, out
@@ -484,11 +484,13 @@ def summary_lines(out: str) -> list[str]:
     return [line for line in out.splitlines() if line.strip() and not line.startswith("  ")]
 
 
-def test_a_year_kept_without_its_landing_folder_is_said_first_and_not_hidden_in_a_range(province, tmp_path):
+def test_a_year_kept_without_its_landing_folder_is_said_first_and_not_hidden_in_a_range(
+    province, tmp_path, capsys
+):
     setup = built_at(province, tmp_path)
     kept = books(setup.published, 2022)
     shutil.rmtree(setup.landing / "2022")
-    code, out, err = junheng_run(setup)  # every census-year folder found: 2021 and 2023
+    code, out, err = run_in_process(setup, capsys)  # every census-year folder found: 2021 and 2023
     assert code == 0, err
     first, second = summary_lines(out)[:2]
     assert first == (
@@ -501,7 +503,7 @@ def test_a_year_kept_without_its_landing_folder_is_said_first_and_not_hidden_in_
     assert books(setup.published, 2022) == kept  # kept as last loaded
 
 
-def test_the_counties_on_hold_in_the_year_loaded_are_named_in_the_first_lines(province, tmp_path):
+def test_the_counties_on_hold_in_the_year_loaded_are_named_in_the_first_lines(province, tmp_path, capsys):
     setup = built_at(province, tmp_path)
     extract = sorted((setup.landing / "2023").glob("*.csv"))[0]
     frame = pl.read_csv(extract, infer_schema=False)
@@ -516,7 +518,7 @@ def test_the_counties_on_hold_in_the_year_loaded_are_named_in_the_first_lines(pr
     gone = alone.head(int(alone.len() * 0.9))
     frame.filter(~pl.col("school_id").is_in(gone.to_list())).write_csv(extract)
 
-    code, out, err = junheng_run(setup, "--years", "2023")
+    code, out, err = run_in_process(setup, capsys, "--years", "2023")
     assert code == 0, err
     with duckdb.connect(str(setup.published), read_only=True) as con:
         held = con.execute(
