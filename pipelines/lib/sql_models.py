@@ -164,12 +164,14 @@ def upgrade_tables(con: duckdb.DuckDBPyConnection, models: list[SqlModel]) -> li
             added = [c for c in columns if c not in existing]
             dropped = [c for c in existing if c not in columns]
             why = f"a newer version of the model: columns added {added}, dropped {dropped}"
+            what = "表结构已更新"
         else:
             if loaded is None:
                 loaded = loaded_years(con)
             if not loaded:
                 continue  # a fresh warehouse: the run's steps build it
             years, why = loaded, "a model new to this warehouse"
+            what = "新增的表"
         with transaction(con):
             if table_exists(con, model.schema, model.table):
                 con.execute(sql("warehouse/drop_model_table", relation=relation))
@@ -182,7 +184,7 @@ def upgrade_tables(con: duckdb.DuckDBPyConnection, models: list[SqlModel]) -> li
                 )
             document(con, model.relation)
         done.append(
-            f"{model.relation}: 表结构已更新，{len(years)} 个普查年度已重新计算 / built anew for census years "
+            f"{model.relation}: {what}，{len(years)} 个普查年度已重新计算 / built anew for census years "
             f"{', '.join(map(str, years)) or 'none'} ({why})"
         )
     return done

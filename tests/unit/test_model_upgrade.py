@@ -25,6 +25,7 @@ def test_a_table_with_an_old_column_set_is_built_anew_for_every_year(tiny_wareho
     lines = upgrade_tables(con, load_models(MODELS_DIR))
     assert len(lines) == 1 and "marts.county_indicator_cv" in lines[0] and "2023, 2024" in lines[0]
     assert "columns added ['cv_null_reason']" in lines[0] and "dropped ['retired']" in lines[0]
+    assert "表结构已更新，2 个普查年度已重新计算" in lines[0]
     assert table_columns(con, "marts.county_indicator_cv") == columns
     after = query_frame(con, "select * from marts.county_indicator_cv order by all")
     assert after.equals(before)
@@ -73,7 +74,11 @@ def test_a_model_new_to_a_warehouse_is_built_for_every_loaded_year(tiny_warehous
     before = query_frame(con, "select * from marts.county_equity order by all")
     con.execute("drop table marts.county_equity")
     lines = upgrade_tables(con, load_models(MODELS_DIR))
-    assert lines and lines[0].startswith("marts.county_equity:") and "2023, 2024" in lines[0]
+    assert (
+        lines
+        and lines[0].startswith("marts.county_equity: 新增的表，2 个普查年度已重新计算")
+        and "2023, 2024" in lines[0]
+    )
     assert query_frame(con, "select * from marts.county_equity order by all").equals(before)
 
 
