@@ -55,6 +55,11 @@ where census_year = $census_year
 -- name: latest_year
 select max(census_year) from monitoring.backsliding_alerts
 
+-- name: alert_ids
+-- The alert ids of a census year as the table holds them (before a run rebuilds the year: the
+-- alerts already announced).
+select alert_id from monitoring.backsliding_alerts where census_year = $census_year
+
 -- name: severity_rank
 select rank from marts.alert_severities where severity = $severity
 
@@ -67,6 +72,7 @@ where census_year = $census_year
     and severity_rank >= $min_rank
     and list_contains($statuses, status)
     and ($county_code is null or county_code = $county_code)
+    and (cast($alert_ids as varchar[]) is null or list_contains(cast($alert_ids as varchar[]), alert_id))
 order by status = 'resolved', severity_rank desc, county_code, stage, standard_id, rule_id, indicator_id
 
 -- name: rule_names

@@ -33,12 +33,19 @@ YEARS = list(range(2017, 2025))
 def province(tmp_path_factory):
     root = tmp_path_factory.mktemp("alerts")
     landing, warehouse = root / "landing", root / "junheng.duckdb"
+    published = root / "published" / "junheng.duckdb"
     truth = generate(landing, counties=9, years=YEARS, seed=5)
     home = root / "dagster_home"
     home.mkdir()
     shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        run_pipeline(landing=landing, warehouse=warehouse, instance=instance, progress=lambda _: None)
+        run_pipeline(
+            landing=landing,
+            warehouse=warehouse,
+            published=published,
+            instance=instance,
+            progress=lambda _: None,
+        )
         with connect(warehouse, read_only=True) as con:
             first = query_frame(con, "select * from monitoring.backsliding_alerts order by alert_id")
         last_run = instance.get_runs(limit=1)[0]
@@ -52,7 +59,11 @@ def province(tmp_path_factory):
                 for e in instance.all_logs(last_run.run_id)
                 if e.dagster_event is not None and e.dagster_event.event_type_value == "PIPELINE_SUCCESS"
             ).dagster_event,
-            resources={"warehouse": Warehouse(database=str(warehouse), reports=str(reports))},
+            resources={
+                "warehouse": Warehouse(
+                    database=str(warehouse), published=str(published), reports=str(reports)
+                )
+            },
         ) as sensor_context:
             sensor_result = new_alerts_file(sensor_context)
         metadata_new = next(
@@ -64,9 +75,16 @@ def province(tmp_path_factory):
         run_pipeline(
             landing=landing,
             warehouse=warehouse,
+            published=published,
             instance=instance,
             census_years=YEARS[-2:],
             progress=lambda _: None,
+        )
+        reload = instance.get_runs(limit=1)[0]
+        metadata_reload = next(
+            e.asset_materialization.metadata
+            for e in instance.all_logs(reload.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+            if e.asset_materialization.asset_key == dg.AssetKey(["monitoring", "backsliding_alerts"])
         )
     with connect(warehouse, read_only=True) as con:
         second = query_frame(con, "select * from monitoring.backsliding_alerts order by alert_id")
@@ -85,6 +103,7 @@ def province(tmp_path_factory):
         "sensor_result": sensor_result,
         "reports": reports,
         "last_year_new": metadata_new,
+        "reload": metadata_reload,
     }
 
 
@@ -232,14 +251,30 @@ def test_breaches_carry_a_what_if(province):
         assert row["what_if_zh"] and row["message_zh"] and row["message_en"]
 
 
-def test_the_run_status_sensor_writes_the_runs_new_alerts(province):
+def test_the_run_status_sensor_writes_the_runs_new_alerts_as_the_workbook_shows_them(province):
     files = list((province["reports"] / "alerts").glob("new_alerts_*.csv"))
     assert len(files) == 1
     with open(files[0], encoding="utf-8-sig") as f:
         rows = list(csv.DictReader(f))
     latest = province["alerts"].filter((pl.col("census_year") == YEARS[-1]) & (pl.col("status") == "new"))
-    assert sorted(r["alert_id"] for r in rows) == sorted(latest["alert_id"].to_list())
-    assert province["last_year_new"]["new_alerts_total"].value == latest.height
+    assert latest.height > 0  # a first load: every new alert of the latest year is announced
+    assert sorted(r["预警编号"] for r in rows) == sorted(latest["alert_id"].to_list())
+    assert province["last_year_new"]["announced_alert_ids"].value == latest["alert_id"].to_list()
+    assert province["last_year_new"]["announced_year"].value == YEARS[-1]
+    assert {r["预警状态"] for r in rows} == {"新增"}  # the glossary's words, not the codes
+    by_id = {r["预警编号"]: r for r in rows}
+    for alert in latest.iter_rows(named=True):  # rounded as the workbook rounds them
+        row = by_id[alert["alert_id"]]
+        assert row["差异系数"] == (
+            "" if alert["observed_value"] is None else f"{alert['observed_value']:.3f}"
+        )
+        assert row["县区名称"] == alert["county_name"]
+
+
+def test_loading_years_again_announces_nothing_announced_before(province):
+    """The reload of the last two years builds the same alerts: none is new to the warehouse."""
+    assert province["reload"]["announced_alert_ids"].value == []
+    assert province["reload"]["new"].value > 0  # though the year still has alerts new that year
 
 
 def test_the_alert_asset_reports_severity_counts(province):

@@ -18,9 +18,6 @@ from pipelines.lib.paths import MODELS_DIR
 from pipelines.lib.reference.alert_rules import BREACH, load_rules
 
 ALERTS_KEY = dg.AssetKey(["monitoring", "backsliding_alerts"])
-NEW_ALERTS_METADATA_LIMIT = 5000
-"""New alerts carried in the materialisation metadata for the alert-file sensor (beyond this many,
-the file says so and points to `junheng alerts`)."""
 
 
 @dg.asset(
@@ -58,24 +55,22 @@ def backsliding_alerts(context: dg.AssetExecutionContext, warehouse: Warehouse):
     with warehouse.run_writer(context) as con:
         years = years_to_rebuild(con, run_years)
         built = alerts.rebuild_alerts(con, years, run_years, rules)
-    # the latest census year the run loads is the one monitoring staff act on: its counts and its
-    # new alerts (the file the new_alerts_file sensor writes); earlier years of a back-fill are history
+    # the latest census year the run loads is the one monitoring staff act on: its counts; earlier
+    # years of a back-fill are history. The alerts to announce (the file the new_alerts_file sensor
+    # writes) are new in the warehouse's latest year and were not there before the run.
     latest, rows, duplicates = built.latest, built.rows, built.duplicate_ids
     counts = alerts.severity_counts(latest, rules.severity_names())
-    new = latest.filter(pl.col("status") == "new")
     yield dg.MaterializeResult(
         metadata={
             "census_years": ", ".join(map(str, years)) or "none",
             "census_year": max(run_years) if run_years else (years[-1] if years else 0),
             "rows": rows,
             **{f"active_{severity}": n for severity, n in counts.items()},
-            "new": new.height,
+            "new": latest.filter(pl.col("status") == "new").height,
             "resolved": latest.filter(pl.col("status") == "resolved").height,
             "breaches": dg.MetadataValue.md(alerts.breach_table(latest, rules.rank(BREACH))),
-            "new_alerts": dg.MetadataValue.json(
-                alerts.alert_records(new.head(NEW_ALERTS_METADATA_LIMIT), rules)
-            ),
-            "new_alerts_total": new.height,
+            "announced_year": years[-1] if years else 0,
+            "announced_alert_ids": dg.MetadataValue.json(built.announced["alert_id"].to_list()),
         }
     )
     yield dg.AssetCheckResult(

@@ -1,15 +1,20 @@
-"""After every successful census-year run, leave that run's new alerts as a file in the reports
-folder, so that a scheduled or sensor-started load leaves something a person can pick up."""
+"""After every successful census-year run, leave the alerts it announces as a file in the reports
+folder, so that a scheduled or sensor-started load leaves something a person can pick up.
+
+An alert is announced once: in the warehouse's latest census year, the year its problem first
+appears, by the run that first builds it (pipelines.lib.monitoring.alerts.rebuild_alerts). Loading
+an earlier year again announces nothing it announced before."""
 
 import dagster as dg
+import duckdb
 
 from pipelines.defs.jobs import census_year_job
 from pipelines.defs.monitoring.assets import ALERTS_KEY
 from pipelines.defs.resources import Warehouse
-from pipelines.lib.monitoring.alert_list import write_new_alerts_file
+from pipelines.lib.outputs.excel import write_new_alerts_csv
 
 
-def new_alert_metadata(instance: dg.DagsterInstance, run_id: str) -> dict | None:
+def alert_metadata(instance: dg.DagsterInstance, run_id: str) -> dict | None:
     """The metadata of the alert asset's materialisation in that run, if it has one."""
     for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
         materialization = entry.asset_materialization
@@ -23,16 +28,24 @@ def new_alert_metadata(instance: dg.DagsterInstance, run_id: str) -> dict | None
     run_status=dg.DagsterRunStatus.SUCCESS,
     monitored_jobs=[census_year_job],
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Writes each successful census-year run's new alerts to <reports>/alerts/new_alerts_<year>_<run>.csv.",
+    description=(
+        "Writes the alerts each successful census-year run announces (new in the latest census year, "
+        "not announced before) to <reports>/alerts/new_alerts_<year>_<run>.csv, with the alert "
+        "workbook's Chinese headers and rounding, read from the published snapshot."
+    ),
 )
 def new_alerts_file(context: dg.RunStatusSensorContext, warehouse: Warehouse):
     run = context.dagster_run
-    metadata = new_alert_metadata(context.instance, run.run_id)
-    if metadata is None:
+    metadata = alert_metadata(context.instance, run.run_id)
+    if metadata is None or "announced_alert_ids" not in metadata:
         return dg.SkipReason(f"run {run.run_id} did not materialise {ALERTS_KEY.to_user_string()}")
-    census_year = int(metadata["census_year"].value)
-    records = metadata["new_alerts"].value
-    total = int(metadata["new_alerts_total"].value)
-    path = write_new_alerts_file(records, warehouse.reports_path() / "alerts", census_year, run.run_id, total)
-    context.log.info(f"{total} new alerts for census year {census_year} -> {path}")
+    census_year = int(metadata["announced_year"].value)
+    alert_ids = [str(i) for i in metadata["announced_alert_ids"].value]
+    if not alert_ids:
+        return dg.SkipReason(f"run {run.run_id} announced no new alert for census year {census_year}")
+    with duckdb.connect(str(warehouse.published_path()), read_only=True) as con:
+        path = write_new_alerts_csv(
+            con, warehouse.reports_path() / "alerts", census_year, run.run_id, alert_ids
+        )
+    context.log.info(f"new alerts of census year {census_year} -> {path}")
     return dg.SkipReason(f"wrote {path}")

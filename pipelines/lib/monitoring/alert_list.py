@@ -1,5 +1,5 @@
-"""The alert list as people and scripts read it: `junheng alerts`, the demo summary and the
-new-alert files the run-status sensor leaves in the reports folder.
+"""The alert list as people and scripts read it: `junheng alerts` and the demo summary (the
+new-alert files the run-status sensor leaves in the reports folder are pipelines.lib.outputs.excel's).
 
 Chinese by default (the glossary's words and headers, pipelines/lib/sentences.py), English with
 lang="en" (ids and English messages). Counts are the warehouse's (monitoring.year_summary), the
@@ -12,7 +12,6 @@ import csv
 import io
 import json
 import unicodedata
-from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -60,10 +59,12 @@ def read_alert_list(
     min_severity: str | None = None,
     county_code: str | None = None,
     status: str | None = None,
+    alert_ids: list[str] | None = None,
 ) -> pl.DataFrame:
     """Alerts of one census year (the latest by default), worst first.
 
-    status: new, continuing, resolved, or active (new and continuing); all by default.
+    status: new, continuing, resolved, or active (new and continuing); all by default. alert_ids:
+    only these alerts (the ones a run announces).
     """
     if not table_exists(con, "monitoring", "backsliding_alerts"):
         raise NoAlerts("no monitoring.backsliding_alerts table: run the pipeline first (junheng run)")
@@ -76,6 +77,7 @@ def read_alert_list(
         "min_rank": _min_rank(con, min_severity),
         "statuses": statuses,
         "county_code": county_code,
+        "alert_ids": alert_ids,
     }
     alerts = query_frame(con, sql("alerts/alert_list"), params)
     return with_rule_names(alerts, dict(con.execute(sql("alerts/rule_names")).fetchall())).select(
@@ -209,21 +211,3 @@ def to_csv(alerts: pl.DataFrame, headers: list[str] | None = None) -> str:
 
 def to_json(alerts: pl.DataFrame) -> str:
     return json.dumps(alerts.to_dicts(), ensure_ascii=False, indent=2)
-
-
-def write_new_alerts_file(
-    records: list[dict], folder: Path, census_year: int, run_id: str, total: int
-) -> Path:
-    """A CSV of one run's new alerts (UTF-8 with BOM, so spreadsheet programs show the Chinese)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"new_alerts_{census_year}_{run_id[:8]}.csv"
-    frame = pl.DataFrame(records, schema=None if records else dict.fromkeys(LIST_COLUMNS, pl.String))
-    text = to_csv(frame)
-    if total > len(records):
-        text += (
-            f"# {total - len(records)} more new alerts: junheng alerts --year {census_year} --status new\n"
-        )
-    temporary = path.with_suffix(".csv.tmp")
-    temporary.write_text(text, encoding="utf-8-sig")
-    temporary.replace(path)
-    return path

@@ -28,7 +28,7 @@ from pipelines.lib.monitoring.messages import Templates, alert_message, what_if_
 from pipelines.lib.queries import sql
 from pipelines.lib.reference.alert_rules import DATA_HOLD, Rule, RuleSet
 from pipelines.lib.sentences import Words, read_words
-from pipelines.lib.warehouse import frame_schema, replace_year, scalar
+from pipelines.lib.warehouse import frame_schema, replace_year, scalar, table_exists
 
 ACTIVE = ("new", "continuing")
 STATUSES = ("new", "continuing", "resolved")
@@ -599,20 +599,30 @@ class AlertsBuilt:
     latest: pl.DataFrame
     """The alerts of the latest census year the run loads (of the latest year built when it
     loads none): the year monitoring staff act on."""
+    announced: pl.DataFrame
+    """The alerts to announce: new (a problem's first year) in the warehouse's latest census year
+    and not there before this run. An alert is announced once, whatever years are loaded again."""
 
 
 def rebuild_alerts(con, years: list[int], run_years: list[int], rules: RuleSet) -> AlertsBuilt:
     """Build and write the alerts of `years` in order (a year's status reads the year before's
-    alerts as written here); `run_years`: the census years the run loads."""
+    alerts as written here); `run_years`: the census years the run loads. `years` ends with the
+    warehouse's latest census year (the run's years and every loaded year after them)."""
     rows = duplicates = 0
-    latest = pl.DataFrame(schema=alert_schema())
+    latest = announced = pl.DataFrame(schema=alert_schema())
+    newest = max(years, default=None)
+    known: set[str] = set()  # (a fresh warehouse has no alert table until the first year is written)
+    if table_exists(con, "monitoring", "backsliding_alerts"):
+        known = {i for (i,) in con.execute(sql("alerts/alert_ids"), {"census_year": newest}).fetchall()}
     for year in years:
         result = build_alerts(con, year, rules)
         rows += replace_year(con, ALERTS_RELATION, year, result)
         duplicates += int(scalar(con, sql("alerts/duplicate_alert_ids"), {"census_year": year}) or 0)  # type: ignore[call-overload]
         if year in run_years or not run_years:
             latest = result
-    return AlertsBuilt(rows, duplicates, latest)
+        if year == newest:
+            announced = result.filter((pl.col("status") == "new") & ~pl.col("alert_id").is_in(list(known)))
+    return AlertsBuilt(rows, duplicates, latest, announced)
 
 
 def build_alerts(con, census_year: int, rules: RuleSet) -> pl.DataFrame:
@@ -692,8 +702,3 @@ def with_rule_names(alerts: pl.DataFrame, names: dict[str, str]) -> pl.DataFrame
 def rule_names(rules: RuleSet) -> dict[str, str]:
     names = {r.rule_id: r.name_zh for r in rules.rules}
     return names | {s.severity: s.name_zh for s in rules.severities if s.severity == DATA_HOLD}
-
-
-def alert_records(alerts: pl.DataFrame, rules: RuleSet) -> list[dict]:
-    """Alerts as plain records of LIST_COLUMNS (JSON-safe)."""
-    return with_rule_names(alerts, rule_names(rules)).select(LIST_COLUMNS).to_dicts()

@@ -1,5 +1,6 @@
-"""xlsx exports for monitoring staff: the alert list (`junheng alerts --format xlsx`) and the county
-balance table of one census year (`junheng report`).
+"""xlsx exports for monitoring staff: the alert list (`junheng alerts --format xlsx`), the county
+balance table of one census year (`junheng report`), and a run's new alerts as CSV in the same
+words and rounding (the file the new_alerts_file sensor leaves in the reports folder).
 
 The files travel by e-mail and shared drives and get opened in whatever spreadsheet program is at
 hand, so three rules hold for every cell:
@@ -20,6 +21,8 @@ a code without a word is shown as the code.
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 import os
 import uuid
@@ -239,10 +242,43 @@ def wide_cv_sheet(indicator_cv: pl.DataFrame, balance: pl.DataFrame, standard_id
 
 
 def _shown(value: object, number_format: str | None) -> str:
-    """The text a spreadsheet shows for a cell (for the column width)."""
-    if isinstance(value, float) and number_format in NUMBER_FORMATS:
+    """The text a spreadsheet shows for a cell: rounded as its number format rounds it."""
+    if not isinstance(value, float) or number_format is None:
+        return str(value)
+    if number_format in NUMBER_FORMATS:
         return NUMBER_FORMATS[number_format].format(value)
+    if number_format == "#,##0":
+        return f"{value:,.0f}"
+    if number_format.startswith("0.") and set(number_format[2:]) == {"0"}:
+        return f"{value:.{len(number_format) - 2}f}"
     return str(value)
+
+
+def _float_format(sheet: Sheet, column: str, value: float) -> str | None:
+    """The number format of a float cell: 3 significant digits for means and deviations, else the
+    column's."""
+    return significant_format(value) if column in SIGNIFICANT_COLUMNS else sheet.number_format(column)
+
+
+def sheet_csv(sheet: Sheet) -> str:
+    """The sheet as CSV text: its Chinese headers, and every value as the sheet shows it (rounded by
+    its number format, 是/否, codes in words; nothing a spreadsheet would run as a formula)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([sheet.header(column) for column in sheet.frame.columns])
+    for values in sheet.frame.iter_rows():
+        cells = []
+        for column, value in zip(sheet.frame.columns, values, strict=True):
+            if value is None or (isinstance(value, float) and not math.isfinite(value)):
+                cells.append("")
+            elif isinstance(value, bool):
+                cells.append(YES if value else NO)
+            elif isinstance(value, float):
+                cells.append(_shown(value, _float_format(sheet, column, value)))
+            else:
+                cells.append(str(safe_cell(str(value))))
+        writer.writerow(cells)
+    return out.getvalue()
 
 
 def column_width(header: str, shown: Iterable[str]) -> float:
@@ -280,9 +316,7 @@ def write_sheet(workbook: xlsxwriter.Workbook, sheet: Sheet) -> None:
             elif isinstance(value, int | float):
                 if isinstance(value, float) and not math.isfinite(value):
                     continue  # NaN or infinity: no number to show
-                fmt = sheet.number_format(column) if isinstance(value, float) else None
-                if isinstance(value, float) and column in SIGNIFICANT_COLUMNS:
-                    fmt = significant_format(value)
+                fmt = _float_format(sheet, column, value) if isinstance(value, float) else None
                 if fmt and fmt not in number_formats:
                     number_formats[fmt] = workbook.add_format({"num_format": fmt})
                 worksheet.write_number(row, col, value, number_formats.get(fmt) if fmt else None)
@@ -354,3 +388,21 @@ def write_county_balance_xlsx(
     sheets = balance_sheets(con, year, read_words(con))
     write_workbook(path, sheets, f"{year} 年县域义务教育均衡差异系数")
     return sheets[0].frame.height
+
+
+def write_new_alerts_csv(
+    con: duckdb.DuckDBPyConnection, folder: Path, census_year: int, run_id: str, alert_ids: list[str]
+) -> Path:
+    """The alerts a run announces (`alert_ids`, of `census_year`), as the alert-list workbook shows
+    them, in a CSV file (UTF-8 with BOM, so spreadsheet programs show the Chinese): one row per
+    alert, the workbook's Chinese headers, words and rounding."""
+    text = sheet_csv(alert_sheet(read_alert_list(con, census_year, alert_ids=alert_ids), read_words(con)))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"new_alerts_{census_year}_{run_id[:8]}.csv"
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8-sig")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
