@@ -312,6 +312,41 @@ def test_unusual_rise_against_the_other_counties_of_the_province(series):
     assert "升幅高于全省 100% 的其他县" in alert["message_zh"] and "稳健" not in alert["message_zh"]
 
 
+def test_an_unusual_rise_far_below_the_threshold_raises_nothing(series):
+    """Unusual against the province, but at 30% of the threshold: the county has room for the same
+    rise again (the rule's min_ratio, 60%)."""
+    for i in range(7):
+        series.county(f"90010{i}")
+        series.composite(f"90010{i}", {2020: 0.10, 2021: 0.101 + 0.0002 * i})
+    series.county("900109")
+    series.composite("900109", {2020: 0.10, 2021: 0.15})
+    out = series.run(range(2020, 2022))
+    row = series.trends(2021).filter(pl.col("county_code") == "900109").row(0, named=True)
+    assert row["robust_z"] >= 3 and row["ratio_to_threshold"] == pytest.approx(0.30)
+    assert fired(out[2021], "900109") == set()
+
+
+@pytest.mark.parametrize(
+    "risen, escalates",
+    [((0.325, 0.35), False), ((0.43, 0.44), True)],
+    ids=["at-65-and-70-percent", "at-86-and-88-percent"],
+)
+def test_watches_escalate_only_near_the_threshold(series, risen, escalates):
+    """Two indicators with an unusual rise are two watches; they make a warning only when both
+    CVs are at or above 80% of the threshold (several_at_watch's min_ratio)."""
+    for i in range(7):
+        series.county(f"90010{i}", standard="quality_2017")
+        series.indicators(f"90010{i}", {2020: [0.20, 0.20, 0.20], 2021: [0.201 + 0.0002 * i] * 3})
+    series.county("900109", standard="quality_2017")
+    series.indicators("900109", {2020: [0.20, 0.20, 0.20], 2021: [0.20, *risen]})
+    out = series.run(range(2020, 2022))
+    alerts = out[2021].filter(pl.col("county_code") == "900109")
+    watches = alerts.filter(pl.col("rule_id") == "unusual_rise")
+    assert watches.height == 2 and set(watches["severity"]) == {"watch"}
+    assert ("several_at_watch" in fired(out[2021], "900109")) == escalates
+    assert ("warning" in set(alerts["severity"])) == escalates
+
+
 def test_unusual_rise_needs_enough_peers(series):
     for i in range(4):  # four other counties, fewer than robust_z_min_counties (5)
         series.county(f"90010{i}")

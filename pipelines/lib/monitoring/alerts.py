@@ -108,7 +108,10 @@ def _projected_breach_within(row: dict, p: dict, year: int) -> bool:
 
 
 def _unusual_rise(row: dict, p: dict, year: int) -> bool:
-    return row["robust_z"] is not None and row["change"] > 0 and row["robust_z"] >= p["robust_z"]
+    """A rise unusual against the province's other counties, in a CV at or above `min_ratio` of
+    its threshold (a rise far below the threshold is no sign of backsliding)."""
+    unusual = row["robust_z"] is not None and row["change"] > 0 and row["robust_z"] >= p["robust_z"]
+    return unusual and row["ratio_to_threshold"] >= p["min_ratio"]
 
 
 def _ratio_and_rising(row: dict, p: dict, year: int) -> bool:
@@ -152,9 +155,15 @@ class Finding:
 
 
 def _metrics_at_severity(view: StageView, p: dict) -> Finding | None:
+    """Metrics at `severity` or worse whose CV is at or above `min_ratio` of its threshold: a watch
+    far below the threshold stays a watch and never escalates."""
     floor = view.rank(p["severity"])
     at = {a["metric_id"] for a in view.metric_alerts if view.rank(a["severity"]) >= floor}
-    metrics = [r["metric_id"] for r in view.judged if r["metric_id"] in at]
+    metrics = [
+        r["metric_id"]
+        for r in view.judged
+        if r["metric_id"] in at and r["ratio_to_threshold"] >= p["min_ratio"]
+    ]
     return Finding(len(metrics), metrics) if len(metrics) >= p["min_metrics"] else None
 
 

@@ -20,10 +20,10 @@ KIND_PARAMS: dict[str, tuple[str, tuple[str, ...]]] = {
     # kind: (scope it works on, required params)
     "ratio_at_least": ("metric", ("ratio", "max_ratio")),
     "projected_breach_within": ("metric", ("years",)),
-    "unusual_rise": ("metric", ("robust_z",)),
+    "unusual_rise": ("metric", ("robust_z", "min_ratio")),
     "ratio_and_rising": ("metric", ("ratio", "max_ratio", "rising_years", "projected_within")),
     "above_threshold": ("metric", ()),
-    "metrics_at_severity": ("stage", ("severity", "min_metrics")),
+    "metrics_at_severity": ("stage", ("severity", "min_metrics", "min_ratio")),
     "school_sections_failing": ("stage", ("min_sections",)),
     "breach_years_running": ("stage", ("years",)),
     "metrics_above_threshold": ("stage", ("min_metrics",)),
