@@ -235,16 +235,20 @@ def test_breaches_carry_a_what_if(province):
     assert breaches.height > 0
     plans = province["plans"]
     for row in breaches.iter_rows(named=True):
+        metric = row[
+            "evidence_metric_id"
+        ]  # its own metric, or the worst of those a county-stage row folds in
+        assert row["metric_id"] in (None, metric)
         rows = plans.filter(
             (pl.col("census_year") == row["census_year"])
             & (pl.col("county_code") == row["county_code"])
             & (pl.col("stage") == row["stage"])
             & (pl.col("standard_id") == row["standard_id"])
-            & (pl.col("plan_metric_id") == row["metric_id"])
+            & (pl.col("plan_metric_id") == metric)
         )
-        plan = rows.filter(pl.col("metric_id") == row["metric_id"]).row(0, named=True)
+        plan = rows.filter(pl.col("metric_id") == metric).row(0, named=True)
         assert plan["is_needed"] and plan["cv_after"] <= plan["target_cv"]
-        if row["metric_id"] == "composite":
+        if metric == "composite":
             assert plan["floor_share_of_mean"] > 0 and rows.height == 1 + 8
         else:
             assert plan["floor_value"] > 0 and plan["amount_needed"] > 0 and plan["amount_unit"]
@@ -282,7 +286,13 @@ def test_the_alert_asset_reports_severity_counts(province):
     latest = active(province["alerts"]).filter(pl.col("census_year") == YEARS[-1])
     for severity in ("watch", "warning", "breach", "critical"):
         assert metadata[f"active_{severity}"].value == latest.filter(pl.col("severity") == severity).height
-    assert "standard_not_met" in metadata["breaches"].value
+    worst = latest.filter(pl.col("severity").is_in(["breach", "critical"]))
+    assert worst.height > 0
+    table = metadata["breaches"].value.splitlines()
+    assert len(table) == 2 + worst.height  # a header, its rule and a row per alert at breach or worse
+    assert all(
+        any(r["county_code"] in line and r["rule_id"] in line for line in table) for r in worst.to_dicts()
+    )
 
 
 def test_the_alerts_command_in_every_format(province, capsys):

@@ -377,8 +377,10 @@ def test_alert_ids_are_the_same_on_a_second_run(series, tmp_path):
     second = series.run(range(2020, 2022))
     for year in first:
         assert first[year]["alert_id"].to_list() == second[year]["alert_id"].to_list()
-    row = with_rule(first[2021], "standard_not_met").row(0, named=True)
-    assert row["alert_id"] == alert_id(2021, "900101", "primary", "basic_2012", "composite")
+    row = with_rule(first[2020], "standard_not_met").row(0, named=True)
+    assert row["alert_id"] == alert_id(2020, "900101", "primary", "basic_2012", "composite")
+    whole = with_rule(first[2021], "breach_repeated").row(0, named=True)  # the breach folded in
+    assert whole["alert_id"] == alert_id(2021, "900101", "primary", "basic_2012", None)
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -415,14 +417,12 @@ def test_robust_z_equals_a_leave_one_out_statement(series):
 
 def test_one_row_per_problem_at_its_highest_severity_listing_every_rule(series):
     # rising into a breach: near threshold, near threshold rising and the breach all fire on the
-    # composite; the county-stage's own finding (two years over) is a second problem
+    # composite; two years over, the county-stage's CV rule failing and the composite's breach are
+    # one failure: one row, at the highest severity, listing both rules
     series.county("900101", certified=2018)
     series.composite("900101", {2018: 0.40, 2019: 0.44, 2020: 0.48, 2021: 0.52, 2022: 0.56})
     out = series.run(range(2018, 2023))
-    active = out[2022].filter(pl.col("status").is_in(["new", "continuing"]))
-    keys = active.select("county_code", "stage", "standard_id", "metric_id")
-    assert keys.n_unique() == active.height == 2
-    composite = active.filter(pl.col("metric_id") == "composite").row(0, named=True)
+    composite = active_row(out[2021], "composite")  # the first year over: the breach alone
     assert composite["severity"] == "breach" and composite["rule_id"] == "standard_not_met"
     assert composite["fired_rules"][0] == "standard_not_met"
     # over the threshold the value is not "near" it: the near-threshold rules stop at max_ratio 1.0
@@ -431,10 +431,37 @@ def test_one_row_per_problem_at_its_highest_severity_listing_every_rule(series):
     rising = active_row(out[2020], "composite")  # 96%, rising: near, and the rules it also fired named
     assert {"near_threshold_rising", "near_threshold"} <= set(rising["fired_rules"])
     assert "（同时触发：接近阈值" in rising["message_zh"]
-    whole = active.filter(pl.col("metric_id").is_null()).row(0, named=True)
-    assert whole["severity"] == "critical" and whole["fired_rules"] == ["breach_repeated"]
-    # continuing since the problem first appeared, whatever its severity then
-    assert composite["status"] == "continuing" and composite["first_seen_year"] < 2021
+    active = out[2022].filter(pl.col("status").is_in(["new", "continuing"]))
+    assert active.height == 1
+    whole = active.row(0, named=True)
+    assert whole["metric_id"] is None and whole["severity"] == "critical"
+    assert whole["fired_rules"] == ["breach_repeated", "standard_not_met"]
+    assert whole["counted_metric_ids"] == ["composite"] and whole["evidence_metric_id"] == "composite"
+    assert "（同时触发：差异系数超过阈值）" in whole["message_zh"]
+    # continuing since the problem first appeared, whatever its severity or shape then; last year's
+    # breach of the composite goes on in this row and is not "resolved"
+    assert whole["status"] == "continuing" and whole["first_seen_year"] < 2021
+    assert out[2022].filter(pl.col("status") == "resolved").is_empty()
+
+
+def test_a_failure_that_narrows_to_one_indicator_goes_on_without_being_resolved(series):
+    """Quality: two indicators over (one stage row folding both), then one (its own breach): the
+    problem continues in the other shape; only when nothing is over is it resolved."""
+    series.county("900101", standard="quality_2017", certified=2018)
+    series.indicators(
+        "900101", {2020: [0.30, 0.51, 0.52], 2021: [0.30, 0.30, 0.52], 2022: [0.30, 0.30, 0.30]}
+    )
+    out = series.run(range(2020, 2023))
+    first = out[2020].filter(pl.col("status").is_in(["new", "continuing"]))
+    assert first.height == 1 and first["rule_id"].to_list() == ["breach_several_indicators"]
+    assert first["counted_metric_ids"].to_list() == [["pe_art_teachers_per_100", "key_teachers_per_100"]]
+    second = out[2021].filter(pl.col("status") != "resolved")
+    assert second.height == 1  # the CV rule failing two years, folding the one indicator still over
+    row = second.row(0, named=True)
+    assert row["rule_id"] == "breach_repeated" and row["counted_metric_ids"] == ["key_teachers_per_100"]
+    assert row["status"] == "continuing" and row["first_seen_year"] == 2020
+    assert out[2021].filter(pl.col("status") == "resolved").is_empty()
+    assert out[2022].filter(pl.col("status") == "resolved").height == 1
 
 
 def test_the_breach_run_counts_every_year_over_the_threshold(series):
@@ -446,11 +473,15 @@ def test_the_breach_run_counts_every_year_over_the_threshold(series):
     critical = with_rule(out[2024], "breach_repeated").row(0, named=True)
     assert (critical["failing_since_year"], critical["failing_years"]) == (2021, 4)
     assert "差异系数要求自 2021 年起已连续 4 年未达到" in critical["message_zh"]
-    breach = with_rule(out[2024], "standard_not_met").row(0, named=True)
-    assert (breach["breach_years"], breach["failing_since_year"], breach["failing_years"]) == (4, 2021, 4)
-    assert "自 2021 年起已连续 4 年超过阈值" in breach["message_zh"]
-    # the alert was first seen when the value came near the line, a different fact with its own name
-    assert breach["first_seen_year"] == 2020
+    # the composite's breach is part of the same failure: one row, both rules listed
+    assert critical["fired_rules"] == ["breach_repeated", "standard_not_met"]
+    assert critical["breach_years"] == 4 and critical["counted_metric_ids"] == ["composite"]
+    breach = with_rule(out[2021], "standard_not_met").row(0, named=True)  # its first year: the breach alone
+    assert breach["metric_id"] == "composite" and breach["rule_id"] == "standard_not_met"
+    assert (breach["breach_years"], breach["failing_since_year"], breach["failing_years"]) == (1, 2021, 1)
+    assert "自 2021 年起已连续 1 年超过阈值" in breach["message_zh"]
+    # the problem was first seen when the value came near the line, a different fact with its own name
+    assert breach["first_seen_year"] == critical["first_seen_year"] == 2020
 
 
 def test_no_projection_beyond_the_horizon_and_the_words_say_so(series):

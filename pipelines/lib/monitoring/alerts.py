@@ -26,7 +26,7 @@ import polars as pl
 
 from pipelines.lib.monitoring.messages import Templates, alert_message, what_if_message
 from pipelines.lib.queries import sql
-from pipelines.lib.reference.alert_rules import DATA_HOLD, Rule, RuleSet
+from pipelines.lib.reference.alert_rules import BREACH, DATA_HOLD, Rule, RuleSet
 from pipelines.lib.sentences import Words, read_words
 from pipelines.lib.warehouse import frame_schema, replace_year, scalar, table_exists
 
@@ -372,7 +372,36 @@ def _one_row_per_problem(alerts: list[dict], rules: RuleSet) -> list[dict]:
                 if top[column] is None:
                     top[column] = other[column]
         merged.append(top)
-    return merged
+    return _fold_into_stage_failure(merged, rules)
+
+
+def _cv_failure_rules(rules: RuleSet) -> set[str]:
+    """The stage rules that state the standard's CV rule failing (run: cv_rule)."""
+    return {r.rule_id for r in rules.rules if r.scope == "stage" and r.run == "cv_rule"}
+
+
+def _fold_into_stage_failure(alerts: list[dict], rules: RuleSet) -> list[dict]:
+    """The standard's CV rule failing for the county-stage (a stage rule whose run is cv_rule) and
+    the metric breaches it consists of are one problem: the metrics above their threshold fold
+    into the stage row, their rules listed in its fired_rules and the metrics in
+    counted_metric_ids (`folded`: their problem keys, for the status)."""
+    failure = _cv_failure_rules(rules)
+    stage = next((a for a in alerts if a["metric_id"] is None and set(a["fired_rules"]) & failure), None)
+    breach = rules.rank(BREACH)
+    folded = [a for a in alerts if a["metric_id"] is not None and a["severity_rank"] >= breach]
+    if stage is None or not folded:
+        return alerts
+    stage["fired_rules"] += [r for a in folded for r in a["fired_rules"] if r not in stage["fired_rules"]]
+    metrics = list(dict.fromkeys([*(stage["counted_metric_ids"] or []), *(a["metric_id"] for a in folded)]))
+    stage["counted_metric_ids"], stage["n_counted_metrics"] = metrics, len(metrics)
+    stage["folded"] = [_problem(a) for a in folded]
+    return [a for a in alerts if a not in folded]
+
+
+def _problem(alert: dict) -> tuple:
+    return _key(
+        alert["county_code"], alert["stage"], alert["standard_id"], alert["metric_id"], alert["rule_id"]
+    )
 
 
 def _judged(rows: list[dict]) -> list[dict]:
@@ -451,16 +480,27 @@ def _stage_alerts(
 
 
 def _set_status(ctx: _YearContext, fired: list[dict]) -> set[tuple]:
-    """New or continuing against last year's active alerts; returns the keys that fired."""
+    """New or continuing against last year's active alerts; returns the keys that fired (with
+    the metric problems a stage row folds in, and the stage problem that folded a metric last
+    year, so that neither is resolved while the failure goes on in the other shape)."""
+    failure = _cv_failure_rules(ctx.rules)
+    folded_before = {  # metric problem -> last year's stage failure that folded it
+        _key(key[0], key[1], key[2], metric): before
+        for key, before in ctx.previous.items()
+        if set(before["fired_rules"]) & failure
+        for metric in before.get("counted_metric_ids") or []
+    }
     fired_keys = set()
     for alert in fired:
-        key = _key(
-            alert["county_code"], alert["stage"], alert["standard_id"], alert["metric_id"], alert["rule_id"]
-        )
-        fired_keys.add(key)
-        before = ctx.previous.get(key)
+        key = _problem(alert)
+        folded = alert.pop("folded", [])
+        fired_keys |= {key, *folded}
+        earlier = [ctx.previous.get(key), *(ctx.previous.get(k) for k in folded), folded_before.get(key)]
+        before = [b for b in earlier if b]
+        if folded_before.get(key):
+            fired_keys.add(_problem(folded_before[key]))
         alert["status"] = "continuing" if before else "new"
-        alert["first_seen_year"] = before["first_seen_year"] if before else ctx.year
+        alert["first_seen_year"] = min(b["first_seen_year"] for b in before) if before else ctx.year
     return fired_keys
 
 
