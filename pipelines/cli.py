@@ -414,6 +414,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(
         _say(
             args,
+            "\n预警与预设情形对照（全部年度；docs/alerts.md）：",
+            "\nAlerts against the planted scenarios (every year; docs/alerts.md):",
+        )
+    )
+    _print_alert_quality(warehouse, truth, _lang(args))
+    print(
+        _say(
+            args,
             "\n已认定县的滑坡预警，最近一个普查年度（全部预警：junheng alerts）：\n",
             "\nBacksliding alerts of certified counties, latest census year (junheng alerts for all):\n",
         )
@@ -516,6 +524,14 @@ def _alerts_planted_vs_found(expected: list[dict], fired: list[tuple], lang: str
     words = ", ".join(f"{rule} {year}" for year, rule in planted) or "none"
     verdict = "all found" if not missing else "MISSING " + ", ".join(f"{r} {y}" for y, r in missing)
     return f"alerts planted: {words}; {verdict} (active alerts of this county-stage: {len(fired)})"
+
+
+def _print_alert_quality(warehouse: Path, truth: dict, lang: str = "zh") -> None:
+    from pipelines.lib.monitoring.alert_quality import describe, measure
+    from pipelines.lib.warehouse import connect
+
+    with connect(warehouse, read_only=True) as con:
+        print(describe(measure(con, truth), lang))
 
 
 def _print_alert_summary(warehouse: Path, lang: str = "zh") -> None:

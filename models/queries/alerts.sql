@@ -106,3 +106,83 @@ select *, greatest(count(*) over () - $limit, 0) as n_more
 from worst
 order by severity_rank desc, county_code, stage desc, standard_id
 limit $limit
+
+-- name: planted_precision
+-- The demo's alert list against what its generator planted (planted_groups: the county-stage-
+-- standards of truth.json's scenarios that plant an alert), year by year: the active alerts at
+-- warning or worse, and how many of them are real problems: a planted problem, or a genuine
+-- failure (a coefficient above its threshold, or schools failing the per-school rule).
+with
+
+active as (
+    select
+        alerts.census_year,
+        alerts.county_code,
+        alerts.stage,
+        alerts.standard_id,
+        alerts.observed_value > alerts.threshold or coalesce(alerts.n_failing_schools, 0) > 0 as is_failure
+    from monitoring.backsliding_alerts as alerts
+    where alerts.status in ('new', 'continuing')
+        and alerts.severity_rank >= (select rank from marts.alert_severities where severity = 'warning')
+),
+
+judged as (
+    select
+        active.census_year,
+        active.is_failure
+        or exists (
+            from planted_groups as planted
+            where planted.county_code = active.county_code
+                and planted.stage = active.stage
+                and planted.standard_id = active.standard_id
+        ) as is_real
+    from active
+),
+
+final as (
+    select
+        census_year,
+        count(*) as n_alerts,
+        count(*) filter (where is_real) as n_real,
+        count(*) filter (where is_real) / count(*) as precision
+    from judged
+    group by census_year
+)
+
+select * from final order by census_year
+
+-- name: planted_recall
+-- The alerts the demo's generator planted (planted_alerts: truth.json's expected alerts) and how
+-- many the warehouse raised: an active alert of the county-stage-standard in that year with the
+-- planted rule among its fired rules.
+with
+
+found as (
+    select
+        exists (
+            from monitoring.backsliding_alerts as alerts
+            where alerts.census_year = planted.census_year
+                and alerts.county_code = planted.county_code
+                and alerts.stage = planted.stage
+                and alerts.standard_id = planted.standard_id
+                and alerts.status in ('new', 'continuing')
+                and list_contains(alerts.fired_rules, planted.rule_id)
+        ) as is_found
+    from planted_alerts as planted
+)
+
+select
+    count(*) as n_planted,
+    count(*) filter (where is_found) as n_found,
+    count(*) filter (where not is_found) = 0 as all_found
+from found
+
+-- name: watch_rows
+-- The most active watch rows any county has in one census year (the noise a reader wades through).
+select coalesce(max(n_rows), 0) as max_watch_rows_per_county_year
+from (
+    select census_year, county_code, count(*) as n_rows
+    from monitoring.backsliding_alerts
+    where status in ('new', 'continuing') and severity = 'watch'
+    group by census_year, county_code
+)

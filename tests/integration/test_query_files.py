@@ -16,7 +16,7 @@ from pipelines.lib.queries import Identifier, Literals, Names, sql
 from tests.unit.test_queries import dummy_fills
 
 NEEDS_PYTHON_OR_FILES = re.compile(
-    r"\barrow_table\b|\balert_groups\b|^\s*copy\b", re.IGNORECASE | re.MULTILINE
+    r"\barrow_table\b|\balert_groups\b|\bplanted_(?:groups|alerts)\b|^\s*copy\b", re.IGNORECASE | re.MULTILINE
 )
 """Statements that read a frame registered from Python or write files: the pipeline tests run
 them on real data."""
