@@ -29,7 +29,7 @@ demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml ## Generate a synthetic province and
 
 # lint and mypy first (CI runs make test, so it enforces them); then two workers, whole files each (so module
 # fixtures are built once; the shared builds of tests/conftest.py once per session). Measured 2026-12-06 from a
-# fresh clone on an idle 2-core machine: 16 min 7 s (pytest 14 min 56 s, 698 tests; it prints the 25 slowest)
+# fresh clone on an idle 2-core machine: 15 min 8 s (pytest 14 min 0 s, 705 tests; it prints the 25 slowest)
 test: $(STAMP) browser lint ## Lint, type-check and run the whole test suite
 	JUNHENG_REQUIRE_BROWSER=1 JUNHENG_REQUIRE_ROOT=1 $(BIN)/python -m pytest -n 2 --dist loadfile --durations=25
 
