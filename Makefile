@@ -27,13 +27,11 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml ## Generate a synthetic province and run the whole pipeline on it
 	$(BIN)/junheng demo
 
-# lint and mypy first (CI runs make test, so it enforces them); then three workers on two cores (the fault
-# tests spend time waiting on processes, locks and files: a third worker fills those waits), whole files each
-# (so module fixtures are built once; the shared builds of tests/conftest.py once per session). Measured
-# 2026-12-06 from a fresh clone on an idle 2-core machine: with two workers 14 min 53 s (pytest 13 min 32 s,
-# 705 tests); with three, MEASURING (it prints the 25 slowest)
+# lint and mypy first (CI runs make test, so it enforces them); then two workers, whole files each (so module
+# fixtures are built once; the shared builds of tests/conftest.py once per session). Measured 2026-12-06 from a
+# fresh clone on an idle 2-core machine: 15 min 8 s (pytest 14 min 0 s, 705 tests; it prints the 25 slowest)
 test: $(STAMP) browser lint ## Lint, type-check and run the whole test suite
-	JUNHENG_REQUIRE_BROWSER=1 JUNHENG_REQUIRE_ROOT=1 $(BIN)/python -m pytest -n 3 --dist loadfile --durations=25
+	JUNHENG_REQUIRE_BROWSER=1 JUNHENG_REQUIRE_ROOT=1 $(BIN)/python -m pytest -n 2 --dist loadfile --durations=25
 
 # the edit loop: lint, types and the unit tests (no province is built). Measured 2026-12-06 on an idle
 # 2-core machine: 102 s (475 tests in 91 s)
