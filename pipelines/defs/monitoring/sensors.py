@@ -6,12 +6,12 @@ appears, by the run that first builds it (pipelines.lib.monitoring.alerts.rebuil
 an earlier year again announces nothing it announced before."""
 
 import dagster as dg
-import duckdb
 
 from pipelines.defs.jobs import census_year_job
 from pipelines.defs.monitoring.assets import ALERTS_KEY
 from pipelines.defs.resources import Warehouse
 from pipelines.lib.outputs.excel import write_new_alerts_csv
+from pipelines.lib.warehouse import connect
 
 
 def alert_metadata(instance: dg.DagsterInstance, run_id: str) -> dict | None:
@@ -43,7 +43,7 @@ def new_alerts_file(context: dg.RunStatusSensorContext, warehouse: Warehouse):
     alert_ids = [str(i) for i in metadata["announced_alert_ids"].value]
     if not alert_ids:
         return dg.SkipReason(f"run {run.run_id} announced no new alert for census year {census_year}")
-    with duckdb.connect(str(warehouse.published_path()), read_only=True) as con:
+    with connect(warehouse.published_path(), read_only=True) as con:
         path = write_new_alerts_csv(
             con, warehouse.reports_path() / "alerts", census_year, run.run_id, alert_ids
         )
