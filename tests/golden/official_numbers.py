@@ -92,6 +92,29 @@ HEADINGS: dict[str, dict[str, str]] = {
 }
 
 # --------------------------------------------------------------------------------------------------
+# When counties were certified under each method
+# --------------------------------------------------------------------------------------------------
+
+CERTIFICATION_YEARS: dict[str, dict[str, Official]] = {
+    "basic_2012": {
+        "first": Official(
+            2013,
+            "assessments under 教督〔2012〕3号 began in 2013 (《2016年全国义务教育均衡发展督导评估工作报告》: "
+            "「自2013年义务教育发展督导评估认定工作启动以来」)",
+        ),
+        "last": Official(2021, "by 2021 all 2,895 county units had passed the 教督〔2012〕3号 assessment"),
+    },
+    "quality_2017": {
+        "first": Official(
+            2021,
+            "教督〔2017〕6号 dates from 2017; the first county assessments came from about 2021",
+            note="project rule: the reading of when quality certifications began",
+        ),
+        "last": Official(None, "recognition under 教督〔2017〕6号 goes on"),
+    },
+}
+
+# --------------------------------------------------------------------------------------------------
 # The coefficient-of-variation rule and thresholds
 # --------------------------------------------------------------------------------------------------
 
@@ -548,6 +571,7 @@ def entries() -> Iterator[tuple[str, Official]]:
         "STAGES_TAUGHT": STAGES_TAUGHT,
         "EXCLUSIONS": EXCLUSIONS,
         "TEACHING_POINT_MODES": TEACHING_POINT_MODES,
+        "CERTIFICATION_YEARS": CERTIFICATION_YEARS,
     }
     for name, table in tables.items():
         yield from _walk(name, table)
@@ -593,6 +617,7 @@ def golden_document(standard_id: str) -> dict[str, Any]:
         "standard_id": standard_id,
         **HEADINGS[standard_id],
         "cv_rule": CV_RULES[standard_id].value,
+        "certification_years": {key: o.value for key, o in CERTIFICATION_YEARS[standard_id].items()},
         "cv_thresholds": {stage: t.value for stage, t in CV_THRESHOLDS[standard_id].items()},
         "facility_split": {"student_weights": weights},
         "teaching_points": {"mode": TEACHING_POINT_MODES[standard_id].value},

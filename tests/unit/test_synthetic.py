@@ -6,8 +6,10 @@ import polars as pl
 import pytest
 
 from contracts.columns import CENSUS_DTYPES
+from pipelines.lib.paths import MODELS_DIR
+from pipelines.lib.reference.standards import load_standards
 from pipelines.lib.synthetic import official
-from pipelines.lib.synthetic.province import generate
+from pipelines.lib.synthetic.province import generate, plan_province
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +95,39 @@ def test_rural_enrolment_shrinks_and_urban_grows(landing):
     assert rural[-1] < rural[0] and urban[-1] > urban[0]
 
 
+@pytest.mark.parametrize("years", [[2019, 2020, 2021, 2022], list(range(2015, 2025)), [2010, 2011, 2012]])
+def test_certification_years_are_within_the_methods_dates(tmp_path, years):
+    """Basic balance was certified 2013-2021, quality balance from 2021 (models/standards:
+    certification_years), three years or more after basic; whatever the window, the generator
+    certifies no county outside those dates."""
+    standards = {s.standard_id: s for s in load_standards(MODELS_DIR / "standards")}
+    assert (standards["basic_2012"].certified_from, standards["basic_2012"].certified_until) == (2013, 2021)
+    assert (standards["quality_2017"].certified_from, standards["quality_2017"].certified_until) == (
+        2021,
+        None,
+    )
+    _, province = plan_province(8, years, seed=3)
+    certified = 0
+    for county in province.counties:
+        for standard_id, year in (
+            ("basic_2012", county.basic_certified),
+            ("quality_2017", county.quality_certified),
+        ):
+            if year is None:
+                continue
+            certified += 1
+            standard = standards[standard_id]
+            assert standard.certified_from is not None and year >= standard.certified_from, (
+                county,
+                standard_id,
+            )
+            assert standard.certified_until is None or year <= standard.certified_until, (county, standard_id)
+        if county.quality_certified is not None:
+            assert county.basic_certified is not None
+            assert county.quality_certified >= county.basic_certified + 3
+    assert certified > 0 or years[-1] < 2013  # before 2013 nobody could be certified yet
+
+
 def test_certifications_cover_most_counties(landing):
     out, _, _ = landing
     certs = pl.read_csv(out / "reference" / "certifications.csv", infer_schema=False)
@@ -111,7 +146,21 @@ def test_truth_describes_every_planted_scenario(landing):
         "near_threshold_rising",
         "improving_steadily",
         "quality_school_slide",
+        "certification_year_dip",
     }
+    dip = kinds["certification_year_dip"]
+    assert dip["dip_years"] == [dip["basic_certified_year"] - 1, dip["basic_certified_year"]]
+    values = {y["census_year"]: y["value"] for y in dip["years"]}
+    before, after = values[min(dip["dip_years"]) - 1], values[max(dip["dip_years"]) + 1]
+    assert all(values[y] < 0.8 * min(before, after) for y in dip["dip_years"])  # well below both sides
+    assert dip["expected_alerts"] == [
+        {
+            "census_year": max(dip["dip_years"]) + 1,
+            "severity": "warning",
+            "rule_id": "certification_year_dip",
+            "stage": None,
+        }
+    ]
     rising = [y["value"] for y in kinds["near_threshold_rising"]["years"]]
     assert rising == sorted(rising) and rising[-1] < kinds["near_threshold_rising"]["threshold"]
     improving = [y["value"] for y in kinds["improving_steadily"]["years"]]

@@ -87,6 +87,8 @@ class Standard:
     teaching_point_mode: str = "exclude_by_rules"
     merge_reason_zh: str | None = None
     merge_reason_en: str | None = None
+    certified_from: int | None = None
+    certified_until: int | None = None
 
     def split_weight(self, school_type_code: str, stage: str) -> float:
         return self.student_weights.get(school_type_code, {}).get(stage, 1.0)
@@ -223,6 +225,16 @@ def _teaching_points(doc: dict[str, Any], where: str) -> dict[str, Any]:
     return points
 
 
+def _certification_years(doc: dict[str, Any], where: str) -> tuple[int | None, int | None]:
+    """The census years in which counties were certified under the method (certification_years:
+    first, last; either may be null), for the generator and checks of certifications."""
+    years = doc.get("certification_years") or {}
+    first, last = years.get("first"), years.get("last")
+    if first is not None and last is not None and int(last) < int(first):
+        raise StandardError(f"{where}: certification_years.last must not be before first")
+    return (None if first is None else int(first)), (None if last is None else int(last))
+
+
 def parse_standard(doc: dict[str, Any], source: str) -> Standard:
     """Check one standards document and return it as a Standard."""
     where = source
@@ -240,7 +252,10 @@ def parse_standard(doc: dict[str, Any], source: str) -> Standard:
     ]
     indicators = _indicators(doc, where)
     points = _teaching_points(doc, where)
+    certified_from, certified_until = _certification_years(doc, where)
     return Standard(
+        certified_from=certified_from,
+        certified_until=certified_until,
         teaching_point_mode=points["mode"],
         merge_reason_zh=points.get("reason_zh"),
         merge_reason_en=points.get("reason_en"),
@@ -294,6 +309,8 @@ def standard_tables(standards: list[Standard]) -> dict[str, pl.DataFrame]:
                 "merge_reason_en": s.merge_reason_en,
                 "school_rule_min_met": s.school_rule.min_met if s.school_rule else None,
                 "school_rule_unmet_min_ratio": s.school_rule.unmet_min_ratio if s.school_rule else None,
+                "certified_from_year": s.certified_from,
+                "certified_until_year": s.certified_until,
                 "source_file": Path(s.source).name,
             }
         )
@@ -384,6 +401,8 @@ def standard_tables(standards: list[Standard]) -> dict[str, pl.DataFrame]:
             schema_overrides={
                 "school_rule_min_met": pl.Int64,
                 "school_rule_unmet_min_ratio": pl.Float64,
+                "certified_from_year": pl.Int64,
+                "certified_until_year": pl.Int64,
                 "merge_reason_zh": pl.String,
                 "merge_reason_en": pl.String,
             },

@@ -22,7 +22,16 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.lib.synthetic.province import FLOOR, STOCK_DRIVERS, County, Generator, write_reference
+from pipelines.lib.synthetic.province import (
+    FLOOR,
+    QUALITY_AFTER_BASIC,
+    STOCK_DRIVERS,
+    County,
+    Generator,
+    certification_range,
+    draw_year,
+    write_reference,
+)
 
 FORMATS = ("csv", "parquet")
 
@@ -69,15 +78,17 @@ class NationalSummary:
 def certify(gen: Generator, counties: list[County]) -> None:
     """Certification years and the spread that goes with them, drawn from the province's rng."""
     rng = gen.rng
-    first, n = gen.years[0], len(gen.years)
+    first, last = gen.years[0], gen.years[-1]
     for county in counties:
         if rng.random() < CERTIFIED_BASIC_SHARE:
-            county.basic_certified = int(rng.integers(first - 5, first + 2))
-            if rng.random() < QUALITY_SHARE_OF_BASIC:
-                county.quality_certified = int(rng.integers(first + n // 2, first + n))
-                county.dispersion = min(county.dispersion, QUALITY_DISPERSION)
-        else:
+            county.basic_certified = draw_year(rng, certification_range(gen.basic, first - 5, last - 1))
+        if county.basic_certified is None:
             county.dispersion *= LAGGARD_DISPERSION
+        elif rng.random() < QUALITY_SHARE_OF_BASIC:
+            low = max(county.basic_certified + QUALITY_AFTER_BASIC, first + 1)
+            county.quality_certified = draw_year(rng, certification_range(gen.quality, low, last))
+            if county.quality_certified is not None:
+                county.dispersion = min(county.dispersion, QUALITY_DISPERSION)
 
 
 def dispersion_for(gen: Generator, county: County, year: int) -> dict:

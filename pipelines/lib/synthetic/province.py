@@ -373,8 +373,9 @@ class Generator:
             if students is None:
                 continue
             row = self._census_row(school, students, t, year, county, dispersion)
-            if floors:  # from the year before certification on
-                self._quality_floors(row, county.floor_exempt)
+            if floors:  # from the year before certification on; an exemption only after it
+                exempt = county.floor_exempt if year > county.quality_certified else frozenset()  # type: ignore[operator]
+                self._quality_floors(row, exempt)
             if year >= county.slides.get(school.school_id, year + 1):
                 self._slide(row)
             rows.append(row)
@@ -665,9 +666,10 @@ def _top_drivers(
     return ranked["school_id"].head(3).to_list()
 
 
-def _crossing_path(n: int, threshold: float, rising: bool = True) -> tuple[list[float], int]:
-    """Below the threshold until index c, then above it; margins keep rounding from flipping it."""
-    c = max(1, round(0.6 * n))
+def _crossing_path(n: int, threshold: float, earliest: int = 1) -> tuple[list[float], int]:
+    """Below the threshold until index c (at 60% of the window, and not before `earliest`), then
+    above it; margins keep rounding from flipping it. c == n: it never crosses in the window."""
+    c = max(earliest, round(0.6 * n))
     path = []
     for t in range(n):
         if t < c:
@@ -684,9 +686,12 @@ def expected_alerts(scenario: dict) -> list[dict]:
     the sliding schools' county a warning every year a school fails the per-school rule; the
     improving county gets nothing."""
     years = scenario["years"]
+    certified = scenario[
+        "quality_certified_year" if "quality" in scenario["standard_id"] else "basic_certified_year"
+    ]
     if scenario["scenario_id"] in ("basic_composite_crossing", "quality_indicator_crossing"):
         first = scenario["first_failing_year"]
-        if first is None:
+        if first is None or certified is None or certified > first:
             return []
         expected = [{"census_year": first, "severity": "breach", "rule_id": "standard_not_met"}]
         if any(r["census_year"] == first + 1 and not r["passes"] for r in years):
@@ -708,12 +713,20 @@ def expected_alerts(scenario: dict) -> list[dict]:
                     {"census_year": years[i]["census_year"], "severity": "warning", "rule_id": rule.rule_id}
                 ]
         return []
+    if scenario["scenario_id"] == "certification_year_dip":
+        # one finding for the county and standard, in the year the rebound shows, on either stage
+        rule = next(r for r in load_rules(MODELS_DIR / "rules").rules if r.kind == "certification_year_dip")
+        year = max(scenario["dip_years"]) + 1
+        return [{"census_year": year, "severity": rule.severity, "rule_id": rule.rule_id, "stage": None}]
     return []
 
 
 def _plan_slides(county: County, years: list[int]) -> list[str]:
     """Two primary schools of the quality-certified county fall below a per-school minimum after
-    certification, one in the last-but-one census year and one in the last (County.slides)."""
+    certification, one in the last-but-one census year and one in the last (County.slides); only
+    years after its certification year (it met every rule when certified)."""
+    certified = county.quality_certified
+    after = [y for y in years[-2:] if certified is not None and y > certified]
     candidates = [
         s
         for s in sorted(county.schools, key=lambda s: s.school_id)
@@ -722,15 +735,17 @@ def _plan_slides(county: County, years: list[int]) -> list[str]:
         and s.is_county_run
         and all(s.history.get(y, {}).get("primary", 0) >= 100 for y in years[-2:])
     ]
-    county.slides = {s.school_id: year for s, year in zip(candidates, years[-2:], strict=False)}
+    county.slides = {s.school_id: year for s, year in zip(candidates, after, strict=False)}
     return list(county.slides)
 
 
 def _slide_scenario(gen: Generator, county: County, sliding: list[str], years: list[int]) -> dict:
-    """The truth of the sliding schools: per year, how many of the county's primary sections fail
-    the per-school rule (only the planted ones: the county holds every other school to it)."""
+    """The truth of the sliding schools: per year from the year before certification on, how many
+    of the county's primary sections fail the per-school rule (only the planted ones: the county
+    holds every other school to it from then on)."""
     realised = []
-    for year in years:
+    held = [y for y in years if county.quality_certified is not None and y >= county.quality_certified - 1]
+    for year in held:  # from the year before certification on: before it, no school was held to the rule
         failing = sum(year >= county.slides[school_id] for school_id in sliding)
         realised.append({"census_year": year, "value": failing, "passes": failing == 0})
     failing_years = [r["census_year"] for r in realised if not r["passes"]]
@@ -748,7 +763,7 @@ def _slide_scenario(gen: Generator, county: County, sliding: list[str], years: l
         "threshold": None,
         "basic_certified_year": county.basic_certified,
         "quality_certified_year": county.quality_certified,
-        "planned_first_failing_year": years[-2],
+        "planned_first_failing_year": min(county.slides.values(), default=None),
         "first_failing_year": failing_years[0] if failing_years else None,
         "schools": [{"school_id": s, "from_year": county.slides[s]} for s in sliding],
         "years": realised,
@@ -756,16 +771,101 @@ def _slide_scenario(gen: Generator, county: County, sliding: list[str], years: l
     }
 
 
+def certification_range(standard: Standard, low: int, high: int) -> tuple[int, int] | None:
+    """The years from `low` to `high` in which a county can be certified for the standard (its
+    file's certification_years); None when none of them can be."""
+    low = max(low, standard.certified_from if standard.certified_from is not None else low)
+    high = min(high, standard.certified_until if standard.certified_until is not None else high)
+    return (low, high) if low <= high else None
+
+
+def draw_year(rng: np.random.Generator, span: tuple[int, int] | None) -> int | None:
+    return None if span is None else int(rng.integers(span[0], span[1] + 1))
+
+
+QUALITY_AFTER_BASIC = 3  # a county may apply for quality balance 3 years after its basic certification
+DIP_RATIO = 0.80  # the dipping county's composite (its worse stage) as a share of the threshold
+DIP_SHARE = 0.70  # what it reports in its certification year and the year before: 70% of that
+
+
+def _choose_dipping(
+    gen: Generator, roster: list[County], chosen: list[County], years: list[int]
+) -> County | None:
+    """The county whose figures are unusually good in its certification year and the year before
+    it, and rebound after (the inspection-year dip): a basic-certified county of the roster's
+    others, certified mid-window so that the year before the dip and the year after it are
+    census years. None when the window or the roster has no room for it."""
+    span = certification_range(gen.basic, years[0] + 2, years[-1] - 1)
+    candidates = [
+        c for c in roster if c not in chosen and c.basic_certified is not None and c.quality_certified is None
+    ]
+    if span is None or not candidates:
+        return None
+    certified = min(max(years[0] + len(years) // 2, span[0]), span[1])
+    if not {certified - 2, certified - 1, certified, certified + 1} <= set(years):
+        return None
+    county = candidates[0]
+    county.basic_certified = certified
+    county.dispersion = float(min(max(county.dispersion, 0.9), 1.1))
+    return county
+
+
+def _plant_dip(
+    gen: Generator,
+    county: County,
+    years: list[int],
+    dispersion: dict,
+    keys: list[tuple[str, str | None]],
+) -> dict:
+    """Steady at DIP_RATIO of the basic threshold (its worse stage), DIP_SHARE of that in the
+    certification year and the year before: both stages' composites dip, then rebound. The truth
+    records the primary composite, year by year."""
+    certified = county.basic_certified
+    assert certified is not None
+    worst, primary = _worst_ratio(gen.basic), _composite(gen.basic, "primary")
+    threshold = gen.basic.cv_thresholds["primary"]
+    realised = []
+    for year in years:
+        target = DIP_RATIO * (DIP_SHARE if year in (certified - 1, certified) else 1.0)
+        rows = dispersion[(county.county_code, year)]
+        gen.aim(county, year, rows, keys, worst, target)
+        value = primary(gen.county_year(county, year, rows))
+        realised.append(
+            {"census_year": year, "target": round(target, 4), "value": value, "passes": value <= threshold}
+        )
+    return {
+        "scenario_id": "certification_year_dip",
+        "description": "Basic-certified county whose figures are unusually good in its certification "
+        f"year and the year before it ({DIP_SHARE:.0%} of its steady level, both stages) and rebound "
+        "the year after.",
+        "county_code": county.county_code,
+        "county_name": county.county_name,
+        "standard_id": gen.basic.standard_id,
+        "stage": "primary",
+        "metric": "composite_cv",
+        "indicator_id": None,
+        "threshold": threshold,
+        "basic_certified_year": certified,
+        "quality_certified_year": county.quality_certified,
+        "planned_first_failing_year": None,
+        "first_failing_year": None,
+        "dip_years": [certified - 1, certified],
+        "years": realised,
+        "top_drivers_final_year": None,
+    }
+
+
 def _certify(gen: Generator, roster: list[County], years: list[int]) -> list[County]:
-    """Certification years: most counties basic-certified before or early in the window, some
-    quality-certified later, at least one never certified. Returns the four counties the
+    """Certification years within the methods' dates (models/standards: certification_years):
+    most counties basic-certified before or during the window, some quality-certified later (three
+    years or more after basic), at least one never certified. Returns the four counties the
     scenarios are planted in (crossing, quality crossing, rising, improving)."""
     rng = gen.rng
-    first, n = years[0], len(years)
+    first, last = years[0], years[-1]
     for county in roster:
         if rng.random() < 0.85:
-            county.basic_certified = int(rng.integers(first - 5, first + 2))
-        else:
+            county.basic_certified = draw_year(rng, certification_range(gen.basic, first - 5, last - 1))
+        if county.basic_certified is None:
             county.dispersion *= 1.4  # laggards: more unequal, never certified in the window
     rural = [c for c in roster if c.kind == "county"]
     chosen = (rural + [c for c in roster if c.kind != "county"])[:4]
@@ -776,14 +876,20 @@ def _certify(gen: Generator, roster: list[County], years: list[int]) -> list[Cou
         laggard.basic_certified = None
         laggard.dispersion *= 1.4
     quality_cross, improving = chosen[1], chosen[3]
+    early = certification_range(gen.basic, first - 5, first)  # monitored from the window's start
     for county in chosen:
-        county.basic_certified = first - 5
+        county.basic_certified = None if early is None else early[0]
         county.dispersion = float(min(max(county.dispersion, 0.9), 1.1))
-    quality_cross.quality_certified = first + (1 if n > 3 else 0)
+    if quality_cross.basic_certified is not None:
+        span = certification_range(
+            gen.quality, max(quality_cross.basic_certified + QUALITY_AFTER_BASIC, first + 1), last
+        )
+        quality_cross.quality_certified = None if span is None else span[0]
     others = [c for c in roster if c not in chosen and c.basic_certified is not None]
     for county in others:
         if rng.random() < 0.2:
-            county.quality_certified = int(rng.integers(first + n // 2, first + n))
+            low = max(county.basic_certified + QUALITY_AFTER_BASIC, first + 1)  # type: ignore[operator]
+            county.quality_certified = draw_year(rng, certification_range(gen.quality, low, last))
     for county in roster:
         if county.quality_certified is not None:
             county.dispersion = min(county.dispersion, 0.6)  # evenly resourced, stocks included
@@ -799,6 +905,7 @@ def _hold_certified(
     keys_for: Callable,
     quality_cross: County,
     chosen: list[County],
+    dipping: County | None,
 ) -> None:
     """Certified counties hold their standard from certification on (the planted ones aside)."""
     # quality-certified counties (and the one that will slide) are kept well inside the rule,
@@ -810,24 +917,31 @@ def _hold_certified(
             continue
         skip = ("junior", "pe_art_teachers_per_100") if county is quality_cross else None
         exclude = ("pe_art_teachers", "junior") if county is quality_cross else None
+        keys = keys_for(None, exclude) + floors
         for i, year in enumerate(years):
+            if year < county.quality_certified - 1:
+                continue
             current = dispersion[(county.county_code, year)]
-            if year >= county.quality_certified - 1:
-                gen.aim(
-                    county,
-                    year,
-                    current,
-                    keys_for(None, exclude) + floors,
-                    _worst_ratio(gen.quality, skip),
-                    QUALITY_TARGET_RATIO,
-                    at_most=True,
-                )
+            gen.aim(
+                county,
+                year,
+                current,
+                keys,
+                _worst_ratio(gen.quality, skip),
+                QUALITY_TARGET_RATIO,
+                at_most=True,
+            )
+            # what the county built and hired stays: later years start from this year's spread (a
+            # county that reset would show an unusually good certification year, then a rebound)
+            default = gen._default_dispersion(county, year)
             for later in years[i + 1 :]:
-                for key in floors:
-                    dispersion[(county.county_code, later)][key] = current[key]
+                start = gen._default_dispersion(county, later)
+                for key in keys:
+                    share = current[key] / default[key] if default[key] else 1.0
+                    dispersion[(county.county_code, later)][key] = start[key] * share
     # basic-certified counties hold the basic standard from their certification on
     for county in roster:
-        if county.basic_certified is None or county in chosen:
+        if county.basic_certified is None or county in chosen or county is dipping:
             continue
         for year in years:
             if year >= county.basic_certified:
@@ -859,6 +973,7 @@ def plan_province(counties: int, years: list[int], seed: int) -> tuple[Generator
     n = len(years)
     chosen = _certify(gen, roster, years)
     crossing, quality_cross, rising, improving = chosen
+    dipping = _choose_dipping(gen, roster, chosen, years)
 
     dispersion: dict[tuple[str, int], dict[tuple[str, str | None], float]] = {}
     for county in roster:
@@ -878,7 +993,7 @@ def plan_province(counties: int, years: list[int], seed: int) -> tuple[Generator
         ]
 
     sliding = _plan_slides(quality_cross, years)
-    _hold_certified(gen, roster, years, dispersion, keys_for, quality_cross, chosen)
+    _hold_certified(gen, roster, years, dispersion, keys_for, quality_cross, chosen, dipping)
 
     def plant(
         county: County,
@@ -944,7 +1059,10 @@ def plan_province(counties: int, years: list[int], seed: int) -> tuple[Generator
     )
 
     threshold = gen.quality.cv_thresholds["junior"]
-    path, c = _crossing_path(n, threshold)
+    certified = quality_cross.quality_certified
+    path, c = _crossing_path(
+        n, threshold, earliest=n if certified is None else sum(y <= certified for y in years)
+    )
     path = [p - 0.02 if p < threshold else p for p in path]
     plant(
         quality_cross,
@@ -957,7 +1075,7 @@ def plan_province(counties: int, years: list[int], seed: int) -> tuple[Generator
         [("pe_art_teachers", "junior")],
         _indicator(gen.quality, "junior", "pe_art_teachers_per_100"),
         "pe_art_teachers_per_100",
-        planned_crossing=years[c],
+        planned_crossing=years[c] if c < n else None,
     )
 
     threshold = gen.basic.cv_thresholds["junior"]
@@ -987,11 +1105,28 @@ def plan_province(counties: int, years: list[int], seed: int) -> tuple[Generator
         keys_for("primary"),
         _composite(gen.basic, "primary"),
     )
+    span = certification_range(gen.basic, years[0], years[-1])
+    junior = _composite(gen.basic, "junior")
     improving.basic_certified = next(
-        (r["census_year"] for r in scenarios[-1]["years"] if r["value"] <= 0.9 * threshold), None
+        (
+            r["census_year"]
+            for r in scenarios[-1]["years"]
+            if r["value"] <= 0.9 * threshold
+            and span is not None
+            and span[0] <= r["census_year"] <= span[1]
+            and junior(
+                gen.county_year(
+                    improving, r["census_year"], dispersion[(improving.county_code, r["census_year"])]
+                )
+            )
+            <= gen.basic.cv_thresholds["junior"]
+        ),
+        None,
     )
     scenarios[-1]["basic_certified_year"] = improving.basic_certified
     scenarios.append(_slide_scenario(gen, quality_cross, sliding, years))
+    if dipping is not None:
+        scenarios.append(_plant_dip(gen, dipping, years, dispersion, keys_for(None)))
     for scenario in scenarios:
         scenario["expected_alerts"] = expected_alerts(scenario)
 
