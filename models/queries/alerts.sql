@@ -23,6 +23,13 @@ select county_code, stage, standard_id, verdict, is_failing, failing_since_year,
 from monitoring.county_verdict_runs
 where census_year = $census_year
 
+-- name: certification_year_checks
+-- The certification-year check of the counties certified last year (rule certification_year_dip).
+select *
+from monitoring.certification_year_checks
+where census_year = $census_year
+order by county_code, standard_id, stage, metric_order
+
 -- name: what_if_plans
 -- The what-if plan rows of each judged metric (a plan's own row; a composite plan's indicator rows
 -- are read by the reports).
@@ -133,7 +140,7 @@ judged as (
         or exists (
             from planted_groups as planted
             where planted.county_code = active.county_code
-                and planted.stage = active.stage
+                and (planted.stage is null or planted.stage = active.stage)
                 and planted.standard_id = active.standard_id
         ) as is_real
     from active
@@ -154,7 +161,7 @@ select * from final order by census_year
 -- name: planted_recall
 -- The alerts the demo's generator planted (planted_alerts: truth.json's expected alerts) and how
 -- many the warehouse raised: an active alert of the county-stage-standard in that year with the
--- planted rule among its fired rules.
+-- planted rule among its fired rules (a planted finding with a null stage: on either stage).
 with
 
 found as (
@@ -163,7 +170,7 @@ found as (
             from monitoring.backsliding_alerts as alerts
             where alerts.census_year = planted.census_year
                 and alerts.county_code = planted.county_code
-                and alerts.stage = planted.stage
+                and (planted.stage is null or alerts.stage = planted.stage)
                 and alerts.standard_id = planted.standard_id
                 and alerts.status in ('new', 'continuing')
                 and list_contains(alerts.fired_rules, planted.rule_id)

@@ -126,10 +126,11 @@ def test_every_planted_scenario_raises_its_expected_severity(province):
     for scenario in province["truth"]["scenarios"]:
         for expected in scenario["expected_alerts"]:
             # one row per problem: the expected rule is among its fired rules, at its severity or worse
+            stage = expected.get("stage", scenario["stage"])  # none: a finding on either stage
             match = alerts.filter(
                 (pl.col("census_year") == expected["census_year"])
                 & (pl.col("county_code") == scenario["county_code"])
-                & (pl.col("stage") == scenario["stage"])
+                & ((pl.col("stage") == stage) if stage else pl.lit(True))
                 & (pl.col("standard_id") == scenario["standard_id"])
                 & pl.col("fired_rules").list.contains(expected["rule_id"])
             )
@@ -166,6 +167,39 @@ def test_the_crossings_are_not_breaches_the_year_before(province):
                 & pl.col("severity").is_in(["breach", "critical"])
             )
             assert earlier.is_empty(), scenario["scenario_id"]
+
+
+def test_the_planted_certification_year_dip_is_found_once_and_nowhere_else(province):
+    """The county whose figures were unusually good in its certification year and the year before
+    gets one finding, in the year after certification, with the dip, the province and the rebound;
+    its rebound is not also an unusual-rise watch; no other county gets such a finding."""
+    dip = next(s for s in province["truth"]["scenarios"] if s["scenario_id"] == "certification_year_dip")
+    findings = province["alerts"].filter(pl.col("rule_id") == "certification_year_dip")
+    assert findings["county_code"].to_list() == [dip["county_code"]]
+    row = findings.row(0, named=True)
+    assert (row["census_year"], row["status"], row["severity"]) == (
+        max(dip["dip_years"]) + 1,
+        "new",
+        "warning",
+    )
+    assert row["certified_year"] == dip["basic_certified_year"] and row["dip_year"] in dip["dip_years"]
+    assert row["dip_before_year"] == min(dip["dip_years"]) - 1
+    if row["stage"] == "primary":  # the truth records the primary composite
+        values = {y["census_year"]: y["value"] for y in dip["years"]}
+        assert row["dip_before_value"] == pytest.approx(values[row["dip_before_year"]], rel=1e-9)
+        assert row["dip_value"] == pytest.approx(values[row["dip_year"]], rel=1e-9)
+        assert row["observed_value"] == pytest.approx(values[row["census_year"]], rel=1e-9)
+    assert row["dip_share"] >= 0.15 and row["rebound_share"] >= 0.5
+    assert row["dip_robust_z"] <= -3 or row["rebound_robust_z"] >= 3  # unusual against the province
+    assert row["n_counted_metrics"] == row["n_checked_metrics"] == 2  # both stages' composites
+    assert f"{row['certified_year']} 年认定" in row["message_zh"] and "建议复核" in row["message_zh"]
+    rebound_watches = active(province["alerts"]).filter(
+        (pl.col("county_code") == dip["county_code"])
+        & (pl.col("census_year") == row["census_year"])
+        & (pl.col("rule_id") != "certification_year_dip")
+        & pl.col("fired_rules").list.contains("unusual_rise")
+    )
+    assert rebound_watches.is_empty()
 
 
 def test_the_rising_county_never_breaches(province):

@@ -25,6 +25,7 @@ RULES = load_rules(MODELS_DIR / "rules")
 MODELS = {m.relation: m for m in load_models(MODELS_DIR)}
 TRENDS = MODELS["monitoring.county_trends"]
 RUNS = MODELS["monitoring.county_verdict_runs"]
+CHECKS = MODELS["monitoring.certification_year_checks"]
 _GLOSSARY = glossary_words()
 WORDS = Words(
     values=_GLOSSARY.values,
@@ -156,7 +157,15 @@ class Series:
             runs = query_frame(
                 self.con, "select * from monitoring.county_verdict_runs where census_year = $y", {"y": year}
             )
-            inputs = AlertInputs(year, trends, status, failing, runs, previous, {c: c for c in codes}, WORDS)
+            run_model(self.con, CHECKS, year)
+            checks = query_frame(
+                self.con,
+                "select * from monitoring.certification_year_checks where census_year = $y",
+                {"y": year},
+            )
+            inputs = AlertInputs(
+                year, trends, status, failing, runs, previous, {c: c for c in codes}, WORDS, checks
+            )
             fired = fire_alerts(inputs, RULES)
             out[year] = fired
             previous = fired
@@ -564,3 +573,87 @@ def test_a_rule_that_counts_metrics_lists_them_and_shows_the_worst_of_them(serie
     assert row["evidence_metric_id"] in row["counted_metric_ids"]
     assert row["evidence_metric_id"] == "key_teachers_per_100"  # the worst of the two (0.47)
     assert "有 2 项指标处于关注及以上" in row["message_zh"]
+
+
+def _steady_peers(series, years: range, level: float = 0.40, stages=("primary",)) -> None:
+    """Seven counties of the province, certified long ago, whose CVs barely move (±0.01)."""
+    rng = np.random.default_rng(7)
+    for i in range(7):
+        series.county(f"90010{i}")
+        for stage in stages:
+            series.composite(f"90010{i}", {y: level + rng.uniform(-0.01, 0.01) for y in years}, stage=stage)
+
+
+def test_a_certification_year_dip_that_rebounds_is_found_once_with_its_evidence(series):
+    """Certified in 2021: both stages' composites 30% lower in 2020 and 2021 than in 2019, back in
+    2022. One finding for the county and standard, in 2022, stating the dip, the province and the
+    rebound; the rebound is not also an unusual rise; nothing in the other years."""
+    years = range(2018, 2025)
+    _steady_peers(series, years, stages=("primary", "junior"))
+    series.county("900109", certified=2021)
+    dipped = {2018: 0.40, 2019: 0.40, 2020: 0.28, 2021: 0.29, 2022: 0.39, 2023: 0.40, 2024: 0.40}
+    series.composite("900109", dipped)
+    series.composite("900109", {y: v * 0.9 for y, v in dipped.items()}, stage="junior")
+    out = series.run(years)
+    found = {y: with_rule(out[y], "certification_year_dip") for y in out}
+    assert [y for y in found if found[y].height] == [2022]
+    row = found[2022].row(0, named=True)
+    assert (row["county_code"], row["standard_id"], row["severity"], row["status"]) == (
+        "900109",
+        "basic_2012",
+        "warning",
+        "new",
+    )
+    assert row["metric_id"] is None and row["evidence_metric_id"] == "composite"
+    assert (row["dip_before_year"], row["dip_year"], row["certified_year"]) == (2019, 2020, 2021)
+    values = {"primary": (0.40, 0.28, 0.39), "junior": (0.36, 0.252, 0.351)}[row["stage"]]
+    assert (row["dip_before_value"], row["dip_value"], row["observed_value"]) == pytest.approx(values)
+    assert row["dip_share"] == pytest.approx(0.3)
+    assert row["rebound_share"] == pytest.approx(11 / 12)
+    assert row["dip_robust_z"] <= -3
+    assert (row["n_counted_metrics"], row["n_checked_metrics"]) == (2, 2)
+    assert "unusual_rise" in row["fired_rules"]  # the rebound would have been an unusual rise
+    mine = out[2022].filter(pl.col("county_code") == "900109")
+    assert mine.height == 1  # the finding is the county's only row: no unusual-rise watches of its own
+    assert "认定年度数据异常" in render_rule_name(row)
+    assert "2021 年认定" in row["message_zh"] and "降至 2020 年的" in row["message_zh"]
+    assert "下降 30%" in row["message_zh"] and "可比较的 2 项差异系数中有 2 项" in row["message_zh"]
+    # once: 2023 neither continues nor resolves it
+    assert out[2023].filter(pl.col("county_code") == "900109").is_empty()
+
+
+def render_rule_name(row: dict) -> str:
+    return rule_names(RULES)[row["rule_id"]]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        {2018: 0.55, 2019: 0.55, 2020: 0.54, 2021: 0.40, 2022: 0.40, 2023: 0.41},  # improved, stayed
+        {2018: 0.40, 2019: 0.40, 2020: 0.37, 2021: 0.38, 2022: 0.40, 2023: 0.40},  # a dip of 7.5%
+        {2018: 0.40, 2019: 0.40, 2020: 0.28, 2021: 0.29, 2022: 0.31, 2023: 0.40},  # no rebound yet
+    ],
+    ids=["improved-and-held", "small-dip", "rebound-too-late"],
+)
+def test_no_certification_finding_without_an_unusual_dip_and_rebound(series, path):
+    years = range(2018, 2024)
+    _steady_peers(series, years)
+    series.county("900109", certified=2021)
+    series.composite("900109", path)
+    out = series.run(years)
+    assert not any(with_rule(out[y], "certification_year_dip").height for y in out)
+
+
+def test_the_certification_check_needs_the_year_before_the_inspection(series):
+    """Certified in 2020 with 2019 the first loaded year: nothing to compare the dip with."""
+    years = range(2019, 2023)
+    _steady_peers(series, years)
+    series.county("900109", certified=2020)
+    series.composite("900109", {2019: 0.28, 2020: 0.29, 2021: 0.40, 2022: 0.40})
+    out = series.run(years)
+    assert with_rule(out[2021], "certification_year_dip").is_empty()
+    run_model(series.con, CHECKS, 2021)
+    reasons = series.con.execute(
+        "select distinct check_null_reason from monitoring.certification_year_checks where county_code = '900109'"
+    ).fetchall()
+    assert reasons == [("years_not_loaded",)]

@@ -29,6 +29,7 @@ ALERTS_KEY = dg.AssetKey(["monitoring", "backsliding_alerts"])
         ["monitoring", "county_data_status"],
         ["monitoring", "school_drivers"],
         ["monitoring", "county_verdict_runs"],
+        ["monitoring", "certification_year_checks"],
         ["monitoring", "what_if_plans"],
         ["marts", "county_balance"],
         ["marts", "alert_rules"],

@@ -40,12 +40,13 @@ class AlertQuality:
 
 
 def planted_alerts(truth: dict) -> pl.DataFrame:
-    """Every alert truth.json's scenarios plant: year, county-stage-standard and rule."""
+    """Every alert truth.json's scenarios plant: year, county-stage-standard and rule (a null
+    stage for a finding about the county and standard, which stands on either stage)."""
     rows = [
         {
             "census_year": e["census_year"],
             "county_code": s["county_code"],
-            "stage": s["stage"],
+            "stage": e.get("stage", s["stage"]),  # null: the finding may stand on either stage
             "standard_id": s["standard_id"],
             "rule_id": e["rule_id"],
         }

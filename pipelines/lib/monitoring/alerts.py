@@ -17,6 +17,7 @@ Each condition kind of the rules file is one small function below (METRIC_KINDS,
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -75,6 +76,8 @@ class AlertInputs:
     previous_alerts: pl.DataFrame  # monitoring.backsliding_alerts of last year (may be empty)
     county_names: dict[str, str] = field(default_factory=dict)
     words: Words | None = None  # for the messages (the glossary's words and the warehouse's names)
+    # monitoring.certification_year_checks of this year (the counties certified last year)
+    certification_checks: pl.DataFrame | None = None
 
     @cached_property
     def province_codes(self) -> dict[str, str]:
@@ -188,6 +191,55 @@ def _metrics_above_threshold(view: StageView, p: dict) -> Finding | None:
 
 NOT_ABOUT_COEFFICIENTS = ("school_sections_failing",)
 
+
+# --- certification rules look at a county and standard around its certification --------------------
+
+
+def _certification_year_dip(checks: list[dict], p: dict) -> tuple[dict, list[dict], int] | None:
+    """Figures unusually good in the inspection years that rebound (monitoring.certification_year_checks):
+    of the county's judged coefficients the check could compare (both stages), those whose lower
+    inspection year is `min_dip_share` or more below the year before, that regained
+    `min_rebound_share` of the fall this year, and whose fall or rebound is unusual against the
+    province's other counties over the same years (robust z at most -`robust_z`, or at least
+    `robust_z`). Fires when they are at least `min_metric_share` of the compared ones; returns the
+    evidence (the most unusual of them), the counted rows and how many were compared."""
+    compared = [r for r in checks if r["check_null_reason"] is None]
+    counted = [
+        r
+        for r in compared
+        if r["dip_share"] >= p["min_dip_share"]
+        and r["rebound_share"] is not None
+        and r["rebound_share"] >= p["min_rebound_share"]
+        and _unusual_dip_or_rebound(r) >= p["robust_z"]
+    ]
+    if not counted or len(counted) < p["min_metric_share"] * len(compared):
+        return None
+    evidence = min(counted, key=lambda r: (-_unusual_dip_or_rebound(r), r["stage"], r["metric_order"]))
+    return evidence, counted, len(compared)
+
+
+def _unusual_dip_or_rebound(row: dict) -> float:
+    """How unusual the fall or the rebound is against the province, whichever is more so."""
+    scores = [-row["dip_robust_z"] if row["dip_robust_z"] is not None else None, row["rebound_robust_z"]]
+    return max((z for z in scores if z is not None), default=float("-inf"))
+
+
+CERTIFICATION_KINDS: dict[str, Callable[[list[dict], dict], tuple[dict, list[dict], int] | None]] = {
+    "certification_year_dip": _certification_year_dip,
+}
+
+CERTIFICATION_FIELDS = {  # alert column: monitoring.certification_year_checks column
+    "dip_before_year": "before_year",
+    "dip_before_value": "value_before",
+    "dip_year": "dip_year",
+    "dip_value": "value_dip",
+    "dip_share": "dip_share",
+    "dip_robust_z": "dip_robust_z",
+    "peer_median_dip_change": "peer_median_dip_change",
+    "rebound_share": "rebound_share",
+    "rebound_robust_z": "rebound_robust_z",
+}
+
 STAGE_KINDS: dict[str, Callable[[StageView, dict], Finding | None]] = {
     "metrics_at_severity": _metrics_at_severity,
     "school_sections_failing": _school_sections_failing,
@@ -226,6 +278,9 @@ class _YearContext:
     school_rule: dict[tuple[str, str, str], int]  # group -> sections failing the per-school rule
     runs: dict[tuple[str, str, str, str], dict]  # (group, verdict) -> its failing run this year
     previous: dict[tuple, dict]  # alert key -> last year's active alert
+    # (county, stage, standard, metric) whose rise this year is the rebound of a certification-year
+    # finding: not also an unusual rise
+    rebounds: frozenset[tuple[str, str, str, str]] = frozenset()
 
     @property
     def year(self) -> int:
@@ -269,6 +324,8 @@ def _alert_row(
         "failing_since_year": None,
         "failing_years": None,
         "hold_reasons": None,
+        **dict.fromkeys(CERTIFICATION_FIELDS),
+        "n_checked_metrics": None,
     }
 
 
@@ -295,6 +352,7 @@ def fire_alerts(inputs: AlertInputs, rules: RuleSet) -> pl.DataFrame:
     last year, and a resolved row for each alert of last year that no longer fires."""
     year = inputs.census_year
     current = inputs.trends.filter((pl.col("census_year") == year) & pl.col("is_monitored"))
+    once = {r.rule_id for r in rules.rules if r.scope == "certification"}
     ctx = _YearContext(
         inputs=inputs,
         rules=rules,
@@ -310,17 +368,21 @@ def fire_alerts(inputs: AlertInputs, rules: RuleSet) -> pl.DataFrame:
             (r["county_code"], r["stage"], r["standard_id"], r["verdict"]): r
             for r in inputs.verdict_runs.iter_rows(named=True)
         },
-        previous=_previous_problems(inputs.previous_alerts),
+        previous=_previous_problems(inputs.previous_alerts, once),
     )
     groups: dict[tuple[str, str, str], list[dict]] = {}
     for row in current.sort("county_code", "stage", "standard_id", "metric_order").iter_rows(named=True):
         groups.setdefault((row["county_code"], row["stage"], row["standard_id"]), []).append(row)
+    findings = _certification_findings(ctx, current)
+    rebounds = frozenset((f["county_code"], *m) for f in findings for m in f.pop("rebounds"))
+    ctx = dataclasses.replace(ctx, rebounds=rebounds)
 
     fired: list[dict] = []
     for group, rows in groups.items():
         fired += _one_row_per_problem(_group_alerts(ctx, group, rows), rules)
     fired_keys = _set_status(ctx, fired)
     fired += _resolved_alerts(ctx, groups, fired_keys)
+    fired += _fold_rebounds(findings, ctx)
     templates = Templates.from_rules(rules)
     words = inputs.words or Words(values={}, columns={})
     for alert in fired:
@@ -339,11 +401,13 @@ def fire_alerts(inputs: AlertInputs, rules: RuleSet) -> pl.DataFrame:
     )
 
 
-def _previous_problems(previous_alerts: pl.DataFrame) -> dict[tuple, dict]:
+def _previous_problems(previous_alerts: pl.DataFrame, once: set[str]) -> dict[tuple, dict]:
     """Last year's active alerts by problem (a warehouse built before one row per problem may
-    hold several rows of one problem: the most severe stands for it)."""
+    hold several rows of one problem: the most severe stands for it). Findings made once
+    (`once`: certification rules) neither continue nor resolve."""
     problems: dict[tuple, dict] = {}
-    active = previous_alerts.filter(pl.col("status").is_in(ACTIVE)).sort("severity_rank")
+    active = previous_alerts.filter(pl.col("status").is_in(ACTIVE) & ~pl.col("rule_id").is_in(list(once)))
+    active = active.sort("severity_rank")
     for r in active.iter_rows(named=True):
         key = _key(r["county_code"], r["stage"], r["standard_id"], r["metric_id"], r["rule_id"])
         fired = set(r.get("fired_rules") or [r["rule_id"]])
@@ -441,7 +505,10 @@ def _metric_alerts(ctx: _YearContext, group: tuple[str, str, str], judged: list[
     the value is at or above the rule's clear_below (and still within its max_ratio)."""
     alerts = []
     for row in judged:
+        rebound = (*group, row["metric_id"]) in ctx.rebounds
         for rule in (r for r in ctx.rules.rules if r.scope == "metric"):
+            if rebound and rule.kind == "unusual_rise":
+                continue  # the rebound of a certification-year finding: that row states it
             holds = METRIC_KINDS[rule.kind](row, rule.params, ctx.year)
             hysteresis = (
                 not holds
@@ -477,6 +544,67 @@ def _stage_alerts(
             alert["n_counted_metrics"] = found.count
         alerts.append(_with_run(ctx, alert, rule, None))
     return alerts
+
+
+def _certification_findings(ctx: _YearContext, current: pl.DataFrame) -> list[dict]:
+    """The certification rules, per county and standard certified last year (one row each, on the
+    stage of the evidence metric; never for a county whose figures are on hold). Each row carries,
+    for the moment, the (stage, standard, metric) rebounds it counted whose rise it states."""
+    checks = ctx.inputs.certification_checks
+    if checks is None or checks.is_empty():
+        return []
+    trend_rows = {
+        (r["county_code"], r["stage"], r["standard_id"], r["metric_id"]): r
+        for r in current.iter_rows(named=True)
+    }
+    per_county: dict[tuple[str, str], list[dict]] = {}
+    for row in checks.iter_rows(named=True):
+        per_county.setdefault((row["county_code"], row["standard_id"]), []).append(row)
+    findings = []
+    for (county_code, standard_id), rows in sorted(per_county.items()):
+        if county_code in ctx.held:
+            continue
+        for rule in (r for r in ctx.rules.rules if r.scope == "certification"):
+            found = CERTIFICATION_KINDS[rule.kind](rows, rule.params)
+            if found is None:
+                continue
+            evidence, counted, n_compared = found
+            group = (county_code, evidence["stage"], standard_id)
+            shown = trend_rows.get((*group, evidence["metric_id"]))
+            if shown is None:  # not monitored this year (revoked), or no trend row
+                continue
+            alert = _alert_row(ctx, group, rule.rule_id, rule.severity, shown, None)
+            alert["alert_id"] = alert_id(
+                ctx.year, county_code, evidence["stage"], standard_id, "@" + rule.rule_id
+            )
+            alert |= {column: evidence[source] for column, source in CERTIFICATION_FIELDS.items()}
+            alert |= {"n_counted_metrics": len(counted), "n_checked_metrics": n_compared}
+            alert |= {"status": "new", "first_seen_year": ctx.year}
+            alert["rebounds"] = [(r["stage"], standard_id, r["metric_id"]) for r in counted]
+            findings.append(alert)
+    return findings
+
+
+def _fold_rebounds(findings: list[dict], ctx: _YearContext) -> list[dict]:
+    """A certification finding lists the unusual-rise rule among its fired rules when a rise it
+    counted as a rebound would have fired it."""
+    rule = next((r for r in ctx.rules.rules if r.kind == "unusual_rise"), None)
+    if rule is None:
+        return findings
+    trend_rows = {
+        (r["county_code"], r["stage"], r["standard_id"], r["metric_id"]): r
+        for r in ctx.inputs.trends.filter(pl.col("census_year") == ctx.year).iter_rows(named=True)
+    }
+    for finding in findings:
+        rebounds = [
+            k for k in ctx.rebounds if k[0] == finding["county_code"] and k[2] == finding["standard_id"]
+        ]
+        if any(
+            k in trend_rows and METRIC_KINDS[rule.kind](trend_rows[k], rule.params, ctx.year)
+            for k in rebounds
+        ):
+            finding["fired_rules"] = [*finding["fired_rules"], rule.rule_id]
+    return findings
 
 
 def _set_status(ctx: _YearContext, fired: list[dict]) -> set[tuple]:
@@ -565,7 +693,13 @@ def attach_evidence(alerts: pl.DataFrame, evidence: EvidenceInputs) -> pl.DataFr
     rows = []
     for alert in alerts.iter_rows(named=True):
         metric = alert["evidence_metric_id"]
-        if alert["status"] in ACTIVE and alert["rule_id"] != DATA_HOLD and metric is not None:
+        about_schools = alert["dip_year"] is None  # a certification finding is about figures, not schools
+        if (
+            alert["status"] in ACTIVE
+            and alert["rule_id"] != DATA_HOLD
+            and metric is not None
+            and about_schools
+        ):
             group = (alert["county_code"], alert["stage"], alert["standard_id"])
             driver_indicator = highest.get(group) if metric == "composite" else metric
             plan = plans.get((*group, metric))
@@ -638,6 +772,7 @@ def read_inputs(con, census_year: int) -> AlertInputs:
         previous_alerts=previous,
         county_names=dict(query_frame(con, sql("alerts/county_names")).iter_rows()),
         words=read_words(con),
+        certification_checks=query_frame(con, sql("alerts/certification_year_checks"), year),
     )
 
 

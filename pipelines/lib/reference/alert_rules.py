@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 import yaml
 
-SCOPES = ("metric", "stage")
+SCOPES = ("metric", "stage", "certification")
 
 KIND_PARAMS: dict[str, tuple[str, tuple[str, ...]]] = {
     # kind: (scope it works on, required params)
@@ -27,6 +27,10 @@ KIND_PARAMS: dict[str, tuple[str, tuple[str, ...]]] = {
     "school_sections_failing": ("stage", ("min_sections",)),
     "breach_years_running": ("stage", ("years",)),
     "metrics_above_threshold": ("stage", ("min_metrics",)),
+    "certification_year_dip": (
+        "certification",
+        ("robust_z", "min_dip_share", "min_rebound_share", "min_metric_share"),
+    ),
 }
 """Every condition kind a rules file may use, the scope it needs and the params it reads."""
 
