@@ -25,6 +25,7 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	@cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 
 demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml ## Generate a synthetic province and run the whole pipeline on it
+	@$(MAKE) --no-print-directory browser || echo "Could not install Chromium: the demo writes no PDFs (everything else as usual)."
 	$(BIN)/junheng demo
 
 # lint and mypy first (CI runs make test, so it enforces them); then two workers, whole files each (so module
@@ -45,12 +46,12 @@ bench: $(STAMP) ## Benchmark province and national scale against pandas and a ra
 mutation: $(STAMP) ## Check that wrong official numbers and pass rules fail the unit tests (slow; not in make test)
 	$(BIN)/python -m tests.mutation.run
 
-browser: ## Install Debian's Chromium and CJK fonts for the report browser test (root or sudo)
-	@if ! command -v chromium >/dev/null || ! fc-list :lang=zh | grep -q .; then \
-	  echo "Installing Debian's chromium and fonts-noto-cjk for the browser test..."; \
+browser: ## Install Debian's Chromium, CJK fonts and poppler-utils: the reports' PDFs and their tests (root or sudo)
+	@if ! command -v chromium >/dev/null || ! fc-list :lang=zh | grep -q . || ! command -v pdftotext >/dev/null; then \
+	  echo "Installing Debian's chromium, fonts-noto-cjk and poppler-utils (PDFs of the reports, and their tests)..."; \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk poppler-utils >/dev/null; \
 	fi
 
 DEV_PORT ?= 3000

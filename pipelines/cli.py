@@ -256,6 +256,18 @@ def _write_outputs(
             f"{reports} ({seconds:.1f}s)",
         )
     )
+    if outputs.filing_counties:
+        print(
+            _say(
+                args,
+                f"已认定县的填报材料（差异系数表、学校明细表、补足清单）：{outputs.filing_counties} 个县的工作簿和可打印页面，"
+                f"PDF {outputs.pdfs} 份，在 {reports / 'counties'}",
+                f"tables for certified counties: workbooks and printable pages of {outputs.filing_counties} "
+                f"counties, {outputs.pdfs} PDFs, in {reports / 'counties'}",
+            )
+        )
+    if outputs.pdf_message:
+        print(outputs.pdf_message, file=sys.stderr)
     return outputs
 
 

@@ -26,7 +26,12 @@ def test_report_for_one_county_and_an_earlier_year(demo, tmp_path, capsys):
     assert main([*args, "--county", "900421", "--year", "2023"]) == 0
     printed = capsys.readouterr().out
     assert f"报告：{out / 'index.html'}" in printed
-    assert [p.name for p in (out / "counties").iterdir()] == ["900421.html"]
+    # the county's page, and (it is certified) the tables it files, for that year
+    assert sorted(p.name for p in (out / "counties").iterdir()) == [
+        "900421.html",
+        *(f"900421_县域均衡表_2023.{suffix}" for suffix in ("html", "pdf", "xlsx")),
+    ]
+    assert "已认定县的填报材料" in printed and "1 个县" in printed
     assert "2023" in (out / "counties" / "900421.html").read_text(encoding="utf-8")
     assert sorted(p.name for p in (out / "excel").iterdir()) == ["县域均衡_2023.xlsx", "预警清单_2023.xlsx"]
     alerts = openpyxl.load_workbook(out / "excel" / "预警清单_2023.xlsx").active

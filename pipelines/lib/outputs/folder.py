@@ -1,6 +1,9 @@
 """Everything `junheng report` writes into the reports folder, from the published snapshot:
 
     index.html, counties/<code>.html   the Chinese HTML reports (pipelines.lib.outputs.reports)
+    counties/<code>_县域均衡表_<year>.xlsx, .html, .pdf
+                                        the tables each certified county files (pipelines.lib.outputs.filing;
+                                        the PDF printed by Chromium, pipelines.lib.outputs.pdf)
     excel/预警清单_<year>.xlsx          the alert list (pipelines.lib.outputs.excel)
     excel/县域均衡_<year>.xlsx          the county balance table
     dictionary.html                     the data dictionary (pipelines.lib.outputs.dictionary)
@@ -17,7 +20,10 @@ from pathlib import Path
 
 from pipelines.lib.outputs.dictionary import write_dictionary
 from pipelines.lib.outputs.excel import balance_year, write_alert_list_xlsx, write_county_balance_xlsx
+from pipelines.lib.outputs.filing import write_county_filings
+from pipelines.lib.outputs.pdf import NoChromium, print_pdfs
 from pipelines.lib.outputs.reports import build_reports
+from pipelines.lib.outputs.reports.build import COUNTIES_DIR
 from pipelines.lib.queries import sql
 from pipelines.lib.warehouse import connect, scalar
 
@@ -30,6 +36,9 @@ class Outputs:
     census_year: int
     files: int
     bytes: int
+    filing_counties: int = 0  # certified counties whose tables were written
+    pdfs: int = 0
+    pdf_message: str | None = None  # why no PDF was written, for the person running the command
 
 
 def alert_list_name(census_year: int) -> str:
@@ -62,6 +71,7 @@ def write_outputs(
             raise ValueError(f"{year}: 该年度未加载 / census year not loaded in {published}")
         write_county_balance_xlsx(con, out_dir / balance_name(year), year)
         write_alert_list_xlsx(con, out_dir / alert_list_name(year), year, county_code=county_code)
+        filings = write_county_filings(con, out_dir / COUNTIES_DIR, year, county_code)
     write_dictionary(published, html=out_dir / "dictionary.html")
     links = {
         "预警清单 (Excel)": alert_list_name(year),
@@ -70,5 +80,18 @@ def write_outputs(
         "数据质量报告 (Data Docs)": f"{DATA_DOCS_DIR}/index.html",
     }
     index = build_reports(published, out_dir, census_year=year, county_code=county_code, links=links)
+    pdf_message = None
+    try:
+        pdfs = print_pdfs(filings.pages)
+    except NoChromium as missing:
+        pdfs, pdf_message = [], str(missing)
     files, size = folder_size(out_dir)
-    return Outputs(index=index, census_year=year, files=files, bytes=size)
+    return Outputs(
+        index=index,
+        census_year=year,
+        files=files,
+        bytes=size,
+        filing_counties=len(filings.pages),
+        pdfs=len(pdfs),
+        pdf_message=pdf_message,
+    )

@@ -1,0 +1,72 @@
+-- One row per census_year x county_code x stage x standard_id x indicator_id x school_id: each
+-- included school section below its standard's per-school minimum, what it has and what it needs
+-- to reach the minimum, in whole units (marts.what_if_units: whole teachers, rooms, computers,
+-- books and m²; 万元 rounded up to a tenth), with the county's total per indicator. The county's
+-- fix list (docs/reports.md, "The tables a county files").
+
+with
+
+short as (
+    select
+        school_values.county_code,
+        school_values.stage,
+        school_values.standard_id,
+        school_values.indicator_id,
+        indicators.indicator_order,
+        school_values.school_id,
+        school_values.school_name,
+        school_values.students,
+        school_values.value,
+        school_values.standard_value,
+        -- the same rounding as monitoring.what_if_schools: whole steps of the shown unit
+        ceil(round(
+            (school_values.standard_value * school_values.denominator_amount / indicators.scale
+                - school_values.resource_amount) / units.per_shown_unit / units.step,
+            9
+        )) * units.step as amount_needed,
+        units.shown_unit as amount_unit,
+        indicators.scale,
+        units.per_shown_unit,
+        school_values.resource_amount,
+        school_values.denominator_amount,
+    from marts.school_indicators as school_values
+    inner join marts.standard_indicators as indicators
+        on indicators.standard_id = school_values.standard_id
+        and indicators.stage = school_values.stage
+        and indicators.indicator_id = school_values.indicator_id
+    inner join marts.what_if_units as units on units.unit = indicators.unit
+    where school_values.census_year = $census_year
+        and school_values.students > 0
+        and school_values.standard_value is not null
+        and school_values.meets_standard = false
+),
+
+final as (
+    select
+        $census_year::integer as census_year,
+        county_code,
+        stage,
+        standard_id,
+        indicator_id,
+        indicator_order,
+        school_id,
+        school_name,
+        students,
+        value,
+        standard_value,
+        amount_needed,
+        amount_unit,
+        scale * (resource_amount + amount_needed * per_shown_unit) / denominator_amount as value_after,
+        count(*) over per_indicator as n_schools_short,
+        sum(amount_needed) over per_indicator as county_amount_needed,
+        row_number() over (
+            partition by county_code, standard_id
+            order by indicator_order, stage desc, amount_needed desc, school_id
+        ) as fix_order,
+    from short
+    -- a school a hair under its minimum by float rounding needs nothing: it meets it
+    where amount_needed > 0
+    window per_indicator as (partition by county_code, stage, standard_id, indicator_id)
+)
+
+select * from final

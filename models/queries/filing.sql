@@ -1,0 +1,56 @@
+-- What the tables a county files read (pipelines/lib/outputs/filing.py): the 差异系数表 of each
+-- standard, the school table and the fix list of one county and census year, from the published
+-- snapshot. Each statement reads one table, so every figure can cite its table, key and column.
+
+-- name: certified_counties
+-- The counties certified for at least one standard in the census year (and not revoked by then):
+-- the counties that file these tables.
+select distinct county_code
+from marts.certifications
+where certified_year <= $census_year and (revoked_year is null or revoked_year > $census_year)
+order by county_code
+
+-- name: county
+select * from marts.dim_counties where county_code = $county_code
+
+-- name: standards
+select * from marts.standards order by standard_id
+
+-- name: indicators
+select * from marts.standard_indicators order by standard_id, stage desc, indicator_order
+
+-- name: balance
+select *
+from marts.county_balance
+where census_year = $census_year and county_code = $county_code
+order by standard_id, stage desc
+
+-- name: indicator_cv
+select *
+from marts.county_indicator_cv
+where census_year = $census_year and county_code = $county_code
+order by standard_id, stage desc, indicator_order
+
+-- name: school_sections
+-- Every included school section of the county under each standard with a per-school rule or
+-- school conditions, in the order of the school table.
+select *
+from marts.school_compliance
+where census_year = $census_year and county_code = $county_code
+order by standard_id, stage desc, school_id
+
+-- name: school_values
+-- Each included section's value of each indicator with a per-school minimum, and whether it meets it.
+select *
+from marts.school_indicators
+where census_year = $census_year and county_code = $county_code and standard_value is not null
+order by standard_id, stage desc, school_id, indicator_id
+
+-- name: fix_list
+select *
+from monitoring.school_fix_list
+where census_year = $census_year and county_code = $county_code
+order by standard_id, fix_order
+
+-- name: year_summary
+select * from monitoring.year_summary where census_year = $census_year
