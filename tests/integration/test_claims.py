@@ -31,7 +31,11 @@ def con(demo):
 
 @pytest.fixture(scope="module")
 def pages(demo) -> list[Page]:
-    paths = [demo.reports / "index.html", *sorted((demo.reports / "counties").glob("*.html"))]
+    paths = [
+        demo.reports / "index.html",
+        *sorted(demo.reports.glob("监测报告_*.html")),
+        *sorted((demo.reports / "counties").glob("*.html")),
+    ]
     assert len(paths) > 60
     return [read_page(p) for p in paths]
 

@@ -5,10 +5,6 @@ pdftotext, both held against the warehouse they were made from."""
 from __future__ import annotations
 
 import math
-import os
-import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import openpyxl
@@ -17,6 +13,7 @@ import pytest
 
 from pipelines.lib.outputs.filing import file_stem
 from pipelines.lib.warehouse import connect, query_frame
+from tests.pdf_text import need_pdftotext, pdf_pages
 
 pytestmark = pytest.mark.integration
 
@@ -40,15 +37,6 @@ def certified(demo) -> list[str]:
 
 def files(demo, code: str, suffix: str) -> Path:
     return demo.reports / "counties" / f"{file_stem(code, YEAR)}.{suffix}"
-
-
-def need_pdftotext() -> None:
-    if shutil.which("pdftotext") and shutil.which("pdfinfo"):
-        return
-    message = "poppler-utils (pdftotext, pdfinfo) is not installed: make browser"
-    if os.environ.get("JUNHENG_REQUIRE_BROWSER") == "1":
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 def quality_county(demo) -> str:
@@ -203,26 +191,12 @@ def value_with(r: dict, amount: float) -> float:
     return r["scale"] * (r["resource_amount"] + amount * r["per_shown_unit"]) / r["denominator_amount"]
 
 
-def _pdf_pages(path: Path) -> list[str]:
-    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
-    pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))  # type: ignore[union-attr]
-    return [
-        subprocess.run(
-            ["pdftotext", "-layout", "-f", str(i), "-l", str(i), str(path), "-"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        for i in range(1, pages + 1)
-    ]
-
-
 def test_the_county_pdf_reads_back_with_the_warehouse_figures_and_no_stranded_heading(demo):
     need_pdftotext()
     code = quality_county(demo)
     pdf = files(demo, code, "pdf")
     assert pdf.is_file()
-    pages = _pdf_pages(pdf)
+    pages = pdf_pages(pdf)
     assert 3 <= len(pages) <= 20, len(pages)
     text = "\n".join(pages)
     with published(demo) as con:
