@@ -391,7 +391,8 @@ def bench_scale(name: str, generate_args: list[str], years: list[int], work: Pat
             "seconds": report.seconds,
             "peak_mib": report.peak_mib,
             "files": len(report_files),
-            "county_pages": len(list((report_dir / "counties").glob("*.html"))),
+            # counties/<code>.html (the filing pages beside them are counties/<code>_县域均衡表_<year>.html)
+            "county_pages": sum(p.stem.isdigit() for p in (report_dir / "counties").glob("*.html")),
             "bytes": sum(f.stat().st_size for f in report_files),
         },
         "rebuild": {"seconds": runs["rebuild"]["seconds"], "peak_mib": runs["rebuild"]["peak_mib"]},

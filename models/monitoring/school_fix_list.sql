@@ -18,12 +18,14 @@ short as (
         school_values.students,
         school_values.value,
         school_values.standard_value,
-        -- the same rounding as monitoring.what_if_schools: whole steps of the shown unit
+        -- the same rounding as monitoring.what_if_schools: whole steps of the shown unit (counted
+        -- as an integer, so that the county's total is an exact sum, whatever order it is added in)
         ceil(round(
             (school_values.standard_value * school_values.denominator_amount / indicators.scale
                 - school_values.resource_amount) / units.per_shown_unit / units.step,
             9
-        )) * units.step as amount_needed,
+        ))::bigint as steps_needed,
+        units.step,
         units.shown_unit as amount_unit,
         indicators.scale,
         units.per_shown_unit,
@@ -54,18 +56,18 @@ final as (
         students,
         value,
         standard_value,
-        amount_needed,
+        steps_needed * step as amount_needed,
         amount_unit,
-        scale * (resource_amount + amount_needed * per_shown_unit) / denominator_amount as value_after,
+        scale * (resource_amount + steps_needed * step * per_shown_unit) / denominator_amount as value_after,
         count(*) over per_indicator as n_schools_short,
-        sum(amount_needed) over per_indicator as county_amount_needed,
+        sum(steps_needed) over per_indicator * step as county_amount_needed,
         row_number() over (
             partition by county_code, standard_id
-            order by indicator_order, stage desc, amount_needed desc, school_id
+            order by indicator_order, stage desc, steps_needed desc, school_id
         ) as fix_order,
     from short
     -- a school a hair under its minimum by float rounding needs nothing: it meets it
-    where amount_needed > 0
+    where steps_needed > 0
     window per_indicator as (partition by county_code, stage, standard_id, indicator_id)
 )
 

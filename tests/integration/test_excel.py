@@ -219,6 +219,27 @@ def test_alert_list_xlsx_filters_like_the_cli(con, tmp_path):
         (alert_id, county, SEVERITY_LABELS[severity], STATUS_LABELS[status])
         for alert_id, county, severity, status in expected
     ]
+    # the printed form: seven columns on landscape A4, one page wide at a readable size (no
+    # shrinking: the columns' widths fit the page), the header on every page, messages wrapped
+    printed = openpyxl.load_workbook(path)["打印版"]
+    assert header_row(printed) == [
+        "预警等级",
+        "预警状态",
+        "县区代码",
+        "县区名称",
+        "学段",
+        "评估标准",
+        "规则",
+        "预警说明",
+    ]
+    assert printed.max_row == rows + 1
+    assert printed.page_setup.orientation == "landscape" and printed.page_setup.paperSize == 9
+    assert printed.sheet_properties.pageSetUpPr.fitToPage and printed.page_setup.fitToWidth in (None, 1)
+    assert printed.print_title_rows == "$1:$1"
+    widths = [printed.column_dimensions[c].width for c in "ABCDEFGH"]
+    # a landscape A4 line holds about 140 widths at 11 pt: the page is shrunk to at least 87% (9.5 pt)
+    assert sum(widths) <= 160, widths
+    assert printed["H2"].alignment.wrap_text
 
 
 def test_county_balance_xlsx(con, tmp_path):
@@ -238,6 +259,8 @@ def test_county_balance_xlsx(con, tmp_path):
     assert balance.max_row == rows + 1
     assert indicator_cv.max_row == counts["county_indicator_cv"] + 1
     assert header_row(balance)[:5] == ["统计年度", "县区代码", "县区名称", "学段", "评估标准"]
+    # a header wider than its column wraps, and its row is tall enough to show it whole
+    assert workbook["基本均衡差异系数表"].row_dimensions[1].height >= 30
     for name in ("综合差异系数", "差异系数阈值", "差异系数达标", "超过阈值的指标数"):
         assert name in header_row(balance)
     # every header is the glossary's name of its column: the one source the dictionary and pages use

@@ -5,6 +5,7 @@ pdftotext, both held against the warehouse they were made from."""
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import openpyxl
@@ -223,3 +224,33 @@ def test_the_county_pdf_reads_back_with_the_warehouse_figures_and_no_stranded_he
         assert body, number
         assert not body[-1].endswith(TITLES), (number, body[-1])  # no page ends with a document's title
         assert "县域义务教育均衡发展材料" in lines[0]  # the running title
+
+
+def test_a_county_page_prints_numbered_without_links_or_stranded_headings(demo, tmp_path):
+    """The county page printed as a person would print it from the browser: numbered pages with
+    the date, no 返回全省总览 link, no heading left alone at the bottom of a page."""
+    need_pdftotext()
+    from pipelines.lib.outputs.pdf import find_chromium, print_pdfs
+
+    if find_chromium() is None:
+        pytest.skip("no Chromium to print with")
+    code = quality_county(demo)
+    page = tmp_path / f"{code}.html"
+    html = (demo.reports / "counties" / f"{code}.html").read_text(encoding="utf-8")
+    page.write_text(html, encoding="utf-8")
+    (pdf,) = print_pdfs([page])
+    pages = pdf_pages(pdf)
+    headings = {
+        re.sub(r"<[^>]+>|\s+", "", h) for h in re.findall(r"<h[234][^>]*>(.*?)</h[234]>", html, flags=re.S)
+    }
+    assert len(pages) >= 3
+    text = "\n".join(pages)
+    assert "返回全省总览" not in text
+    for number, content in enumerate(pages, start=1):
+        assert f"第 {number} 页，共 {len(pages)} 页" in content and "生成日期" in content
+        body = [
+            re.sub(r"\s+", "", line)
+            for line in content.splitlines()
+            if line.strip() and "页，共" not in line and "生成日期" not in line
+        ]
+        assert body[-1] not in headings, (number, body[-1])

@@ -172,6 +172,26 @@ def alert_sheet(alerts: pl.DataFrame, words: Words) -> Sheet:
     return Sheet("预警清单", frame.select(ALERT_SHEET_COLUMNS), words, "monitoring.backsliding_alerts")
 
 
+PRINT_COLUMNS = [
+    "severity",
+    "status",
+    "county_code",
+    "county_name",
+    "stage",
+    "standard_id",
+    "rule_name_zh",
+    "message_zh",
+]
+"""The alert list as it is read on paper: who, how bad, and the sentence (the rest is on the first sheet)."""
+
+
+def alert_print_sheet(alerts: pl.DataFrame, words: Words) -> Sheet:
+    """The alert list's printed form: eight columns, the message wrapped, so that a landscape A4
+    page holds it at a readable size (the full sheet's 25 columns would shrink to a few points)."""
+    frame = in_words(alerts, words, ["metric_id", "evidence_metric_id"])
+    return Sheet("打印版", frame.select(PRINT_COLUMNS), words, "monitoring.backsliding_alerts")
+
+
 def balance_year(con: duckdb.DuckDBPyConnection, census_year: int | None) -> int:
     if not table_exists(con, "marts", "county_balance"):
         raise NoBalance("no marts.county_balance table: run the pipeline first (junheng run)")
@@ -325,8 +345,12 @@ def write_sheet(workbook: xlsxwriter.Workbook, sheet: Sheet) -> None:
                 text = str(safe_cell(str(value)))
                 worksheet.write_string(row, col, text, wrap if column in long_text else None)
             shown[col].append(text)
+    header_lines = 1
     for col, column in enumerate(columns):
-        worksheet.set_column(col, col, column_width(sheet.header(column), shown[col]))
+        width = column_width(sheet.header(column), shown[col])
+        worksheet.set_column(col, col, width)
+        header_lines = max(header_lines, math.ceil(display_width(sheet.header(column)) / max(width - 1, 1)))
+    worksheet.set_row(0, 15 * header_lines + 3)  # a wrapped header shows whole, on screen and on paper
     worksheet.freeze_panes(1, 0)
     worksheet.autofilter(0, 0, max(sheet.frame.height, 1), len(columns) - 1)
     worksheet.ignore_errors(
@@ -372,8 +396,11 @@ def write_alert_list_xlsx(
 
     Raises alert_list.NoAlerts when the warehouse has no alert table."""
     alerts = read_alert_list(con, census_year, min_severity, county_code, status)
-    sheet = alert_sheet(alerts, read_words(con))
-    write_workbook(path, [sheet], f"{census_year or latest_year(con)} 年回退预警清单")
+    words = read_words(con)
+    sheet = alert_sheet(alerts, words)
+    write_workbook(
+        path, [sheet, alert_print_sheet(alerts, words)], f"{census_year or latest_year(con)} 年回退预警清单"
+    )
     return sheet.frame.height
 
 

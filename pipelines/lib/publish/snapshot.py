@@ -42,6 +42,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.lib.faults import find_fault
 from pipelines.lib.loads.run_write import RunWrite, cross_year_tables, history_tables, run_setting
 from pipelines.lib.queries import Identifier, Literal, Literals, Names, sql
 from pipelines.lib.warehouse import SCHEMAS, table_columns
@@ -57,6 +58,12 @@ BATCH_ROWS = 250_000
 
 WRITE_ERRORS = (OSError, duckdb.IOException)
 """What a file that cannot be written raises: Python's own errors, and DuckDB's."""
+
+
+def is_write_error(exc: BaseException) -> bool:
+    """A file that could not be written: one of WRITE_ERRORS, or another DuckDB error caused by
+    one (a commit that cannot write its WAL on a full disk raises a TransactionException)."""
+    return isinstance(exc, WRITE_ERRORS) or (isinstance(exc, duckdb.Error) and find_fault([exc]) is not None)
 
 
 class PublishError(RuntimeError):
@@ -539,7 +546,9 @@ def publish(
         previous = [] if previous_version is None else version_files(con, previous_version)
         run.record_commit(published_at)
         entries, size = export_changes(con, folder, version, previous, changed_years, started_files)
-    except WRITE_ERRORS as exc:
+    except Exception as exc:
+        if not is_write_error(exc):
+            raise
         _remove(started_files)
         raise PublishError(
             f"快照文件未能写入 {snapshot.parent}，上次发布的快照未改变 / could not write the snapshot's files in "
@@ -584,7 +593,7 @@ def publish(
     except BaseException as exc:
         _remove([staged, staged.with_name(staged.name + ".wal")])
         _remove(started_files)  # files no version will name
-        if isinstance(exc, WRITE_ERRORS):
+        if is_write_error(exc):
             raise PublishError(
                 f"快照目录 {snapshot.parent} 未能写入，上次发布的快照未改变 / could not write the catalog in "
                 f"{snapshot.parent}: {_first_line(exc)}. The previous snapshot is unchanged."

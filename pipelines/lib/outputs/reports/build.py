@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -184,6 +185,7 @@ class ReportView:
             "cite": facts.cite,
             "sentence": facts.sentence,
             "facts_element_id": FACTS_ELEMENT_ID,
+            "printed": date.today().isoformat(),  # the date a printed page carries (not a figure)
         }
 
     def county_href(self, code: str, linked: set[str]) -> str | None:
