@@ -13,7 +13,8 @@ year from the earliest one the run loads (pipelines.lib.loads.run_write).
 nothing, and the snapshot's catalog defines it the same way over the published tables.
 `title_zh` and `description_zh` give the table's name and description in Chinese; each column's
 Chinese name comes from models/glossary_zh.yaml, or from the sidecar's `columns_zh` where the table
-means something narrower by it.
+means something narrower by it. `descriptions_zh` gives every column's description in Chinese (the
+data dictionary shows it first, the English of `columns` beside it).
 DuckDB comments, the data dictionary and the data-quality key checks all come from here.
 """
 
@@ -51,6 +52,8 @@ class TableDoc:
     description_zh: str = ""
     columns_zh: dict[str, str] = field(default_factory=dict)
     """Column -> Chinese name (the sidecar's columns_zh over the glossary)."""
+    descriptions_zh: dict[str, str] = field(default_factory=dict)
+    """Column -> Chinese description (the sidecar's descriptions_zh), one for every column."""
     cross_year: bool = False
     """A year's rows compare it with earlier years: an all-years table, rebuilt from the earliest
     year a run loads."""
@@ -100,6 +103,7 @@ def load_table_doc(path: Path) -> TableDoc:
             f"{path}: no Chinese name for {unnamed}: add them to models/glossary_zh.yaml "
             "(or to the sidecar's columns_zh)"
         )
+    descriptions_zh = _descriptions_zh(path, sidecar.get("descriptions_zh") or {}, columns)
     types = {name: str(kind) for name, kind in (sidecar.get("types") or {}).items()}
     if types and list(types) != list(columns):
         raise CatalogError(
@@ -119,11 +123,26 @@ def load_table_doc(path: Path) -> TableDoc:
         title_zh=str(sidecar["title_zh"]).strip(),
         description_zh=" ".join(str(sidecar["description_zh"]).split()),
         columns_zh={name: own_zh.get(name) or glossary[name] for name in columns},
+        descriptions_zh=descriptions_zh,
         cross_year=bool(sidecar.get("cross_year", False)),
         history=bool(sidecar.get("history", False)),
         view=bool(sidecar.get("view", False)),
         path=path,
     )
+
+
+def _descriptions_zh(path: Path, given: dict[str, object], columns: dict[str, str]) -> dict[str, str]:
+    """The sidecar's Chinese column descriptions, in column order; every column must have one."""
+    texts = {name: " ".join(str(text or "").split()) for name, text in given.items()}
+    unknown = sorted(set(texts) - set(columns))
+    if unknown:
+        raise CatalogError(f"{path}: descriptions_zh given for columns it does not document: {unknown}")
+    undescribed = sorted(c for c in columns if not texts.get(c))
+    if undescribed:
+        raise CatalogError(
+            f"{path}: no Chinese description for {undescribed}: add them to the sidecar's descriptions_zh"
+        )
+    return {name: texts[name] for name in columns}
 
 
 @cache
