@@ -29,8 +29,9 @@ demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml ## Generate a synthetic province and
 	$(BIN)/junheng demo
 
 # lint and mypy first (CI runs make test, so it enforces them); then two workers, whole files each (so module
-# fixtures are built once; the shared builds of tests/conftest.py once per session). Measured 2026-12-06 from a
-# fresh clone on an idle 2-core machine: 15 min 8 s (pytest 14 min 0 s, 705 tests; it prints the 25 slowest)
+# fixtures are built once; the shared builds of tests/conftest.py once per session). Measured 2026-12-07 from a
+# fresh clone on a 2-core machine: 18 min 48 s (pytest 17 min 10 s, 732 tests; it prints the 25 slowest). The
+# reports' PDFs (51 on the demo, about 0.7 s each in Chromium) added about 1.5 min of it.
 test: $(STAMP) browser lint ## Lint, type-check and run the whole test suite
 	JUNHENG_REQUIRE_BROWSER=1 JUNHENG_REQUIRE_ROOT=1 $(BIN)/python -m pytest -n 2 --dist loadfile --durations=25
 
