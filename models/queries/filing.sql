@@ -52,5 +52,13 @@ from monitoring.school_fix_list
 where census_year = $census_year and county_code = $county_code
 order by standard_id, fix_order
 
+-- name: fix_totals
+-- one row per stage and indicator (its first school's row, which carries the county's totals)
+select *
+from monitoring.school_fix_list
+where census_year = $census_year and county_code = $county_code
+qualify row_number() over (partition by standard_id, stage, indicator_id order by fix_order) = 1
+order by standard_id, stage desc, indicator_order
+
 -- name: year_summary
 select * from monitoring.year_summary where census_year = $census_year

@@ -19,7 +19,7 @@ from tests.pdf_text import need_pdftotext, pdf_pages
 pytestmark = pytest.mark.integration
 
 YEAR = 2024
-TITLES = ("差异系数表", "学校明细表", "学校补足清单")
+TITLES = ("差异系数表", "学校明细表", "学校补足清单", "全县合计（按学段、指标）")
 
 
 def published(demo):
@@ -185,6 +185,65 @@ def test_fix_list_amounts_are_whole_and_bring_each_school_to_its_minimum(demo):
     )
     for t in totals.iter_rows(named=True):
         assert math.isclose(t["total"], t["shown"]) and t["n"] == t["n_shown"], t
+
+
+def test_fix_list_costs_add_up_and_order_schools_most_costly_first(demo):
+    """Every need is costed at its indicator's reference unit cost (万元 rounded up to a tenth);
+    school, indicator and county totals are the sums; schools are listed most costly first."""
+    with published(demo) as con:
+        fixes = query_frame(
+            con,
+            "select * from monitoring.school_fix_list where census_year = $y order by county_code, standard_id, fix_order",
+            {"y": YEAR},
+        )
+        costs = dict(con.execute("select indicator_id, unit_cost_wan_yuan from marts.unit_costs").fetchall())
+        uncosted = con.execute(
+            "select distinct standard_id, indicator_id from marts.standard_indicators "
+            "where standard_value is not null and indicator_id not in (select indicator_id from marts.unit_costs)"
+        ).fetchall()
+    assert uncosted == []
+    assert fixes.height > 0 and fixes["cost_wan_yuan"].null_count() == 0
+    for r in fixes.iter_rows(named=True):
+        exact = r["amount_needed"] * costs[r["indicator_id"]]
+        assert r["cost_wan_yuan"] >= exact - 1e-9 and r["cost_wan_yuan"] - exact < 0.1 + 1e-9, r
+        assert math.isclose(r["cost_wan_yuan"] * 10, round(r["cost_wan_yuan"] * 10)), r
+    for (county, _standard), rows in fixes.group_by("county_code", "standard_id", maintain_order=True):
+        schools = rows.group_by("school_id", maintain_order=True).agg(
+            total=pl.col("cost_wan_yuan").sum(), shown=pl.col("school_cost_wan_yuan").first()
+        )
+        for s in schools.iter_rows(named=True):
+            assert math.isclose(s["total"], s["shown"], abs_tol=1e-9), (county, s)
+        # the list's order: school totals never rise; a school's rows are together
+        assert schools["shown"].to_list() == sorted(schools["shown"].to_list(), reverse=True), county
+        assert rows["fix_order"].to_list() == list(range(1, rows.height + 1))
+        assert math.isclose(rows["county_total_cost_wan_yuan"][0], rows["cost_wan_yuan"].sum(), abs_tol=1e-9)
+        assert rows["county_schools_to_fix"][0] == schools.height
+        per_indicator = rows.group_by("stage", "indicator_id").agg(
+            total=pl.col("cost_wan_yuan").sum(), shown=pl.col("county_cost_wan_yuan").first()
+        )
+        for t in per_indicator.iter_rows(named=True):
+            assert math.isclose(t["total"], t["shown"], abs_tol=1e-9), (county, t)
+
+
+def test_the_workbooks_fix_sheet_lists_schools_by_cost_with_the_county_total(demo):
+    code = quality_county(demo)
+    with published(demo) as con:
+        fixes = query_frame(
+            con,
+            "select school_rank, school_name, county_total_cost_wan_yuan, county_schools_to_fix "
+            "from monitoring.school_fix_list where census_year = $y and county_code = $c "
+            "and standard_id = 'quality_2017' order by fix_order",
+            {"y": YEAR, "c": code},
+        )
+    sheet = openpyxl.load_workbook(files(demo, code, "xlsx"), read_only=True)["优质均衡补足清单"]
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    listed = [r[1] for r in rows[3:] if isinstance(r[0], int)]
+    assert listed == fixes.unique("school_rank", maintain_order=True)["school_name"].to_list()
+    total = next(
+        r for r in rows if isinstance(r[0], str) and r[0].startswith("全县合计（") and "所学校" in r[0]
+    )
+    assert total[0] == f"全县合计（{fixes['county_schools_to_fix'][0]} 所学校）"
+    assert math.isclose(total[12], fixes["county_total_cost_wan_yuan"][0])
 
 
 def value_with(r: dict, amount: float) -> float:

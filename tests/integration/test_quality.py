@@ -54,7 +54,7 @@ def corrupted_copy(demo, tmp_path: Path, *statements: str) -> Path:
 def test_every_suite_has_a_severity_and_a_note_and_keys_come_from_the_sidecars():
     suites = load_suites()
     assert {s.severity for s in suites} == set(SEVERITIES)
-    assert all(s.note for s in suites)
+    assert all(s.note and s.title_zh and s.note_zh for s in suites)
     keys = {t["table"]: t["key"] for t in suite("unique_keys").params["tables"]}
     sidecar = load_model(MODELS_DIR / "marts" / "county_balance.sql")
     assert keys["marts.county_balance"] == list(sidecar.unique_key)
@@ -262,3 +262,24 @@ def test_data_docs_are_written_offline_with_an_index(demo, tmp_path):
     # a second run replaces the pages instead of piling them up
     run_suites(demo.warehouse, latest_year(demo.warehouse), docs_dir=docs)
     assert len(list(docs.rglob("*.html"))) == len(pages)
+    chinese_first_pages(docs)
+
+
+def chinese_first_pages(docs: Path) -> None:
+    """Every suite page opens with its Chinese title, note and rules; great-expectations' own
+    words are Chinese; what a reader sees has over twice as many Chinese characters as English words
+    (SQL, table and column names and great-expectations' version stay as they are)."""
+    suites = load_suites()
+    index = docs.joinpath("index.html").read_text(encoding="utf-8")
+    for spec in suites:
+        assert spec.title_zh in index and spec.note_zh in index
+    hanzi = words = 0
+    for page in [*docs.joinpath("validations").rglob("*.html"), *docs.joinpath("expectations").rglob("*.html")]:
+        text = page.read_text(encoding="utf-8")
+        assert '<section class="zh-banner"><h2>数据质量检查：' in text, page
+        visible = re.sub(r"<(style|pre|code)\b.*?</\1>|<[^>]+>", " ", text, flags=re.S)
+        for english in ("Table of Contents", "Evaluated Expectations", "Observed Value", "values must"):
+            assert english not in visible, (page, english)
+        hanzi += len(re.findall(r"[\u4e00-\u9fff]", visible))
+        words += len(re.findall(r"\b[A-Za-z]{2,}\b", visible))
+    assert hanzi > 2 * words, (hanzi, words)

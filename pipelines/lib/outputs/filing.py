@@ -69,12 +69,15 @@ class SchoolTable:
 
 
 @dataclass(frozen=True)
-class FixGroup:
-    """The schools short on one indicator of one stage; the first row carries the county total."""
+class FixList:
+    """A standard's fix list: the schools, most costly first (each school's rows of
+    monitoring.school_fix_list, the first carrying its total), then the county's totals per stage
+    and indicator (one row each, the first carrying the standard's total)."""
 
-    stage: str
-    indicator: Row
-    rows: list[Row]
+    standard: Row
+    schools: list[list[Row]]
+    totals: list[Row]
+    indicators: dict[tuple[str, str], Row]  # (stage, indicator_id) -> marts.standard_indicators
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,7 @@ class CountyFiling:
     year_summary: Row
     cv_tables: list[CvTable]
     school_tables: list[SchoolTable]
-    fix_lists: list[tuple[Row, list[FixGroup]]] = field(default_factory=list)  # per standard
+    fix_lists: list[FixList] = field(default_factory=list)  # per standard with per-school minimums
 
 
 def certified_counties(con: duckdb.DuckDBPyConnection, census_year: int) -> list[str]:
@@ -140,6 +143,7 @@ def read_county_filing(
         rows("marts.school_indicators", "school_values", params), "standard_id", "stage", "school_id"
     )
     fixes = group(rows("monitoring.school_fix_list", "fix_list", params), "standard_id")
+    fix_totals = group(rows("monitoring.school_fix_list", "fix_totals", params), "standard_id")
 
     cv_tables, school_tables, fix_lists = [], [], []
     for std in standards:
@@ -172,14 +176,12 @@ def read_county_filing(
                 ],
             )
         )
-        groups = group(fixes.get((sid,), []), "stage", "indicator_id")
         fix_lists.append(
-            (
-                std,
-                [
-                    FixGroup(stage=stage, indicator=minimums[(stage, indicator_id)], rows=list(group_rows))
-                    for (stage, indicator_id), group_rows in groups.items()
-                ],
+            FixList(
+                standard=std,
+                schools=list(group(fixes.get((sid,), []), "school_rank").values()),
+                totals=fix_totals.get((sid,), []),
+                indicators=minimums,
             )
         )
     county = rows("marts.dim_counties", "county", {"county_code": county_code})
@@ -460,78 +462,130 @@ def _plain(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _fix_sheet(book: _Book, filing: CountyFiling, std: Row, groups: list[FixGroup]) -> None:
+FIX_NOTE = (
+    "低于校际标准的每所学校补足到标准所需的投入：教师、教室、计算机、图书按整数，面积按整平方米，经费按万元保留"
+    "一位小数，均向上取整。估算费用按参考单价计算（项目估算，不是官方价格，各地应按本地造价、工资和采购价格"
+    "调整）；教师费用按一年计。学校按估算费用由高到低排列，表末为全县各指标合计。"
+)
+
+
+def _fix_sheet(book: _Book, filing: CountyFiling, fixes: FixList) -> None:
     words = filing.words
+    std = fixes.standard
     name = words.standard(std["standard_id"])
     county = filing.county["county_name"]
     ws = book.workbook.add_worksheet(f"{name}补足清单")
     headers = [
-        "学段",
-        "指标（单位）",
-        "学校标识码",
+        "序号",
         "学校名称",
+        "学校标识码",
+        "学段",
         "学生数",
+        "指标（单位）",
         "本校值",
         "校际标准",
         "所需投入",
         "投入单位",
         "补足后本校值",
+        "参考单价（万元）",
+        "估算费用（万元）",
+        "本校合计（万元）",
     ]
     width = len(headers)
     ws.merge_range(
         0, 0, 0, width - 1, f"{county}{filing.census_year}年{std['name_zh']}学校补足清单", book.title
     )
-    ws.merge_range(
-        1,
-        0,
-        1,
-        width - 1,
-        "低于校际标准的每所学校补足到标准所需的投入：教师、教室、计算机、图书按整数，面积按整平方米，"
-        "经费按万元保留一位小数，均向上取整；每项指标列出全县合计。",
-        book.note,
-    )
+    ws.merge_range(1, 0, 1, width - 1, FIX_NOTE, book.note)
     for col, label in enumerate(headers):
         ws.write_string(2, col, label, book.head)
     row = 3
-    if not groups:
+    if not fixes.schools:
         ws.merge_range(row, 0, row, width - 1, "本年度没有低于校际标准的学校。", book.center)
         row += 1
-    for g in groups:
-        unit = f"{g.indicator['name_zh']}（{g.indicator['unit']}）"
-        for r in g.rows:
-            ws.write_string(row, 0, words.stage(g.stage), book.center)
-            ws.write_string(row, 1, unit, book.text)
-            ws.write_string(row, 2, str(r["school_id"]), book.text)
-            ws.write_string(row, 3, str(r["school_name"] or ""), book.text)
+    for school in fixes.schools:
+        first = school[0]
+        last = row + len(school) - 1
+        for col, value, fmt in (
+            (0, first["school_rank"], "0"),
+            (1, str(first["school_name"] or ""), None),
+            (2, str(first["school_id"]), None),
+            (13, first["school_cost_wan_yuan"], "#,##0.0"),
+        ):
+            if last > row:
+                ws.merge_range(row, col, last, col, "", book.text if fmt is None else book.number(fmt))
+            if fmt is None:
+                ws.write_string(row, col, str(value), book.text)
+            else:
+                _cell(ws, book, row, col, value, fmt)
+        for r in school:
+            indicator = fixes.indicators[(r["stage"], r["indicator_id"])]
+            ws.write_string(row, 3, words.stage(r["stage"]), book.center)
             _cell(ws, book, row, 4, r["students"], "#,##0")
-            _cell(ws, book, row, 5, r["value"])
-            _cell(ws, book, row, 6, r["standard_value"])
-            _cell(ws, book, row, 7, r["amount_needed"], _amount_format(r["amount_needed"]))
-            ws.write_string(row, 8, str(r["amount_unit"]), book.center)
-            _cell(ws, book, row, 9, r["value_after"])
+            ws.write_string(row, 5, f"{indicator['name_zh']}（{indicator['unit']}）", book.text)
+            _cell(ws, book, row, 6, r["value"])
+            _cell(ws, book, row, 7, r["standard_value"])
+            _cell(ws, book, row, 8, r["amount_needed"], _amount_format(r["amount_needed"]))
+            ws.write_string(row, 9, str(r["amount_unit"]), book.center)
+            _cell(ws, book, row, 10, r["value_after"])
+            _cell(ws, book, row, 11, r["unit_cost_wan_yuan"], "#,##0.0##")
+            _cell(ws, book, row, 12, r["cost_wan_yuan"], "#,##0.0")
             row += 1
-        first = g.rows[0]
-        ws.merge_range(
-            row,
-            0,
-            row,
-            6,
-            f"{words.stage(g.stage)}{g.indicator['name_zh']}：全县合计（{first['n_schools_short']} 所学校）",
-            book.bold,
-        )
-        _cell(ws, book, row, 7, first["county_amount_needed"], _amount_format(first["county_amount_needed"]))
-        ws.write_string(row, 8, str(first["amount_unit"]), book.center)
-        _cell(ws, book, row, 9, None)
-        row += 1
+    if fixes.totals:
+        row = _fix_totals(ws, book, filing, fixes, row + 1)
     _signature(ws, book, row + 1, width)
-    ws.set_column(0, 0, 7)
-    ws.set_column(1, 1, 36)
-    ws.set_column(2, 2, 13)
-    ws.set_column(3, 3, 26)
-    ws.set_column(4, width - 1, 10)
-    ws.set_row(1, 30)
+    ws.set_column(0, 0, 5)
+    ws.set_column(1, 1, 24)
+    ws.set_column(2, 2, 12)
+    ws.set_column(3, 4, 7)
+    ws.set_column(5, 5, 30)
+    ws.set_column(6, width - 1, 9.5)
+    ws.set_row(1, 44)
+    ws.set_row(2, 30)
     ws.freeze_panes(3, 0)
     _print_setup(ws, (2, 2), landscape=True, footer=f"{county} {filing.census_year} 年 {name}学校补足清单")
+
+
+def _fix_totals(ws: Worksheet, book: _Book, filing: CountyFiling, fixes: FixList, row: int) -> int:
+    """The county's totals per stage and indicator under the schools; returns the next free row."""
+    words = filing.words
+    ws.merge_range(row, 0, row, 13, "全县合计（按学段、指标）", book.bold)
+    row += 1
+    heads = [
+        (0, 2, "学段"),
+        (3, 5, "指标（单位）"),
+        (6, 7, "未达标学校数"),
+        (8, 8, "所需投入"),
+        (9, 9, "投入单位"),
+    ]
+    heads += [(10, 10, "费用性质"), (11, 11, "参考单价（万元）"), (12, 13, "估算费用（万元）")]
+    for first, last, label in heads:
+        _merged(ws, row, first, last, label, book.head)
+    row += 1
+    for t in fixes.totals:
+        indicator = fixes.indicators[(t["stage"], t["indicator_id"])]
+        _merged(ws, row, 0, 2, words.stage(t["stage"]), book.center)
+        _merged(ws, row, 3, 5, f"{indicator['name_zh']}（{indicator['unit']}）", book.text)
+        ws.merge_range(row, 6, row, 7, "", book.number("#,##0"))
+        _cell(ws, book, row, 6, t["n_schools_short"], "#,##0")
+        _cell(ws, book, row, 8, t["county_amount_needed"], _amount_format(t["county_amount_needed"]))
+        ws.write_string(row, 9, str(t["amount_unit"]), book.center)
+        ws.write_string(row, 10, words.value("cost_basis", t["cost_basis"]), book.center)
+        _cell(ws, book, row, 11, t["unit_cost_wan_yuan"], "#,##0.0##")
+        ws.merge_range(row, 12, row, 13, "", book.number("#,##0.0"))
+        _cell(ws, book, row, 12, t["county_cost_wan_yuan"], "#,##0.0")
+        row += 1
+    total = fixes.totals[0]
+    _merged(ws, row, 0, 11, f"全县合计（{total['county_schools_to_fix']} 所学校）", book.bold)
+    ws.merge_range(row, 12, row, 13, "", book.number("#,##0.0"))
+    _cell(ws, book, row, 12, total["county_total_cost_wan_yuan"], "#,##0.0")
+    return row + 1
+
+
+def _merged(ws: Worksheet, row: int, first: int, last: int, text: str, fmt: Any) -> None:
+    if last > first:
+        ws.merge_range(row, first, row, last, text, fmt)
+    else:
+        ws.write_string(row, first, text, fmt)
 
 
 def _amount_format(value: Any) -> str:
@@ -557,8 +611,8 @@ def write_workbook(filing: CountyFiling, path: Path) -> None:
             _cv_sheet(book, filing, table)
         for school_table in filing.school_tables:
             _school_sheet(book, filing, school_table)
-        for std, groups in filing.fix_lists:
-            _fix_sheet(book, filing, std, groups)
+        for fixes in filing.fix_lists:
+            _fix_sheet(book, filing, fixes)
         workbook.close()
         os.replace(temporary, path)
     finally:

@@ -17,6 +17,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import yaml
+
+from pipelines.lib.paths import MODELS_DIR
+from pipelines.lib.publish.suites import SEVERITY_ZH
+
 if TYPE_CHECKING:
     from pipelines.lib.publish.suites import CheckFrame, SuiteResult, SuiteSpec
 
@@ -62,6 +67,9 @@ code, pre { font-family: ui-monospace, Consolas, monospace; font-size: 0.9em; wh
 .sticky { position: static; }
 .alert { padding: 0.5rem; border: 1px solid #d0d4d9; margin: 0.5rem 0; }
 .card { border: 1px solid #e0e3e6; padding: 0.5rem; margin: 0.5rem 0; }
+.zh-banner { border: 1px solid #c9d3e0; background: #f5f8fc; padding: 0.5rem 1rem; margin: 0 0 1rem; }
+.zh-banner h2 { font-size: 1.2rem; margin: 0.25rem 0; }
+.note { color: #555; font-size: 0.9em; }
 </style>
 """
 
@@ -86,6 +94,59 @@ def make_offline(site_dir: Path) -> None:
     left = external_references(site_dir)
     if left:
         raise RuntimeError(f"Data Docs still reference the network: {left[:5]}")
+
+
+_TEXT_NODE = re.compile(r">(\s*)([^<>]*?[A-Za-z][^<>]*?)(\s*)<")
+
+
+def chinese_first(
+    site_dir: Path, suites: Sequence[SuiteSpec], frames: Mapping[str, list[CheckFrame]]
+) -> None:
+    """Put the Chinese first on great-expectations' English pages: each suite's validation and
+    expectation pages open with the suite's Chinese title, why it exists and its rules in Chinese,
+    and the pages' own words are replaced from models/quality/data_docs_zh.yaml."""
+    with open(MODELS_DIR / "quality" / "data_docs_zh.yaml", encoding="utf-8") as f:
+        vocabulary = yaml.safe_load(f)
+    texts: dict[str, str] = {str(k): str(v) for k, v in vocabulary["texts"].items()}
+    patterns = [(re.compile(p["english"]), str(p["chinese"])) for p in vocabulary.get("patterns") or []]
+
+    def word(match: re.Match[str]) -> str:
+        before, text, after = match.groups()
+        if text in texts:
+            return f">{before}{texts[text]}{after}<"
+        for pattern, chinese in patterns:
+            if pattern.match(text):
+                return f">{before}{pattern.sub(chinese, text)}{after}<"
+        return match.group(0)
+
+    banners: dict[str, str] = {}
+    for suite in suites:
+        for frame in frames[suite.name]:
+            banner = _banner(suite, frame)
+            for relative in _pages_of(site_dir, f"{suite.name}.{frame.name}"):
+                if relative:
+                    banners[relative] = banner
+    for path in site_dir.rglob("*.html"):
+        text = _TEXT_NODE.sub(word, path.read_text(encoding="utf-8"))
+        top = banners.get(path.relative_to(site_dir).as_posix(), "")
+        body = re.search(r"<body\b[^>]*>", text)
+        if body and top:
+            text = text[: body.end()] + top + text[body.end() :]
+        text = text.replace('<html lang="en">', '<html lang="zh-CN">', 1)
+        path.write_text(text, encoding="utf-8")
+
+
+def _banner(suite: SuiteSpec, frame: CheckFrame) -> str:
+    e = html.escape
+    rules = "".join(f"<li>{e(x.rule_zh)}</li>" for x in frame.expectations if x.rule_zh)
+    return (
+        '<section class="zh-banner">'
+        f"<h2>数据质量检查：{e(suite.title_zh)}（{e(SEVERITY_ZH[suite.severity])}级）</h2>"
+        f"<p>{e(suite.note_zh)}</p>"
+        f"<p>检查的数据：<code>{e(frame.name)}</code>，每行为一个 {e(frame.grain)}。检查规则：</p><ul>{rules}</ul>"
+        '<p class="note">以下为 great-expectations 生成的检查明细；SQL、表名和列名保持原文。'
+        "The details below are great-expectations' own.</p></section>"
+    )
 
 
 def check_local_links(site_dir: Path) -> None:
@@ -167,12 +228,13 @@ def write_index(
             else:
                 links.append(e(frame.name))
             if expectations:
-                links[-1] += f' (<a href="{e(expectations)}">expectations</a>)'
+                links[-1] += f' (<a href="{e(expectations)}">检查规则</a>)'
         failures = "".join(f"<li>{e(f)}</li>" for f in result.failures)
-        severity = {"error": "错误 error", "warn": "提示 warn"}.get(suite.severity, suite.severity)
+        severity = f"{SEVERITY_ZH[suite.severity]} {suite.severity}"
         verdict = "通过 passed" if result.success else "未通过 FAILED"
         rows.append(
-            f'<tr><td><b>{e(suite.name)}</b><br><span class="note">{e(suite.note)}</span></td>'
+            f"<tr><td><b>{e(suite.title_zh)}</b> <code>{e(suite.name)}</code><br>{e(suite.note_zh)}"
+            f'<br><span class="note">{e(suite.note)}</span></td>'
             f"<td>{e(severity)}</td>"
             f'<td class="{status}">{verdict}</td>'
             f"<td>{result.evaluated}</td>"

@@ -29,12 +29,13 @@ from pipelines.lib.loads.run_write import limit_memory
 from pipelines.lib.paths import MODELS_DIR
 from pipelines.lib.publish.data_docs import (
     check_local_links,
+    chinese_first,
     make_offline,
     replace_docs,
     staging_dir,
     write_index,
 )
-from pipelines.lib.publish.suites import CheckFrame, ExpectationSpec, SuiteResult, SuiteSpec
+from pipelines.lib.publish.suites import SEVERITY_ZH, CheckFrame, ExpectationSpec, SuiteResult, SuiteSpec
 from pipelines.lib.queries import sql
 
 if TYPE_CHECKING:
@@ -79,10 +80,16 @@ def load_suites(path: Path | None = None) -> list[SuiteSpec]:
             raise QualityConfigError(f"{where}: check must be one of {sorted(CHECKS)}")
         if not str(entry.get("note", "")).strip():
             raise QualityConfigError(f"{where}: every suite needs a note saying why")
+        if not str(entry.get("title_zh", "")).strip() or not str(entry.get("note_zh", "")).strip():
+            raise QualityConfigError(f"{where}: every suite needs title_zh and note_zh (Chinese first)")
         problems = list(_numbers_without_note(entry))
         if problems:
             raise QualityConfigError(f"{where}: {problems[0]}")
-        params = {k: v for k, v in entry.items() if k not in ("name", "severity", "check", "note")}
+        params = {
+            k: v
+            for k, v in entry.items()
+            if k not in ("name", "severity", "check", "note", "title_zh", "note_zh")
+        }
         if entry["check"] == "unique_keys":
             params["tables"] = _key_tables(params.get("key_sources", {}), where)
         _check_names(params, where)
@@ -92,6 +99,8 @@ def load_suites(path: Path | None = None) -> list[SuiteSpec]:
                 severity=entry["severity"],
                 check=entry["check"],
                 note=" ".join(str(entry["note"]).split()),
+                title_zh=str(entry["title_zh"]).strip(),
+                note_zh=" ".join(str(entry["note_zh"]).split()),
                 params=params,
             )
         )
@@ -232,6 +241,7 @@ def unique_keys_frames(
     expectation = ExpectationSpec(
         kind="ExpectColumnValuesToBeBetween",
         kwargs={"column": "repeated_keys", "min_value": 0, "max_value": 0},
+        rule_zh="每张表每个主键只有一行（key_columns）",
         rule="every table has one row per its key (key_columns)",
         note="A table's key is the unique_key of its sidecar, models/<schema>/<table>.yml, where its grain is said.",
     )
@@ -254,6 +264,7 @@ def composite_identity_frames(
         ExpectationSpec(
             kind="ExpectColumnValuesToBeBetween",
             kwargs={"column": "composite_difference", "min_value": 0, "max_value": tolerance},
+            rule_zh=f"综合差异系数等于各指标差异系数的平均值（差值绝对值 ≤ {tolerance:g}）",
             rule=(
                 "marts.county_balance.composite_cv equals the mean of marts.county_indicator_cv.cv "
                 f"(|difference| <= {tolerance:g})"
@@ -263,6 +274,7 @@ def composite_identity_frames(
         ExpectationSpec(
             kind="ExpectColumnPairValuesToBeEqual",
             kwargs={"column_A": "composite_is_null", "column_B": "has_missing_indicator_cv"},
+            rule_zh="综合差异系数为空，当且仅当该县该学段该标准有指标差异系数为空或缺失",
             rule=(
                 "marts.county_balance.composite_cv is null exactly where a marts.county_indicator_cv.cv "
                 "of the county, stage and standard is null or missing"
@@ -291,6 +303,7 @@ def county_coverage_frames(
         ExpectationSpec(
             kind="ExpectColumnPairValuesToBeEqual",
             kwargs={"column_A": "n_balance_groups", "column_B": "n_indicator_cv_groups"},
+            rule_zh="指标差异系数表中的每个县×学段×标准，在县域均衡表中都有且只有一行",
             rule=(
                 "marts.county_balance has a row for every county_code x stage x standard_id "
                 "of marts.county_indicator_cv, and no other"
@@ -300,6 +313,7 @@ def county_coverage_frames(
         ExpectationSpec(
             kind="ExpectColumnValuesToBeInSet",
             kwargs={"column": "is_registry_county", "value_set": [True]},
+            rule_zh="县域均衡表和指标差异系数表中的每个县区代码都在县区名录中",
             rule=(
                 "every county_code of marts.county_balance and marts.county_indicator_cv "
                 "is in marts.dim_counties"
@@ -318,6 +332,7 @@ def registry_coverage_frames(
         ExpectationSpec(
             kind="ExpectColumnPairValuesToBeEqual",
             kwargs={"column_A": "n_balance_groups", "column_B": "n_expected_groups"},
+            rule_zh="名录中的每个县区，在每个已载入年度、每个学段和标准都有县域均衡结果",
             rule=(
                 "every marts.dim_counties county_code has a marts.county_balance row for every stage "
                 "and standard (marts.standard_thresholds) in every loaded census_year"
@@ -363,6 +378,7 @@ def value_ranges_frames(
                         ExpectationSpec(
                             kind="ExpectColumnValuesToBeBetween",
                             kwargs={"column": f"smallest_{column}", "min_value": item["min"]},
+                            rule_zh=f"{table}.{column} 不小于 {item['min']:g}",
                             rule=f"{table}.{column} >= {item['min']:g}",
                             note=note,
                         )
@@ -373,6 +389,7 @@ def value_ranges_frames(
                         ExpectationSpec(
                             kind="ExpectColumnValuesToBeBetween",
                             kwargs={"column": f"largest_{column}", "max_value": item["max"]},
+                            rule_zh=f"{table}.{column} 不大于 {item['max']:g}",
                             rule=f"{table}.{column} <= {item['max']:g}",
                             note=note,
                         )
@@ -410,12 +427,14 @@ def alert_codes_frames(
         ExpectationSpec(
             kind="ExpectColumnValuesToNotBeNull",
             kwargs={"column": "severity"},
+            rule_zh="每条预警都有预警级别",
             rule="monitoring.backsliding_alerts.severity is set",
             note=spec.note,
         ),
         ExpectationSpec(
             kind="ExpectColumnValuesToBeInSet",
             kwargs={"column": "severity", "value_set": severities},
+            rule_zh=f"预警级别是预警级别表（marts.alert_severities）中的一级：{severities}",
             rule=(
                 "monitoring.backsliding_alerts.severity is on the ladder of marts.alert_severities "
                 f"{severities}"
@@ -425,6 +444,7 @@ def alert_codes_frames(
         ExpectationSpec(
             kind="ExpectColumnPairValuesToBeEqual",
             kwargs={"column_A": "severity_rank", "column_B": "ladder_rank"},
+            rule_zh="预警级别序号与预警级别表中的序号一致",
             rule=(
                 "monitoring.backsliding_alerts.severity_rank is the rank of its severity "
                 "in marts.alert_severities"
@@ -434,12 +454,14 @@ def alert_codes_frames(
         ExpectationSpec(
             kind="ExpectColumnValuesToNotBeNull",
             kwargs={"column": "status"},
+            rule_zh="每条预警都有状态",
             rule="monitoring.backsliding_alerts.status is set",
             note=spec.note,
         ),
         ExpectationSpec(
             kind="ExpectColumnValuesToBeInSet",
             kwargs={"column": "status", "value_set": statuses},
+            rule_zh=f"预警状态是以下之一：{statuses}",
             rule=f"monitoring.backsliding_alerts.status is one of {statuses}",
             note=spec.note,
         ),
@@ -492,6 +514,7 @@ def rows_per_year_frames(
         ExpectationSpec(
             kind="ExpectColumnValuesToBeBetween",
             kwargs={"column": table, "min_value": 1},
+            rule_zh=f"{table} 在每个已载入年度都有数据行",
             rule=f"{table} has rows in every loaded census year",
             note=spec.note,
         )
@@ -517,6 +540,7 @@ def row_count_bands_frames(
             ExpectationSpec(
                 kind="ExpectColumnValuesToBeBetween",
                 kwargs={"column": f"{table} / previous year", "min_value": low, "max_value": high},
+                rule_zh=f"{table} 的行数是上一载入年度的 {low:g}–{high:g} 倍",
                 rule=f"rows of {table} are {low:g}-{high:g} times the previous loaded year's",
                 note=" ".join(str(band["note"]).split()),
             )
@@ -592,7 +616,7 @@ def _validate(context: Any, suite: SuiteSpec, frame: CheckFrame) -> Any:
     batch_definition = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe(name)
     expectations = [
         # great-expectations returns results in its own order; meta.spec says which spec each is
-        getattr(gxe, e.kind)(**e.kwargs, notes=[e.rule, e.note], meta={"spec": i})
+        getattr(gxe, e.kind)(**e.kwargs, notes=[e.rule_zh, e.rule, e.note], meta={"spec": i})
         for i, e in enumerate(frame.expectations)
     ]
     gx_suite = context.suites.add(
@@ -600,6 +624,7 @@ def _validate(context: Any, suite: SuiteSpec, frame: CheckFrame) -> Any:
             name=name,
             expectations=expectations,
             notes=[
+                f"{suite.title_zh}（{SEVERITY_ZH[suite.severity]}）：{suite.note_zh}",
                 f"Severity {suite.severity}. {suite.note}",
                 f"One row per {frame.grain}. Built with this SQL:\n\n```sql\n{frame.sql.strip()}\n```",
             ],
@@ -646,7 +671,7 @@ def failure_line(frame: CheckFrame, expectation: ExpectationSpec, result: Any) -
     """One plain-English line for a failed expectation: the rule (table and column), the
     great-expectations expectation and its arguments, the counts and up to five examples."""
     args = ", ".join(f"{k}={_value_text(v)}" for k, v in expectation.kwargs.items() if k != "value_set")
-    line = f"{expectation.rule}: {result.expectation_config.type}({args}) failed"
+    line = f"{expectation.rule_zh}（{expectation.rule}）: {result.expectation_config.type}({args}) failed"
     details = result.result or {}
     problem = _exception_message(result.exception_info or {})
     if problem:
@@ -716,6 +741,7 @@ def run_suites(
         if docs_dir is not None and site_dir is not None:
             context.build_data_docs(site_names=[DOCS_SITE_NAME], build_index=False)
             make_offline(site_dir)
+            chinese_first(site_dir, suites, frames)
             write_index(site_dir, suites, frames, results, census_year, published_name or str(database))
             check_local_links(site_dir)
             replace_docs(site_dir, docs_dir)

@@ -20,7 +20,13 @@ class SuiteSpec:
     severity: str
     check: str
     note: str
+    title_zh: str = ""
+    note_zh: str = ""
     params: Mapping[str, Any] = field(default_factory=dict)
+
+
+SEVERITY_ZH = {"error": "错误", "warn": "提示"}
+"""The suites' severities in Chinese (Data Docs and their index)."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,7 @@ class ExpectationSpec:
     kwargs: Mapping[str, Any]
     rule: str  # e.g. "marts.county_indicator_cv.cv >= 0"
     note: str
+    rule_zh: str = ""  # the rule in Chinese, shown first in Data Docs
 
 
 @dataclass(frozen=True)

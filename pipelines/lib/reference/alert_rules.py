@@ -49,6 +49,10 @@ REQUIRED_SETTINGS = (
 )
 
 RUNS = ("metric", "cv_rule", "school_rule")
+UNIT_COST_BASES = (
+    "one_off",
+    "yearly",
+)  # built or bought once; recurring each year (models/rules/unit_costs.yaml)
 """What a rule's `run` may name: the failing run its message states (models/rules/backsliding.yaml)."""
 
 MESSAGE_KEYS = (
@@ -118,6 +122,7 @@ class RuleSet:
     messages: dict[str, str] = field(default_factory=dict)  # MESSAGE_KEYS -> template
     what_if: dict[str, str] = field(default_factory=dict)  # WHAT_IF_KEYS -> template
     what_if_units: list[dict[str, Any]] = field(default_factory=list)
+    unit_costs: list[dict[str, Any]] = field(default_factory=list)
 
     def rank(self, severity: str) -> int:
         return next(s.rank for s in self.severities if s.severity == severity)
@@ -219,7 +224,23 @@ def _check_rule_set(rule_set: RuleSet) -> None:
             unit.get(k) not in (None, "") for k in ("unit", "shown_unit", "per_shown_unit", "step", "note")
         ):
             raise RulesError(f"what_if_units: {unit} needs unit, shown_unit, per_shown_unit, step and note")
+    _check_unit_costs(rule_set.unit_costs)
     _check_templates(rule_set)
+
+
+def _check_unit_costs(costs: list[dict[str, Any]]) -> None:
+    seen: set[str] = set()
+    for cost in costs:
+        where = f"unit_costs: {cost.get('indicator_id')!r}"
+        if not all(cost.get(k) not in (None, "") for k in ("indicator_id", "cost_wan_yuan", "basis", "note")):
+            raise RulesError(f"{where} needs indicator_id, cost_wan_yuan, basis and note")
+        if cost["basis"] not in UNIT_COST_BASES:
+            raise RulesError(f"{where}: basis must be one of {list(UNIT_COST_BASES)}")
+        if not isinstance(cost["cost_wan_yuan"], int | float) or cost["cost_wan_yuan"] < 0:
+            raise RulesError(f"{where}: cost_wan_yuan must be a number ≥ 0")
+        if cost["indicator_id"] in seen:
+            raise RulesError(f"{where}: given twice")
+        seen.add(cost["indicator_id"])
 
 
 def _check_templates(rule_set: RuleSet) -> None:
@@ -252,10 +273,12 @@ def parse_rules(docs: list[tuple[str, dict[str, Any]]]) -> RuleSet:
     messages: dict[str, str] = {}
     what_if: dict[str, str] = {}
     units: list[dict[str, Any]] = []
+    costs: list[dict[str, Any]] = []
     for source, doc in docs:
         messages.update({k: str(v) for k, v in (doc.get("messages") or {}).items()})
         what_if.update({k: str(v) for k, v in (doc.get("what_if") or {}).items() if k != "note"})
         units += [dict(u) for u in doc.get("what_if_units") or []]
+        costs += [dict(c) for c in doc.get("unit_costs") or []]
         if doc.get("data_hold"):
             hold = doc["data_hold"]
             hold_messages = (
@@ -270,7 +293,16 @@ def parse_rules(docs: list[tuple[str, dict[str, Any]]]) -> RuleSet:
         for entry in doc.get("rules") or []:
             rules.append(_rule(entry, f"{source}: rule {entry.get('rule_id')!r}", order=len(rules) + 1))
     rule_set = RuleSet(
-        rules, severities, settings, notes, hold_messages, [s for s, _ in docs], messages, what_if, units
+        rules,
+        severities,
+        settings,
+        notes,
+        hold_messages,
+        [s for s, _ in docs],
+        messages,
+        what_if,
+        units,
+        costs,
     )
     _check_rule_set(rule_set)
     return rule_set
@@ -373,8 +405,32 @@ def rule_tables(rule_set: RuleSet) -> dict[str, pl.DataFrame]:
                 "note": pl.String,
             },
         ),
+        "unit_costs": pl.DataFrame(
+            [
+                {
+                    "indicator_id": str(c["indicator_id"]),
+                    "unit_cost_wan_yuan": float(c["cost_wan_yuan"]),
+                    "cost_basis": str(c["basis"]),
+                    "note": " ".join(str(c["note"]).split()),
+                }
+                for c in rule_set.unit_costs
+            ],
+            schema={
+                "indicator_id": pl.String,
+                "unit_cost_wan_yuan": pl.Float64,
+                "cost_basis": pl.String,
+                "note": pl.String,
+            },
+        ),
     }
 
 
-RULE_TABLES = ("alert_settings", "alert_severities", "alert_rules", "alert_messages", "what_if_units")
+RULE_TABLES = (
+    "alert_settings",
+    "alert_severities",
+    "alert_rules",
+    "alert_messages",
+    "what_if_units",
+    "unit_costs",
+)
 """Tables built from the YAML files; each is documented by its sidecar models/marts/<table>.yml."""
