@@ -56,6 +56,11 @@ def missing_message() -> str:
     )
 
 
+TABS = 2
+"""Pages printed at once, each in its own tab of the one browser: on a 2-core machine two tabs
+print the demo's 51 files about a fifth faster than one; a third tab adds nothing."""
+
+
 def print_pdfs(pages: list[Path]) -> list[Path]:
     """Print each HTML page to a PDF beside it (same name, .pdf), in one browser; each file appears
     under its final name only when complete. Raises NoChromium when there is no browser."""
@@ -64,25 +69,36 @@ def print_pdfs(pages: list[Path]) -> list[Path]:
     chromium = find_chromium()
     if chromium is None:
         raise NoChromium(missing_message())
-    from playwright.sync_api import sync_playwright
+    import asyncio
+
+    return asyncio.run(_print_all(chromium, pages))
+
+
+async def _print_all(chromium: Path, pages: list[Path]) -> list[Path]:
+    import asyncio
+
+    from playwright.async_api import async_playwright
 
     args = [*ARGS, "--no-sandbox"] if hasattr(os, "geteuid") and os.geteuid() == 0 else ARGS
-    written = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(chromium), headless=True, args=args)
-        try:
-            tab = browser.new_page()
-            for page in pages:
+    waiting = list(pages)
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=str(chromium), headless=True, args=args)
+
+        async def tab_prints() -> None:
+            tab = await browser.new_page()
+            while waiting:
+                page = waiting.pop(0)
                 target = page.with_suffix(".pdf")
                 temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
                 try:
-                    tab.goto(page.resolve().as_uri())
-                    tab.wait_for_load_state("load")
-                    tab.pdf(path=str(temporary), prefer_css_page_size=True, print_background=True)
+                    await tab.goto(page.resolve().as_uri(), wait_until="load")
+                    await tab.pdf(path=str(temporary), prefer_css_page_size=True, print_background=True)
                     os.replace(temporary, target)
                 finally:
                     temporary.unlink(missing_ok=True)
-                written.append(target)
+
+        try:
+            await asyncio.gather(*(tab_prints() for _ in range(min(TABS, len(pages)))))
         finally:
-            browser.close()
-    return written
+            await browser.close()
+    return [page.with_suffix(".pdf") for page in pages]
