@@ -48,6 +48,19 @@ SHARED_MEASURES = (
 """School-level facility amounts; a combined school's are apportioned between its stages."""
 
 SECTION_MEASURES = STAGE_MEASURES + SHARED_MEASURES
+
+CHECKLIST_MEASURES = (
+    "junior_grade7_students",
+    "junior_grade8_students",
+    "junior_grade9_students",
+    "primary_migrant_students",
+    "junior_migrant_students",
+    "primary_certified_teachers",
+    "junior_certified_teachers",
+)
+"""Optional counts read for the quality-balance checklist (models/checklists/): enrolment of the
+three junior grades (初中三年巩固率), 随迁子女 per stage and teachers holding a teaching certificate.
+A file without them loads; the checklist then says the census did not provide them that year."""
 """Every amount a stage section carries; indicator numerators and denominators name these."""
 
 
@@ -97,6 +110,30 @@ CENSUS_COLUMNS: tuple[Column, ...] = (
     Column("music_room_area_m2", pl.Float64, False, "music rooms, total m²"),
     Column("art_rooms", pl.Int64, False, "art rooms"),
     Column("art_room_area_m2", pl.Float64, False, "art rooms, total m²"),
+    *(
+        Column(
+            f"junior_grade{grade}_students",
+            pl.Int64,
+            False,
+            f"junior stage: students in grade {grade} (初{zh})",
+        )
+        for grade, zh in ((7, "一"), (8, "二"), (9, "三"))
+    ),
+    Column(
+        "primary_migrant_students", pl.Int64, False, "primary stage: 随迁子女 (children of migrant workers)"
+    ),
+    Column(
+        "junior_migrant_students", pl.Int64, False, "junior stage: 随迁子女 (children of migrant workers)"
+    ),
+    Column(
+        "primary_certified_teachers",
+        pl.Int64,
+        False,
+        "primary stage: full-time teachers holding a 教师资格证",
+    ),
+    Column(
+        "junior_certified_teachers", pl.Int64, False, "junior stage: full-time teachers holding a 教师资格证"
+    ),
 )
 """Canonical census columns in extract order. `required` columns must be present in a file; a
 required column's cells must be filled unless it `may_be_blank`. Pupil counts never may: they are
