@@ -34,21 +34,25 @@ def _count_columns() -> list[str]:
     return [c.name for c in CENSUS_COLUMNS if c.dtype in (pl.Int64, pl.Float64) and c.name != "census_year"]
 
 
-def _teacher_subcount_checks() -> list[pa.Check]:
-    checks = []
-    for stage in STAGES:
-        for sub in TEACHER_SUBCOUNTS:
-            column, total = f"{stage}_{sub}", f"{stage}_teachers"
-            checks.append(
-                pa.Check(
-                    lambda data, column=column, total=total: data.lazyframe.select(
-                        pl.col(column).is_null() | pl.col(total).is_null() | (pl.col(column) <= pl.col(total))
-                    ),
-                    name=f"{column}<= {total}",
-                    error=f"{column} must not exceed {total}",
-                )
-            )
-    return checks
+def _part_pairs() -> list[tuple[str, str]]:
+    """(part, total): counts that are a part of another count of the same stage."""
+    pairs = [(f"{stage}_{sub}", f"{stage}_teachers") for stage in STAGES for sub in TEACHER_SUBCOUNTS]
+    pairs += [(f"{stage}_certified_teachers", f"{stage}_teachers") for stage in STAGES]
+    pairs += [(f"{stage}_migrant_students", f"{stage}_students") for stage in STAGES]
+    return pairs
+
+
+def _part_checks() -> list[pa.Check]:
+    return [
+        pa.Check(
+            lambda data, column=column, total=total: data.lazyframe.select(
+                pl.col(column).is_null() | pl.col(total).is_null() | (pl.col(column) <= pl.col(total))
+            ),
+            name=f"{column}<= {total}",
+            error=f"{column} must not exceed {total}",
+        )
+        for column, total in _part_pairs()
+    ]
 
 
 def _stage_students_checks() -> list[pa.Check]:
@@ -71,6 +75,23 @@ def _stage_students_checks() -> list[pa.Check]:
             )
         )
     return checks
+
+
+def _grade_checks() -> list[pa.Check]:
+    """The three junior grades are part of the junior stage (a four-year junior stage, 五四制, has
+    a grade 6 as well, so the sum may be less, never more)."""
+    grades = [pl.col(f"junior_grade{g}_students") for g in (7, 8, 9)]
+    return [
+        pa.Check(
+            lambda data: data.lazyframe.select(
+                pl.any_horizontal(*(g.is_null() for g in grades))
+                | pl.col("junior_students").is_null()
+                | (pl.sum_horizontal(*grades) <= pl.col("junior_students"))
+            ),
+            name="junior grades <= junior_students",
+            error="junior_grade7_students + junior_grade8_students + junior_grade9_students must not exceed junior_students",
+        )
+    ]
 
 
 def _classes_checks() -> list[pa.Check]:
@@ -125,9 +146,10 @@ def census_schema(county_codes: Iterable[str], unique_school_id: bool = True) ->
     return pa.DataFrameSchema(
         columns,
         checks=[
-            *_teacher_subcount_checks(),
+            *_part_checks(),
             *_stage_students_checks(),
             *_classes_checks(),
+            *_grade_checks(),
         ],
         strict=False,
         name="census_schools",

@@ -104,11 +104,13 @@ SHAPE_WORDS = {
         "school_table": "每校一行的标准表",
         "county_export": "统计系统按县导出的表（统计三级，合并表头）",
         "jiaoji_forms": "基层报表工作簿（教基，每张报表一个工作表）",
+        "declaration": "县区申报表（督导评估清单的申报项）",
     },
     "en": {
         "school_table": "one row per school (canonical)",
         "county_export": "statistics-system county exports (统计三级, merged headers)",
         "jiaoji_forms": "base-form workbooks (教基, one sheet per form)",
+        "declaration": "county declaration files (the checklist's declared checkpoints)",
     },
 }
 
@@ -121,11 +123,16 @@ def _print_shapes(warehouse: Path, census_year: int, lang: str = "zh") -> None:
     words = SHAPE_WORDS[lang]
     with connect(warehouse, read_only=True) as con:
         shapes = con.execute(sql("outputs/file_shapes"), {"census_year": census_year}).fetchall()
-    for shape, files, schools in shapes:
+    for shape, files, rows in shapes:
+        declared = shape == "declaration"
         if lang == "zh":
-            print(f"  {files:>3} 个文件，{schools:>5} 个学校单位：{words.get(shape, shape)}")
+            print(
+                f"  {files:>3} 个文件，{rows:>5} {'条申报' if declared else '个学校单位'}：{words.get(shape, shape)}"
+            )
         else:
-            print(f"  {files:>3} file(s), {schools:>5} school units: {words.get(shape, shape)}")
+            print(
+                f"  {files:>3} file(s), {rows:>5} {'declarations' if declared else 'school units'}: {words.get(shape, shape)}"
+            )
 
 
 def _lang(args: argparse.Namespace) -> str:

@@ -12,12 +12,13 @@ import duckdb
 import polars as pl
 import pytest
 
-from contracts.columns import CENSUS_COLUMN_NAMES, CENSUS_DTYPES, STAGE_MEASURES
+from contracts.columns import CENSUS_COLUMN_NAMES, CENSUS_DTYPES, CHECKLIST_MEASURES, STAGE_MEASURES
 from pipelines.lib.catalog import table_doc
 from pipelines.lib.ingest.census_ingest import REJECTION_SCHEMA
 from pipelines.lib.paths import DEFAULTS, MODELS_DIR
 from pipelines.lib.reference import registry as reference
 from pipelines.lib.reference.alert_rules import load_rules, rule_tables
+from pipelines.lib.reference.checklists import checklist_tables, load_checklists
 from pipelines.lib.reference.standards import Standard, load_standards, standard_tables
 from pipelines.lib.sql_models import build_year, load_models
 from pipelines.lib.warehouse import connect, create_table, replace_census_year, replace_table
@@ -38,6 +39,7 @@ REJECTIONS_EMPTY = pl.DataFrame(schema=REJECTION_SCHEMA)
 def census_row(**overrides) -> dict:
     """A valid canonical census row of a public, county-run primary school (211)."""
     row = {name: 0 for name in CENSUS_COLUMN_NAMES}
+    row.update(dict.fromkeys(CHECKLIST_MEASURES))  # optional: a file without them (the checklist's)
     row.update(
         census_year=2024,
         school_id="2190000001",
@@ -133,6 +135,8 @@ def tiny_warehouse(tmp_path: Path) -> Iterator[TinyWarehouse]:
         replace_table(con, "marts.dim_school_types", reference.school_types_frame())
         replace_table(con, "marts.dim_urban_rural", reference.urban_rural_frame())
         for table, frame in rule_tables(load_rules(MODELS_DIR / "rules")).items():
+            replace_table(con, f"marts.{table}", frame)
+        for table, frame in checklist_tables(load_checklists(MODELS_DIR / "checklists")).items():
             replace_table(con, f"marts.{table}", frame)
         no_counties = pl.DataFrame(schema=dict.fromkeys(table_doc("marts.dim_counties").columns, pl.String))
         replace_table(con, "marts.dim_counties", no_counties)

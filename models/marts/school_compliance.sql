@@ -128,12 +128,14 @@ judged as (
         ceil(sections.classes / conditions.classes_per_music_room) as music_rooms_needed,
         ceil(sections.classes / conditions.classes_per_art_room) as art_rooms_needed,
         sections.music_rooms < ceil(sections.classes / conditions.classes_per_music_room) - 1e-9
-            or sections.art_rooms < ceil(sections.classes / conditions.classes_per_art_room) - 1e-9
             or (sections.music_rooms > 0
                 and sections.music_room_area_m2 / sections.music_rooms < conditions.min_music_room_m2)
+            as breaks_music_room,
+        sections.art_rooms < ceil(sections.classes / conditions.classes_per_art_room) - 1e-9
             or (sections.art_rooms > 0
                 and sections.art_room_area_m2 / sections.art_rooms < conditions.min_art_room_m2)
-            as breaks_room_standard,
+            as breaks_art_room,
+        breaks_music_room or breaks_art_room as breaks_room_standard,
     from sections
     inner join standards_checked using (standard_id)
     left join rules using (standard_id)

@@ -118,7 +118,8 @@ limit $limit
 -- The demo's alert list against what its generator planted (planted_groups: the county-stage-
 -- standards of truth.json's scenarios that plant an alert), year by year: the active alerts at
 -- warning or worse, and how many of them are real problems: a planted problem, or a genuine
--- failure (a coefficient above its threshold, or schools failing the per-school rule).
+-- failure (a coefficient above its threshold, schools failing the per-school rule, or a census
+-- checkpoint of the checklist not met).
 with
 
 active as (
@@ -127,7 +128,10 @@ active as (
         alerts.county_code,
         alerts.stage,
         alerts.standard_id,
-        alerts.observed_value > alerts.threshold or coalesce(alerts.n_failing_schools, 0) > 0 as is_failure
+        alerts.observed_value > alerts.threshold
+            or coalesce(alerts.n_failing_schools, 0) > 0
+            -- a checklist finding states a census checkpoint the warehouse judged not met
+            or alerts.checkpoint_code is not null as is_failure
     from monitoring.backsliding_alerts as alerts
     where alerts.status in ('new', 'continuing')
         and alerts.severity_rank >= (select rank from marts.alert_severities where severity = 'warning')
@@ -193,3 +197,36 @@ from (
     where status in ('new', 'continuing') and severity = 'watch'
     group by census_year, county_code
 )
+
+-- name: checklist_checks
+-- This year's checklist checkpoints computed from the census and judged (met not null), with the
+-- latest earlier year each was met, for the checklist rule (checkpoint_lapse).
+select
+    this.county_code,
+    this.standard_id,
+    this.checklist_id,
+    this.checkpoint_code,
+    this.checkpoint_order,
+    this.wording_zh,
+    this.stage,
+    this.judged_by,
+    this.value_type,
+    this.value,
+    this.standard_value,
+    this.unit,
+    this.numerator,
+    this.denominator,
+    this.base_year,
+    this.met,
+    (
+        select max(earlier.census_year)
+        from marts.county_checklist as earlier
+        where earlier.county_code = this.county_code
+            and earlier.checklist_id = this.checklist_id
+            and earlier.checkpoint_code = this.checkpoint_code
+            and earlier.census_year < this.census_year
+            and earlier.met
+    ) as last_met_year,
+from marts.county_checklist as this
+where this.census_year = $census_year and this.met is not null
+order by this.county_code, this.checklist_id, this.checkpoint_order

@@ -205,3 +205,39 @@ where is_current
     and census_year = $census_year
 group by shape
 order by shape
+
+-- name: checklist_sheet
+-- The workbook's 督导评估清单 sheet: every county's checkpoints, a percentage shown in per cent
+-- (its unit %), a declared value also as written.
+select
+    checklist.county_code,
+    counties.county_name,
+    checklist.area_code,
+    checklist.area_name_zh,
+    checklist.item_code,
+    checklist.checkpoint_code,
+    checklist.wording_zh,
+    checklist.judged_by,
+    if(checklist.value_type = 'percent', checklist.value * 100, checklist.value) as shown_value,
+    checklist.value_text,
+    checklist.comparison,
+    if(checklist.value_type = 'percent', checklist.standard_value * 100, checklist.standard_value) as shown_standard,
+    checklist.unit,
+    checklist.met,
+    checklist.null_reason,
+    checklist.declared_by,
+    checklist.evidence_note,
+from marts.county_checklist as checklist
+inner join marts.dim_counties as counties using (county_code)
+where checklist.census_year = $census_year
+order by checklist.county_code, checklist.checklist_id, checklist.checkpoint_order
+
+-- name: checklist_summary_sheet
+-- The workbook's 督导评估清单汇总 sheet: the province first, then each county.
+select
+    area_level, area_code, area_name, n_checkpoints, n_census, n_declared, n_not_judged,
+    n_met, n_not_met, n_census_met, n_census_not_met, n_census_undecided, n_declared_met,
+    n_declared_not_met, n_not_declared, n_census_missing,
+from marts.county_checklist_summary
+where census_year = $census_year
+order by area_level desc, area_code

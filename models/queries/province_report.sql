@@ -56,3 +56,13 @@ where census_year = $census_year
     and status in ('new', 'continuing')
     and severity_rank >= (select rank from marts.alert_severities where severity = 'warning')
 order by severity_rank desc, county_code, standard_id, stage desc, rule_id
+
+-- name: checklist
+-- The evaluation checklist counted: the province first, then each county, most checkpoints not
+-- met first (marts.county_checklist_summary).
+select summary.*, checklists.standard_id,
+from marts.county_checklist_summary as summary
+inner join (select distinct checklist_id, standard_id from marts.checklist_checkpoints) as checklists
+    using (checklist_id)
+where summary.census_year = $census_year
+order by summary.checklist_id, summary.area_level desc, summary.n_not_met desc, summary.area_code

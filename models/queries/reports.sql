@@ -120,3 +120,10 @@ select *
 from audit.revisions
 where census_year <= $census_year
 order by revised_at desc, census_year
+
+-- name: checklist
+-- Every county's evaluation checklist, checkpoint by checkpoint (the county pages' A/B/C tree).
+select *
+from marts.county_checklist
+where census_year = $census_year
+order by county_code, checklist_id, checkpoint_order

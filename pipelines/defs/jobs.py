@@ -8,6 +8,7 @@ import dagster as dg
 from pipelines.defs.reference.assets import (
     alert_rule_tables,
     certifications,
+    checklist_tables_asset,
     dim_counties,
     dim_school_types,
     dim_stages,
@@ -19,6 +20,7 @@ from pipelines.defs.resources import census_year_partitions
 REFERENCE_ASSETS = [
     standards_tables,
     alert_rule_tables,
+    checklist_tables_asset,
     dim_school_types,
     dim_stages,
     dim_urban_rural,

@@ -17,8 +17,9 @@ from pipelines.lib import paths
 from pipelines.lib.loads.processes import this_process
 from pipelines.lib.loads.run_write import RunWrite
 from pipelines.lib.paths import MODELS_DIR
+from pipelines.lib.queries import Identifier, sql
 from pipelines.lib.sql_models import load_models, upgrade_tables
-from pipelines.lib.warehouse import connect
+from pipelines.lib.warehouse import connect, create_table
 
 # a run of a range of census years is one run (BackfillPolicy.single_run, beta in Dagster 1.13)
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
@@ -128,6 +129,11 @@ class Warehouse(dg.ConfigurableResource):
         if self._run is None:
             run = RunWrite(self.database_path(), context.run_id, this_process())
             try:
+                # tables the ingest writes that models read, there before any model is upgraded
+                # (a warehouse loaded by an earlier version has no declarations yet)
+                run.con.execute(sql("warehouse/create_schema", schema=Identifier("audit")))
+                for relation in ("audit.county_declarations", "audit.rejected_declarations"):
+                    create_table(run.con, relation)
                 for line in upgrade_tables(run.con, load_models(MODELS_DIR)):
                     context.log.warning(line)
             except BaseException:

@@ -185,8 +185,10 @@ class Words:
 
     def phrase(self, column: str, value: Any) -> str:
         """The sentence fragment for a column's value (a template over the same row)."""
+        options = self.phrases.get(column, {})
         try:
-            return self.phrases[column][_key(value)]
+            # `default` stands for every value the column's phrases do not name
+            return options[_key(value)] if _key(value) in options else options["default"]
         except KeyError:
             raise KeyError(f"models/glossary_zh.yaml has no phrase for {column} = {value!r}") from None
 

@@ -288,9 +288,12 @@ def replace_census_year(
     load_id: str,
     files: list | None = None,
     warnings: pl.DataFrame | None = None,
+    declarations: pl.DataFrame | None = None,
+    declarations_rejected: pl.DataFrame | None = None,
 ) -> int:
-    """Replace one census year of raw.census_schools and its audit.rejected_rows, and log the
-    files in audit.loads, in one transaction."""
+    """Replace one census year of raw.census_schools and its audit.rejected_rows, and of the
+    counties' declarations (audit.county_declarations, audit.rejected_declarations: none when the
+    year's folder holds no declaration file), and log the files in audit.loads, in one transaction."""
     columns = [c.name for c in (*CENSUS_COLUMNS, *LINEAGE_COLUMNS)]
     lineage = [pl.lit(load_id).alias("load_id"), pl.lit(census_year).alias("census_year")]
     with transaction(con):
@@ -306,6 +309,15 @@ def replace_census_year(
                 con, "audit.form_cells", census_year, _form_cells(files, accepted, load_id, census_year)
             )
             document(con, "audit.form_cells")
+        for relation, frame in (
+            ("audit.county_declarations", declarations),
+            ("audit.rejected_declarations", declarations_rejected),
+        ):
+            create_table(con, relation)
+            if frame is None:
+                frame = pl.DataFrame(schema=frame_schema(relation))
+            _replace_rows(con, relation, census_year, frame.with_columns(lineage))
+            document(con, relation)
         if warnings is not None:
             create_table(con, "audit.school_warnings")
             _replace_rows(con, "audit.school_warnings", census_year, warnings.with_columns(lineage))

@@ -202,6 +202,35 @@ def test_the_planted_certification_year_dip_is_found_once_and_nowhere_else(provi
     assert rebound_watches.is_empty()
 
 
+def test_the_planted_retention_slide_is_found_with_its_evidence(province):
+    """The quality-certified county whose junior three-year retention (checklist C36) slides under
+    95% after certification gets a checklist finding in its first failing year, with the cohort
+    behind the figure, continued while it stays under; a lapse is found in no other county's C36."""
+    slide = next(s for s in province["truth"]["scenarios"] if s["scenario_id"] == "retention_slide")
+    lapses = province["alerts"].filter(
+        (pl.col("rule_id") == "checkpoint_lapse") & (pl.col("checkpoint_code") == "C36")
+    )
+    assert set(lapses["county_code"]) == {slide["county_code"]}
+    planned = {y["census_year"]: y for y in slide["years"]}
+    first = slide["first_failing_year"]
+    for row in lapses.sort("census_year").iter_rows(named=True):
+        year = row["census_year"]
+        assert row["status"] == ("new" if year == first else "continuing"), row
+        assert row["severity"] == "warning" and row["stage"] == "junior"
+        assert row["checkpoint_value"] == pytest.approx(planned[year]["value"], abs=5e-4)
+        assert row["checkpoint_value"] < 0.95 and not planned[year]["passes"]
+        assert row["checkpoint_value"] == pytest.approx(
+            row["checkpoint_numerator"] / row["checkpoint_denominator"]
+        )
+        assert row["checkpoint_base_year"] == year - 2
+        assert row["checkpoint_last_met_year"] >= slide["quality_certified_year"]
+        assert (
+            "初中三年巩固率" in row["message_zh"]
+            and f"{row['checkpoint_last_met_year']} 年曾达标" in row["message_zh"]
+        )
+    assert sorted(lapses["census_year"]) == [y for y in YEARS if y >= first]
+
+
 def test_the_rising_county_never_breaches(province):
     rising = next(s for s in province["truth"]["scenarios"] if s["scenario_id"] == "near_threshold_rising")
     assert rising["expected_alerts"], "the plan must reach the warning ratio"

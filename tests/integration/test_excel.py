@@ -432,3 +432,34 @@ def test_long_alert_texts_wrap(con, tmp_path):
     if len(ws.cell(longest, column).value or "") > 30:
         assert ws.cell(longest, column).alignment.wrap_text
     assert widths(ws)[column] <= 60 + 1  # openpyxl reads the width back with a 0.71 padding
+
+
+def test_the_balance_workbook_holds_every_countys_checklist(con, tmp_path):
+    """督导评估清单: one row per county and checkpoint of marts.county_checklist, a percentage in
+    per cent with its unit, the verdict and the reason in words; 督导评估清单汇总: the province first."""
+    year = con.execute("select max(census_year) from marts.county_checklist").fetchall()[0][0]
+    write_county_balance_xlsx(con, tmp_path / "balance.xlsx", census_year=year)
+    workbook = openpyxl.load_workbook(tmp_path / "balance.xlsx")
+    rows = list(workbook["督导评估清单"].iter_rows(values_only=True))
+    expected = con.execute(
+        "select count(*) from marts.county_checklist where census_year = $y", {"y": year}
+    ).fetchall()[0][0]
+    assert len(rows) - 1 == expected
+    head = list(rows[0])
+    assert head[:3] == ["县区代码", "县区名称", "一级指标编号"]
+    assert {"检查值", "标准值", "判定方式", "是否达标", "未判定原因", "申报人"} <= set(head)
+    by_code = [dict(zip(head, r, strict=True)) for r in rows[1:]]
+    c36 = next(r for r in by_code if r["检查点编号"] == "C36" and r["检查值"] is not None)
+    stored = con.execute(
+        "select value from marts.county_checklist where census_year = $y and county_code = $c "
+        "and checkpoint_code = 'C36'",
+        {"y": year, "c": c36["县区代码"]},
+    ).fetchall()[0][0]
+    assert c36["检查值"] == pytest.approx(stored * 100) and c36["单位"] == "%" and c36["标准值"] == 95
+    assert {r["判定方式"] for r in by_code} == {"普查计算", "县区申报", "实地核查"}
+    assert {r["是否达标"] for r in by_code} <= {"达标", "未达标", "—"}
+    summary = list(workbook["督导评估清单汇总"].iter_rows(values_only=True))
+    assert (
+        summary[1][0] == "全省"
+        and len(summary) - 2 == con.execute("select count(*) from marts.dim_counties").fetchall()[0][0]
+    )

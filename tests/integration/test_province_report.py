@@ -111,3 +111,36 @@ def test_the_report_pdf_is_numbered_and_leaves_no_heading_at_a_page_bottom(demo)
     rows = fonts.splitlines()[2:]
     assert rows and all(" yes " in row for row in rows), fonts
     assert "总体情况" in pages[0]
+
+
+def test_the_checklist_counts_are_the_checkpoints_counted_again(demo):
+    """marts.county_checklist_summary against marts.county_checklist counted here, and the
+    report's checklist sentence states the province's counts."""
+    with connect(demo.published, read_only=True) as con:
+        summary = query_frame(
+            con,
+            "select * from marts.county_checklist_summary where census_year = $y and area_level = 'province'",
+            {"y": YEAR},
+        ).row(0, named=True)
+        again = con.execute(
+            "select count(*), count(*) filter (where judged_by = 'census' and met), "
+            "count(*) filter (where judged_by = 'census' and not met), "
+            "count(*) filter (where judged_by = 'census' and met is null), "
+            "count(*) filter (where null_reason = 'not_declared'), count(*) filter (where judged_by = 'not_judged') "
+            "from marts.county_checklist where census_year = $y",
+            {"y": YEAR},
+        ).fetchone()
+    assert again == (
+        summary["n_checkpoints"],
+        summary["n_census_met"],
+        summary["n_census_not_met"],
+        summary["n_census_undecided"],
+        summary["n_not_declared"],
+        summary["n_not_judged"],
+    )
+    page = demo.reports / f"监测报告_{YEAR}.html"
+    text = re.sub(r"<[^>]+>", "", page.read_text(encoding="utf-8"))
+    assert (
+        f"全省 {summary['n_counties']} 个县区共 {summary['n_checkpoints']} 个检查点次。普查计算的 "
+        f"{summary['n_census']} 个中，达标 {summary['n_census_met']} 个、未达标 {summary['n_census_not_met']} 个"
+    ) in text

@@ -74,7 +74,15 @@ def census_schools(context: dg.AssetExecutionContext, warehouse: Warehouse):
         keep_before(con, census_year)  # the coefficients as they were, for audit.revisions
         warnings = census_warnings(con, census_year, load.accepted)
         rows = replace_census_year(
-            con, census_year, load.accepted, load.rejected, context.run_id, load.files, warnings
+            con,
+            census_year,
+            load.accepted,
+            load.rejected,
+            context.run_id,
+            load.files,
+            warnings,
+            load.declarations,
+            load.declarations_rejected,
         )
         read = sum(f.rows_read for f in load.files)
         rejected = sum(f.rows_rejected for f in load.files)

@@ -30,6 +30,7 @@ ALERTS_KEY = dg.AssetKey(["monitoring", "backsliding_alerts"])
         ["monitoring", "school_drivers"],
         ["monitoring", "county_verdict_runs"],
         ["monitoring", "certification_year_checks"],
+        ["marts", "county_checklist"],
         ["monitoring", "what_if_plans"],
         ["marts", "county_balance"],
         ["marts", "alert_rules"],

@@ -7,6 +7,7 @@ from pipelines.lib.paths import MODELS_DIR
 from pipelines.lib.queries import sql
 from pipelines.lib.reference import registry as reference
 from pipelines.lib.reference.alert_rules import RULE_TABLES, load_rules, rule_tables
+from pipelines.lib.reference.checklists import CHECKLIST_TABLES, checklist_tables, load_checklists
 from pipelines.lib.reference.standards import STANDARD_TABLES, load_standards, standard_tables
 from pipelines.lib.warehouse import replace_table
 
@@ -47,6 +48,13 @@ alert_rule_tables = yaml_tables_asset(
     RULE_TABLES,
     lambda: rule_tables(load_rules(MODELS_DIR / "rules")),
     "Load models/rules/*.yaml (backsliding rules, severities, settings) into the warehouse.",
+)
+
+checklist_tables_asset = yaml_tables_asset(
+    "checklist_tables",
+    CHECKLIST_TABLES,
+    lambda: checklist_tables(load_checklists(MODELS_DIR / "checklists")),
+    "Load models/checklists/*.yaml (every checkpoint of the evaluation checklists) into the warehouse.",
 )
 
 

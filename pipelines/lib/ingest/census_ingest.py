@@ -30,6 +30,7 @@ from contracts.headers import (
     school_type_names,
 )
 from pipelines.lib.ingest.census_checks import all_students
+from pipelines.lib.ingest.declarations import DeclarationLoad, load_checkpoints, read_declarations
 from pipelines.lib.ingest.messages import plain_messages
 from pipelines.lib.ingest.readers import (
     EmptyFile,
@@ -42,6 +43,7 @@ from pipelines.lib.ingest.readers import (
     read_extract,
 )
 from pipelines.lib.ingest.resolve import resolve_inputs
+from pipelines.lib.paths import MODELS_DIR
 
 REJECTION_SCHEMA = {
     "source_file": pl.String,
@@ -113,6 +115,9 @@ class YearLoad:
     accepted: pl.DataFrame
     rejected: pl.DataFrame
     files: list[FileReport]
+    # the counties' declarations (audit.county_declarations) and their refused rows
+    declarations: pl.DataFrame | None = None
+    declarations_rejected: pl.DataFrame | None = None
 
 
 def sha256_of(path: Path) -> str:
@@ -948,6 +953,8 @@ class YearCheck:
     reports: dict[str, FileReport]  # in file order
     accepted: dict[str, pl.DataFrame]
     rejected: dict[str, pl.DataFrame]
+    declarations: dict[str, pl.DataFrame] = field(default_factory=dict)  # declaration files' rows
+    declarations_rejected: dict[str, pl.DataFrame] = field(default_factory=dict)
 
     @property
     def refused(self) -> list[FileReport]:
@@ -968,7 +975,13 @@ def check_census_year(
     holds) when there is no extract at all."""
     reports: dict[str, FileReport] = {}
     prepared: dict[str, PreparedFile] = {}
+    declared: dict[str, DeclarationLoad] = {}
     for entry in entries:  # every file is read and typed first ...
+        if entry.kind == "declaration":
+            declared[entry.name], reports[entry.name] = read_declaration_file(
+                entry, census_year, county_codes
+            )
+            continue
         if entry.kind != "extract":
             reports[entry.name] = entry_report(entry)
             continue
@@ -1034,7 +1047,86 @@ def check_census_year(
                     "schools: no school of this census year would load"
                 )
     _move_orphans(check, {name: file.headers.header_of for name, file in prepared.items()})
+    _add_declarations(check, declared)
     return check
+
+
+def read_declaration_file(
+    entry: FolderEntry, census_year: int, county_codes: list[str]
+) -> tuple[DeclarationLoad, FileReport]:
+    """A county's declaration file (pipelines.lib.ingest.declarations), and its audit.loads record."""
+    started = time.perf_counter()
+    digest = sha256_of(entry.path)
+    load = read_declarations(
+        entry.path, entry.name, census_year, county_codes, declared_checkpoints(), digest
+    )
+    accepted = load.accepted.height
+    report = FileReport(
+        source_file=entry.name,
+        sha256=digest,
+        file_format=entry.path.suffix.lower().lstrip("."),
+        rows_read=load.rows_read,
+        rows_accepted=accepted,
+        rows_rejected=load.rows_read - accepted,
+        rows_skipped=load.rows_skipped,
+        status="rejected" if load.file_message else "loaded",
+        message=load.file_message or load.note,
+        shape="declaration",
+    )
+    report.seconds = time.perf_counter() - started
+    return load, report
+
+
+def declared_checkpoints() -> dict[str, dict]:
+    """Every checkpoint of every checklist (models/checklists/*.yaml) by code."""
+    found: dict[str, dict] = {}
+    for path in sorted((MODELS_DIR / "checklists").glob("*.yaml")):
+        found |= load_checkpoints(path)
+    return found
+
+
+def _add_declarations(check: YearCheck, declared: dict[str, DeclarationLoad]) -> None:
+    """The declarations of the year's files; a county's checkpoint declared in two files is
+    refused in both (no file's value may silently win)."""
+    loaded = {name: d for name, d in declared.items() if not d.file_message}
+    if not loaded:
+        return
+    every = pl.concat([d.accepted for d in loaded.values()])
+    twice = every.filter(pl.len().over("county_code", "checkpoint_code") > 1)
+    files = twice.group_by("county_code", "checkpoint_code").agg(pl.col("source_file").unique().sort())
+    for name, load in loaded.items():
+        clash = twice.filter(pl.col("source_file") == name).join(
+            files, on=["county_code", "checkpoint_code"], suffix="_all"
+        )
+        check.declarations[name] = load.accepted.join(
+            clash.select("county_code", "checkpoint_code"), on=["county_code", "checkpoint_code"], how="anti"
+        )
+        moved = [
+            {
+                "load_id": None,
+                "census_year": check.census_year,
+                "source_file": name,
+                "source_row": r["source_row"],
+                "school_id": None,
+                "column": "checkpoint_code",
+                "check": "declared_in_two_files",
+                "value": r["checkpoint_code"],
+                "message_zh": f"{name} 第 {r['source_row']} 行: 县区 {r['county_code']} 的检查点 "
+                f"{r['checkpoint_code']} 在本年度的多个申报表中都有申报（{'、'.join(r['source_file_all'])}），"
+                "请只保留一份",
+                "message_en": f"{name} row {r['source_row']}: county {r['county_code']} declares checkpoint "
+                f"{r['checkpoint_code']} in more than one file this year ({', '.join(r['source_file_all'])}); keep one",
+                "county_code": r["county_code"],
+            }
+            for r in clash.iter_rows(named=True)
+        ]
+        rejected = pl.concat(
+            [load.rejected, pl.DataFrame(moved, schema=load.rejected.schema)], how="vertical_relaxed"
+        )
+        check.declarations_rejected[name] = rejected
+        report = check.reports[name]
+        report.rows_accepted = check.declarations[name].height
+        report.rows_rejected = report.rows_read - report.rows_accepted
 
 
 def _move_orphans(check: YearCheck, header_of: dict[str, Callable[[str], str]]) -> None:
@@ -1086,4 +1178,8 @@ def load_census_year(
         accepted=accepted_all.rechunk(),
         rejected=pl.concat(check.rejected.values()),
         files=list(check.reports.values()),
+        declarations=pl.concat(check.declarations.values()) if check.declarations else None,
+        declarations_rejected=pl.concat(check.declarations_rejected.values())
+        if check.declarations_rejected
+        else None,
     )

@@ -152,6 +152,10 @@ def folder_entry(path: Path, name: str) -> FolderEntry:
             f"或把它移出该文件夹 / unsupported file type {path.suffix or '(none)'}: extracts must be csv, "
             f"xlsx, xls or parquet; save it as one of them, or move it out of the folder",
         )
+    from pipelines.lib.ingest.declarations import is_declaration_file  # (it reads with this module)
+
+    if is_declaration_file(path.name):
+        return FolderEntry(path, name, "declaration")
     return FolderEntry(path, name, "extract")
 
 

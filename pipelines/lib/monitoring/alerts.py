@@ -78,6 +78,8 @@ class AlertInputs:
     words: Words | None = None  # for the messages (the glossary's words and the warehouse's names)
     # monitoring.certification_year_checks of this year (the counties certified last year)
     certification_checks: pl.DataFrame | None = None
+    # marts.county_checklist: this year's judged census checkpoints (alerts/checklist_checks)
+    checklist_checks: pl.DataFrame | None = None
 
     @cached_property
     def province_codes(self) -> dict[str, str]:
@@ -240,6 +242,21 @@ CERTIFICATION_FIELDS = {  # alert column: monitoring.certification_year_checks c
     "rebound_robust_z": "rebound_robust_z",
 }
 
+CHECKLIST_FIELDS = {  # alert column: alerts/checklist_checks column (marts.county_checklist)
+    "checkpoint_code": "checkpoint_code",
+    "checkpoint_wording_zh": "wording_zh",
+    "checkpoint_value_type": "value_type",
+    "checkpoint_value": "value",
+    "checkpoint_standard_value": "standard_value",
+    "checkpoint_unit": "unit",
+    "checkpoint_numerator": "numerator",
+    "checkpoint_denominator": "denominator",
+    "checkpoint_base_year": "base_year",
+    "checkpoint_last_met_year": "last_met_year",
+}
+CHECKLIST_STAGE = "primary"
+"""The stage column of a finding about a county-wide checkpoint (the alert table is by stage)."""
+
 STAGE_KINDS: dict[str, Callable[[StageView, dict], Finding | None]] = {
     "metrics_at_severity": _metrics_at_severity,
     "school_sections_failing": _school_sections_failing,
@@ -326,6 +343,7 @@ def _alert_row(
         "hold_reasons": None,
         **dict.fromkeys(CERTIFICATION_FIELDS),
         "n_checked_metrics": None,
+        **dict.fromkeys(CHECKLIST_FIELDS),
     }
 
 
@@ -352,7 +370,9 @@ def fire_alerts(inputs: AlertInputs, rules: RuleSet) -> pl.DataFrame:
     last year, and a resolved row for each alert of last year that no longer fires."""
     year = inputs.census_year
     current = inputs.trends.filter((pl.col("census_year") == year) & pl.col("is_monitored"))
-    once = {r.rule_id for r in rules.rules if r.scope == "certification"}
+    # findings with a lifecycle of their own: certification findings are made once, checklist
+    # findings continue and resolve by checkpoint (_checklist_findings)
+    once = {r.rule_id for r in rules.rules if r.scope in ("certification", "checklist")}
     ctx = _YearContext(
         inputs=inputs,
         rules=rules,
@@ -383,6 +403,7 @@ def fire_alerts(inputs: AlertInputs, rules: RuleSet) -> pl.DataFrame:
     fired_keys = _set_status(ctx, fired)
     fired += _resolved_alerts(ctx, groups, fired_keys)
     fired += _fold_rebounds(findings, ctx)
+    fired += _checklist_findings(ctx, current)
     templates = Templates.from_rules(rules)
     words = inputs.words or Words(values={}, columns={})
     for alert in fired:
@@ -585,6 +606,56 @@ def _certification_findings(ctx: _YearContext, current: pl.DataFrame) -> list[di
     return findings
 
 
+def _checklist_findings(ctx: _YearContext, current: pl.DataFrame) -> list[dict]:
+    """The checklist rules, per county monitored for the checklist's standard this year (figures
+    not on hold) and checkpoint judged by the rule's `judged_by`: a checkpoint that stops being
+    met (not met this year, met in an earlier year since the certification) is new; it continues
+    while last year's active alert of the rule had it and it is still not met; last year's alert
+    of a checkpoint met again this year is resolved. A checkpoint never met since certification
+    is a standing condition, not a lapse; a checkpoint the census does not decide this year (met
+    null: not in the frame) neither fires nor resolves."""
+    checks = ctx.inputs.checklist_checks
+    rules = [r for r in ctx.rules.rules if r.scope == "checklist"]
+    if checks is None or checks.is_empty() or not rules:
+        return []
+    certified = {
+        (r["county_code"], r["standard_id"]): r["certified_year"]
+        for r in current.select("county_code", "standard_id", "certified_year").unique().iter_rows(named=True)
+    }
+    previous = ctx.inputs.previous_alerts.filter(pl.col("status").is_in(ACTIVE))
+    before = {
+        (r["rule_id"], r["county_code"], r["standard_id"], r["checkpoint_code"]): r
+        for r in previous.iter_rows(named=True)
+        if r.get("checkpoint_code")
+    }
+    found = []
+    for rule in rules:
+        for row in checks.filter(pl.col("judged_by") == rule.params["judged_by"]).iter_rows(named=True):
+            county_code, standard_id = row["county_code"], row["standard_id"]
+            since = certified.get((county_code, standard_id))
+            if since is None or county_code in ctx.held:
+                continue
+            earlier = before.get((rule.rule_id, county_code, standard_id, row["checkpoint_code"]))
+            lapsed = row["last_met_year"] is not None and row["last_met_year"] >= since
+            if earlier is None and (row["met"] or not lapsed):
+                continue
+            group = (county_code, row["stage"] or CHECKLIST_STAGE, standard_id)
+            alert = _alert_row(ctx, group, rule.rule_id, rule.severity, None, None)
+            alert["alert_id"] = alert_id(
+                ctx.year, county_code, group[1], standard_id, f"@{rule.rule_id}:{row['checkpoint_code']}"
+            )
+            alert |= {column: row[source] for column, source in CHECKLIST_FIELDS.items()}
+            alert["observed_value"] = row["value"]
+            if row["met"]:
+                alert |= {"status": "resolved", "severity": earlier["severity"]}  # type: ignore[index]
+                alert["severity_rank"] = ctx.rules.rank(alert["severity"])
+            else:
+                alert["status"] = "continuing" if earlier else "new"
+            alert["first_seen_year"] = earlier["first_seen_year"] if earlier else ctx.year
+            found.append(alert)
+    return found
+
+
 def _fold_rebounds(findings: list[dict], ctx: _YearContext) -> list[dict]:
     """A certification finding lists the unusual-rise rule among its fired rules when a rise it
     counted as a rebound would have fired it."""
@@ -773,6 +844,9 @@ def read_inputs(con, census_year: int) -> AlertInputs:
         county_names=dict(query_frame(con, sql("alerts/county_names")).iter_rows()),
         words=read_words(con),
         certification_checks=query_frame(con, sql("alerts/certification_year_checks"), year),
+        checklist_checks=query_frame(con, sql("alerts/checklist_checks"), year)
+        if table_exists(con, "marts", "county_checklist")
+        else None,
     )
 
 

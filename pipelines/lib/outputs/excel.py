@@ -117,7 +117,7 @@ def significant_format(value: float, digits: int = 3) -> str:
 
 # --- words ---------------------------------------------------------------------------------------
 
-CODED = ("stage", "standard_id", "status", "cv_rule")
+CODED = ("stage", "standard_id", "status", "cv_rule", "judged_by", "null_reason", "area_level", "comparison")
 """Columns whose codes are written as the glossary's words."""
 
 
@@ -216,6 +216,28 @@ def balance_sheets(con: duckdb.DuckDBPyConnection, census_year: int, words: Word
         Sheet("县域均衡", balance, words, "marts.county_balance"),
         Sheet("指标差异系数", indicator_cv, words, "marts.county_indicator_cv"),
         *wide,
+        *checklist_sheets(con, census_year, words),
+    ]
+
+
+def checklist_sheets(con: duckdb.DuckDBPyConnection, census_year: int, words: Words) -> list[Sheet]:
+    """The evaluation checklist of every county (marts.county_checklist) and its counts per county
+    and for the province (marts.county_checklist_summary); none before the checklist is built."""
+    if not table_exists(con, "marts", "county_checklist"):
+        return []
+    params = {"census_year": census_year}
+    rows = in_words(query_frame(con, sql("outputs/checklist_sheet"), params), words)
+    summary = in_words(query_frame(con, sql("outputs/checklist_summary_sheet"), params), words)
+    return [
+        Sheet(
+            "督导评估清单",
+            rows,
+            words,
+            "marts.county_checklist",
+            headers={"shown_value": "检查值", "shown_standard": "标准值"},
+            formats={"shown_value": "#,##0.###", "shown_standard": "#,##0.###"},
+        ),
+        Sheet("督导评估清单汇总", summary, words, "marts.county_checklist_summary"),
     ]
 
 

@@ -13,7 +13,7 @@ behind the sentences follow them. Like the other reports, this module only selec
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from pipelines.lib.outputs.reports.build import YEAR_META, environment
 from pipelines.lib.outputs.reports.data import Row, group, read_rows
 from pipelines.lib.outputs.reports.facts import FACTS_ELEMENT_ID, Facts
 from pipelines.lib.sentences import Words, read_words
+from pipelines.lib.warehouse import table_exists
 
 STAGES = ("primary", "junior")
 
@@ -47,6 +48,7 @@ class ProvinceReport:
     counties: dict[tuple, list[Row]]  # prefecture_code -> its counties' verdict rows
     ranking: dict[tuple, list[Row]]  # (standard_id, stage, is_monitored) -> ranked verdict rows
     alerts: list[Row]  # monitoring.backsliding_alerts at warning or worse
+    checklist: dict[tuple, list[Row]] = field(default_factory=dict)  # checklist_id -> summary rows
 
     @property
     def province_name(self) -> str:
@@ -75,6 +77,9 @@ def read_province_report(con: duckdb.DuckDBPyConnection, census_year: int) -> Pr
             rows("monitoring.county_verdict_changes", "ranking", y), "standard_id", "stage", "is_monitored"
         ),
         alerts=rows("monitoring.backsliding_alerts", "alerts", y),
+        checklist=group(rows("marts.county_checklist_summary", "checklist", y), "checklist_id")
+        if table_exists(con, "marts", "county_checklist_summary")
+        else {},
     )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 import yaml
 
-SCOPES = ("metric", "stage", "certification")
+SCOPES = ("metric", "stage", "certification", "checklist")
 
 KIND_PARAMS: dict[str, tuple[str, tuple[str, ...]]] = {
     # kind: (scope it works on, required params)
@@ -31,6 +31,7 @@ KIND_PARAMS: dict[str, tuple[str, tuple[str, ...]]] = {
         "certification",
         ("robust_z", "min_dip_share", "min_rebound_share", "min_metric_share"),
     ),
+    "checkpoint_lapse": ("checklist", ("judged_by",)),
 }
 """Every condition kind a rules file may use, the scope it needs and the params it reads."""
 

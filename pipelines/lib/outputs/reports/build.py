@@ -156,6 +156,7 @@ class ReportView:
         self.alerts = by_county(data.alerts)
         self.drivers = by_county(data.drivers)
         self.school_checks = by_county(data.school_checks)
+        self.checklist = by_county(data.checklist)
         self.status = {str(r["county_code"]): r for r in data.data_status}
         self.alert_status = index(data.alert_status, "county_code", "standard_id", "stage")
         # the county-wide columns of monitoring.county_alert_status (the same on each of its rows)
@@ -343,7 +344,20 @@ class ReportView:
             "school_types": data.school_types,
             "urban_rural": data.urban_rural,
             "indicator_names": self.indicator_names,
+            "checklists": self._checklists(code),
         }
+
+    def _checklists(self, code: str) -> list[dict[str, Any]]:
+        """The county's checklists as the A/B/C tree: per checklist its areas, per area its items,
+        per item its checkpoint rows (marts.county_checklist, in checklist order)."""
+        out: list[dict[str, Any]] = []
+        for (checklist_id,), rows in group(self.checklist.get(code, []), "checklist_id").items():
+            areas = []
+            for area_rows in group(rows, "area_code").values():
+                items = [{"row": r[0], "checkpoints": r} for r in group(area_rows, "item_code").values()]
+                areas.append({"row": area_rows[0], "item_list": items})
+            out.append({"checklist_id": checklist_id, "standard_id": rows[0]["standard_id"], "areas": areas})
+        return out
 
     def _cv_table(self, code: str, std: Row, year_balance: dict[tuple, Row]) -> dict[str, Any]:
         """The table evaluators know: one row per indicator in the standard's order, the stages side

@@ -9,7 +9,7 @@ queries, not 60 × a dozen. Values are bound as parameters.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +127,7 @@ class ReportData:
     what_if_plans: list[Row]
     what_if_schools: list[Row]
     revisions: list[Row]
+    checklist: list[Row] = field(default_factory=list)  # marts.county_checklist, census_year
 
     @property
     def standard_ids(self) -> list[str]:
@@ -215,5 +216,8 @@ def read_report_data(
             what_if_schools=rows("monitoring.what_if_schools", "reports/what_if_schools", y),
             revisions=rows("audit.revisions", "reports/revisions", y)
             if table_exists(con, "audit", "revisions")
+            else [],
+            checklist=rows("marts.county_checklist", "reports/checklist", y)
+            if table_exists(con, "marts", "county_checklist")
             else [],
         )
