@@ -241,3 +241,13 @@ select
 from marts.county_checklist_summary
 where census_year = $census_year
 order by area_level desc, area_code
+
+-- name: declarations_loaded
+-- A census year's county declarations kept and the rows of declaration files refused.
+select
+    (select count(*) from audit.county_declarations where census_year = $census_year) as accepted,
+    (
+        select count(distinct (source_file, source_row))
+        from audit.rejected_declarations
+        where census_year = $census_year
+    ) as refused

@@ -12,7 +12,7 @@ from contracts.columns import BLANK_MEASURES
 from pipelines.lib.monitoring.alert_list import display_width
 from pipelines.lib.queries import sql
 from pipelines.lib.sentences import Words, read_words, render
-from pipelines.lib.warehouse import query_frame
+from pipelines.lib.warehouse import query_frame, table_exists
 
 CELL = {
     "zh": "达标 {n_meeting_standard:int}、未达标 {n_failing_standard:int}、待核实 {n_undecided_standard:int}",
@@ -107,6 +107,15 @@ def load_report(con: duckdb.DuckDBPyConnection, census_year: int, top: int = 5, 
             "their counties' results are provisional)"
         )
     text += f"，退回 {refused['rows']} 行" if zh else f", {refused['rows']} rows refused"
+    if table_exists(con, "audit", "county_declarations"):
+        declared = query_frame(con, sql("outputs/declarations_loaded"), params).row(0, named=True)
+        if declared["accepted"] or declared["refused"]:
+            text += (
+                f"；县区申报 {declared['accepted']} 项，退回 {declared['refused']} 行（见 audit.rejected_declarations）"
+                if zh
+                else f"; {declared['accepted']} county declarations, {declared['refused']} rows refused "
+                "(audit.rejected_declarations)"
+            )
     found = query_frame(con, sql("outputs/file_notes"), params | {"top": FILE_NOTES_LISTED})
     notes = [
         f"      {n['source_file']}：{n['note_zh'].removeprefix(n['source_file'] + ': ')}"
