@@ -274,7 +274,10 @@ def chinese_first_pages(docs: Path) -> None:
     for spec in suites:
         assert spec.title_zh in index and spec.note_zh in index
     hanzi = words = 0
-    for page in [*docs.joinpath("validations").rglob("*.html"), *docs.joinpath("expectations").rglob("*.html")]:
+    for page in [
+        *docs.joinpath("validations").rglob("*.html"),
+        *docs.joinpath("expectations").rglob("*.html"),
+    ]:
         text = page.read_text(encoding="utf-8")
         assert '<section class="zh-banner"><h2>数据质量检查：' in text, page
         visible = re.sub(r"<(style|pre|code)\b.*?</\1>|<[^>]+>", " ", text, flags=re.S)

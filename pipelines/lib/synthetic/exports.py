@@ -43,11 +43,25 @@ SCHOOL_FACILITIES = [
     ("美术专用教室(间)", "art_rooms"),
     ("美术专用教室面积(平方米)", "art_room_area_m2"),
 ]
+# the checklist columns, each under its own header merged down over both header rows (the first
+# alias in contracts/headers.yaml); written only for census years whose rows carry them
+CHECKLIST_HEADERS = [
+    ("初一在校生数", "junior_grade7_students"),
+    ("初二在校生数", "junior_grade8_students"),
+    ("初三在校生数", "junior_grade9_students"),
+    ("小学随迁子女数", "primary_migrant_students"),
+    ("初中随迁子女数", "junior_migrant_students"),
+    ("小学持证专任教师数", "primary_certified_teachers"),
+    ("初中持证专任教师数", "junior_certified_teachers"),
+]
 TEACHING_POINT = "218"  # written as 办学类型 小学 with 是否计校数 否 (contracts/ingest_rules.yaml)
 
 
-def _columns(names: dict[str, tuple[str, str]]) -> list[tuple[str, str, Callable[[dict], object]]]:
-    """(upper header, lower header, cell of a census row) for every column of the export."""
+def _columns(
+    names: dict[str, tuple[str, str]], present: list[str]
+) -> list[tuple[str, str, Callable[[dict], object]]]:
+    """(upper header, lower header, cell of a census row) for every column of the export (the
+    checklist columns only where `present`, the census' columns, has them)."""
     type_names = {e["code"]: e["name_zh"] for e in load_code_list("school_types")}
 
     def type_name(row: dict) -> str:
@@ -73,6 +87,7 @@ def _columns(names: dict[str, tuple[str, str]]) -> list[tuple[str, str, Callable
     for parent, measure, stages in STAGE_GROUPS:
         for i, stage in enumerate(stages):
             columns.append((parent if i == 0 else "", STAGE_WORDS[stage], _cell(f"{stage}_{measure}")))
+    columns += [(header, "", _cell(column)) for header, column in CHECKLIST_HEADERS if column in present]
     columns += [(header, "", _cell(column)) for header, column in SCHOOL_FACILITIES]
     return columns
 
@@ -86,7 +101,7 @@ def write_county_exports(
 ) -> list[Path]:
     """One export workbook per county of `census` into `folder`; `names`: county code ->
     (county name, prefecture name). Returns the files written."""
-    columns = _columns(names)
+    columns = _columns(names, census.columns)
     written = []
     for (county_code,), part in census.sort("school_id").group_by("county_code", maintain_order=True):
         county, _ = names[str(county_code)]

@@ -6,6 +6,10 @@ each figure under the row and column labels the layout names (with a few rows an
 reader must pass over, as real forms have). The forms of a stage the school does not teach are
 left out. Amounts are written in the units the layout states (教学仪器设备资产值 in 万元), so that
 the warehouse loaded from these workbooks equals the one loaded from the canonical files.
+
+The checklist columns (contracts.columns.CHECKLIST_MEASURES: grade enrolment, 随迁子女, certified
+teachers) are left out: the layout (contracts/layouts/jiaoji_2021.yaml) has no cells for them, so
+only the cells it names are written and schools sent as base forms load without them.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ import xlsxwriter
 import xlwt
 
 from contracts.code_lists import load_code_list
-from contracts.columns import CENSUS_COLUMN_NAMES
+from contracts.columns import CENSUS_COLUMN_NAMES, CHECKLIST_MEASURES
 from contracts.headers import header_table
 
 SHAPES = ("gbk_csv_chinese", "xlsx_chinese_wan", "utf8_csv_english", "parquet_english")
@@ -176,7 +176,8 @@ def plant_defects(
             "county_code": copy["county_code"],
         }
     ]
-    columns = [*CENSUS_COLUMN_NAMES, "_prefecture"]
+    # the census columns the year has (years before the checklist columns were added lack them)
+    columns = [*(c for c in CENSUS_COLUMN_NAMES if c in census.columns), "_prefecture"]
     frame = pl.DataFrame(
         [[_text(r[c]) if r[c] is not None else None for c in columns] for r in rows],
         schema={c: pl.String for c in columns},
@@ -210,11 +211,12 @@ def _chinese(
     if books_in_wan:
         aliases["books"] = "图书(万册)"
     names = {e["code"]: e["name_zh"] for e in load_code_list("school_types")}
-    headers = [aliases[c] for c in CENSUS_COLUMN_NAMES]
+    columns = _columns(frame)
+    headers = [aliases[c] for c in columns]
     body = []
     for row in frame.iter_rows(named=True):
         cells = []
-        for column in CENSUS_COLUMN_NAMES:
+        for column in columns:
             text = row[column] or ""
             if column == "school_type_code":
                 text = names.get(text, text)
@@ -230,17 +232,26 @@ def _chinese(
                 text = _text(int(text) / 10_000)  # 1.2345 (万册): exact to the book
             elif column == "books" and text.isdigit() and int(text) >= 1000 and rng.random() < 0.5:
                 text = f"{int(text):,}"
-            elif column.endswith("_students") and text.isdigit() and rng.random() < 0.05:
+            elif (
+                column.endswith("_students")
+                and column not in CHECKLIST_MEASURES  # no quirks (nor draws) in the checklist columns
+                and text.isdigit()
+                and rng.random() < 0.05
+            ):
                 text = text.translate(FULL_WIDTH_DIGITS)
             cells.append(text)
         body.append(cells)
     return headers, body
 
 
+def _columns(frame: pl.DataFrame) -> list[str]:
+    """The census columns of `frame`, in the contract's order."""
+    return [c for c in CENSUS_COLUMN_NAMES if c in frame.columns]
+
+
 def _english(frame: pl.DataFrame) -> tuple[list[str], list[list[str]]]:
-    return list(CENSUS_COLUMN_NAMES), [
-        [row[c] or "" for c in CENSUS_COLUMN_NAMES] for row in frame.iter_rows(named=True)
-    ]
+    columns = _columns(frame)
+    return columns, [[row[c] or "" for c in columns] for row in frame.iter_rows(named=True)]
 
 
 def _csv(path: Path, headers: list[str], body: list[list[str]], encoding: str) -> None:
@@ -295,7 +306,9 @@ def _xlsx(path: Path, headers: list[str], body: list[list[str]], title: str) -> 
     book.close()
 
 
-def _xlsx_two_row_header(path: Path, headers: list[str], body: list[list[str]], title: str) -> None:
+def _xlsx_two_row_header(
+    path: Path, headers: list[str], body: list[list[str]], title: str, columns: list[str]
+) -> None:
     """A workbook as many county forms are: a 汇总 summary sheet first, then the schools under a
     two-row header (在校生数（人） merged over 小学/初中/高中, 班数（个） over 小学/初中, the other
     headers merged down over both rows), a title above it and a 合计 row below."""
@@ -307,7 +320,7 @@ def _xlsx_two_row_header(path: Path, headers: list[str], body: list[list[str]], 
     sheet.merge_range(0, 0, 0, len(headers) - 1, title)
     stage_words = {"primary": "小学", "junior": "初中", "senior": "高中"}
     spans: dict[str, list[int]] = {}
-    for c, column in enumerate(CENSUS_COLUMN_NAMES):
+    for c, column in enumerate(columns):
         stage, _, rest = column.partition("_")
         parent = {"students": "在校生数（人）", "classes": "班数（个）"}.get(rest)
         if parent and stage in stage_words:
@@ -315,8 +328,8 @@ def _xlsx_two_row_header(path: Path, headers: list[str], body: list[list[str]], 
             sheet.write_string(2, c, stage_words[stage])
         else:
             sheet.merge_range(1, c, 2, c, headers[c])
-    for parent, columns in spans.items():
-        sheet.merge_range(1, min(columns), 1, max(columns), parent)
+    for parent, span in spans.items():
+        sheet.merge_range(1, min(span), 1, max(span), parent)
     numeric = {i for i, h in enumerate(headers) if "在校生" in h or "班数" in h or "万元" in h}
     for r, row in enumerate(body, start=3):
         for c, cell in enumerate(row):
@@ -364,8 +377,11 @@ def write_messy_year(
             # behind a 汇总 sheet, the others one header row
             n = len(set(files.values()))
             path = folder / f"{year}年{code}学校基本情况.{'xls' if n == 0 else 'xlsx'}"
-            writer = (_xls, _xlsx_two_row_header)[n] if n < 2 else _xlsx
-            writer(path, *_chinese(part, rng, books_in_wan=n == 0), title)
+            headers, body = _chinese(part, rng, books_in_wan=n == 0)
+            if n == 1:
+                _xlsx_two_row_header(path, headers, body, title, _columns(part))
+            else:
+                (_xls if n == 0 else _xlsx)(path, headers, body, title)
         elif shape == "utf8_csv_english":
             path = folder / f"census_{year}_{code}.csv"
             _csv(path, *_english(part), "utf-8-sig")

@@ -6,6 +6,11 @@ province is in memory at a time: its roster is built, evolved over the census ye
 year is written as one file per province (`<year>/census_<year>_<province>.csv|parquet`) before
 the next province starts. Memory therefore depends on the largest province, not on the country.
 
+The checklist columns (grade enrolment, 随迁子女, certified teachers) are planned as in the demo
+province (province.plan_checklist), from draws of their own, and left out of census years before
+province.CHECKLIST_COLUMNS_FROM; no county is planted below a checkpoint and no declaration files
+are written.
+
 What differs from the demo province: no scenarios are planted and nothing is aimed (aiming
 searches each county-year and would take hours at this scale). Certified counties are instead
 given the even spread that certification implies (the settings below), and their yearly drift
@@ -22,7 +27,9 @@ from pathlib import Path
 
 import polars as pl
 
+from contracts.columns import CHECKLIST_MEASURES
 from pipelines.lib.synthetic.province import (
+    CHECKLIST_COLUMNS_FROM,
     FLOOR,
     QUALITY_AFTER_BASIC,
     STOCK_DRIVERS,
@@ -30,6 +37,7 @@ from pipelines.lib.synthetic.province import (
     Generator,
     certification_range,
     draw_year,
+    plan_checklist,
     write_reference,
 )
 
@@ -108,6 +116,7 @@ def plan(province_code: str, counties: int, years: list[int], seed: int) -> tupl
     roster = gen.build_roster()
     gen.evolve(roster)
     certify(gen, roster)
+    plan_checklist(gen, roster, years)  # grade enrolment, 随迁子女, certified teachers (own draws)
     return gen, roster
 
 
@@ -141,6 +150,8 @@ def generate_national(
         gen, roster = plan(code, n_counties, years, seed * 100 + index)
         for year in years:
             census = pl.concat([gen.county_year(c, year, dispersion_for(gen, c, year)) for c in roster])
+            if year < CHECKLIST_COLUMNS_FROM:  # the older extract layout had no checklist columns
+                census = census.drop(CHECKLIST_MEASURES)
             path = out / str(year) / f"census_{year}_{code}.{file_format}"
             if file_format == "csv":
                 census.write_csv(path)

@@ -14,7 +14,16 @@ D for one county and search (bisection) for the value that puts the official sta
 computed by pipelines.lib.synthetic.official, on a planned path. truth.json records the plan and the
 realised values, so tests can check that the pipeline finds exactly what was planted.
 
-Deterministic for a seed: every random draw comes from one numpy Generator, in a fixed order.
+The optional checklist columns (junior grade enrolment, 随迁子女, certified teachers) are planned
+after everything else, from draws of their own (plan_checklist), so every other column and scenario
+is what it was without them: grades follow their cohorts from year to year (初中三年巩固率 about
+0.96-1.01), one quality-certified county's retention slides under the checklist's 95% (scenario
+retention_slide). Census years before CHECKLIST_COLUMNS_FROM are written without these columns.
+Counties preparing for or holding quality balance write a declaration file (申报表) each year
+beside the census files (pipelines.lib.synthetic.declarations), listed in truth.json.
+
+Deterministic for a seed: every random draw comes from one numpy Generator, in a fixed order
+(the checklist columns and declarations from generators seeded by the seed and the county).
 """
 
 from __future__ import annotations
@@ -28,12 +37,19 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from contracts.columns import CENSUS_COLUMN_NAMES, CENSUS_DTYPES, STAGE_MEASURES, STAGES
+from contracts.columns import (
+    CENSUS_COLUMN_NAMES,
+    CENSUS_DTYPES,
+    CHECKLIST_MEASURES,
+    STAGE_MEASURES,
+    STAGES,
+)
 from pipelines.lib.method.equity import cv_contributions
 from pipelines.lib.paths import MODELS_DIR
 from pipelines.lib.reference.alert_rules import load_rules
 from pipelines.lib.reference.standards import Standard, load_standards
 from pipelines.lib.synthetic import official
+from pipelines.lib.synthetic.declarations import checkpoint, write_declaration
 from pipelines.lib.synthetic.exports import write_county_exports
 from pipelines.lib.synthetic.form_books import write_form_books
 from pipelines.lib.synthetic.messy import write_messy_year
@@ -108,6 +124,10 @@ class School:
     closed: int | None = None
     history: dict[int, dict[str, int]] = field(default_factory=dict)
     first_students: dict[str, int] | None = None
+    # the optional checklist columns, per census year (plan_checklist; empty: written as null)
+    grades: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # 初一, 初二, 初三
+    migrants: dict[int, tuple[int, int]] = field(default_factory=dict)  # 随迁子女: primary, junior
+    uncertified: dict[int, tuple[int, int]] = field(default_factory=dict)  # teachers without 教师资格证
 
 
 @dataclass
@@ -136,6 +156,9 @@ class Province:
     counties: list[County]
     dispersion: dict[tuple[str, int], dict[tuple[str, str | None], float]]
     scenarios: list[dict]
+    # county code -> (first census year it declares, file suffix); see _plan_declarations
+    declarants: dict[str, tuple[int, str]] = field(default_factory=dict)
+    declaration_misses: dict[tuple[str, int], dict[str, float | bool]] = field(default_factory=dict)
 
 
 def _driver_keys() -> list[tuple[str, str | None]]:
@@ -378,6 +401,7 @@ class Generator:
                 self._quality_floors(row, exempt)
             if year >= county.slides.get(school.school_id, year + 1):
                 self._slide(row)
+            _checklist_cells(school, year, row)
             rows.append(row)
         frame = pl.DataFrame(rows)
         return frame.select(
@@ -713,6 +737,21 @@ def expected_alerts(scenario: dict) -> list[dict]:
                     {"census_year": years[i]["census_year"], "severity": "warning", "rule_id": rule.rule_id}
                 ]
         return []
+    if scenario["scenario_id"] == "retention_slide":
+        # a checkpoint of the checklist no longer met: every year from the first failing one
+        first = scenario["first_failing_year"]
+        if first is None:
+            return []
+        return [
+            {
+                "census_year": r["census_year"],
+                "severity": "warning",
+                "rule_id": "checkpoint_lapse",
+                "stage": None,
+            }
+            for r in years
+            if r["census_year"] >= first
+        ]
     if scenario["scenario_id"] == "certification_year_dip":
         # one finding for the county and standard, in the year the rebound shows, on either stage
         rule = next(r for r in load_rules(MODELS_DIR / "rules").rules if r.kind == "certification_year_dip")
@@ -1127,10 +1166,382 @@ def plan_province(counties: int, years: list[int], seed: int) -> tuple[Generator
     scenarios.append(_slide_scenario(gen, quality_cross, sliding, years))
     if dipping is not None:
         scenarios.append(_plant_dip(gen, dipping, years, dispersion, keys_for(None)))
+    retention, low_migrant = _plant_checklist(gen, roster, years, scenarios)
+    if retention is not None:
+        scenarios.append(retention)
+    declarants, misses = _plan_declarations(gen, roster, years, scenarios, low_migrant)
     for scenario in scenarios:
         scenario["expected_alerts"] = expected_alerts(scenario)
 
-    return gen, Province(gen.province_code, "示例省", years, roster, dispersion, scenarios)
+    return gen, Province(
+        gen.province_code, "示例省", years, roster, dispersion, scenarios, declarants, misses
+    )
+
+
+# --- the checklist's census columns (contracts.columns.CHECKLIST_MEASURES) ----------------------
+
+CHECKLIST_COLUMNS_FROM = 2017
+"""The first census year whose extracts carry the optional checklist columns (junior grade
+enrolment, 随迁子女, certified teachers): the 2015 and 2016 census layouts had none of them, so
+write_landing leaves them out of the files of earlier years, in every file format, and the pipeline
+sees years without them."""
+# a year on, the share of a junior grade's pupils still in the county's schools (dropout is small;
+# transfers in and out move it a little): a county's usual level, its yearly noise, and the bounds
+# that keep the three-year retention (two such steps) within 0.964-1.008
+GRADE_STAY = (0.988, 0.997)
+GRADE_STAY_NOISE = 0.003
+GRADE_STAY_BOUNDS = (0.982, 1.004)
+RETENTION_SLIDE = (0.912, 0.905)  # the planted county's 巩固率: its first failing year, the later ones
+# 随迁子女 as a share of a public school's pupils by urban/rural code (higher in the city's schools),
+# times 1.25 in city districts, a school's own factor and 2% a year
+MIGRANT_RATE = {"111": 0.10, "112": 0.08, "121": 0.05, "122": 0.04, "210": 0.025, "220": 0.02}
+MIGRANT_RATE_BOUNDS = (0.01, 0.15)
+MIGRANT_PUBLIC_SHARE = (0.87, 0.96)  # of a county's 随迁子女, the share in public schools
+MIGRANT_PUBLIC_LOW = (0.78, 0.82)  # in the one or two uncertified counties below the checklist's 85%
+MIGRANT_PRIVATE_CAP = 0.4  # at most this share of a private school's pupils
+# teachers without a teaching certificate: the chance for each teacher in 2015, the yearly fall and
+# the floor (a county's own factor times this); none in a quality-certified county from its certification
+UNCERTIFIED_RATE = (0.026, 0.002, 0.006)
+DECLARING_OTHERS = 5  # counties not quality-certified that declare from DECLARING_FROM on
+DECLARING_FROM = 2022
+# A province with at least CSV_DECLARANTS_FROM declaring counties has CSV_DECLARANTS of them send
+# CSV declarations (the demo: 2 of 15), the others .xlsx. Smaller provinces (the test provinces of
+# a few counties) send .xlsx only: tests and tools that read every CSV file of a year folder as a
+# census extract stay valid for them.
+CSV_DECLARANTS = 2
+CSV_DECLARANTS_FROM = 10
+
+
+def _checklist_cells(school: School, year: int, row: dict) -> None:
+    """The planned checklist columns of a school-year (none planned: left null). Certified
+    teachers are the stage's teachers, after any raise to the quality floors, less those planned
+    without a certificate."""
+    grades = school.grades.get(year)
+    if grades is not None:
+        for grade, n in zip((7, 8, 9), grades, strict=True):
+            row[f"junior_grade{grade}_students"] = n
+    migrants = school.migrants.get(year)
+    if migrants is not None:
+        for stage, n in zip(STAGES, migrants, strict=True):
+            row[f"{stage}_migrant_students"] = n
+    uncertified = school.uncertified.get(year)
+    if uncertified is not None:
+        for stage, n in zip(STAGES, uncertified, strict=True):
+            row[f"{stage}_certified_teachers"] = max(row[f"{stage}_teachers"] - n, 0)
+
+
+def _largest_remainder(values: np.ndarray, total: int) -> np.ndarray:
+    """Whole numbers adding up to `total`, each the floor of its value or one more."""
+    floors = np.floor(values).astype(np.int64)
+    short = int(total - floors.sum())
+    if short > 0:
+        order = np.argsort(-(values - floors), kind="stable")
+        floors[order[:short]] += 1
+    return floors
+
+
+def _county_growth(totals: dict[int, int], year: int) -> float:
+    """The county's yearly junior growth around `year` (from up to two years before, or the next)."""
+    total = totals[year]
+    earlier = [y for y in (year - 2, year - 1) if totals.get(y)]
+    if earlier:
+        growth = (total / totals[earlier[0]]) ** (1 / (year - earlier[0])) - 1
+    elif totals.get(year + 1):
+        growth = totals[year + 1] / total - 1
+    else:
+        growth = 0.0
+    return min(max(growth, -0.08), 0.08)
+
+
+def _plan_cohorts(
+    county: County, years: list[int], rng: np.random.Generator, slide: dict[int, float]
+) -> dict[int, tuple[int, int, int]]:
+    """The county's pupils in 初一, 初二 and 初三 each year, adding up to its junior pupils.
+
+    A grade moves up a year later times a stay ratio (GRADE_STAY, yearly noise): this year's 初二
+    is last year's 初一 times p, its 初三 last year's 初二 times q, and 初一 is what is left of the
+    county's junior total. So that 初一 does not swing (a year with too many in the upper grades
+    leaves too few for 初一, and so on), p and q are scaled together, within GRADE_STAY_BOUNDS,
+    towards the split a county growing as this one would have. The three-year retention of a year
+    (its 初三 over 初一 two years before) is then q * p of the year before. In a `slide` year its
+    初三 is that share of 初一 two years before, the pupils it lacks counted in 初一 and 初二."""
+    totals = {y: sum(s.history[y]["junior"] for s in county.schools if y in s.history) for y in years}
+    usual_p, usual_q = (float(v) for v in rng.uniform(*GRADE_STAY, size=2))
+    low, high = GRADE_STAY_BOUNDS
+    cohorts: dict[int, tuple[int, int, int]] = {}
+    for year in years:
+        total = totals[year]
+        p0 = min(max(usual_p + GRADE_STAY_NOISE * float(rng.standard_normal()), low), high)
+        q0 = min(max(usual_q + GRADE_STAY_NOISE * float(rng.standard_normal()), low), high)
+        if not total:
+            cohorts[year] = (0, 0, 0)
+            continue
+        growth = _county_growth(totals, year)
+        steady = np.array([1.0, p0 / (1 + growth), p0 * q0 / (1 + growth) ** 2])
+        split = total * steady / steady.sum()
+        previous = cohorts.get(year - 1)
+        if previous is not None and previous[0] and previous[1]:
+            c7, c8 = previous[0], previous[1]
+            scale = (total - split[0]) / (p0 * c7 + q0 * c8)
+            p = min(max(p0 * scale, low), high)
+            q = min(max(q0 * scale, low), high)
+            grade8, grade9 = p * c7, q * c8
+            if year in slide and year - 2 in cohorts:
+                planned = slide[year] * cohorts[year - 2][0]
+                grade8 += (grade9 - planned) / 2
+                grade9 = planned
+            candidate = np.array([total - grade8 - grade9, grade8, grade9])
+            if candidate.min() > 0:
+                split = candidate
+        cohorts[year] = tuple(int(v) for v in _largest_remainder(split, total))  # type: ignore[assignment]
+    return cohorts
+
+
+def _split_grades(county: County, year: int, cohort: tuple[int, int, int]) -> None:
+    """Each school's 初一, 初二 and 初三, adding up to its junior pupils and, over the county, to
+    `cohort`: a growing school has more pupils in its lower grades, a shrinking one in its upper
+    grades (iterative proportional fitting, then whole numbers with the row and column sums kept)."""
+    schools = [s for s in county.schools if year in s.history]
+    juniors = [s for s in schools if s.history[year]["junior"] > 0]
+    for school in schools:
+        school.grades[year] = (0, 0, 0)
+    if not juniors:
+        return
+    n = np.array([s.history[year]["junior"] for s in juniors], dtype=float)
+    target = np.array(cohort, dtype=float)
+    growth = np.array(
+        [
+            min(max((s.history[year]["junior"] / s.history[year - 2]["junior"]) ** 0.5 - 1, -0.1), 0.1)
+            if s.history.get(year - 2, {}).get("junior", 0) > 0
+            else 0.0
+            for s in juniors
+        ]
+    )
+    x = n[:, None] * np.stack([np.ones_like(growth), 1 / (1 + growth), 1 / (1 + growth) ** 2], axis=1)
+    x *= target[None, :] / max(target.sum(), 1.0)
+    x = np.maximum(x, 1e-9) * (target > 0)[None, :]
+    for _ in range(100):
+        x *= (n / x.sum(axis=1))[:, None]
+        columns = x.sum(axis=0)
+        if np.abs(columns - target).max() < 1e-6:
+            break
+        x *= np.divide(target, columns, out=np.zeros_like(target), where=columns > 0)[None, :]
+    # whole numbers per school: the floors, and one more for its largest remainders
+    whole = np.floor(x).astype(np.int64)
+    short = (n - whole.sum(axis=1)).astype(np.int64)
+    rank = np.argsort(np.argsort(-(x - whole), axis=1, kind="stable"), axis=1, kind="stable")
+    whole += rank < short[:, None]
+    diff = (target - whole.sum(axis=0)).astype(np.int64)
+    while diff.any():
+        more, less = int(np.argmax(diff)), int(np.argmin(diff))
+        gain = (x[:, more] - whole[:, more]) - (x[:, less] - whole[:, less])
+        gain[whole[:, less] < 1] = -np.inf
+        i = int(np.argmax(gain))
+        whole[i, more] += 1
+        whole[i, less] -= 1
+        diff[more] -= 1
+        diff[less] += 1
+    for school, row in zip(juniors, whole, strict=True):
+        school.grades[year] = (int(row[0]), int(row[1]), int(row[2]))
+
+
+def _plan_migrants(county: County, years: list[int], rng: np.random.Generator, low: bool) -> None:
+    """随迁子女 of each school-year: a share of a public school's pupils (MIGRANT_RATE), and in the
+    private schools what brings the county's public share to its level (MIGRANT_PUBLIC_SHARE, or
+    MIGRANT_PUBLIC_LOW for a county planted below the checklist's 85%)."""
+    share = float(rng.uniform(*(MIGRANT_PUBLIC_LOW if low else MIGRANT_PUBLIC_SHARE)))
+    factor = {s.school_id: math.exp(0.25 * float(rng.standard_normal())) for s in county.schools}
+    district = 1.25 if county.kind == "district" else 1.0
+    low_rate, high_rate = MIGRANT_RATE_BOUNDS
+    for year in years:
+        schools = [s for s in county.schools if year in s.history]
+        public = 0
+        for school in schools:
+            if school.ownership != "public":
+                continue
+            rate = MIGRANT_RATE[school.urban_rural_code] * district * factor[school.school_id]
+            rate = min(max(rate * (1 + 0.02 * (year - 2015)), low_rate), high_rate)
+            if school.school_type_code == "513":  # special education: few
+                rate *= 0.5
+            counts = (
+                round(rate * school.history[year]["primary"]),
+                round(rate * school.history[year]["junior"]),
+            )
+            school.migrants[year] = counts
+            public += sum(counts)
+        private = [s for s in schools if s.ownership != "public"]
+        pupils = sum(s.history[year]["primary"] + s.history[year]["junior"] for s in private)
+        rate = min(public * (1 - share) / share / pupils, MIGRANT_PRIVATE_CAP) if pupils else 0.0
+        for school in private:
+            school.migrants[year] = (
+                round(rate * school.history[year]["primary"]),
+                round(rate * school.history[year]["junior"]),
+            )
+
+
+def _plan_certificates(gen: Generator, county: County, years: list[int], rng: np.random.Generator) -> None:
+    """Teachers without a teaching certificate, per school-year and stage: a few in some schools
+    (each teacher's chance UNCERTIFIED_RATE, times the county's factor, falling over the years), none
+    in a quality-certified county from its certification year on."""
+    factor = float(rng.uniform(0.5, 1.3))
+    start, fall, floor = UNCERTIFIED_RATE
+    for year in years:
+        chance = factor * max(start - fall * (year - 2015), floor)
+        held = county.quality_certified is not None and year >= county.quality_certified
+        for school in county.schools:
+            students = school.history.get(year)
+            if students is None:
+                continue
+            counts = []
+            for stage in STAGES:
+                n = students[stage]
+                if held or n == 0:
+                    counts.append(0)
+                    continue
+                teachers = gen._value(TEACHER_LEVEL[stage], n, TEACHER_ELASTICITY, 0.0, 0.0, 0.0) * n
+                counts.append(min(int(rng.binomial(int(round(teachers)), chance)), int(teachers // 4)))
+            school.uncertified[year] = (counts[0], counts[1])
+
+
+def county_retention(county: County, year: int) -> float | None:
+    """初中三年巩固率: the county's 初三 pupils in `year` over its 初一 pupils two years before."""
+    grade9 = sum(s.grades[year][2] for s in county.schools if year in s.grades)
+    grade7 = sum(s.grades[year - 2][0] for s in county.schools if year - 2 in s.grades)
+    return grade9 / grade7 if grade7 else None
+
+
+def _choose_retention_slide(
+    roster: list[County], scenarios: list[dict], years: list[int]
+) -> tuple[County, list[int]] | None:
+    """The quality-certified county whose 巩固率 slides: one no other scenario uses, certified
+    earliest, failing from the last-but-one census year (at least a year after its certification)
+    on, each failing year with the census of two years before carrying the grade columns."""
+    used = {s["county_code"] for s in scenarios}
+    candidates = sorted(
+        (c for c in roster if c.quality_certified is not None and c.county_code not in used),
+        key=lambda c: (c.quality_certified, c.county_code),
+    )
+    for county in candidates:
+        first = max(county.quality_certified + 1, years[-2])  # type: ignore[operator]
+        failing = [y for y in years if y >= first]
+        if failing and all(y - 2 in years and y - 2 >= CHECKLIST_COLUMNS_FROM for y in failing):
+            return county, failing
+    return None
+
+
+def plan_checklist(
+    gen: Generator,
+    counties: list[County],
+    years: list[int],
+    slide: dict[int, float] | None = None,
+    slide_county: County | None = None,
+    low_migrant: frozenset[str] = frozenset(),
+) -> None:
+    """Plan the checklist columns of every school-year (School.grades, migrants, uncertified).
+    Every draw comes from generators of their own (seed, county, column), so the rest of the
+    province is the same as without them, and one county's plan does not move another's."""
+    for county in counties:
+        code = int(county.county_code)
+        cohorts = _plan_cohorts(
+            county,
+            years,
+            np.random.default_rng([gen.seed, code, 1]),
+            (slide or {}) if county is slide_county else {},
+        )
+        for year in years:
+            _split_grades(county, year, cohorts[year])
+        _plan_migrants(
+            county, years, np.random.default_rng([gen.seed, code, 2]), county.county_code in low_migrant
+        )
+        _plan_certificates(gen, county, years, np.random.default_rng([gen.seed, code, 3]))
+
+
+def _plant_checklist(
+    gen: Generator, roster: list[County], years: list[int], scenarios: list[dict]
+) -> tuple[dict | None, frozenset[str]]:
+    """Plan the checklist columns with the planted 巩固率 slide; returns its scenario (None when no
+    county can carry it) and the counties planted below 85% on 随迁子女 in public schools."""
+    rng = np.random.default_rng([gen.seed, 0, 4])
+    chosen = _choose_retention_slide(roster, scenarios, years)
+    county, failing = chosen if chosen is not None else (None, [])
+    slide = {y: RETENTION_SLIDE[min(i, 1)] for i, y in enumerate(failing)}
+    used = {s["county_code"] for s in scenarios}
+    uncertified = [c for c in roster if c.quality_certified is None and c.county_code not in used]
+    n_low = min(2 if len(roster) >= 20 else 1, len(uncertified))
+    low = frozenset(str(c) for c in rng.choice([c.county_code for c in uncertified], n_low, replace=False))
+    plan_checklist(gen, roster, years, slide, county, low)
+    if county is None:
+        return None, low
+    retention = checkpoint("C36")
+    threshold = float(retention["standard_value"])
+    realised = []
+    for year in years:
+        if year < county.quality_certified or year - 2 not in years or year - 2 < CHECKLIST_COLUMNS_FROM:  # type: ignore[operator]
+            continue
+        value = round(county_retention(county, year) or 0.0, 4)
+        target = slide.get(year)
+        realised.append(
+            {
+                "census_year": year,
+                "target": None if target is None else round(target, 4),
+                "value": value,
+                "passes": value >= threshold,
+            }
+        )
+    failing_years = [r["census_year"] for r in realised if not r["passes"]]
+    scenario = {
+        "scenario_id": "retention_slide",
+        "description": "Quality-certified county whose junior three-year retention (初中三年巩固率, "
+        f"checkpoint C36) drops to about {RETENTION_SLIDE[0]:.0%} after certification: fewer 初三 pupils "
+        "than the cohort two years before predicts, its junior enrolment unchanged.",
+        "county_code": county.county_code,
+        "county_name": county.county_name,
+        "standard_id": gen.quality.standard_id,
+        "stage": "junior",
+        "metric": "checkpoint",
+        "checkpoint_code": retention["code"],
+        "indicator_id": None,
+        "threshold": threshold,
+        "basic_certified_year": county.basic_certified,
+        "quality_certified_year": county.quality_certified,
+        "planned_first_failing_year": failing[0],
+        "first_failing_year": failing_years[0] if failing_years else None,
+        "years": realised,
+        "top_drivers_final_year": None,
+    }
+    return scenario, low
+
+
+def _plan_declarations(
+    gen: Generator, roster: list[County], years: list[int], scenarios: list[dict], low: frozenset[str]
+) -> tuple[dict[str, tuple[int, str]], dict[tuple[str, int], dict[str, float | bool]]]:
+    """Who declares (county code -> first census year, file suffix): every quality-certified county
+    from the year before its certification, and DECLARING_OTHERS others from DECLARING_FROM; and the
+    misses a few of the others' declarations hold (a quality-certified county meets every one)."""
+    rng = np.random.default_rng([gen.seed, 0, 5])
+    used = {s["county_code"] for s in scenarios} | low
+    declaring: dict[str, int] = {
+        c.county_code: c.quality_certified - 1 for c in roster if c.quality_certified is not None
+    }
+    others = [c.county_code for c in roster if c.quality_certified is None and c.county_code not in used]
+    chosen = sorted(str(c) for c in rng.choice(others, min(DECLARING_OTHERS, len(others)), replace=False))
+    declaring.update({code: DECLARING_FROM for code in chosen})
+    declaring = {code: first for code, first in declaring.items() if any(y >= first for y in years)}
+    codes = sorted(declaring)
+    n_csv = CSV_DECLARANTS if len(codes) >= CSV_DECLARANTS_FROM else 0
+    csv_codes = set(str(c) for c in rng.choice(codes, n_csv, replace=False))
+    declarants = {code: (declaring[code], "csv" if code in csv_codes else "xlsx") for code in codes}
+    # realistic misses in the others' declarations: an exchange rate under 10%, an enrolment rate
+    # of disabled children under 95%, a school system not yet computerised
+    slots = [(code, year) for code in chosen for year in years if year >= DECLARING_FROM]
+    misses: dict[tuple[str, int], dict[str, float | bool]] = {}
+    planned: list[dict[str, float | bool]] = [{"C31a": 0.085}, {"C37": 0.93}, {"C39": False}]
+    for miss in planned:
+        if not slots:
+            break
+        slot = slots.pop(int(rng.integers(len(slots))))
+        misses[slot] = miss
+    return declarants, misses
 
 
 def write_reference(out: Path, counties: list[tuple[County, str, str]]) -> None:
@@ -1197,17 +1608,21 @@ def write_landing(
     blanks: list[dict] = []
     messy_rng = np.random.default_rng(gen.seed + 1)  # separate draws: the province stays the same
     planted_counties = {s["county_code"] for s in province.scenarios}
+    declarations: list[dict] = []
     for index, year in enumerate(province.years):
         frames = [
             gen.county_year(c, year, province.dispersion[(c.county_code, year)]) for c in province.counties
         ]
         census = pl.concat(frames)
+        if year < CHECKLIST_COLUMNS_FROM:  # the older extract layout had no checklist columns
+            census = census.drop(CHECKLIST_MEASURES)
         units[year] = census.height
         folder = out / str(year)
         folder.mkdir(exist_ok=True)
         for old in folder.iterdir():
             if old.is_file():
                 old.unlink()
+        declarations += _write_declarations(gen, province, folder, year)
         if messy:
             year_defects, year_blanks = write_messy_year(
                 census, folder, year, index, messy_rng, protected=planted_counties
@@ -1235,9 +1650,32 @@ def write_landing(
         "messy": messy,
         "planted_defects": defects,
         "blank_cells": blanks,
+        "declarations": declarations,
     }
     (out / "truth.json").write_text(json.dumps(truth, ensure_ascii=False, indent=2), encoding="utf-8")
     return truth
+
+
+def _write_declarations(gen: Generator, province: Province, folder: Path, year: int) -> list[dict]:
+    """The year's declaration files (申报表) of the declaring counties, beside the census files;
+    their truth (census year, county, file relative to the landing folder, checkpoints not met)."""
+    names = {c.county_code: c.county_name for c in province.counties}
+    written = []
+    for code, (first, suffix) in sorted(province.declarants.items()):
+        if year < first:
+            continue
+        rng = np.random.default_rng([gen.seed, int(code), year, 6])
+        misses = province.declaration_misses.get((code, year))
+        path, not_met = write_declaration(folder, year, code, names[code], suffix, rng, misses)
+        written.append(
+            {
+                "census_year": year,
+                "county_code": code,
+                "file": f"{year}/{path.name}",
+                "not_met": not_met,
+            }
+        )
+    return written
 
 
 def _county_names(province: Province) -> dict[str, tuple[str, str]]:
