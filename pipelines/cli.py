@@ -499,6 +499,9 @@ def _print_scenarios(warehouse: Path, truth: dict, lang: str = "zh") -> None:
                 query = sql("outputs/scenario_composite")
             elif s["metric"] == "school_rule":  # sections failing the per-school rule
                 query = sql("outputs/scenario_school_rule")
+            elif s["metric"] == "checkpoint":  # a checkpoint of the checklist (marts.county_checklist)
+                query = sql("outputs/scenario_checkpoint")
+                params = {"county_code": s["county_code"], "checkpoint_code": s["checkpoint_code"]}
             else:
                 query = sql("outputs/scenario_indicator")
                 params["indicator_id"] = s["indicator_id"]
@@ -508,7 +511,14 @@ def _print_scenarios(warehouse: Path, truth: dict, lang: str = "zh") -> None:
             what = s["indicator_id"] or "composite"
             zh = lang == "zh"
             verdict = ("一致" if zh else "matches") if failing == planted else ("不一致" if zh else "DIFFERS")
-            if s["metric"] == "school_rule":
+            if s["metric"] == "checkpoint":
+                what = (
+                    f"督导评估清单检查点 {s['checkpoint_code']}"
+                    if zh
+                    else f"checklist checkpoint {s['checkpoint_code']}"
+                )
+                shown = "  ".join(f"{y}:{v:.1%}{'' if ok else '!'}" for y, v, ok in rows if v is not None)
+            elif s["metric"] == "school_rule":
                 what = (
                     f"未达到校际资源配置要求的学校数（预设指标 {s['indicator_id']}）"
                     if zh
@@ -526,7 +536,7 @@ def _print_scenarios(warehouse: Path, truth: dict, lang: str = "zh") -> None:
                 print(f"    预设未达标年份 {planted or '无'}，发现 {failing or '无'}：{verdict}")
             else:
                 print(f"    failing years planted {planted or 'none'}, found {failing or 'none'}: {verdict}")
-            params.pop("indicator_id", None)
+            params = {"county_code": s["county_code"], "stage": s["stage"], "standard_id": s["standard_id"]}
             fired = con.execute(sql("outputs/scenario_alerts"), params).fetchall()
             print("    " + _alerts_planted_vs_found(s["expected_alerts"], fired, lang))
 

@@ -186,6 +186,13 @@ from marts.county_balance
 where county_code = $county_code and stage = $stage and standard_id = $standard_id
 order by 1
 
+-- name: scenario_checkpoint
+-- `junheng demo`: a planted checklist scenario's checkpoint over the years it is judged.
+select census_year, value, met
+from marts.county_checklist
+where county_code = $county_code and checkpoint_code = $checkpoint_code and met is not null
+order by 1
+
 -- name: scenario_alerts
 -- the active alerts of a planted scenario's county-stage: which rules fired in which year
 select census_year, rule_id, severity, fired_rules

@@ -32,13 +32,15 @@ def _census(landing: Path) -> pl.DataFrame:
     frames = []
     for year in YEARS:
         for path in sorted((landing / str(year)).iterdir()):
+            if path.suffix not in (".csv", ".parquet") or "申报" in path.name:
+                continue  # census extracts only
             read = (
                 pl.read_parquet(path)
                 if path.suffix == ".parquet"
                 else pl.read_csv(path, infer_schema_length=0)
             )
             frames.append(read.select(pl.all().cast(pl.String)))
-    census = pl.concat(frames)
+    census = pl.concat(frames, how="diagonal")  # years before 2017 lack the checklist's columns
     return census.select(
         (pl.col(c).str.to_lowercase() == "true").alias(c)
         if CENSUS_DTYPES[c] == pl.Boolean

@@ -57,7 +57,9 @@ def province(tmp_path_factory):
 
 
 def read_extract(landing: Path) -> pl.DataFrame:
-    frames = [pl.read_csv(p, infer_schema=False) for p in sorted(landing.glob("20*/*.csv"))]
+    frames = [
+        pl.read_csv(p, infer_schema=False) for p in sorted(landing.glob("20*/*.csv")) if "申报" not in p.name
+    ]
     census = pl.concat(frames)
     return census.with_columns(
         (pl.col(c) == "true") if t == pl.Boolean else pl.col(c).cast(t) for c, t in CENSUS_DTYPES.items()
@@ -97,10 +99,14 @@ def test_every_year_ran_as_a_successful_dagster_run(province):
 
 def test_loads_log_reconciles_every_file(province):
     loads = table(province, "select * from audit.loads")
-    files = sorted(
-        p.relative_to(province["landing"]).as_posix() for p in province["landing"].glob("20*/*.csv")
+    files = sorted(  # census extracts and the counties' declaration files (申报表)
+        p.relative_to(province["landing"]).as_posix()
+        for p in province["landing"].glob("20*/*")
+        if p.suffix in (".csv", ".xlsx")
     )
     assert sorted(loads["source_file"].to_list()) == files
+    declared = loads.filter(pl.col("shape") == "declaration")
+    assert declared.height > 0 and declared["source_file"].str.contains("申报").all()
     assert (loads["status"] == "loaded").all()
     assert (loads["rows_read"] == loads["rows_accepted"] + loads["rows_rejected"]).all()
     assert loads["sha256"].str.len_chars().to_list() == [64] * len(files)

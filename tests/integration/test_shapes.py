@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from contracts.columns import CENSUS_DTYPES
+from contracts.columns import CENSUS_DTYPES, CHECKLIST_MEASURES
 from pipelines.lib.synthetic.exports import write_county_exports
 from pipelines.lib.synthetic.form_books import write_form_books
 from pipelines.lib.synthetic.province import generate
@@ -54,6 +54,22 @@ def canonical_rows(files: list[Path]) -> pl.DataFrame:
     return rows.select(
         (pl.col(c) == "true") if t == pl.Boolean else pl.col(c).cast(t) for c, t in CENSUS_DTYPES.items()
     )
+
+
+def census_files(folder: Path) -> list[Path]:
+    """The canonical census CSV files of a year folder (not the counties' declaration files)."""
+    return sorted(p for p in folder.glob("*.csv") if "申报" not in p.name)
+
+
+def without_checklist(folder: Path) -> None:
+    """A year folder as an extract without the checklist's optional columns and without
+    declaration files would be: what the 教基 base forms hold."""
+    for path in folder.iterdir():
+        if "申报" in path.name:
+            path.unlink()
+        elif path.suffix == ".csv":
+            frame = pl.read_csv(path, infer_schema=False)
+            frame.drop([c for c in CHECKLIST_MEASURES if c in frame.columns]).write_csv(path)
 
 
 def one_year_of(canonical: Path, root: Path, year: int) -> Path:
@@ -103,11 +119,13 @@ def canonical(root) -> tuple[Path, Path]:
 
 def test_county_exports_load_to_the_same_warehouse_as_the_canonical_files(root, canonical):
     folder = landing(root, "county_export", 9)
-    assert len(list((folder / "2024").glob("*.xlsx"))) == 9  # one workbook per county
+    exports = [p for p in (folder / "2024").glob("*.xlsx") if "申报" not in p.name]
+    assert len(exports) == 9  # one workbook per county (besides the counties' declaration files)
     exported = load(folder, root / "export.duckdb")
     assert_same(exported, canonical[1])
-    assert shapes(exported) == [("county_export", 27)]
-    assert shapes(canonical[1]) == [("school_table", 6)]
+    declared = [s for s in shapes(canonical[1]) if s[0] == "declaration"]  # the same 申报表 in both
+    assert shapes(exported) == [("county_export", 27), *declared]
+    assert shapes(canonical[1]) == [*declared, ("school_table", 6)]
     with connect(exported, read_only=True) as con:
         loads = query_frame(con, "select status, rows_rejected from audit.loads")
         points = query_frame(
@@ -120,8 +138,10 @@ def test_county_exports_load_to_the_same_warehouse_as_the_canonical_files(root, 
 def test_form_workbooks_load_to_the_same_warehouse_as_the_canonical_files(root):
     csv = landing(root, "csv", 4)  # 4 counties: one workbook a school
     folder = one_year_of(csv, root / "forms", 2024)
-    written = write_form_books(canonical_rows(sorted((csv / "2024").glob("*.csv"))), folder / "2024", 2024)
+    written = write_form_books(canonical_rows(census_files(csv / "2024")), folder / "2024", 2024)
     forms = load(folder, root / "forms.duckdb")
+    # the base forms carry neither the checklist's columns nor declarations: nor does the CSV load
+    without_checklist(csv / "2024")
     assert_same(forms, load(csv, root / "csv4.duckdb", [2024]))
     assert shapes(forms) == [("jiaoji_forms", written)] and written > 100
     with connect(forms, read_only=True) as con:
@@ -135,7 +155,7 @@ def test_form_workbooks_load_to_the_same_warehouse_as_the_canonical_files(root):
 def test_a_year_folder_of_three_shapes_loads_like_the_canonical_files(root, canonical):
     csv = canonical[0]
     mixed = one_year_of(csv, root / "mixed", 2024)
-    first, second = sorted((csv / "2024").glob("*.csv"))  # two prefectures
+    first, second = census_files(csv / "2024")  # two prefectures
     shutil.copy(first, mixed / "2024")  # the first prefecture as one canonical file
     rows = canonical_rows([second])
     counties = sorted(rows["county_code"].unique())
@@ -146,7 +166,9 @@ def test_a_year_folder_of_three_shapes_loads_like_the_canonical_files(root, cano
     write_county_exports(exports, mixed / "2024", 2024, county_names(csv))
     want = tables(load(csv, root / "csv2024.duckdb", [2024]))["raw.census_schools"]
     got_warehouse = load(mixed, root / "mixed.duckdb", [2024])
-    assert tables(got_warehouse)["raw.census_schools"].equals(want)
+    # the base forms carry no checklist columns: compared without them
+    got = tables(got_warehouse)["raw.census_schools"]
+    assert got.drop(CHECKLIST_MEASURES).equals(want.drop(CHECKLIST_MEASURES))
     assert shapes(got_warehouse) == [
         ("county_export", len(counties) - 2),
         ("jiaoji_forms", by_form + 1),
