@@ -506,7 +506,8 @@ def _print_scenarios(warehouse: Path, truth: dict, lang: str = "zh") -> None:
                 query = sql("outputs/scenario_indicator")
                 params["indicator_id"] = s["indicator_id"]
             rows = con.execute(query, params).fetchall()
-            failing = [year for year, _, passes in rows if passes is False]
+            judged = {y["census_year"] for y in s["years"]}  # the years the scenario plans
+            failing = [year for year, _, passes in rows if passes is False and year in judged]
             planted = [y["census_year"] for y in s["years"] if not y["passes"]]
             what = s["indicator_id"] or "composite"
             zh = lang == "zh"

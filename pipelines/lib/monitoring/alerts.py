@@ -645,7 +645,7 @@ def _checklist_findings(ctx: _YearContext, current: pl.DataFrame) -> list[dict]:
                 ctx.year, county_code, group[1], standard_id, f"@{rule.rule_id}:{row['checkpoint_code']}"
             )
             alert |= {column: row[source] for column, source in CHECKLIST_FIELDS.items()}
-            alert["observed_value"] = row["value"]
+            # observed_value is a coefficient in every list and page: the checkpoint's value has its own column
             if row["met"]:
                 alert |= {"status": "resolved", "severity": earlier["severity"]}  # type: ignore[index]
                 alert["severity_rank"] = ctx.rules.rank(alert["severity"])
