@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from contracts.columns import CENSUS_DTYPES, CHECKLIST_MEASURES
+from contracts.columns import CENSUS_DTYPES
 from pipelines.lib.synthetic.exports import write_county_exports
 from pipelines.lib.synthetic.form_books import write_form_books
 from pipelines.lib.synthetic.province import generate
@@ -61,15 +61,12 @@ def census_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.csv") if "申报" not in p.name)
 
 
-def without_checklist(folder: Path) -> None:
-    """A year folder as an extract without the checklist's optional columns and without
-    declaration files would be: what the 教基 base forms hold."""
+def without_declarations(folder: Path) -> None:
+    """The year folder without the counties' declaration files (the base-form workbooks are the
+    census alone)."""
     for path in folder.iterdir():
         if "申报" in path.name:
             path.unlink()
-        elif path.suffix == ".csv":
-            frame = pl.read_csv(path, infer_schema=False)
-            frame.drop([c for c in CHECKLIST_MEASURES if c in frame.columns]).write_csv(path)
 
 
 def one_year_of(canonical: Path, root: Path, year: int) -> Path:
@@ -140,8 +137,7 @@ def test_form_workbooks_load_to_the_same_warehouse_as_the_canonical_files(root):
     folder = one_year_of(csv, root / "forms", 2024)
     written = write_form_books(canonical_rows(census_files(csv / "2024")), folder / "2024", 2024)
     forms = load(folder, root / "forms.duckdb")
-    # the base forms carry neither the checklist's columns nor declarations: nor does the CSV load
-    without_checklist(csv / "2024")
+    without_declarations(csv / "2024")  # the forms' folder holds none
     assert_same(forms, load(csv, root / "csv4.duckdb", [2024]))
     assert shapes(forms) == [("jiaoji_forms", written)] and written > 100
     with connect(forms, read_only=True) as con:
@@ -166,9 +162,7 @@ def test_a_year_folder_of_three_shapes_loads_like_the_canonical_files(root, cano
     write_county_exports(exports, mixed / "2024", 2024, county_names(csv))
     want = tables(load(csv, root / "csv2024.duckdb", [2024]))["raw.census_schools"]
     got_warehouse = load(mixed, root / "mixed.duckdb", [2024])
-    # the base forms carry no checklist columns: compared without them
-    got = tables(got_warehouse)["raw.census_schools"]
-    assert got.drop(CHECKLIST_MEASURES).equals(want.drop(CHECKLIST_MEASURES))
+    assert tables(got_warehouse)["raw.census_schools"].equals(want)
     assert shapes(got_warehouse) == [
         ("county_export", len(counties) - 2),
         ("jiaoji_forms", by_form + 1),

@@ -51,6 +51,29 @@ def test_an_inserted_row_and_a_moved_column_are_still_found(tmp_path):
     assert report.cells[(1, "teaching_aux_area_m2")] == "教基5170!D4（教学及辅助用房·建筑面积）"
 
 
+def test_the_checklists_cells_are_read_and_a_form_without_them_loads_them_unknown(tmp_path):
+    """Grade enrolment, 随迁子女 and certified teachers where the forms have them; a form without
+    their rows or columns (an older layout) loads the school with them null, never refuses it."""
+    counts = {"primary_migrant_students": 40, "primary_certified_teachers": 29}
+    (tmp_path / "with").mkdir()
+    (tmp_path / "without").mkdir()
+    accepted, rejected, report = load(workbook(tmp_path / "with", **counts))
+    assert rejected.is_empty()
+    assert {c: accepted[c][0] for c in counts} == counts
+    assert report.cells[(1, "primary_migrant_students")] == "教基3112!D3（总计·进城务工人员随迁子女）"
+
+    path = workbook(tmp_path / "without", **counts)
+    book = openpyxl.load_workbook(path)
+    book["教基3112"].delete_cols(4)  # no 进城务工人员随迁子女 column
+    book["教基4155"].delete_cols(5)  # no 持有教师资格证 column
+    book.save(path)
+    accepted, rejected, report = load(path)
+    assert rejected.is_empty() and accepted.height == 1
+    assert accepted["primary_migrant_students"][0] is None
+    assert accepted["primary_certified_teachers"][0] is None
+    assert accepted["primary_students"][0] == 500
+
+
 def test_a_missing_form_of_a_stage_the_school_teaches_refuses_the_workbook(tmp_path):
     path = workbook(tmp_path)
     book = openpyxl.load_workbook(path)

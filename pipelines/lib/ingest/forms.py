@@ -256,6 +256,9 @@ def _school(
                 if stage_of_row in ("primary", "junior", "senior") and stage_of_row not in taught:
                     values[column], where[column] = 0, f"{form}（无此学段 / no such stage）"
                     continue
+                if cell.get("optional"):  # an optional column the form does not carry: unknown
+                    values[column], where[column] = None, f"{form}（表中无此项 / not on the form）"
+                    continue
                 raise ReadError(f"{name}: {sheet} 找不到{located}{which} (for {column})")
             values[column], r, c = located
             where[column] = f"{sheet}!{_address(r, c)}（{cell['row']}·{cell['column']}）"

@@ -8,8 +8,7 @@ left out. Amounts are written in the units the layout states (教学仪器设备
 the warehouse loaded from these workbooks equals the one loaded from the canonical files.
 
 The checklist columns (contracts.columns.CHECKLIST_MEASURES: grade enrolment, 随迁子女, certified
-teachers) are left out: the layout (contracts/layouts/jiaoji_2021.yaml) has no cells for them, so
-only the cells it names are written and schools sent as base forms load without them.
+teachers) are written where the layout names their cells, for the years that have them.
 """
 
 from __future__ import annotations
@@ -56,7 +55,7 @@ def _write_table(sheet, title: str, cells: dict[str, dict], row: dict) -> None:
         for c, column_label in enumerate(columns, start=2):
             for column, spec in cells.items():
                 if spec["row"] == label and spec["column"] == column_label:
-                    value = row[column]
+                    value = row.get(column)  # the checklist's columns are absent before 2017
                     if value is None:
                         continue
                     if spec.get("unit") == "万元":
