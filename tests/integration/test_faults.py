@@ -59,8 +59,9 @@ def test_a_year_killed_half_way_never_reaches_the_snapshot_even_when_another_yea
         ).fetchall()
         assert loads[-1] == (2021, "committed", True)  # the killed run wrote nothing, not even a record
         assert [row for row in loads if row[1] != "committed"] == []
-        current = con.execute(
-            "select census_year, count(*) from audit.loads where is_current group by 1 order by 1"
+        current = con.execute(  # the census extracts (a county's 申报表 is a file of its own)
+            "select census_year, count(*) from audit.loads where is_current and shape <> 'declaration' "
+            "group by 1 order by 1"
         )
         assert dict(current.fetchall()) == {2021: 1, 2022: 1, 2023: 1}  # one extract file a year
 
