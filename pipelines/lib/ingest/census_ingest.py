@@ -39,7 +39,7 @@ from pipelines.lib.ingest.readers import (
     ReadError,
     folder_entry,
     invisible_pattern,
-    mentioned_years,
+    other_year_problem,
     read_extract,
 )
 from pipelines.lib.ingest.resolve import resolve_inputs
@@ -731,15 +731,7 @@ def year_mention_problem(raw: RawExtract, name: str, census_year: int) -> str | 
     if raw.sheet:
         places.append(("工作表名", "sheet name", raw.sheet))
     places += [("标题", "title", line) for line in raw.preamble if line != raw.sheet]
-    said = [(zh, en, text, year) for zh, en, text in places for year in mentioned_years(text)]
-    if not said or any(year == census_year for *_, year in said):
-        return None
-    zh, en, text, year = said[0]
-    return (
-        f"{name}: {zh}“{text}”写的是 {year} 年，但文件放在 {census_year} 文件夹中；请移到 {year} 文件夹，"
-        f"或改正{zh} / the {en} '{text}' says {year}, but the file is in the {census_year} folder: move it "
-        f"to {year}/, or correct the {en}"
-    )
+    return other_year_problem(name, places, census_year)
 
 
 def prepare_file(

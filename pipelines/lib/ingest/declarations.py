@@ -39,8 +39,8 @@ from pipelines.lib.ingest.readers import (
     ReadError,
     detect_encoding,
     invisible_pattern,
-    mentioned_years,
     misnamed,
+    other_year_problem,
     what_file_is,
 )
 
@@ -530,15 +530,7 @@ def _year_problem(name: str, sheet: _Sheet, header: _Header, census_year: int) -
         line = " ".join(c for c in cells if c)
         if line:
             places.append(("标题", "title", line))
-    said = [(zh, en, text, year) for zh, en, text in places for year in mentioned_years(text)]
-    if not said or any(year == census_year for *_, year in said):
-        return None
-    zh, en, text, year = said[0]
-    return (
-        f"{name}: {zh}“{text}”写的是 {year} 年，但文件放在 {census_year} 文件夹中；请移到 {year} 文件夹，"
-        f"或改正{zh} / the {en} '{text}' says {year}, but the file is in the {census_year} folder: move it "
-        f"to {year}/, or correct the {en}"
-    )
+    return other_year_problem(name, places, census_year)
 
 
 # --- the rows ---------------------------------------------------------------------------------

@@ -372,6 +372,20 @@ def mentioned_years(text: str) -> list[int]:
     return school_years + [int(m.group(1)) for m in re.finditer(rules["year"], rest)]
 
 
+def other_year_problem(name: str, places: list[tuple[str, str, str]], census_year: int) -> str | None:
+    """The message for a file whose `places` (zh, en, text: its name, sheet name, title lines)
+    say another census year and never `census_year`, the folder's; None when they do not."""
+    said = [(zh, en, text, year) for zh, en, text in places for year in mentioned_years(text)]
+    if not said or any(year == census_year for *_, year in said):
+        return None
+    zh, en, text, year = said[0]
+    return (
+        f"{name}: {zh}“{text}”写的是 {year} 年，但文件放在 {census_year} 文件夹中；请移到 {year} 文件夹，"
+        f"或改正{zh} / the {en} '{text}' says {year}, but the file is in the {census_year} folder: move it "
+        f"to {year}/, or correct the {en}"
+    )
+
+
 @cache
 def _unit_words() -> frozenset[str]:
     """Every unit a header may state (contracts/headers.yaml), as a units row writes them."""
