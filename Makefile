@@ -30,8 +30,9 @@ demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml ## Generate a synthetic province and
 
 # lint and mypy first (CI runs make test, so it enforces them); then two workers, whole files each (so module
 # fixtures are built once; the shared builds of tests/conftest.py once per session). Measured 2026-12-07 from a
-# fresh clone on a 2-core machine: 18 min 48 s (pytest 17 min 10 s, 732 tests; it prints the 25 slowest). The
-# reports' PDFs (51 on the demo, about 0.7 s each in Chromium) added about 1.5 min of it.
+# fresh clone on a 2-core machine: 20 min 14 s (pytest 18 min 35 s, 784 tests; it prints the 25 slowest; a demo
+# build ran beside it for about 3 of those minutes). The reports' PDFs (51 on the demo, printed in two tabs)
+# take about 40 s of each demo build.
 test: $(STAMP) browser lint ## Lint, type-check and run the whole test suite
 	JUNHENG_REQUIRE_BROWSER=1 JUNHENG_REQUIRE_ROOT=1 $(BIN)/python -m pytest -n 2 --dist loadfile --durations=25
 
