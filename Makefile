@@ -34,7 +34,7 @@ demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml ## Generate a synthetic province and
 # build ran beside it for about 3 of those minutes). The reports' PDFs (51 on the demo, printed in two tabs)
 # take about 40 s of each demo build.
 test: $(STAMP) browser lint ## Lint, type-check and run the whole test suite
-	JUNHENG_REQUIRE_BROWSER=1 JUNHENG_REQUIRE_ROOT=1 $(BIN)/python -m pytest -n 2 --dist loadfile --durations=25
+	JUNHENG_REQUIRE_BROWSER=1 JUNHENG_REQUIRE_ROOT=1 $(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=25
 
 # the edit loop: lint, types and the unit tests (no province is built). Measured 2026-12-06 on an idle
 # 2-core machine: 102 s (475 tests in 91 s)

@@ -14,8 +14,8 @@ from typing import Any
 
 import pandera.polars as pa
 import polars as pl
-import yaml
 
+from contracts import yaml_files
 from contracts.code_lists import school_type_codes, stages_taught, urban_rural_codes
 from contracts.columns import BLANK_ALLOWED_COLUMNS, CENSUS_COLUMNS, STAGES, TEACHER_SUBCOUNTS
 
@@ -27,7 +27,7 @@ FIRST_CENSUS_YEAR, LAST_CENSUS_YEAR = 1990, 2100
 @cache
 def ingest_rules() -> dict[str, Any]:
     with open(Path(__file__).parent / "ingest_rules.yaml", encoding="utf-8") as f:
-        return dict(yaml.safe_load(f))
+        return dict(yaml_files.safe_load(f))
 
 
 def _count_columns() -> list[str]:

@@ -6,7 +6,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from contracts import yaml_files
 
 CODES_DIR = Path(__file__).parent / "codes"
 
@@ -15,7 +15,7 @@ CODES_DIR = Path(__file__).parent / "codes"
 def load_code_list(name: str) -> list[dict[str, Any]]:
     """The `codes` entries of contracts/codes/<name>.yaml."""
     with open(CODES_DIR / f"{name}.yaml", encoding="utf-8") as f:
-        document = yaml.safe_load(f)
+        document = yaml_files.safe_load(f)
     return list(document["codes"])
 
 

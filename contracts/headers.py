@@ -9,8 +9,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from contracts import yaml_files
 from contracts.code_lists import load_code_list
 from contracts.columns import CENSUS_COLUMN_NAMES
 
@@ -33,7 +32,7 @@ class HeaderError(ValueError):
 @cache
 def header_table() -> dict[str, Any]:
     with open(Path(__file__).parent / "headers.yaml", encoding="utf-8") as f:
-        return dict(yaml.safe_load(f))
+        return dict(yaml_files.safe_load(f))
 
 
 def normalise_text(text: str) -> str:

@@ -13,6 +13,21 @@ comment on table {{ relation }} is {{ text }}
 -- name: comment_on_column
 comment on column {{ column }} is {{ text }}
 
+-- name: comments_of
+-- The comments a table or view carries now (column_name null: its own), so that apply_comments
+-- writes only those that differ from its sidecar.
+select null as column_name, comment
+from duckdb_tables()
+where database_name = current_database() and schema_name = $schema and table_name = $table
+union all
+select null, comment
+from duckdb_views()
+where database_name = current_database() and schema_name = $schema and view_name = $table
+union all
+select column_name, comment
+from duckdb_columns()
+where database_name = current_database() and schema_name = $schema and table_name = $table
+
 -- name: table_exists
 select count(*)
 from information_schema.tables

@@ -24,8 +24,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-import yaml
-
+from contracts import yaml_files
 from pipelines.lib.paths import MODELS_DIR
 
 CATALOG_SCHEMAS = ("staging", "marts", "monitoring", "audit")
@@ -78,12 +77,12 @@ class TableDoc:
 def glossary_zh(models_dir: Path = MODELS_DIR) -> dict[str, str]:
     """Column name -> Chinese name (models/glossary_zh.yaml)."""
     with open(models_dir / "glossary_zh.yaml", encoding="utf-8") as f:
-        return {name: str(text) for name, text in (yaml.safe_load(f) or {})["columns"].items()}
+        return {name: str(text) for name, text in (yaml_files.safe_load(f) or {})["columns"].items()}
 
 
 def load_table_doc(path: Path) -> TableDoc:
     with open(path, encoding="utf-8") as f:
-        sidecar = yaml.safe_load(f) or {}
+        sidecar = yaml_files.safe_load(f) or {}
     for key in ("description", "title_zh", "description_zh", "grain", "unique_key", "columns"):
         if not sidecar.get(key):
             raise CatalogError(f"{path}: missing '{key}'")

@@ -27,8 +27,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from contracts import yaml_files
 from pipelines.lib.paths import MODELS_DIR
 
 NONE = "—"
@@ -232,7 +231,7 @@ class Words:
 
 def read_glossary(models_dir: Path = MODELS_DIR) -> dict[str, Any]:
     with open(models_dir / "glossary_zh.yaml", encoding="utf-8") as f:
-        return yaml.safe_load(f) or {}
+        return yaml_files.safe_load(f) or {}
 
 
 def glossary_words(models_dir: Path = MODELS_DIR) -> Words:

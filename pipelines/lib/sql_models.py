@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import yaml
 
+from contracts import yaml_files
 from pipelines.lib.catalog import CatalogError, load_table_doc
 from pipelines.lib.loads.run_write import loaded_years
 from pipelines.lib.queries import Identifier, ModelSql, sql
@@ -71,7 +71,7 @@ def load_model(sql_path: Path) -> SqlModel:
     except CatalogError as exc:
         raise ModelError(str(exc)) from None
     with open(sidecar_path, encoding="utf-8") as f:
-        depends_on = (yaml.safe_load(f) or {}).get("depends_on")
+        depends_on = (yaml_files.safe_load(f) or {}).get("depends_on")
     if not depends_on:
         raise ModelError(f"{sidecar_path}: missing 'depends_on'")
     return SqlModel(

@@ -117,11 +117,24 @@ def apply_comments(
     description: str,
     columns: Mapping[str, str],
 ) -> None:
-    """Carry the sidecar documentation into DuckDB so analysts see it in the catalog."""
-    con.execute(sql("warehouse/comment_on_table", relation=Identifier(relation), text=Literal(description)))
+    """Carry the sidecar documentation into DuckDB so analysts see it in the catalog. Only the
+    comments that differ are written: a year's rebuild of a table leaves them as they are (each
+    comment is a change to DuckDB's catalog)."""
+    schema, table = relation.split(".")
+    now = {
+        name: text
+        for name, text in con.execute(
+            sql("warehouse/comments_of"), {"schema": schema, "table": table}
+        ).fetchall()
+    }
+    if now.get(None) != description:
+        con.execute(
+            sql("warehouse/comment_on_table", relation=Identifier(relation), text=Literal(description))
+        )
     for name, text in columns.items():
-        column = Identifier(f"{relation}.{name}")
-        con.execute(sql("warehouse/comment_on_column", column=column, text=Literal(text)))
+        if now.get(name) != text:
+            column = Identifier(f"{relation}.{name}")
+            con.execute(sql("warehouse/comment_on_column", column=column, text=Literal(text)))
 
 
 def document(con: duckdb.DuckDBPyConnection, relation: str) -> None:

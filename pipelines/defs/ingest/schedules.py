@@ -2,8 +2,8 @@
 new census year after the county returns are due, whether or not the landing sensor is on."""
 
 import dagster as dg
-import yaml
 
+from contracts import yaml_files
 from pipelines.defs.jobs import census_year_job
 from pipelines.defs.resources import CENSUS_YEAR_PARTITIONS, Warehouse
 from pipelines.lib.ingest.landing import fingerprints, scan
@@ -15,7 +15,7 @@ CENSUS_CYCLE_FILE = MODELS_DIR / "operations" / "census_cycle.yaml"
 def build_census_schedule() -> dg.ScheduleDefinition:
     """Read when the definitions are built (not at import)."""
     with open(CENSUS_CYCLE_FILE, encoding="utf-8") as f:
-        load = yaml.safe_load(f)["scheduled_load"]
+        load = yaml_files.safe_load(f)["scheduled_load"]
 
     @dg.schedule(
         name="census_year_schedule",

@@ -31,8 +31,8 @@ from typing import Any
 
 import pandera.polars as pa
 import polars as pl
-import yaml
 
+from contracts import yaml_files
 from contracts.census import COUNTY_CODE_PATTERN, FIRST_CENSUS_YEAR, LAST_CENSUS_YEAR, ingest_rules
 from contracts.headers import header_key
 from pipelines.lib.ingest.readers import (
@@ -168,7 +168,7 @@ def load_checkpoints(path: Path) -> dict[str, dict]:
     """Every checkpoint of a checklist YAML (areas -> items -> checkpoints) by its code, each its
     YAML entry as written (code, wording_zh, judged_by, value_type, unit, ...)."""
     with open(path, encoding="utf-8") as f:
-        checklist = yaml.safe_load(f)
+        checklist = yaml_files.safe_load(f)
     found: dict[str, dict] = {}
     for area in checklist.get("areas") or []:
         for item in area.get("items") or []:

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import yaml
 
+from contracts import yaml_files
 from contracts.code_lists import stages_taught
 from contracts.headers import header_key, normalise_text, school_type_names
 from pipelines.lib.ingest.readers import RawExtract, ReadError
@@ -44,7 +44,7 @@ def layouts() -> tuple[Layout, ...]:
     out = []
     for path in sorted(LAYOUTS_DIR.glob("*.yaml")):
         with open(path, encoding="utf-8") as f:
-            spec = yaml.safe_load(f)
+            spec = yaml_files.safe_load(f)
         out.append(Layout(str(spec["layout_id"]), str(spec["identity_form"]), dict(spec["forms"])))
     return tuple(out)
 

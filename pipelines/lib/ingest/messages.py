@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import yaml
 
 import contracts
+from contracts import yaml_files
 
 MESSAGES_FILE = Path(contracts.__file__).resolve().parent / "check_messages.yaml"
 _CHECK_NAME = re.compile(r"^(\w+)")
@@ -24,7 +24,7 @@ _CHECK_NAME = re.compile(r"^(\w+)")
 @cache
 def check_words() -> dict[str, Any]:
     with open(MESSAGES_FILE, encoding="utf-8") as f:
-        return dict(yaml.safe_load(f))
+        return dict(yaml_files.safe_load(f))
 
 
 def check_kind(check: str) -> str:

@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-import yaml
 
+from contracts import yaml_files
 from pipelines.lib.catalog import table_docs
 from pipelines.lib.loads.processes import ProcessId
 from pipelines.lib.paths import MODELS_DIR
@@ -57,7 +57,7 @@ RUNS_SETTINGS_FILE = MODELS_DIR / "operations" / "runs.yaml"
 def run_setting(name: str) -> dict:
     """One setting of models/operations/runs.yaml (how loads behave: operations, not method)."""
     with open(RUNS_SETTINGS_FILE, encoding="utf-8") as f:
-        return dict(yaml.safe_load(f)[name])
+        return dict(yaml_files.safe_load(f)[name])
 
 
 def limit_memory(con: duckdb.DuckDBPyConnection) -> None:

@@ -17,8 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
-
+from contracts import yaml_files
 from pipelines.lib.paths import MODELS_DIR
 from pipelines.lib.publish.suites import SEVERITY_ZH
 
@@ -106,7 +105,7 @@ def chinese_first(
     expectation pages open with the suite's Chinese title, why it exists and its rules in Chinese,
     and the pages' own words are replaced from models/quality/data_docs_zh.yaml."""
     with open(MODELS_DIR / "quality" / "data_docs_zh.yaml", encoding="utf-8") as f:
-        vocabulary = yaml.safe_load(f)
+        vocabulary = yaml_files.safe_load(f)
     texts: dict[str, str] = {str(k): str(v) for k, v in vocabulary["texts"].items()}
     patterns = [(re.compile(p["english"]), str(p["chinese"])) for p in vocabulary.get("patterns") or []]
 

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
-import yaml
 
+from contracts import yaml_files
 from pipelines.lib.catalog import table_docs
 from pipelines.lib.loads.run_write import limit_memory
 from pipelines.lib.paths import MODELS_DIR
@@ -64,7 +64,7 @@ def load_suites(path: Path | None = None) -> list[SuiteSpec]:
     unique_keys suite are read from the table sidecars under models/."""
     path = path or MODELS_DIR / DEFAULT_SUITES_FILE
     with open(path, encoding="utf-8") as f:
-        document = yaml.safe_load(f) or {}
+        document = yaml_files.safe_load(f) or {}
     entries = document.get("suites")
     if not isinstance(entries, list) or not entries:
         raise QualityConfigError(f"{path}: no 'suites' list")

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import yaml
+
+from contracts import yaml_files
 
 SCOPES = ("metric", "stage", "certification", "checklist")
 
@@ -316,7 +317,7 @@ def load_rules(rules_dir: Path) -> RuleSet:
     docs = []
     for path in paths:
         with open(path, encoding="utf-8") as f:
-            docs.append((path.name, yaml.safe_load(f) or {}))
+            docs.append((path.name, yaml_files.safe_load(f) or {}))
     return parse_rules(docs)
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import yaml
+
+from contracts import yaml_files
 
 JUDGEMENTS = ("census", "declared", "not_judged")
 VALUE_TYPES = ("percent", "number", "count", "yes_no")
@@ -152,7 +153,7 @@ def load_checklists(folder: Path) -> list[Checklist]:
     checklists = []
     for path in sorted(folder.glob("*.yaml")):
         with open(path, encoding="utf-8") as f:
-            doc = yaml.safe_load(f)
+            doc = yaml_files.safe_load(f)
         if not isinstance(doc, dict):
             raise ChecklistError(f"{path}: not a YAML mapping")
         checklists.append(parse_checklist(doc, path.name))

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import yaml
 
+from contracts import yaml_files
 from contracts.code_lists import school_type_codes
 from contracts.columns import SECTION_MEASURES, STAGES
 
@@ -279,7 +279,7 @@ def load_standards(standards_dir: Path) -> list[Standard]:
     standards = []
     for path in sorted(standards_dir.glob("*.yaml")):
         with open(path, encoding="utf-8") as f:
-            doc = yaml.safe_load(f)
+            doc = yaml_files.safe_load(f)
         if not isinstance(doc, dict):
             raise StandardError(f"{path}: not a YAML mapping")
         standards.append(parse_standard(doc, str(path)))

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 import xlsxwriter
-import yaml
 
+from contracts import yaml_files
 from pipelines.lib.paths import MODELS_DIR
 
 CHECKLIST_FILE = MODELS_DIR / "checklists" / "quality_2017.yaml"
@@ -73,7 +73,7 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 @functools.cache
 def checklist_checkpoints() -> tuple[dict[str, Any], ...]:
     """Every checkpoint of the quality checklist, in its order."""
-    doc = yaml.safe_load(CHECKLIST_FILE.read_text(encoding="utf-8"))
+    doc = yaml_files.safe_load(CHECKLIST_FILE.read_text(encoding="utf-8"))
     return tuple(cp for area in doc["areas"] for item in area["items"] for cp in item["checkpoints"])
 
 
