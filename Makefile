@@ -28,18 +28,24 @@ demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml ## Generate a synthetic province and
 	@$(MAKE) --no-print-directory browser || echo "Could not install Chromium: the demo writes no PDFs (everything else as usual)."
 	$(BIN)/junheng demo
 
-# lint and mypy first (CI runs make test, so it enforces them); then two workers, whole files each (so module
-# fixtures are built once; the shared builds of tests/conftest.py once per session). Measured 2026-12-07 from a
-# fresh clone on a 2-core machine: 20 min 14 s (pytest 18 min 35 s, 784 tests; it prints the 25 slowest; a demo
-# build ran beside it for about 3 of those minutes). The reports' PDFs (51 on the demo, printed in two tabs)
-# take about 40 s of each demo build.
+# lint and mypy first (CI runs make test, so it enforces them); then three workers on two cores, whole files
+# each (so module fixtures are built once, and the shared builds of tests/conftest.py once per session), the
+# longest files first (tests/conftest.py, LONGEST_FIRST): with two, a core waited on subprocesses and on the
+# shared builds. The tests' files go to a RAM disk (/dev/shm, when it has 8 GiB free: the suite writes about
+# 4 GiB), removed afterwards; the fault tests mount their own small file systems. Measured 2026-12-07 on an
+# idle 2-core machine: see the closing figures below the target.
 test: $(STAMP) browser lint ## Lint, type-check and run the whole test suite
-	JUNHENG_REQUIRE_BROWSER=1 JUNHENG_REQUIRE_ROOT=1 $(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=25
+	@shm=$$(df -Pk /dev/shm 2>/dev/null | awk 'NR == 2 && $$4 > 8 * 1024 * 1024 {print "/dev/shm"}'); \
+	base=$$(mktemp -d -p "$${shm:-$${TMPDIR:-/tmp}}" junheng-tests.XXXXXX); \
+	echo "test files under $$base (removed afterwards)"; \
+	JUNHENG_REQUIRE_BROWSER=1 JUNHENG_REQUIRE_ROOT=1 $(BIN)/python -m pytest -n 3 --dist loadfile \
+	  --no-loadscope-reorder --durations=25 --basetemp="$$base/pytest"; \
+	status=$$?; rm -rf "$$base"; exit $$status
 
-# the edit loop: lint, types and the unit tests (no province is built). Measured 2026-12-06 on an idle
-# 2-core machine: 102 s (475 tests in 91 s)
+# the edit loop: lint, types and the unit tests (no province is built), as make test runs them. Measured on an idle
+# 2-core machine, 2026-12-07: 102 s (536 tests in 100 s)
 check: $(STAMP) lint ## Lint, type-check and run the unit tests (quick: no province is built)
-	$(BIN)/python -m pytest tests/unit -n 2 -q
+	$(BIN)/python -m pytest tests/unit -n 3 --dist loadfile --no-loadscope-reorder -q
 
 BENCH_NATIONAL_YEARS ?= 10
 bench: $(STAMP) ## Benchmark province and national scale against pandas and a raw scan -> bench/results.md
