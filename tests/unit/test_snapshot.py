@@ -521,3 +521,27 @@ def test_a_tiny_warehouse_of_two_census_years_is_published_table_for_table(
     for name, text in table_doc("marts.county_balance").columns.items():
         if name != "census_year":
             assert schema.field(name).metadata[b"description"] == text.encode(), name
+
+
+def _open_files(target: str) -> list[str]:
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}") == target:
+                found.append(fd)
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_a_parquet_file_that_hits_a_full_disk_is_closed():
+    """A full disk while a Parquet file is written: the error goes up to publish (which says so in
+    one line) and the file is not left open, holding the disk's space while the process lives."""
+    before = _open_files("/dev/full")
+    with duckdb.connect() as con, pytest.raises(OSError, match="No space left on device|errno 28") as raised:
+        snapshot_module._write_parquet(
+            con, "select range as n from range(200000)", {}, Path("/dev/full"), "", {}
+        )
+    # the error is kept (a Dagster run keeps it), and with it the frames of the function that raised
+    assert raised.traceback and _open_files("/dev/full") == before

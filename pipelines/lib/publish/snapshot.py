@@ -175,9 +175,16 @@ def _write_parquet(
         ]
         schema = pa.schema(fields, metadata={"description": table_text})
         path.parent.mkdir(parents=True, exist_ok=True)
-        with pq.ParquetWriter(path, schema, compression="zstd") as writer:
-            for batch in reader:
-                writer.write_batch(pa.RecordBatch.from_arrays(batch.columns, schema=schema))
+        # the file is opened here and closed whatever happens: a ParquetWriter that fails to close
+        # (a full disk) leaves the file it opened itself open, and a long-lived process (the code
+        # server) would hold the space of the removed file until it exits
+        sink = pa.OSFile(str(path), "wb")
+        try:
+            with pq.ParquetWriter(sink, schema, compression="zstd") as writer:
+                for batch in reader:
+                    writer.write_batch(pa.RecordBatch.from_arrays(batch.columns, schema=schema))
+        finally:
+            sink.close()
     finally:
         reader.close()
     return path.stat().st_size
