@@ -13,6 +13,7 @@ from tests.integration.faults import (
     Build,
     FaultProvince,
     build_fault_province,
+    copy_build,
     fault_province_at,
     new_instance,
 )
@@ -29,12 +30,9 @@ def fault_province(tmp_path_factory) -> FaultProvince:
 @pytest.fixture
 def loaded(fault_province, tmp_path, monkeypatch):
     """2021-2023 loaded and published, the corrected 2023 files in the landing folder: a reload.
-    (The copied snapshot's views still name the shared build's Parquet files; the test's own runs
-    publish into its copy.)"""
+    A copy of the shared build whose snapshot names its own files (faults.copy_build)."""
     before, right = fault_province.before, fault_province.right
     shutil.copytree(right.landing, tmp_path / "landing")  # a test may change a file in it
-    shutil.copyfile(before.warehouse, tmp_path / "w.duckdb")
-    shutil.copytree(before.published.parent, tmp_path / "pub")
     home = new_instance(tmp_path / "dagster_home")
     monkeypatch.setenv("DAGSTER_HOME", str(home))  # for the runs this test makes in-process
     setup = Build(
@@ -44,6 +42,7 @@ def loaded(fault_province, tmp_path, monkeypatch):
         tmp_path / "reports",
         home,
     )
+    copy_build(before, setup)
     return setup, before, right
 
 

@@ -21,6 +21,7 @@ import polars as pl
 from pipelines.cli import main
 from pipelines.lib.loads.run_write import history_tables
 from pipelines.lib.paths import REPO_ROOT
+from pipelines.lib.publish.snapshot import settle
 from pipelines.lib.synthetic.province import generate
 from pipelines.runner import run_pipeline
 
@@ -77,6 +78,24 @@ def fault_province_at(root: Path) -> FaultProvince:
     return FaultProvince(
         root / "landing", build("before", root / "landing"), build("right", root / "corrected")
     )
+
+
+def copy_build(built: Build, to: Build) -> None:
+    """Put a built warehouse, its published folder and its reports at `to`'s paths (the landing
+    folder is the caller's). The snapshot's views name their Parquet files by full path, so the
+    catalogs are not copied: `settle` writes the latest version's catalog again for the new folder
+    and puts it in place, as the next run would after a run that committed and was stopped."""
+    shutil.copyfile(built.warehouse, to.warehouse)
+    to.published.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(
+        built.published.parent,
+        to.published.parent,
+        dirs_exist_ok=True,  # the folder may be a file system the test mounted
+        ignore=shutil.ignore_patterns("*.duckdb", "*.wal"),
+    )
+    shutil.copytree(built.reports, to.reports)
+    with duckdb.connect(str(to.warehouse)) as con:
+        settle(con, to.published)
 
 
 def correct_one_county(year_dir: Path) -> None:

@@ -24,8 +24,8 @@ whose data is on hold in the years just loaded.
 
 The run the machine fails is a process of its own, as cron runs it: what it leaves is what the next
 process finds. The runs after it, and the runs that only print a summary, run in the test's process.
-Each test builds its province where it runs it (the snapshot's views name their Parquet files by
-their full paths, so a built snapshot is not copied elsewhere).
+Each test copies the fault tests' built province where it runs it, and `settle` writes the copied
+snapshot's catalog for that folder (its views name their Parquet files by full path).
 """
 
 import errno
@@ -45,8 +45,7 @@ from pipelines.cli import EXIT_FAILED, main
 from pipelines.lib.faults import find_fault
 from pipelines.lib.outputs.summary import held_counties
 from pipelines.lib.paths import REPO_ROOT
-from pipelines.runner import run_pipeline
-from tests.integration.faults import YEARS, Build, correct_one_county, run_in_process, sha256
+from tests.integration.faults import Build, FaultProvince, copy_build, run_in_process, sha256
 
 pytestmark = pytest.mark.integration
 
@@ -56,9 +55,9 @@ RECORDS = ("audit.census_year_loads", "audit.loads")
 
 
 @pytest.fixture
-def province(fault_province) -> Path:
-    """The landing folder of four counties, 2021-2023 (the fault tests' shared province)."""
-    return fault_province.landing
+def province(fault_province) -> FaultProvince:
+    """Four counties, 2021-2023, loaded and published (the fault tests' shared province)."""
+    return fault_province
 
 
 @pytest.fixture
@@ -102,23 +101,21 @@ def bytes_used(folder: Path) -> int:
 
 
 def built_at(
-    province: Path, root: Path, published: Path | None = None, warehouse: Path | None = None
+    province: FaultProvince, root: Path, published: Path | None = None, warehouse: Path | None = None
 ) -> Build:
     """The province loaded and published under `root` (the published folder and the working file
-    where the test says: a mounted folder), then one county's 2023 corrected in its landing
-    folder, so that loading 2023 again changes it."""
+    where the test says: a mounted folder), with one county's 2023 corrected in its landing
+    folder, so that loading 2023 again changes it: a copy of the fault tests' build
+    (tests/integration/faults.py, copy_build)."""
     landing = root / "landing"
-    shutil.copytree(province, landing)
+    shutil.copytree(province.right.landing, landing)
     setup = Build(
         landing,
         warehouse or root / "w.duckdb",
         published or root / "pub" / "junheng.duckdb",
         root / "reports",
     )
-    run_pipeline(
-        setup.landing, setup.warehouse, setup.published, setup.reports, YEARS, progress=lambda _: None
-    )
-    correct_one_county(landing / "2023")
+    copy_build(province.before, setup)
     return setup
 
 
