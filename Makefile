@@ -33,9 +33,9 @@ demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml ## Generate a synthetic province and
 # longest files first (tests/conftest.py, LONGEST_FIRST): with two, a core waited on subprocesses and on the
 # shared builds. The tests' files go to a RAM disk (/dev/shm, when it has 8 GiB free: the suite writes about
 # 4 GiB), removed afterwards; the fault tests mount their own small file systems. Measured 2026-12-07 on an
-# idle 2-core machine: 11 min 52 s from a fresh clone (pytest 10 min 56 s, 784 tests; it prints the 25
-# slowest), 11 min 9 s with .venv built. Two workers on /tmp took 15 min 5 s with .venv built. The suite is
-# CPU-bound now (1.8 of 2 cores busy): the demo's PDFs take about 40 s of its build.
+# idle 2-core machine: 10 min 47 s from a fresh clone (pytest 9 min 54 s, 785 tests; it prints the 25
+# slowest). Before (two workers on /tmp): 19 min 18 s. The suite is CPU-bound now (18 min of user time in
+# 10 min 47 s): the tiny benchmark (ten processes) and the demo build are the two longest single items.
 test: $(STAMP) browser lint ## Lint, type-check and run the whole test suite
 	@shm=$$(df -Pk /dev/shm 2>/dev/null | awk 'NR == 2 && $$4 > 8 * 1024 * 1024 {print "/dev/shm"}'); \
 	base=$$(mktemp -d -p "$${shm:-$${TMPDIR:-/tmp}}" junheng-tests.XXXXXX); \
