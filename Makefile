@@ -39,10 +39,10 @@ demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml ## Generate a synthetic province and
 test: $(STAMP) browser lint ## Lint, type-check and run the whole test suite
 	@shm=$$(df -Pk /dev/shm 2>/dev/null | awk 'NR == 2 && $$4 > 8 * 1024 * 1024 {print "/dev/shm"}'); \
 	base=$$(mktemp -d -p "$${shm:-$${TMPDIR:-/tmp}}" junheng-tests.XXXXXX); \
-	echo "test files under $$base (removed afterwards)"; \
+	trap 'rm -rf "$$base"' EXIT; trap 'exit 130' INT TERM; \
+	echo "test files under $$base (removed afterwards, also when interrupted)"; \
 	JUNHENG_REQUIRE_BROWSER=1 JUNHENG_REQUIRE_ROOT=1 $(BIN)/python -m pytest -n 3 --dist loadfile \
-	  --no-loadscope-reorder --durations=25 --basetemp="$$base/pytest"; \
-	status=$$?; rm -rf "$$base"; exit $$status
+	  --no-loadscope-reorder --durations=25 --basetemp="$$base/pytest"
 
 # the edit loop: lint, types and the unit tests (no province is built), as make test runs them. Measured on an idle
 # 2-core machine, 2026-12-07: 102 s (536 tests in 100 s)
