@@ -73,14 +73,15 @@ where list_contains($schemas, tables.schema_name)
 group by all
 order by 1, 2
 
--- name: table_comment
-select comment
+-- name: table_comments
+-- (schema, relation, comment) of every table and view of the schemas published.
+select schema_name, table_name, comment
 from duckdb_tables()
-where database_name = current_database() and schema_name = $schema and table_name = $table
+where database_name = current_database() and list_contains($schemas, schema_name)
 union all
-select comment
+select schema_name, view_name, comment
 from duckdb_views()
-where database_name = current_database() and schema_name = $schema and view_name = $table
+where database_name = current_database() and list_contains($schemas, schema_name) and not internal
 
 -- name: published_views
 -- (schema, view, create statement) for every view of the schemas published, by name.
@@ -93,10 +94,11 @@ where list_contains($schemas, schema_name)
 order by schema_name, view_name
 
 -- name: column_comments
-select column_name, comment
+-- (schema, relation, column, comment) of every column of the schemas published, in table order.
+select schema_name, table_name, column_name, comment
 from duckdb_columns()
-where database_name = current_database() and schema_name = $schema and table_name = $table
-order by column_index
+where database_name = current_database() and list_contains($schemas, schema_name)
+order by schema_name, table_name, column_index
 
 -- name: years_of_table
 select distinct census_year from {{ relation }} where census_year is not null order by 1

@@ -45,7 +45,7 @@ import duckdb
 from pipelines.lib.faults import find_fault
 from pipelines.lib.loads.run_write import RunWrite, cross_year_tables, history_tables, run_setting
 from pipelines.lib.queries import Identifier, Literal, Literals, Names, sql
-from pipelines.lib.warehouse import SCHEMAS, table_columns
+from pipelines.lib.warehouse import SCHEMAS
 
 PUBLISHED_SCHEMAS = ("marts", "monitoring", "audit")
 """The schemas of the data dictionary (the snapshot has a view for every table of every schema)."""
@@ -144,15 +144,20 @@ def version_files(con: duckdb.DuckDBPyConnection, version: int) -> list[FileEntr
 # --- Parquet -------------------------------------------------------------------------------------
 
 
-def _descriptions(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[str, dict[str, str]]:
-    schema, table = relation.split(".")
-    params = {"schema": schema, "table": table}
-    rows = con.execute(sql("snapshot/table_comment"), params).fetchall()
-    table_text = str(rows[0][0] or "") if rows else ""
-    columns = {
-        str(n): str(c or "") for n, c in con.execute(sql("snapshot/column_comments"), params).fetchall()
-    }
-    return table_text, columns
+Docs = dict[str, tuple[str, dict[str, str]]]
+"""relation -> (the table's comment, {column: comment} in table order)."""
+
+
+def _docs(con: duckdb.DuckDBPyConnection) -> Docs:
+    """The comments of every table and view of the published schemas, and of their columns, in
+    two queries (asking table by table took a tenth of a run's publish)."""
+    params = {"schemas": list(SCHEMAS)}
+    docs: Docs = {}
+    for schema, name, comment in con.execute(sql("snapshot/table_comments"), params).fetchall():
+        docs[f"{schema}.{name}"] = (str(comment or ""), {})
+    for schema, name, column, comment in con.execute(sql("snapshot/column_comments"), params).fetchall():
+        docs.setdefault(f"{schema}.{name}", ("", {}))[1][str(column)] = str(comment or "")
+    return docs
 
 
 def _write_parquet(
@@ -221,11 +226,11 @@ def export_changes(
     entries: list[FileEntry] = []
     written = 0
     tables = con.execute(sql("snapshot/published_tables"), {"schemas": list(SCHEMAS)}).fetchall()
+    docs = _docs(con)
     for schema, table, by_year in tables:
         relation = f"{schema}.{table}"
-        columns = table_columns(con, relation)
-        signature = ",".join(columns)
-        table_text, descriptions = _descriptions(con, relation)
+        table_text, descriptions = docs[relation]
+        signature = ",".join(descriptions)  # the column names, in table order
         target = Identifier(relation)
         years = (
             [int(y) for (y,) in con.execute(sql("snapshot/years_of_table", relation=target)).fetchall()]
@@ -276,7 +281,7 @@ def write_catalog(
     folder: Path,
     entries: list[FileEntry],
     views: list[tuple[str, str]],
-    docs: dict[str, tuple[str, dict[str, str]]],
+    docs: Docs,
     info: VersionInfo,
     kept: list[VersionInfo],
 ) -> None:
@@ -293,6 +298,7 @@ def write_catalog(
     try:
         con.execute(sql("snapshot/attach_catalog"), {"path": str(path)})
         con.execute(sql("snapshot/use_catalog"))
+        con.begin()  # one transaction: a commit per view and comment took a third of a second
         for schema in sorted({r.split(".")[0] for r in by_relation} | {CATALOG_SCHEMA}):
             con.execute(sql("snapshot/catalog_schema", schema=Identifier(schema)))
         for relation, files in by_relation.items():
@@ -334,6 +340,7 @@ def write_catalog(
                     "path": str(folder / entry.path),
                 },
             )
+        con.commit()
         con.execute(sql("snapshot/use_memory"))
         con.execute(sql("snapshot/detach_catalog"))
     finally:
@@ -345,9 +352,7 @@ def write_catalog(
         check.execute(sql("snapshot/opens")).fetchall()
 
 
-def _comment(
-    con: duckdb.DuckDBPyConnection, relation: str, docs: dict[str, tuple[str, dict[str, str]]]
-) -> None:
+def _comment(con: duckdb.DuckDBPyConnection, relation: str, docs: Docs) -> None:
     table_text, column_texts = docs.get(relation, ("", {}))
     view = Identifier(relation)
     if table_text:
@@ -371,11 +376,9 @@ def _kept_info(con: duckdb.DuckDBPyConnection, keep: int) -> list[VersionInfo]:
     ]
 
 
-def _docs_of(
-    con: duckdb.DuckDBPyConnection, entries: list[FileEntry], views: list[tuple[str, str]]
-) -> dict[str, tuple[str, dict[str, str]]]:
+def _docs_of(con: duckdb.DuckDBPyConnection, entries: list[FileEntry], views: list[tuple[str, str]]) -> Docs:
     relations = {e.relation for e in entries} | {relation for relation, _ in views}
-    return {relation: _descriptions(con, relation) for relation in relations}
+    return {relation: docs for relation, docs in _docs(con).items() if relation in relations}
 
 
 def _swap_in(snapshot: Path, catalog: Path) -> None:
