@@ -21,7 +21,7 @@ from pipelines.lib.reference.alert_rules import load_rules, rule_tables
 from pipelines.lib.reference.checklists import checklist_tables, load_checklists
 from pipelines.lib.reference.standards import Standard, load_standards, standard_tables
 from pipelines.lib.sql_models import build_year, load_models
-from pipelines.lib.warehouse import connect, create_table, replace_census_year, replace_table
+from pipelines.lib.warehouse import connect, create_table, delete_year, replace_census_year, replace_table
 
 # Tests never write runs into a developer's .dagster_home: runs without an explicit instance use
 # a throw-away one (pipelines.runner.default_instance).
@@ -127,6 +127,17 @@ def census_frame(rows: list[dict]) -> pl.DataFrame:
     )
 
 
+def census_year_frame(rows: list[dict], census_year: int) -> pl.DataFrame:
+    """Census rows as the ingest loads them: typed, with the census year and lineage columns."""
+    return census_frame(rows).with_columns(
+        pl.lit(census_year, pl.Int32).alias("census_year"),
+        pl.lit("test.csv").alias("source_file"),
+        pl.lit("0" * 64).alias("source_sha256"),
+        pl.int_range(2, len(rows) + 2, dtype=pl.Int64).alias("source_row"),
+        pl.lit("test-load").alias("load_id"),
+    )
+
+
 @pytest.fixture(scope="session")
 def standards() -> dict[str, Standard]:
     return {s.standard_id: s for s in load_standards(MODELS_DIR / "standards")}
@@ -145,13 +156,7 @@ class TinyWarehouse:
             replace_table(self.con, f"marts.{table}", frame)
 
     def load(self, rows: list[dict], census_year: int = 2024) -> None:
-        frame = census_frame(rows).with_columns(
-            pl.lit(census_year, pl.Int32).alias("census_year"),
-            pl.lit("test.csv").alias("source_file"),
-            pl.lit("0" * 64).alias("source_sha256"),
-            pl.int_range(2, len(rows) + 2, dtype=pl.Int64).alias("source_row"),
-            pl.lit("test-load").alias("load_id"),
-        )
+        frame = census_year_frame(rows, census_year)
         replace_census_year(self.con, census_year, frame, REJECTIONS_EMPTY, "test-load")
         for code in frame["county_code"].unique().to_list():  # the registry knows every county loaded
             self.con.execute(
@@ -186,6 +191,14 @@ def tiny_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         replace_table(con, "marts.certifications", reference.read_certifications(folder, [], []))
         # built in Python by the alert asset; the summaries of monitoring read it (empty here)
         create_table(con, "monitoring.backsliding_alerts")
+        # every model's table (and view), empty, with its comments: as after a first load, so a
+        # test's load only inserts its rows (creating and commenting ~50 tables took a third of it)
+        replace_census_year(con, 0, census_year_frame([], 0), REJECTIONS_EMPTY, "template")
+        for model in load_models(MODELS_DIR):
+            build_year(con, model, 0)
+        for model in load_models(MODELS_DIR):  # (a summary has a row for a year without schools)
+            if not model.view:
+                delete_year(con, model.relation, 0)
     return folder / "tiny.duckdb"
 
 
