@@ -51,6 +51,7 @@ class NineCounties:
     landing: Path
     warehouse: Path
     """2022-2024 loaded in one run and published (beside it: published/, reports/)."""
+    years: list[int]
 
 
 NINE_COUNTY_YEARS = [2022, 2023, 2024]
@@ -60,7 +61,8 @@ NINE_COUNTY_YEARS = [2022, 2023, 2024]
 def nine_counties(tmp_path_factory) -> NineCounties:
     """Nine counties in two prefectures (two extract files a year), 2022-2024, seed 21, loaded:
     built once per session for the modules that compare histories of loads
-    (test_corrections.py, test_replace_semantics.py). Read-only: copy what a test changes."""
+    (test_corrections.py, test_replace_semantics.py) and the one the other shapes of files are
+    compared with (test_shapes.py). Read-only: copy what a test changes."""
 
     def build(root: Path) -> str:
         generate(root / "landing", counties=9, years=NINE_COUNTY_YEARS, seed=21, progress=lambda _: None)
@@ -74,4 +76,4 @@ def nine_counties(tmp_path_factory) -> NineCounties:
         return ""
 
     root, _ = shared_build(tmp_path_factory, "nine_counties", build)
-    return NineCounties(root / "landing", root / "w.duckdb")
+    return NineCounties(root / "landing", root / "w.duckdb", NINE_COUNTY_YEARS)
