@@ -32,10 +32,12 @@ demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml ## Generate a synthetic province and
 # each (so module fixtures are built once, and the shared builds of tests/conftest.py once per session), the
 # longest files first (tests/conftest.py, LONGEST_FIRST): with two, a core waited on subprocesses and on the
 # shared builds. The tests' files go to a RAM disk (/dev/shm, when it has 8 GiB free: the suite writes about
-# 4 GiB), removed afterwards; the fault tests mount their own small file systems. Measured 2026-12-07 on an
-# idle 2-core machine: 10 min 47 s from a fresh clone (pytest 9 min 54 s, 785 tests; it prints the 25
-# slowest). Before (two workers on /tmp): 19 min 18 s. The suite is CPU-bound now (18 min of user time in
-# 10 min 47 s): the tiny benchmark (ten processes) and the demo build are the two longest single items.
+# 4 GiB), removed afterwards; the fault tests mount their own small file systems. Measured on an idle
+# 2-core machine: 2026-12-07 (stop 41), 11 min 17 s from a fresh clone (.venv 38 s, pytest 10 min 19 s, 785
+# tests; it prints the 25 slowest), 9 min 52 s with .venv in place; at stop 40, 10 min 47 s to 11 min 28 s from
+# a fresh clone. Before (two workers on /tmp): 19 min 18 s. The suite is CPU-bound (about 18 CPU-minutes):
+# some 90 `junheng run`s at a fixed 5-12 s each, the tiny benchmark (ten processes) and the demo build.
+# Four workers: 10 min 15 s (no better).
 test: $(STAMP) browser lint ## Lint, type-check and run the whole test suite
 	@shm=$$(df -Pk /dev/shm 2>/dev/null | awk 'NR == 2 && $$4 > 8 * 1024 * 1024 {print "/dev/shm"}'); \
 	base=$$(mktemp -d -p "$${shm:-$${TMPDIR:-/tmp}}" junheng-tests.XXXXXX); \
@@ -45,7 +47,7 @@ test: $(STAMP) browser lint ## Lint, type-check and run the whole test suite
 	  --no-loadscope-reorder --durations=25 --basetemp="$$base/pytest"
 
 # the edit loop: lint, types and the unit tests (no province is built), as make test runs them. Measured on an idle
-# 2-core machine, 2026-12-07: 102 s (536 tests in 100 s)
+# 2-core machine, 2026-12-07: 1 min 55 s in a fresh clone (537 tests in 98 s; no mypy cache), 1 min 41 s again
 check: $(STAMP) lint ## Lint, type-check and run the unit tests (quick: no province is built)
 	$(BIN)/python -m pytest tests/unit -n 3 --dist loadfile --no-loadscope-reorder -q
 
