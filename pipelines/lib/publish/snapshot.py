@@ -215,6 +215,7 @@ def export_changes(
     previous: list[FileEntry],
     changed_years: Callable[[str], set[int] | None],
     started: list[Path],
+    docs: Docs,
 ) -> tuple[list[FileEntry], int]:
     """The file list of a new version: a new file for every table without census years, and for
     every census year `changed_years(relation)` names (None: every year), or whose table has other
@@ -226,7 +227,6 @@ def export_changes(
     entries: list[FileEntry] = []
     written = 0
     tables = con.execute(sql("snapshot/published_tables"), {"schemas": list(SCHEMAS)}).fetchall()
-    docs = _docs(con)
     for schema, table, by_year in tables:
         relation = f"{schema}.{table}"
         table_text, descriptions = docs[relation]
@@ -376,11 +376,6 @@ def _kept_info(con: duckdb.DuckDBPyConnection, keep: int) -> list[VersionInfo]:
     ]
 
 
-def _docs_of(con: duckdb.DuckDBPyConnection, entries: list[FileEntry], views: list[tuple[str, str]]) -> Docs:
-    relations = {e.relation for e in entries} | {relation for relation, _ in views}
-    return {relation: docs for relation, docs in _docs(con).items() if relation in relations}
-
-
 def _swap_in(snapshot: Path, catalog: Path) -> None:
     """`published/junheng.duckdb` becomes the catalog `catalog` (a link to it), in one rename."""
     staged = snapshot.with_name(f".{snapshot.name}.{uuid.uuid4().hex}.tmp")
@@ -473,7 +468,7 @@ def settle(con: duckdb.DuckDBPyConnection, snapshot: Path) -> list[str]:
         staged = versions_dir(snapshot) / f".{version}-{uuid.uuid4().hex}.tmp"
         staged.parent.mkdir(parents=True, exist_ok=True)
         views = published_views(con)
-        write_catalog(staged, folder, entries, views, _docs_of(con, entries, views), info, kept)
+        write_catalog(staged, folder, entries, views, _docs(con), info, kept)
         os.replace(staged, catalog)
         lines.append(
             f"已补发上次运行提交的第 {version} 版快照 / published version {version}, which a stopped run had "
@@ -555,7 +550,8 @@ def publish(
         version = (previous_version or 0) + 1
         previous = [] if previous_version is None else version_files(con, previous_version)
         run.record_commit(published_at)
-        entries, size = export_changes(con, folder, version, previous, changed_years, started_files)
+        docs = _docs(con)  # the files' column descriptions and the catalog's comments
+        entries, size = export_changes(con, folder, version, previous, changed_years, started_files, docs)
     except Exception as exc:
         if not is_write_error(exc):
             raise
@@ -597,7 +593,7 @@ def publish(
     try:
         staged.parent.mkdir(parents=True, exist_ok=True)
         views = published_views(con)
-        write_catalog(staged, folder, entries, views, _docs_of(con, entries, views), info, kept)
+        write_catalog(staged, folder, entries, views, docs, info, kept)
         if verify is not None:
             verify(staged)
     except BaseException as exc:
