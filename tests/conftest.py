@@ -194,9 +194,10 @@ def tiny_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         # every model's table (and view), empty, with its comments: as after a first load, so a
         # test's load only inserts its rows (creating and commenting ~50 tables took a third of it)
         replace_census_year(con, 0, census_year_frame([], 0), REJECTIONS_EMPTY, "template")
-        for model in load_models(MODELS_DIR):
+        models = load_models(MODELS_DIR)
+        for model in models:
             build_year(con, model, 0)
-        for model in load_models(MODELS_DIR):  # (a summary has a row for a year without schools)
+        for model in models:  # (a summary has a row for a year without schools)
             if not model.view:
                 delete_year(con, model.relation, 0)
     return folder / "tiny.duckdb"
