@@ -34,10 +34,11 @@ demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml ## Generate a synthetic province and
 # shared builds. The tests' files go to a RAM disk (/dev/shm, when it has 8 GiB free: the suite writes about
 # 4 GiB), removed afterwards; the fault tests mount their own small file systems. Measured on an idle
 # 2-core machine: 2026-12-07 (stop 41), 11 min 17 s from a fresh clone (.venv 38 s, pytest 10 min 19 s, 785
-# tests; it prints the 25 slowest), 9 min 52 s with .venv in place; at stop 40, 10 min 47 s to 11 min 28 s from
-# a fresh clone. Before (two workers on /tmp): 19 min 18 s. The suite is CPU-bound (about 18 CPU-minutes):
-# some 90 `junheng run`s at a fixed 5-12 s each, the tiny benchmark (ten processes) and the demo build.
-# Four workers: 10 min 15 s (no better).
+# tests; it prints the 25 slowest), 9 min 52 s with .venv in place. The host's speed varies: at stop 42 the
+# same tests took 1,211 CPU-seconds (11 min 1 s) in the morning and 1,473 (13 min 21 s) in the afternoon. Before
+# (two workers on /tmp): 19 min 18 s. The suite is CPU-bound: some 90 `junheng run`s at a fixed 5-14 s each
+# (great-expectations and Dagster, more than the data), the tiny benchmark (ten processes) and the demo
+# build; the fault matrix and the tiny benchmark are about 40% of it. Four workers: 10 min 15 s (no better).
 test: $(STAMP) browser lint ## Lint, type-check and run the whole test suite
 	@shm=$$(df -Pk /dev/shm 2>/dev/null | awk 'NR == 2 && $$4 > 8 * 1024 * 1024 {print "/dev/shm"}'); \
 	base=$$(mktemp -d -p "$${shm:-$${TMPDIR:-/tmp}}" junheng-tests.XXXXXX); \
