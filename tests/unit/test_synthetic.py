@@ -73,6 +73,24 @@ def test_coefficients_fall_in_the_ranges_real_counties_publish(landing, standard
     assert 0.2 <= composite["cv"].median() <= 0.6
 
 
+def test_the_official_method_narrowed_to_a_stage_or_an_indicator_gives_the_same_figures(landing, standards):
+    """The generator aims each planted scenario at one stage or one indicator and computes only
+    that (county_cvs with stages or indicator_ids): every figure is the one the whole computation
+    gives, to the last bit."""
+    _, _, census = landing
+    for standard in standards.values():
+        whole = official.county_cvs(census, standard)
+        for stage in ("primary", "junior"):
+            of_stage = whole.filter(pl.col("stage") == stage)
+            assert official.county_cvs(census, standard, stages=(stage,)).equals(of_stage)
+            for indicator in standard.indicators:
+                one = official.county_cvs(
+                    census, standard, stages=(stage,), indicator_ids=(indicator.indicator_id,)
+                )
+                assert one.height > 0
+                assert one.equals(of_stage.filter(pl.col("indicator_id") == indicator.indicator_id))
+
+
 def test_rural_small_schools_have_more_area_per_pupil(landing):
     _, _, census = landing
     schools = census.filter(pl.col("school_type_code") == "211").with_columns(

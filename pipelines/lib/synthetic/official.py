@@ -11,6 +11,7 @@ SQL reads, so a wrong number in a standards file shows up as a disagreement.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection, Sequence
 
 import polars as pl
 
@@ -19,11 +20,13 @@ from contracts.columns import SHARED_MEASURES, STAGE_MEASURES, STAGES
 from pipelines.lib.reference.standards import ExclusionRule, Standard
 
 
-def sections(census: pl.DataFrame, standard: Standard) -> pl.DataFrame:
-    """One row per school x compulsory stage, facilities apportioned, with `is_included`."""
+def sections(census: pl.DataFrame, standard: Standard, stages: Sequence[str] = STAGES) -> pl.DataFrame:
+    """One row per school x compulsory stage, facilities apportioned, with `is_included`.
+    `stages` narrows it to some stages (each stage's rows are computed on their own, so a
+    stage's rows are the same either way)."""
     taught = stages_taught()
     parts = []
-    for stage in STAGES:
+    for stage in stages:
         types = [code for code, stages in taught.items() if stage in stages]
         rows = census.filter(pl.col("school_type_code").is_in(types))
         weighted_total = pl.lit(0.0)
@@ -128,11 +131,19 @@ def _matches(rule: ExclusionRule) -> pl.Expr:
     return condition
 
 
-def school_values(census: pl.DataFrame, standard: Standard) -> pl.DataFrame:
-    """Included sections in long form: one row per section x indicator, with `value`."""
-    included = sections(census, standard).filter(pl.col("is_included"))
+def school_values(
+    census: pl.DataFrame,
+    standard: Standard,
+    stages: Sequence[str] = STAGES,
+    indicator_ids: Collection[str] | None = None,
+) -> pl.DataFrame:
+    """Included sections in long form: one row per section x indicator, with `value`. `stages`
+    and `indicator_ids` narrow it (the generator, aiming one statistic, computes only that)."""
+    included = sections(census, standard, stages).filter(pl.col("is_included"))
     parts = []
     for indicator in standard.indicators:
+        if indicator_ids is not None and indicator.indicator_id not in indicator_ids:
+            continue
         resource = pl.lit(0.0)
         for measure in indicator.add:
             resource = resource + pl.col(measure)
@@ -152,9 +163,15 @@ def school_values(census: pl.DataFrame, standard: Standard) -> pl.DataFrame:
     return pl.concat(parts)
 
 
-def county_cvs(census: pl.DataFrame, standard: Standard) -> pl.DataFrame:
-    """One row per census_year x county_code x stage x indicator_id: n_schools, mean, sd, cv."""
-    values = school_values(census, standard)
+def county_cvs(
+    census: pl.DataFrame,
+    standard: Standard,
+    stages: Sequence[str] = STAGES,
+    indicator_ids: Collection[str] | None = None,
+) -> pl.DataFrame:
+    """One row per census_year x county_code x stage x indicator_id: n_schools, mean, sd, cv
+    (narrowed as school_values is)."""
+    values = school_values(census, standard, stages, indicator_ids)
     keys = ["census_year", "county_code", "stage", "indicator_id"]
     means = values.group_by(keys).agg(
         pl.len().alias("n_schools"),

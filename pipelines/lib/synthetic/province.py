@@ -634,7 +634,7 @@ class Generator:
 
 def _composite(standard: Standard, stage: str) -> Callable[[pl.DataFrame], float]:
     def statistic(rows: pl.DataFrame) -> float:
-        cvs = official.county_cvs(rows, standard).filter(pl.col("stage") == stage)
+        cvs = official.county_cvs(rows, standard, stages=(stage,))
         return float(cvs["cv"].mean())  # type: ignore[arg-type]
 
     return statistic
@@ -642,10 +642,8 @@ def _composite(standard: Standard, stage: str) -> Callable[[pl.DataFrame], float
 
 def _indicator(standard: Standard, stage: str, indicator_id: str) -> Callable[[pl.DataFrame], float]:
     def statistic(rows: pl.DataFrame) -> float:
-        cvs = official.county_cvs(rows, standard)
-        return float(
-            cvs.filter((pl.col("stage") == stage) & (pl.col("indicator_id") == indicator_id))["cv"][0]
-        )
+        cvs = official.county_cvs(rows, standard, stages=(stage,), indicator_ids=(indicator_id,))
+        return float(cvs["cv"][0])
 
     return statistic
 
@@ -682,9 +680,7 @@ def _top_drivers(
 ) -> list[str]:
     """The three schools contributing most to the indicator's CV² in that year (docs/methodology.md §2.3)."""
     rows = gen.county_year(county, year, dispersion[(county.county_code, year)])
-    values = official.school_values(rows, standard).filter(
-        (pl.col("stage") == stage) & (pl.col("indicator_id") == indicator_id)
-    )
+    values = official.school_values(rows, standard, stages=(stage,), indicator_ids=(indicator_id,))
     c = cv_contributions(values["value"].to_list(), values["weight"].to_list())
     ranked = values.with_columns(pl.Series("c", c)).sort(["c", "school_id"], descending=[True, False])
     return ranked["school_id"].head(3).to_list()
