@@ -131,7 +131,9 @@ def upgrade_tables(con: duckdb.DuckDBPyConnection, models: list[SqlModel]) -> li
       census year it holds;
     - a model new to a warehouse that holds loaded years is built for every one of them;
     - a view model whose name an earlier version used for a table becomes the view (after the
-      tables it reads were brought in line).
+      tables it reads were brought in line);
+    - a table whose sidecar now describes it or its columns in other words gets those comments
+      (run_model writes them only on the table it creates).
 
     Run in a census-year run's first writing step (Warehouse.run_write), inside the run's
     transaction. Returns one line per table rebuilt."""
@@ -154,9 +156,10 @@ def upgrade_tables(con: duckdb.DuckDBPyConnection, models: list[SqlModel]) -> li
             continue  # the model cannot run as things are; its own step fails and says why
         finally:
             probe.close()
-        if table_exists(con, model.schema, model.table):
-            existing = table_columns(con, model.relation)
+        existing = table_columns(con, model.relation)  # none: there is no such table yet
+        if existing:
             if existing == columns:
+                document(con, model.relation)  # a newer sidecar's descriptions (only those that differ)
                 continue  # (every step of a run checks this: reading the years only when needed)
             years = [
                 int(y) for (y,) in con.execute(sql("warehouse/table_years", relation=relation)).fetchall()
@@ -232,19 +235,20 @@ def run_model(con: duckdb.DuckDBPyConnection, model: SqlModel, census_year: int)
     _check_columns(model, columns)
     relation, select = Identifier(model.relation), ModelSql(model.sql)
     with transaction(con):
-        if not table_exists(con, model.schema, model.table):
+        existing = table_columns(con, model.relation)  # none: there is no such table yet
+        if not existing:
             create_table_of(con, model.relation, sql("warehouse/model_columns", model=select), params)
-        else:
-            existing = table_columns(con, model.relation)
-            if existing != columns:
-                raise ModelError(
-                    f"{model.relation}: the model's columns changed since the table was built "
-                    f"({existing} -> {columns}); the census-year job rebuilds it before a load "
-                    f"(upgrade_tables)"
-                )
+            document(con, model.relation)
+        elif existing != columns:
+            raise ModelError(
+                f"{model.relation}: the model's columns changed since the table was built "
+                f"({existing} -> {columns}); the census-year job rebuilds it before a load "
+                f"(upgrade_tables)"
+            )
+        # (an existing table keeps its comments: upgrade_tables brings them in line with the
+        # sidecar once per run, rather than every year of every table checking them again)
         delete_year(con, model.relation, census_year)
         con.execute(sql("warehouse/insert_model_year", relation=relation, model=select), params)
-        document(con, model.relation)
     return year_rows(con, model, census_year)
 
 

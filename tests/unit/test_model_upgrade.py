@@ -99,3 +99,25 @@ def test_a_python_built_table_of_an_older_version_gets_the_new_columns(tmp_path)
         assert con.execute(
             "select alert_id, rule_id, fired_rules from monitoring.backsliding_alerts"
         ).fetchall() == [("a1", "near_threshold", None)]
+
+
+def test_descriptions_an_earlier_version_left_are_replaced_by_the_sidecars_at_the_next_load(tiny_warehouse):
+    """An earlier version's words on a table whose columns did not change: the next census-year
+    load (upgrade_tables, once per run) puts the sidecar's in their place; a year's build of the
+    table leaves its comments as they are."""
+    _two_years(tiny_warehouse)
+    con = tiny_warehouse.con
+    comments = (
+        "select comment from duckdb_tables() where schema_name = 'marts' and table_name = 'county_equity' "
+        "union all select comment from duckdb_columns() where schema_name = 'marts' "
+        "and table_name = 'county_equity' and column_name = 'census_year'"
+    )
+    current = con.execute(comments).fetchall()
+    assert all(text for (text,) in current)
+    con.execute("comment on table marts.county_equity is 'old words'")
+    con.execute("comment on column marts.county_equity.census_year is 'old words'")
+    models = {m.relation: m for m in load_models(MODELS_DIR)}
+    run_model(con, models["marts.county_equity"], 2024)
+    assert con.execute(comments).fetchall() == [("old words",), ("old words",)]
+    assert upgrade_tables(con, load_models(MODELS_DIR)) == []  # no table built anew
+    assert con.execute(comments).fetchall() == current
