@@ -44,7 +44,7 @@ test: $(STAMP) browser lint ## Lint, type-check and run the whole test suite
 	base=$$(mktemp -d -p "$${shm:-$${TMPDIR:-/tmp}}" junheng-tests.XXXXXX); \
 	trap 'rm -rf "$$base"' EXIT; trap 'exit 130' INT TERM; \
 	echo "test files under $$base (removed afterwards, also when interrupted)"; \
-	JUNHENG_REQUIRE_BROWSER=1 JUNHENG_REQUIRE_ROOT=1 $(BIN)/python -m pytest -n 3 --dist loadfile \
+	JUNHENG_REQUIRE_BROWSER=1 JUNHENG_REQUIRE_ROOT=1 JUNHENG_TESTS_BUILD_EVERY_MODEL=1 $(BIN)/python -m pytest -n 3 --dist loadfile \
 	  --no-loadscope-reorder --durations=25 --basetemp="$$base/pytest"
 
 # the edit loop: lint, types and the unit tests (no province is built), as make test runs them. Measured on an idle

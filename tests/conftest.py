@@ -143,34 +143,77 @@ def standards() -> dict[str, Standard]:
     return {s.standard_id: s for s in load_standards(MODELS_DIR / "standards")}
 
 
+BUILD_EVERY_MODEL = os.environ.get("JUNHENG_TESTS_BUILD_EVERY_MODEL") == "1"
+"""`make test` sets it: every load into a tiny warehouse builds every model at once, so every
+model runs on every test's rows. `make check` leaves it unset: a load builds a model when a test
+reads it (TinyWarehouse)."""
+
+
 class TinyWarehouse:
-    """A real DuckDB file with the reference tables, fed hand-made census rows."""
+    """A real DuckDB file with the reference tables, fed hand-made census rows.
+
+    A load builds the models of its census year when a test reads them: `table(relation)` builds
+    the models the relation is built from (its sidecars' depends_on), and `con` builds every model
+    first, for a test that reads the tables its own way. A next load or a change of standards
+    builds everything the last load left first, so each table is what loading the rows and
+    building every model in turn would give. With BUILD_EVERY_MODEL (`make test`), a load builds
+    every model at once."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
-        self.con = con
-        self.models = {m.relation: m for m in load_models(MODELS_DIR)}
+        self._con = con
+        self.models = {m.relation: m for m in load_models(MODELS_DIR)}  # in build order
+        self._pending: dict[int, set[str]] = {}  # per census year: the models not built yet
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The connection, every model built for the years loaded."""
+        self.build()
+        return self._con
 
     def use_standards(self, standards: list[Standard]) -> None:
         """Replace the standards tables, e.g. with a provincial variant."""
+        self.build()
         for table, frame in standard_tables(standards).items():
-            replace_table(self.con, f"marts.{table}", frame)
+            replace_table(self._con, f"marts.{table}", frame)
 
     def load(self, rows: list[dict], census_year: int = 2024) -> None:
+        self.build()  # what an earlier load left, before these rows arrive
         frame = census_year_frame(rows, census_year)
-        replace_census_year(self.con, census_year, frame, REJECTIONS_EMPTY, "test-load")
+        replace_census_year(self._con, census_year, frame, REJECTIONS_EMPTY, "test-load")
         for code in frame["county_code"].unique().to_list():  # the registry knows every county loaded
-            self.con.execute(
+            self._con.execute(
                 "insert into marts.dim_counties select $c, $c, left($c, 4), left($c, 4), left($c, 2), '测试省' "
                 "where $c not in (select county_code from marts.dim_counties)",
                 {"c": code},
             )
-        for model in self.models.values():
-            build_year(self.con, model, census_year)
+        self._pending[census_year] = set(self.models)
+        if BUILD_EVERY_MODEL:
+            self.build()
+
+    def build(self, relation: str | None = None) -> None:
+        """Build the models the last load left: all of them, or those `relation` is built from."""
+        wanted = set(self.models) if relation is None else self.upstream(relation)
+        for census_year, pending in self._pending.items():
+            for model in self.models.values():
+                if model.relation in pending and model.relation in wanted:
+                    build_year(self._con, model, census_year)
+                    pending.discard(model.relation)
+        self._pending = {year: pending for year, pending in self._pending.items() if pending}
+
+    def upstream(self, relation: str) -> set[str]:
+        """The model `relation` and every model it is built from (none when it is no model)."""
+        if relation not in self.models:
+            return set()
+        found = {relation}
+        for dependency in self.models[relation].depends_on:
+            found |= self.upstream(dependency)
+        return found
 
     def table(self, relation: str, where: str = "true") -> pl.DataFrame:
         from pipelines.lib.warehouse import query_frame
 
-        return query_frame(self.con, f"select * from {relation} where {where}")
+        self.build(relation)
+        return query_frame(self._con, f"select * from {relation} where {where}")
 
 
 @pytest.fixture(scope="session")

@@ -513,6 +513,7 @@ def test_a_tiny_warehouse_of_two_census_years_is_published_table_for_table(
     rows = [census_row(school_id=f"219000000{i}", books=10_000 + 1_000 * i) for i in range(1, 5)]
     tiny_warehouse.load(rows, census_year=2023)
     tiny_warehouse.load(rows, census_year=2024)
+    tiny_warehouse.build()  # every model, before publishing reads the file
     warehouse = tmp_path / "tiny.duckdb"  # the fixture's file
     result = publish_run(warehouse, snapshot, [2023, 2024])
     assert result.version == 1 and result.files_written > 0
