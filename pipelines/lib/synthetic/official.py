@@ -27,12 +27,12 @@ def sections(census: pl.DataFrame, standard: Standard, stages: Sequence[str] = S
     taught = stages_taught()
     parts = []
     for stage in stages:
-        types = [code for code, stages in taught.items() if stage in stages]
+        types = [code for code, its_stages in taught.items() if stage in its_stages]
         rows = census.filter(pl.col("school_type_code").is_in(types))
         weighted_total = pl.lit(0.0)
         for other in ("primary", "junior", "senior"):
             teaches = pl.col("school_type_code").is_in(
-                [code for code, stages in taught.items() if other in stages]
+                [code for code, its_stages in taught.items() if other in its_stages]
             )
             weight = pl.col("school_type_code").replace_strict(
                 {code: standard.split_weight(code, other) for code in taught},
@@ -43,7 +43,7 @@ def sections(census: pl.DataFrame, standard: Standard, stages: Sequence[str] = S
                 weight * pl.col(f"{other}_students")
             ).otherwise(0.0)
         n_stages = pl.col("school_type_code").replace_strict(
-            {code: len(stages) for code, stages in taught.items()}, return_dtype=pl.Float64
+            {code: len(its_stages) for code, its_stages in taught.items()}, return_dtype=pl.Float64
         )
         own_weight = pl.col("school_type_code").replace_strict(
             {code: standard.split_weight(code, stage) for code in taught},
