@@ -17,7 +17,14 @@ import yaml
 from pipelines.lib.monitoring.alerts import STATUSES
 from pipelines.lib.paths import MODELS_DIR
 from pipelines.lib.publish.data_docs import missing_local_files
-from pipelines.lib.publish.quality import SEVERITIES, QualityConfigError, SuiteSpec, load_suites, run_suites
+from pipelines.lib.publish.quality import (
+    SEVERITIES,
+    QualityConfigError,
+    SuiteSpec,
+    build_frames,
+    load_suites,
+    run_suites,
+)
 from pipelines.lib.sql_models import load_model
 
 SUITES_FILE = MODELS_DIR / "quality" / "expectations.yaml"
@@ -181,6 +188,23 @@ def test_an_error_suite_fails_on_its_corruption_and_says_where(demo, tmp_path, c
     # all years: the same corruption is found from the whole table too
     (every_year,) = run_suites(database, None, suites=[suite(suite_name)])
     assert not every_year.success
+
+
+def test_a_failed_frame_is_validated_again_for_its_rows_and_shown_once_in_the_data_docs(demo, tmp_path):
+    # run_suites asks great-expectations for the failing rows' keys only after a frame failed: the
+    # second validation replaces the first, so the docs have one page per frame either way
+    suite_name, sql, _ = CORRUPTIONS["composite_changed"]
+    year = latest_year(demo.warehouse)
+    database = corrupted_copy(demo, tmp_path, sql.format(year=year))
+    with duckdb.connect(str(database), read_only=True) as con:
+        (county,) = con.execute(f"select {FIRST_COUNTY}").fetchone()
+    docs = tmp_path / "data_docs"
+    (result,) = run_suites(database, year, docs_dir=docs, suites=[suite(suite_name)])
+    assert not result.success
+    assert f"county_code={county}" in "\n".join(result.failures)  # the failing row, by its keys
+    frames = build_frames(database, [suite(suite_name)], year)[suite_name]
+    pages = sorted((docs / "validations" / suite_name).rglob("*.html"))
+    assert len(pages) == len(frames) > 0
 
 
 def test_a_late_county_warns_but_breaks_no_identity(demo, tmp_path):
