@@ -37,7 +37,8 @@ demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml ## Generate a synthetic province and
 # tests; it prints the 25 slowest), 9 min 52 s with .venv in place. The host's speed varies: at stop 42 the
 # same tests took 1,211 CPU-seconds (11 min 1 s) in the morning and 1,473 (13 min 21 s) in the afternoon; at stop 43,
 # three fresh-clone CI runs in one afternoon took 12 min 45 s, 12 min 36 s and 13 min 30 s (785-788 tests); at stop
-# 44, pytest alone took 11 min 16 s (1,266 CPU-s) and, an hour later, 12 min 7 s (1,361 CPU-s). Before
+# 44, pytest alone took 11 min 16 s (1,266 CPU-s) and, an hour later, 12 min 7 s (1,361 CPU-s); fresh-clone CI
+# 12 min 47 s (789 tests). Before
 # (two workers on /tmp): 19 min 18 s. The suite is CPU-bound: some 90 `junheng run`s at a fixed 5-14 s each
 # (great-expectations and Dagster, more than the data), the tiny benchmark (ten processes) and the demo
 # build; the fault matrix and the tiny benchmark are about 40% of it. Four workers: 10 min 15 s (no better).
