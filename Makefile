@@ -79,7 +79,7 @@ dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml ## Start the Dagster UI (asset graph,
 lint: $(STAMP) ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check pipelines contracts tests bench
 	$(BIN)/ruff format --check pipelines contracts tests bench
-	$(BIN)/mypy pipelines contracts
+	$(BIN)/mypy pipelines contracts bench/warm.py
 
 format: $(STAMP) ## Apply ruff formatting and safe fixes
 	$(BIN)/ruff check --fix pipelines contracts tests bench

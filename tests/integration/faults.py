@@ -9,7 +9,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,8 @@ import dagster as dg
 import duckdb
 import polars as pl
 
+from bench import warm
+from bench.warm import WarmProcess
 from pipelines.cli import main
 from pipelines.lib.loads.run_write import history_tables
 from pipelines.lib.paths import REPO_ROOT
@@ -166,27 +167,26 @@ def new_instance(home: Path) -> Path:
     return home
 
 
-def cli(
-    setup: Build, killer: str | None, *args: str, kill_at: str | None = None, **popen
-) -> subprocess.Popen:
+def cli(setup: Build, killer: str | None, *args: str, kill_at: str | None = None) -> WarmProcess:
     """`junheng run` in its own process, on the test's instance; with `kill_at`, the script
-    `killer` runs it and kills it there (test_fault_kills.py)."""
+    `killer` runs it and kills it there (test_fault_kills.py). The process is forked from a warm
+    launcher (bench/warm.py) that has done the imports once: a real process of its own, killed
+    for real, without 5 CPU-seconds of imports each time. test_cli_errors.py starts cold ones."""
     env = {**os.environ, "DAGSTER_HOME": str(setup.home)}
     if kill_at:
         env["KILL_AT"] = kill_at
     command = ["-c", killer] if kill_at and killer else ["-m", "pipelines.cli"]
-    return subprocess.Popen(
-        [sys.executable, *command, *setup.args(*args)],
+    return warm.shared().popen(
+        [*command, *setup.args(*args)],
         env=env,
         cwd=setup.warehouse.parent,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        **popen,
     )
 
 
-def finished(process: subprocess.Popen) -> tuple[int, str, str]:
+def finished(process: WarmProcess) -> tuple[int, str, str]:
     out, err = process.communicate(timeout=600)
     return process.returncode, out, err
 

@@ -32,7 +32,6 @@ import errno
 import os
 import shutil
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -40,6 +39,7 @@ import duckdb
 import polars as pl
 import pytest
 
+from bench import warm
 from pipelines import cli
 from pipelines.cli import EXIT_FAILED, main
 from pipelines.lib.faults import find_fault
@@ -156,17 +156,20 @@ AFTER_EXPORT = "pipelines.lib.publish.snapshot:export_changes"
 def junheng_run(
     setup: Build, *args: str, fill_after: str | None = None, filler: Path | None = None, seconds: int = 300
 ) -> tuple[int, str, str]:
-    """`junheng run` in a new process: its exit code, output and errors."""
+    """`junheng run` in a new process: its exit code, output and errors. The process is forked
+    from a warm launcher that has done the imports once (bench/warm.py; tests/integration/faults.py
+    says why)."""
     env = dict(os.environ) | ({"FILL_AFTER": fill_after, "FILL_FILE": str(filler)} if fill_after else {})
-    done = subprocess.run(
-        [sys.executable, "-c", RUN, *setup.args(*args)],
+    done = warm.shared().popen(
+        ["-c", RUN, *setup.args(*args)],
         cwd=REPO_ROOT,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=seconds,
     )
-    return done.returncode, done.stdout, done.stderr
+    out, err = done.communicate(timeout=seconds)
+    return done.wait(), out, err
 
 
 def fill(folder: Path) -> Path:
