@@ -38,10 +38,11 @@ demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml ## Generate a synthetic province and
 # same tests took 1,211 CPU-seconds (11 min 1 s) in the morning and 1,473 (13 min 21 s) in the afternoon; at stop 43,
 # three fresh-clone CI runs in one afternoon took 12 min 45 s, 12 min 36 s and 13 min 30 s (785-788 tests); at stop
 # 44, pytest alone took 11 min 16 s (1,266 CPU-s) and, an hour later, 12 min 7 s (1,361 CPU-s); fresh-clone CI
-# 12 min 47 s (789 tests). Before
-# (two workers on /tmp): 19 min 18 s. The suite is CPU-bound: some 90 `junheng run`s at a fixed 5-14 s each
-# (great-expectations and Dagster, more than the data), the tiny benchmark (ten processes) and the demo
-# build; the fault matrix and the tiny benchmark are about 40% of it. Four workers: 10 min 15 s (no better).
+# 12 min 47 s (789 tests); at stop 45, with the fault tests' and the tiny benchmark's processes forked from a warm
+# launcher (bench/warm.py), pytest alone took 11 min 5 s (1,242 CPU-s). Before (two workers on /tmp): 19 min
+# 18 s. The suite is CPU-bound: some 90 `junheng run`s at a fixed 5-14 s each (great-expectations and Dagster,
+# more than the data), the tiny benchmark (ten processes) and the demo build; the fault matrix and the tiny
+# benchmark are about a third of it. Four workers: 10 min 15 s (no better).
 test: $(STAMP) browser lint ## Lint, type-check and run the whole test suite
 	@shm=$$(df -Pk /dev/shm 2>/dev/null | awk 'NR == 2 && $$4 > 8 * 1024 * 1024 {print "/dev/shm"}'); \
 	base=$$(mktemp -d -p "$${shm:-$${TMPDIR:-/tmp}}" junheng-tests.XXXXXX); \
