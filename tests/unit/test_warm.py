@@ -60,7 +60,7 @@ def test_a_killed_command_is_reaped_before_its_status_is_told(warm):
     assert child.poll() is None
     with pytest.raises(subprocess.TimeoutExpired):
         child.wait(timeout=0.2)
-    os.kill(child.pid, signal.SIGKILL)
+    child.kill()
     assert child.wait(timeout=30) == -signal.SIGKILL
     assert not Path(f"/proc/{child.pid}").exists()  # not left a zombie
 
