@@ -8,7 +8,8 @@ their start-up is not what is looked at, that cost is paid once here instead: `p
 
 Each command still runs as a process of its own: its own pid, files, environment, working folder,
 signals and exit status. A child is forked from a process that has only imported modules (no
-file or database opened, no thread of Python's started), so it starts as a cold process would,
+file or database opened, no Python thread started; the idle helper threads that jemalloc and
+polars start at import stay behind, as after any fork), so it starts as a cold process would,
 less the imports. The server reaps each child as it ends and reports its exit status and resource
 use, so a killed child is gone (not a zombie) by the time its caller learns of it.
 
