@@ -39,8 +39,9 @@ REJECTIONS_EMPTY = pl.DataFrame(schema=REJECTION_SCHEMA)
 # --no-loadscope-reorder`): the files that build a shared province first, each beside a long file
 # that needs none, then the rest longest first, so that no worker waits on another's build and no
 # long file starts last. Measured 2026-12-07 (seconds on an idle 2-core machine, whole file):
-# analyst_examples 107 (builds the demo), bench 146 (105 alone since its warm launcher), environment_faults 243 (builds the fault
-# province), fault_kills 170, faults 113, corrections 83 (builds the nine counties), shapes 77.
+# analyst_examples 107 (builds the demo), bench 146 (105 alone since its warm launcher),
+# environment_faults 243 (builds the fault province), fault_kills 170, faults 113, corrections 83
+# (builds the nine counties), shapes 77.
 # Files not named here follow, in the order pytest collects them.
 LONGEST_FIRST = (
     "integration/test_analyst_examples.py",

@@ -176,13 +176,13 @@ def cli(setup: Build, killer: str | None, *args: str, kill_at: str | None = None
     if kill_at:
         env["KILL_AT"] = kill_at
     command = ["-c", killer] if kill_at and killer else ["-m", "pipelines.cli"]
+    return warm_process([*command, *setup.args(*args)], env, setup.warehouse.parent)
+
+
+def warm_process(argv: list[str], env: dict[str, str], cwd: Path) -> WarmProcess:
+    """`python <argv>` forked from this worker's warm launcher, its output and errors read as text."""
     return warm.shared().popen(
-        [*command, *setup.args(*args)],
-        env=env,
-        cwd=setup.warehouse.parent,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
 
 

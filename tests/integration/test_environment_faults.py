@@ -39,13 +39,12 @@ import duckdb
 import polars as pl
 import pytest
 
-from bench import warm
 from pipelines import cli
 from pipelines.cli import EXIT_FAILED, main
 from pipelines.lib.faults import find_fault
 from pipelines.lib.outputs.summary import held_counties
 from pipelines.lib.paths import REPO_ROOT
-from tests.integration.faults import Build, FaultProvince, copy_build, run_in_process, sha256
+from tests.integration.faults import Build, FaultProvince, copy_build, run_in_process, sha256, warm_process
 
 pytestmark = pytest.mark.integration
 
@@ -160,16 +159,9 @@ def junheng_run(
     from a warm launcher that has done the imports once (bench/warm.py; tests/integration/faults.py
     says why)."""
     env = dict(os.environ) | ({"FILL_AFTER": fill_after, "FILL_FILE": str(filler)} if fill_after else {})
-    done = warm.shared().popen(
-        ["-c", RUN, *setup.args(*args)],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    done = warm_process(["-c", RUN, *setup.args(*args)], env, REPO_ROOT)
     out, err = done.communicate(timeout=seconds)
-    return done.wait(), out, err
+    return done.returncode, out, err
 
 
 def fill(folder: Path) -> Path:
