@@ -313,3 +313,27 @@ def test_a_county_page_prints_numbered_without_links_or_stranded_headings(demo, 
             if line.strip() and "页，共" not in line and "生成日期" not in line
         ]
         assert body[-1] not in headings, (number, body[-1])
+
+
+def test_counties_read_in_batches_get_the_same_tables_as_each_county_read_alone(demo, monkeypatch):
+    """The filings read a batch of counties per statement (filing.FILING_BATCH): in batches of 7
+    (several, the last one short), every county gets exactly the page it gets when read alone."""
+    from datetime import date
+
+    from pipelines.lib.outputs import filing
+
+    codes = certified(demo)
+    printed = date(2026, 1, 1)
+    template = filing.page_template()
+    with published(demo) as con:
+        alone = [
+            filing.render_html(next(filing.read_county_filings(con, YEAR, [code])), printed, template)
+            for code in codes
+        ]
+        monkeypatch.setattr(filing, "FILING_BATCH", 7)
+        batched = [
+            filing.render_html(f, printed, template) for f in filing.read_county_filings(con, YEAR, codes)
+        ]
+    assert len(codes) > 2 * 7 and len(batched) == len(codes)
+    for code, one, many in zip(codes, alone, batched, strict=True):
+        assert code in one and one == many, code

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -25,13 +26,14 @@ from typing import Any
 
 import duckdb
 import xlsxwriter
+from jinja2 import Template
 from markupsafe import Markup
 from xlsxwriter.worksheet import Worksheet
 
 from pipelines.lib.monitoring.messages import Templates
 from pipelines.lib.outputs.excel import significant_format
 from pipelines.lib.outputs.reports.build import SAFE_CODE, YEAR_META, environment
-from pipelines.lib.outputs.reports.data import Row, group, index, read_rows
+from pipelines.lib.outputs.reports.data import Row, by_county, group, index, read_rows
 from pipelines.lib.outputs.reports.facts import FACTS_ELEMENT_ID, Facts
 from pipelines.lib.queries import sql
 from pipelines.lib.sentences import Words, read_words
@@ -123,27 +125,48 @@ class Shared:
         )
 
 
-def read_county_filing(
-    con: duckdb.DuckDBPyConnection, census_year: int, county_code: str, shared: Shared | None = None
-) -> CountyFiling:
+FILING_BATCH = 200
+"""Counties read together: each statement of filing.sql runs once per batch (a national year's
+school values take about as long for 200 counties as for one), and a batch's rows stay a few
+hundred thousand Python rows at most."""
+
+
+def read_county_filings(
+    con: duckdb.DuckDBPyConnection, census_year: int, county_codes: list[str], shared: Shared | None = None
+) -> Iterator[CountyFiling]:
+    """The tables of each county in `county_codes`, in that order, read a batch at a time."""
     shared = shared or Shared.read(con, census_year)
-    params = {"census_year": census_year, "county_code": county_code}
+    for start in range(0, len(county_codes), FILING_BATCH):
+        batch = county_codes[start : start + FILING_BATCH]
+        params = {"census_year": census_year, "county_codes": batch}
 
-    def rows(relation: str, statement: str, p: dict | None = None) -> list[Row]:
-        return read_rows(con, relation, f"filing/{statement}", p)
+        def rows(relation: str, statement: str, p: dict = params) -> dict[str, list[Row]]:
+            return by_county(read_rows(con, relation, f"filing/{statement}", p))
 
+        read = {
+            "balance": rows("marts.county_balance", "balance"),
+            "indicator_cv": rows("marts.county_indicator_cv", "indicator_cv"),
+            "school_sections": rows("marts.school_compliance", "school_sections"),
+            "school_values": rows("marts.school_indicators", "school_values"),
+            "fix_list": rows("monitoring.school_fix_list", "fix_list"),
+            "fix_totals": rows("monitoring.school_fix_list", "fix_totals"),
+        }
+        counties = rows("marts.dim_counties", "county", {"county_codes": batch})
+        for code in batch:
+            county_rows = {name: by_code.get(code, []) for name, by_code in read.items()}
+            yield _county_filing(census_year, counties[code][0], shared, county_rows)
+
+
+def _county_filing(census_year: int, county: Row, shared: Shared, read: dict[str, list[Row]]) -> CountyFiling:
+    """One county's tables from its rows of each statement of filing.sql (`read`, by statement)."""
     standards = shared.standards
     by_stage = group(shared.indicators, "standard_id", "stage")
-    balance = index(rows("marts.county_balance", "balance", params), "standard_id", "stage")
-    cvs = index(
-        rows("marts.county_indicator_cv", "indicator_cv", params), "standard_id", "stage", "indicator_id"
-    )
-    sections = group(rows("marts.school_compliance", "school_sections", params), "standard_id")
-    values = group(
-        rows("marts.school_indicators", "school_values", params), "standard_id", "stage", "school_id"
-    )
-    fixes = group(rows("monitoring.school_fix_list", "fix_list", params), "standard_id")
-    fix_totals = group(rows("monitoring.school_fix_list", "fix_totals", params), "standard_id")
+    balance = index(read["balance"], "standard_id", "stage")
+    cvs = index(read["indicator_cv"], "standard_id", "stage", "indicator_id")
+    sections = group(read["school_sections"], "standard_id")
+    values = group(read["school_values"], "standard_id", "stage", "school_id")
+    fixes = group(read["fix_list"], "standard_id")
+    fix_totals = group(read["fix_totals"], "standard_id")
 
     cv_tables, school_tables, fix_lists = [], [], []
     for std in standards:
@@ -184,10 +207,9 @@ def read_county_filing(
                 indicators=minimums,
             )
         )
-    county = rows("marts.dim_counties", "county", {"county_code": county_code})
     return CountyFiling(
         census_year=census_year,
-        county=county[0],
+        county=county,
         words=shared.words,
         templates=shared.templates,
         year_summary=shared.year_summary,
@@ -206,9 +228,14 @@ def css_text(text: str) -> Markup:
     return Markup("".join(ch for ch in text if ch not in '"\\<>\r\n'))
 
 
-def render_html(filing: CountyFiling, printed: date) -> str:
+def page_template() -> Template:
+    return environment().get_template("county_tables.html")
+
+
+def render_html(filing: CountyFiling, printed: date, template: Template | None = None) -> str:
+    """The printable page; pass `template` (page_template()) when writing many, so it is compiled once."""
     facts = Facts(filing.words, filing.templates)
-    template = environment().get_template("county_tables.html")
+    template = template or page_template()
     title = f"{filing.county['county_name']} {filing.census_year} 年县域义务教育均衡发展材料"
     return template.render(
         running_title=css_text(title),
@@ -648,12 +675,11 @@ def write_county_filings(
     if county_code is not None:
         codes = [c for c in codes if c == county_code]
     workbooks, pages = [], []
-    shared = Shared.read(con, census_year)
-    for code in codes:
-        filing = read_county_filing(con, census_year, code, shared)
+    template = page_template()
+    for code, filing in zip(codes, read_county_filings(con, census_year, codes), strict=True):
         stem = file_stem(code, census_year)
         write_workbook(filing, folder / f"{stem}.xlsx")
-        write_text(folder / f"{stem}.html", render_html(filing, printed or date.today()))
+        write_text(folder / f"{stem}.html", render_html(filing, printed or date.today(), template))
         workbooks.append(folder / f"{stem}.xlsx")
         pages.append(folder / f"{stem}.html")
     return FilingFiles(workbooks, pages)
