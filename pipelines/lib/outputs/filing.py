@@ -131,6 +131,17 @@ school values take about as long for 200 counties as for one), and a batch's row
 hundred thousand Python rows at most."""
 
 
+COUNTY_STATEMENTS = {
+    "balance": "marts.county_balance",
+    "indicator_cv": "marts.county_indicator_cv",
+    "school_sections": "marts.school_compliance",
+    "school_values": "marts.school_indicators",
+    "fix_list": "monitoring.school_fix_list",
+    "fix_totals": "monitoring.school_fix_list",
+}
+"""The statements of filing.sql that read each county's rows of a census year, and the table each reads."""
+
+
 def read_county_filings(
     con: duckdb.DuckDBPyConnection, census_year: int, county_codes: list[str], shared: Shared | None = None
 ) -> Iterator[CountyFiling]:
@@ -139,19 +150,11 @@ def read_county_filings(
     for start in range(0, len(county_codes), FILING_BATCH):
         batch = county_codes[start : start + FILING_BATCH]
         params = {"census_year": census_year, "county_codes": batch}
-
-        def rows(relation: str, statement: str, p: dict = params) -> dict[str, list[Row]]:
-            return by_county(read_rows(con, relation, f"filing/{statement}", p))
-
         read = {
-            "balance": rows("marts.county_balance", "balance"),
-            "indicator_cv": rows("marts.county_indicator_cv", "indicator_cv"),
-            "school_sections": rows("marts.school_compliance", "school_sections"),
-            "school_values": rows("marts.school_indicators", "school_values"),
-            "fix_list": rows("monitoring.school_fix_list", "fix_list"),
-            "fix_totals": rows("monitoring.school_fix_list", "fix_totals"),
+            statement: by_county(read_rows(con, relation, f"filing/{statement}", params))
+            for statement, relation in COUNTY_STATEMENTS.items()
         }
-        counties = rows("marts.dim_counties", "county", {"county_codes": batch})
+        counties = by_county(read_rows(con, "marts.dim_counties", "filing/county", {"county_codes": batch}))
         for code in batch:
             county_rows = {name: by_code.get(code, []) for name, by_code in read.items()}
             yield _county_filing(census_year, counties[code][0], shared, county_rows)
