@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pipelines.lib.outputs.pdf import find_chromium
+
 ROOT = Path(__file__).resolve().parents[2]
 STAGES = {"ingest", "per_year", "coefficient", "all_years", "publish"}
 RATIOS = {
@@ -62,6 +64,12 @@ def test_tiny_benchmark_agrees_with_the_pipeline_and_reports_every_figure(tmp_pa
         for step in ("generate", "full_run", "rebuild", "report"):
             assert scale[step]["seconds"] > 0 and scale[step]["peak_mib"] > 50
         assert scale["report"]["county_pages"] == scale["counties"]
+        report = scale["report"]  # the filings and their PDFs are timed
+        assert report["filing_counties"] > 0
+        # a PDF for each filing and the province's report, when there is a Chromium (make test installs it)
+        assert report["pdfs"] == (report["filing_counties"] + 1 if find_chromium() else 0)
+        assert report["pdf_seconds"] >= 0 and report["filings_seconds"] >= 0
+        assert report["filings_seconds"] + report["pdf_seconds"] < report["seconds"]
 
         runs = scale["runs"]
         expected = {
