@@ -223,11 +223,14 @@ def report_parts(report_dir: Path, census_year: int) -> dict:
     (监测报告_<year>.html); then every PDF, in one Chromium. So the filings took from the first
     filing file to the last (short by the first county's own time, some 0.1 s), and the PDFs from
     the province's report to the last PDF."""
+    from pipelines.lib.outputs.filing import file_stem
+    from pipelines.lib.outputs.province_report import report_name
+
     filings = [
-        f for f in (report_dir / "counties").glob(f"*_县域均衡表_{census_year}.*") if f.suffix != ".pdf"
+        f for f in (report_dir / "counties").glob(f"{file_stem('*', census_year)}.*") if f.suffix != ".pdf"
     ]
     pdfs = list(report_dir.rglob("*.pdf"))
-    province = report_dir / f"监测报告_{census_year}.html"
+    province = report_dir / report_name(census_year)
     written = [f.stat().st_mtime for f in filings]
     return {
         "filing_counties": sum(f.suffix == ".html" for f in filings),
